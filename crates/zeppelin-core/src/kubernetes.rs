@@ -1,0 +1,89 @@
+//! Cluster-only settings: the `[kubernetes]` table of the app file.
+//!
+//! The local runtime ignores all of this; `zeppelin render` and `zeppelin deploy` read it.
+
+use std::collections::BTreeMap;
+
+/// `[kubernetes]`: how the app maps onto a cluster beyond what the subs say.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Kubernetes {
+    /// Render and apply the Namespace object; `false` when it is managed elsewhere.
+    pub create_namespace: bool,
+    /// `ingressClassName` of the Ingress.
+    pub ingress_class: Option<String>,
+    /// TLS for routed hosts.
+    pub tls: Option<Tls>,
+    /// Pull secrets added to every pod.
+    pub image_pull_secrets: Vec<String>,
+    /// Extra labels on every object.
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations on every object.
+    pub annotations: BTreeMap<String, String>,
+    /// Where the ingress controller runs, so network policies let it reach routed subs.
+    pub ingress_controller: IngressController,
+    /// Per-sub cluster overrides, `[kubernetes.sub.NAME]`.
+    pub subs: BTreeMap<String, KubeSub>,
+}
+
+impl Default for Kubernetes {
+    fn default() -> Self {
+        Self {
+            create_namespace: true,
+            ingress_class: None,
+            tls: None,
+            image_pull_secrets: Vec::new(),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            ingress_controller: IngressController::default(),
+            subs: BTreeMap::new(),
+        }
+    }
+}
+
+/// TLS for the Ingress: an existing secret, or a cert-manager issuer that makes one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tls {
+    /// The Secret holding the certificate; defaults to `<app>-tls`.
+    pub secret: Option<String>,
+    /// A cert-manager `ClusterIssuer` to request the certificate from.
+    pub cluster_issuer: Option<String>,
+}
+
+/// Selects the ingress controller's pods for network policies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IngressController {
+    pub namespace: String,
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+impl Default for IngressController {
+    fn default() -> Self {
+        Self {
+            namespace: "ingress-nginx".to_owned(),
+            pod_labels: BTreeMap::from([(
+                "app.kubernetes.io/name".to_owned(),
+                "ingress-nginx".to_owned(),
+            )]),
+        }
+    }
+}
+
+/// `[kubernetes.sub.NAME]`: cluster-only overrides for one sub.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct KubeSub {
+    /// Replicas on the cluster, when different from the sub's `replicas`.
+    pub replicas: Option<u32>,
+    /// The container's command, instead of the image's entrypoint.
+    pub command: Option<Vec<String>>,
+    /// Destinations outside the app this sub may reach.
+    pub egress: Vec<Egress>,
+}
+
+/// One allowed egress destination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Egress {
+    /// An IP block in CIDR notation.
+    pub cidr: String,
+    /// TCP ports; every port when empty.
+    pub ports: Vec<u16>,
+}

@@ -1,0 +1,175 @@
+//! The status model: what `zeppelin ps` shows, whichever runtime produced it.
+//!
+//! The local supervisor and the Kubernetes client both report an [`AppStatus`]; the CLI
+//! renders it as one table (or JSON), so the two runtimes look the same to a user.
+
+use std::time::Duration;
+
+/// Which runtime a status came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    Local,
+    Kubernetes,
+}
+
+/// One app's status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AppStatus {
+    pub app: String,
+    pub runtime: Runtime,
+    pub subs: Vec<SubStatus>,
+    /// Addresses the app is reachable at from outside (gateway or Ingress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+}
+
+/// One sub's status and its replicas.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SubStatus {
+    pub name: String,
+    /// Replicas asked for.
+    pub desired: u32,
+    /// Replicas that pass their health check (receive traffic).
+    pub ready: u32,
+    /// Replicas running the current spec (Kubernetes: `updatedReplicas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<u32>,
+    /// Replicas available (Kubernetes: `availableReplicas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<u32>,
+    /// Where others reach the sub: the local balancer or the Kubernetes Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// One replica: a local process or a Kubernetes pod.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaStatus {
+    /// `web.1` locally, the pod name on Kubernetes.
+    pub name: String,
+    pub state: ReplicaState,
+    /// Whether the replica currently passes its health check (readiness).
+    pub ready: bool,
+    pub restarts: u32,
+    /// Time since the current process or pod started.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_secs")]
+    pub uptime: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The port the replica's own process listens on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Why the replica is not running well, in a user's words
+    /// (`CrashLoopBackOff`, `exited with status 1`, `health check failed: …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The last exit status, when the process has exited at least once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<i32>,
+}
+
+/// Lifecycle state of a replica, shared by both runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaState {
+    /// Waiting to be scheduled or for its image (Kubernetes `Pending`).
+    Pending,
+    /// Running, not yet passed its first health check.
+    Starting,
+    /// Running and passing its health check (or running, with no check).
+    Healthy,
+    /// Was healthy, now failing its health check.
+    Unhealthy,
+    /// Exited and will not be started again.
+    Exited,
+    /// Exited; waiting before the next start.
+    Backoff,
+    /// Being stopped.
+    Stopping,
+    /// Stopped by request.
+    Stopped,
+}
+
+impl ReplicaState {
+    /// The word `ps` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+            Self::Exited => "exited",
+            Self::Backoff => "backoff",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for ReplicaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+mod opt_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)]
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.map(Duration::from_secs_f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let status = AppStatus {
+            app: "shop".into(),
+            runtime: Runtime::Local,
+            subs: vec![SubStatus {
+                name: "web".into(),
+                desired: 2,
+                ready: 1,
+                updated: None,
+                available: None,
+                address: Some("127.0.0.1:8080".into()),
+                replicas: vec![ReplicaStatus {
+                    name: "web.1".into(),
+                    state: ReplicaState::Healthy,
+                    ready: true,
+                    restarts: 3,
+                    uptime: Some(Duration::from_millis(1500)),
+                    pid: Some(42),
+                    port: Some(40000),
+                    node: None,
+                    reason: None,
+                    last_exit: Some(1),
+                }],
+            }],
+            endpoints: vec![],
+        };
+        let json = serde_json::to_string(&status).unwrap();
+        assert!(json.contains("\"uptime\":1.5"), "{json}");
+        let back: AppStatus = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, status);
+    }
+}

@@ -1,0 +1,274 @@
+//! Checks that need the whole app at once: references between subs, dependency cycles,
+//! port and route clashes, and the lengths of generated names.
+
+use std::collections::BTreeMap;
+
+use crate::decode::{Spans, suggest};
+use crate::diagnostic::{ErrorKind, Finding};
+use crate::model::{App, HealthCheck};
+use crate::names::MAX_LABEL;
+
+pub(crate) fn validate(app: &App, spans: &Spans) -> Vec<Finding> {
+    let mut out = Vec::new();
+    names(app, spans, &mut out);
+    dependencies(app, spans, &mut out);
+    cycles(app, spans, &mut out);
+    ports(app, spans, &mut out);
+    routes(app, spans, &mut out);
+    kubernetes_subs(app, spans, &mut out);
+    out
+}
+
+fn sub_names(app: &App) -> Vec<&str> {
+    app.subs.keys().map(String::as_str).collect()
+}
+
+fn unknown_sub(app: &App, span: std::ops::Range<usize>, what: String, name: &str) -> Finding {
+    let known = sub_names(app);
+    let help = match suggest(name, &known) {
+        Some(near) => format!("did you mean \"{near}\"?"),
+        None if known.is_empty() => "the app has no subs; add a `[sub.NAME]` table".to_owned(),
+        None => format!("the app's subs are: {}", known.join(", ")),
+    };
+    Finding::new(ErrorKind::UnknownSub, span, what)
+        .label("no sub by this name")
+        .help(help)
+}
+
+fn names(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for sub in app.subs.values() {
+        let path = format!("sub.{}", sub.name);
+        let generated = format!("{}-{}", app.name, sub.name);
+        if generated.len() > MAX_LABEL && sub.name.len() <= MAX_LABEL {
+            out.push(
+                Finding::new(
+                    ErrorKind::NameTooLong,
+                    spans.nearest(&path),
+                    format!(
+                        "sub `{}` is too long for app `{}`: generated names such as `{generated}` would be {} characters, over Kubernetes' {MAX_LABEL}",
+                        sub.name,
+                        app.name,
+                        generated.len()
+                    ),
+                )
+                .label("name too long")
+                .help(format!(
+                    "shorten the sub name to at most {} characters, or the app name",
+                    MAX_LABEL.saturating_sub(app.name.len() + 1)
+                )),
+            );
+        }
+        if sub.port.is_some() && sub.name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push(
+                Finding::new(
+                    ErrorKind::InvalidName,
+                    spans.nearest(&path),
+                    format!(
+                        "sub `{}` has a port, so its name must start with a letter",
+                        sub.name
+                    ),
+                )
+                .label("starts with a digit")
+                .help("the name becomes a Kubernetes Service name, which must begin with a letter"),
+            );
+        }
+        if let Some(health) = &sub.health
+            && sub.port.is_none()
+            && matches!(health.check, HealthCheck::Http { .. } | HealthCheck::Tcp)
+        {
+            out.push(
+                Finding::new(
+                    ErrorKind::InvalidHealth,
+                    spans.nearest(&format!("{path}.health")),
+                    format!(
+                        "sub `{}` has an http or tcp health check but no `port` to probe",
+                        sub.name
+                    ),
+                )
+                .label("nothing to probe")
+                .help("add `port = …` to the sub, or use `health = { exec = \"…\" }`"),
+            );
+        }
+    }
+}
+
+fn dependencies(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for sub in app.subs.values() {
+        for (i, dep) in sub.depends_on.iter().enumerate() {
+            let path = format!("sub.{}.depends_on[{i}]", sub.name);
+            if !app.subs.contains_key(dep) {
+                out.push(unknown_sub(
+                    app,
+                    spans.nearest(&path),
+                    format!(
+                        "sub `{}` depends on `{dep}`, which is not a sub of this app",
+                        sub.name
+                    ),
+                    dep,
+                ));
+            }
+        }
+    }
+}
+
+/// Finds each dependency cycle once and reports it on the edge that closes it.
+fn cycles(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    fn visit<'a>(
+        app: &'a App,
+        name: &'a str,
+        marks: &mut BTreeMap<&'a str, Mark>,
+        stack: &mut Vec<&'a str>,
+        found: &mut Vec<(Vec<&'a str>, usize)>,
+    ) {
+        marks.insert(name, Mark::Active);
+        stack.push(name);
+        let sub = &app.subs[name];
+        for (i, dep) in sub.depends_on.iter().enumerate() {
+            match marks.get(dep.as_str()).copied() {
+                Some(Mark::New) => visit(app, dep, marks, stack, found),
+                Some(Mark::Active) => {
+                    let start = stack
+                        .iter()
+                        .position(|s| s == dep)
+                        .expect("active subs are on the stack");
+                    let mut cycle: Vec<&str> = stack[start..].to_vec();
+                    cycle.push(dep);
+                    found.push((cycle, i));
+                }
+                Some(Mark::Done) | None => {}
+            }
+        }
+        stack.pop();
+        marks.insert(name, Mark::Done);
+    }
+
+    let mut marks: BTreeMap<&str, Mark> =
+        app.subs.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    let mut found = Vec::new();
+    for name in app.subs.keys() {
+        if marks[name.as_str()] == Mark::New {
+            visit(app, name, &mut marks, &mut Vec::new(), &mut found);
+        }
+    }
+    for (cycle, edge) in found {
+        let closing = cycle[cycle.len() - 2];
+        let path = format!("sub.{closing}.depends_on[{edge}]");
+        let shown = cycle.join(" → ");
+        out.push(
+            Finding::new(ErrorKind::DependencyCycle, spans.nearest(&path), format!("dependency cycle: {shown}"))
+                .label("this closes the cycle")
+                .help("subs start after what they depend on, so a cycle can never start; remove one of these dependencies"),
+        );
+    }
+}
+
+fn ports(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    let mut taken: Vec<(u16, String, std::ops::Range<usize>)> = Vec::new();
+    for sub in app.subs.values() {
+        if let Some(port) = sub.port {
+            let path = format!("sub.{}.port", sub.name);
+            taken.push((port, format!("sub `{}`", sub.name), spans.nearest(&path)));
+        }
+    }
+    if !app.routes.is_empty() {
+        let span = spans
+            .get("gateway.port")
+            .unwrap_or_else(|| spans.nearest("route[0]"));
+        taken.push((app.gateway.port, "the gateway".to_owned(), span));
+    }
+    // Report the later of two clashing places, so the first one reads as the original.
+    taken.sort_by_key(|(_, _, span)| span.start);
+    for (i, (port, who, span)) in taken.iter().enumerate() {
+        if let Some((_, first, _)) = taken[..i].iter().find(|(p, _, _)| p == port) {
+            out.push(
+                Finding::new(
+                    ErrorKind::DuplicatePort,
+                    span.clone(),
+                    format!("port {port} of {who} is already used by {first}"),
+                )
+                .label("port already taken")
+                .help(if who == "the gateway" {
+                    "set `[gateway] port` to another port".to_owned()
+                } else {
+                    "every sub needs its own port".to_owned()
+                }),
+            );
+        }
+    }
+}
+
+fn routes(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for (i, route) in app.routes.iter().enumerate() {
+        let path = format!("route[{i}]");
+        match app.subs.get(&route.sub) {
+            None => out.push(unknown_sub(
+                app,
+                spans.nearest(&format!("{path}.sub")),
+                format!(
+                    "route {} goes to `{}`, which is not a sub of this app",
+                    route_name(route),
+                    route.sub
+                ),
+                &route.sub,
+            )),
+            Some(sub) if sub.port.is_none() => out.push(
+                Finding::new(
+                    ErrorKind::RouteWithoutPort,
+                    spans.nearest(&format!("{path}.sub")),
+                    format!(
+                        "route {} goes to sub `{}`, which has no port",
+                        route_name(route),
+                        route.sub
+                    ),
+                )
+                .label("this sub does not listen")
+                .help(format!(
+                    "add `port = …` to [sub.{}], or route to a sub that has one",
+                    route.sub
+                )),
+            ),
+            Some(_) => {}
+        }
+        if let Some(first) = app.routes[..i]
+            .iter()
+            .position(|r| r.host == route.host && r.path == route.path)
+        {
+            out.push(
+                Finding::new(
+                    ErrorKind::DuplicateRoute,
+                    spans.nearest(&format!("{path}.host")),
+                    format!(
+                        "route {} is defined twice (first as route {})",
+                        route_name(route),
+                        first + 1
+                    ),
+                )
+                .label("same host and path as an earlier route")
+                .help("remove one of them, or change its host or path"),
+            );
+        }
+    }
+}
+
+fn route_name(route: &crate::model::Route) -> String {
+    format!("`{}{}`", route.host, route.path)
+}
+
+fn kubernetes_subs(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for name in app.kubernetes.subs.keys() {
+        if !app.subs.contains_key(name) {
+            out.push(unknown_sub(
+                app,
+                spans.nearest(&format!("kubernetes.sub.{name}")),
+                format!("[kubernetes.sub.{name}] names `{name}`, which is not a sub of this app"),
+                name,
+            ));
+        }
+    }
+}
