@@ -232,7 +232,7 @@ pub struct Resources {
     pub ephemeral_storage: Option<Quantity>,
 }
 
-/// Horizontal autoscaling bounds (a HorizontalPodAutoscaler on Kubernetes).
+/// Horizontal autoscaling bounds (a `HorizontalPodAutoscaler` on Kubernetes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Autoscale {
     pub min: u32,

@@ -8,7 +8,6 @@ use toml::de::DeValue;
 
 use super::{Decoder, TableView, Value};
 use crate::diagnostic::ErrorKind;
-use crate::kubernetes::Kubernetes;
 use crate::model::{App, AppSource, Gateway, Logs, Route, Secret, SecretSource};
 use crate::names::{MAX_APP_NAME, dns_label_problem, dns_label_suggestion, env_name_problem};
 
@@ -54,7 +53,7 @@ pub(crate) fn decode_app(dec: &mut Decoder, root: TableView<'_, '_>, source: App
     let kubernetes = root
         .get("kubernetes")
         .map(|v| super::kubernetes::kubernetes(dec, v))
-        .unwrap_or_else(Kubernetes::default);
+        .unwrap_or_default();
     root.finish(dec);
     App {
         // A missing name is already reported; decoding goes on so later checks run too.
@@ -99,7 +98,7 @@ pub(super) fn check_label(
             value.span(),
             format!("`{path}` = \"{name}\" is not a valid name: {problem}"),
         );
-        finding.label = "not a DNS-1123 label".to_owned();
+        "not a DNS-1123 label".clone_into(&mut finding.label);
         finding.help = Some(if suggestion.is_empty() || suggestion == name {
             format!(
                 "names become Kubernetes names: lower-case letters, digits and `-`, at most {max} characters"

@@ -104,7 +104,7 @@ fn subs(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Ku
             .and_then(|v| dec.count(&t.path_of("replicas"), v, 0, ErrorKind::InvalidReplicas));
         let command = t
             .get("command")
-            .and_then(|v| dec.array(&t.path_of("command"), v, |dec, path, v| dec.string(path, v)));
+            .and_then(|v| dec.array(&t.path_of("command"), v, super::Decoder::string));
         let egress = t
             .get("egress")
             .and_then(|v| dec.array(&t.path_of("egress"), v, egress))
@@ -150,13 +150,13 @@ fn egress(dec: &mut Decoder, path: &str, value: &Value<'_>) -> Option<Egress> {
     };
     let ports = t
         .get("ports")
-        .and_then(|v| dec.array(&t.path_of("ports"), v, |dec, path, v| dec.port(path, v)))
+        .and_then(|v| dec.array(&t.path_of("ports"), v, super::Decoder::port))
         .unwrap_or_default();
     t.finish(dec);
     Some(Egress { cidr: cidr?, ports })
 }
 
-/// An IPv4 or IPv6 network in CIDR notation, checked the way NetworkPolicy's `ipBlock` is.
+/// An IPv4 or IPv6 network in CIDR notation, checked the way `NetworkPolicy`'s `ipBlock` is.
 struct IpNet;
 
 impl std::str::FromStr for IpNet {

@@ -307,7 +307,7 @@ impl Decoder {
                     value.span(),
                     format!("`{path}` is {n}, outside 1–65535"),
                 )
-                .label = "expected a port from 1 to 65535".to_owned();
+                .label = String::from("expected a port from 1 to 65535");
                 None
             }
         }

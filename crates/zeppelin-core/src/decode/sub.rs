@@ -72,7 +72,7 @@ fn sub(dec: &mut Decoder, name: String, t: TableView<'_, '_>) -> Sub {
         .and_then(|v| dec.count(&p("replicas"), v, 0, ErrorKind::InvalidReplicas));
     let depends_on = t
         .get("depends_on")
-        .and_then(|v| dec.array(&p("depends_on"), v, |dec, path, v| dec.string(path, v)))
+        .and_then(|v| dec.array(&p("depends_on"), v, super::Decoder::string))
         .unwrap_or_default();
     let env = t
         .get("env")
