@@ -1,26 +1,57 @@
 //! The `zeppelin` binary: turns arguments into calls and results into output.
+//!
+//! `main` parses the arguments, resolves the settings and hands the command to `commands`;
+//! every error comes back here and is printed once, as a chain, with a non-zero exit.
+
+mod args;
+mod commands;
+mod sample;
+mod settings;
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use crate::args::Cli;
+use crate::settings::GlobalSettings;
+
 fn main() -> ExitCode {
-    let Some(path) = std::env::args_os().nth(1) else {
-        eprintln!("usage: zeppelin APP_FILE");
-        return ExitCode::from(2);
+    let cli = Cli::parse();
+    let settings = match GlobalSettings::resolve(&cli) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("error: cannot read the current folder: {err}");
+            return ExitCode::FAILURE;
+        }
     };
-    match zeppelin_core::load(std::path::Path::new(&path)) {
-        Ok(app) => {
-            println!("{} is valid: {} subs", app.name, app.subs.len());
-            ExitCode::SUCCESS
-        }
-        Err(zeppelin_core::LoadError::Invalid(err)) => {
-            for d in err.diagnostics {
-                eprintln!("{:?}", miette::Report::new(d));
-            }
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+    let color = settings.color;
+    // Only fails when a hook is already installed, which nothing else does.
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .terminal_links(false)
+                .build(),
+        )
+    }));
+    match commands::run(cli.command, &settings) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`, for JSON and plain output.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -221,6 +221,28 @@ pub struct AppFileError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The file-level summary, with each mistake as a related diagnostic so a renderer draws
+/// every one with its own snippet.
+impl miette::Diagnostic for AppFileError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("zeppelin::invalid-app-file"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(
+            "fix these and run `zeppelin check` again; nothing was run or written",
+        ))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        Some(Box::new(
+            self.diagnostics
+                .iter()
+                .map(|d| d as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
 impl AppFileError {
     pub(crate) fn new(file: &Path, text: &str, mut findings: Vec<Finding>) -> Self {
         findings.sort_by_key(|f| (f.span.start, f.span.end));

@@ -11,6 +11,7 @@ pub mod kubernetes;
 pub mod model;
 pub mod names;
 pub mod quantity;
+pub mod schema;
 pub mod status;
 mod validate;
 
@@ -44,6 +45,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Invalid(#[from] AppFileError),
 }
 

@@ -1,0 +1,13 @@
+//! `zeppelin completions SHELL`: a completion script generated from the argument definitions.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use crate::args::Cli;
+
+pub(crate) fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "zeppelin", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,50 @@
+//! Global settings resolved from the arguments and the environment before any command runs.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use zeppelin_core::LoadError;
+
+use crate::args::{Cli, ColorChoice};
+
+/// What every command may need, resolved once.
+#[derive(Debug, Clone)]
+pub(crate) struct GlobalSettings {
+    /// `-f/--file`, when given.
+    file: Option<PathBuf>,
+    /// The folder commands run from.
+    cwd: PathBuf,
+    /// Whether stderr gets colours.
+    pub(crate) color: bool,
+}
+
+impl GlobalSettings {
+    pub(crate) fn resolve(cli: &Cli) -> std::io::Result<Self> {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Ok(Self {
+            file: cli.file.clone(),
+            cwd: std::env::current_dir()?,
+            color,
+        })
+    }
+
+    /// The folder commands run from.
+    pub(crate) fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// The app file: `-f` if given, else the nearest `zeppelin.toml` upwards.
+    pub(crate) fn app_file(&self) -> Result<PathBuf, LoadError> {
+        match &self.file {
+            Some(file) => Ok(self.cwd.join(file)),
+            None => zeppelin_core::find_app_file(&self.cwd),
+        }
+    }
+}
