@@ -46,6 +46,20 @@ pub fn env_name_problem(name: &str) -> Option<String> {
     }
 }
 
+/// A cleaned-up suggestion for a name that is not a valid environment variable name
+/// (`LOG-LEVEL` → `LOG_LEVEL`, `2FA` → `_2FA`).
+pub fn env_name_suggestion(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if cleaned.starts_with(|c: char| c.is_ascii_digit()) || cleaned.is_empty() {
+        format!("_{cleaned}")
+    } else {
+        cleaned
+    }
+}
+
 /// A cleaned-up suggestion for a name that is not a DNS-1123 label (`My_API` → `my-api`).
 pub fn dns_label_suggestion(name: &str) -> String {
     let mapped: String = name
@@ -82,6 +96,8 @@ mod tests {
     fn env_names() {
         assert_eq!(env_name_problem("LOG_LEVEL"), None);
         assert_eq!(env_name_problem("_x1"), None);
+        assert_eq!(env_name_suggestion("LOG-LEVEL"), "LOG_LEVEL");
+        assert_eq!(env_name_suggestion("2FA"), "_2FA");
         assert!(env_name_problem("1X").is_some());
         assert!(env_name_problem("LOG-LEVEL").is_some());
         assert!(env_name_problem("").is_some());

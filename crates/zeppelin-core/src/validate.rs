@@ -176,16 +176,26 @@ fn ports(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
             taken.push((port, format!("sub `{}`", sub.name), spans.nearest(&path)));
         }
     }
+    let implicit_gateway = spans.get("gateway.port").is_none();
     if !app.routes.is_empty() {
-        let span = spans
-            .get("gateway.port")
-            .unwrap_or_else(|| spans.nearest("route[0]"));
+        // An implicit gateway port has no place in the file: it sorts first (span 0..0) so
+        // the sub that collides with it is the one reported.
+        let span = spans.get("gateway.port").unwrap_or(0..0);
         taken.push((app.gateway.port, "the gateway".to_owned(), span));
     }
     // Report the later of two clashing places, so the first one reads as the original.
     taken.sort_by_key(|(_, _, span)| span.start);
     for (i, (port, who, span)) in taken.iter().enumerate() {
         if let Some((_, first, _)) = taken[..i].iter().find(|(p, _, _)| p == port) {
+            let help = if who == "the gateway" {
+                "set `[gateway] port` to another port".to_owned()
+            } else if first == "the gateway" && implicit_gateway {
+                format!(
+                    "{port} is the gateway's default port; pick another port for {who}, or set `[gateway] port`"
+                )
+            } else {
+                "every sub needs its own port".to_owned()
+            };
             out.push(
                 Finding::new(
                     ErrorKind::DuplicatePort,
@@ -193,11 +203,7 @@ fn ports(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
                     format!("port {port} of {who} is already used by {first}"),
                 )
                 .label("port already taken")
-                .help(if who == "the gateway" {
-                    "set `[gateway] port` to another port".to_owned()
-                } else {
-                    "every sub needs its own port".to_owned()
-                }),
+                .help(help),
             );
         }
     }

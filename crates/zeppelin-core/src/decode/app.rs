@@ -119,11 +119,16 @@ fn secrets(dec: &mut Decoder, value: &Value<'_>) -> BTreeMap<String, Secret> {
         let path = view.path_of(&name);
         dec.record_name(&path, key);
         if let Some(problem) = env_name_problem(&name) {
-            dec.invalid(
+            let finding = dec.invalid(
                 ErrorKind::InvalidName,
                 key.span(),
                 format!("secret `{name}`: {problem}"),
             );
+            finding.label = "not an environment variable name".to_owned();
+            finding.help = Some(format!(
+                "secrets are announced as `NAME_FILE` variables; try `{}`",
+                crate::names::env_name_suggestion(&name)
+            ));
         }
         let Some(t) = secret_table(dec, &path, v) else {
             continue;

@@ -129,7 +129,7 @@ pub(crate) fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(name, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4) && *d < k.len())
+        .filter(|(d, k)| *d <= (k.len() / 4).clamp(1, 3) && *d < k.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
@@ -404,11 +404,16 @@ impl Decoder {
             let name = key.get_ref().to_string();
             let key_path = view.path_of(&name);
             if let Some(problem) = check_key(&name) {
-                self.invalid(
+                let finding = self.invalid(
                     ErrorKind::InvalidName,
                     key.span(),
                     format!("`{key_path}`: {problem}"),
                 );
+                finding.label = "not an environment variable name".to_owned();
+                finding.help = Some(format!(
+                    "these become environment variables; try `{}`",
+                    crate::names::env_name_suggestion(&name)
+                ));
             }
             if let Some(s) = self.scalar(&key_path, v) {
                 map.insert(name, s);
@@ -454,5 +459,6 @@ mod tests {
         assert_eq!(suggest("prot", &known), Some("port"));
         assert_eq!(suggest("banana", &known), None);
         assert_eq!(suggest("x", &known), None);
+        assert_eq!(suggest("db", &["web", "api"]), None);
     }
 }
