@@ -8,6 +8,7 @@ mod commands;
 mod sample;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,12 +26,16 @@ fn main() -> ExitCode {
         }
     };
     let color = settings.color;
+    // Wrapping only helps a person at a terminal; in logs and pipes a message stays on
+    // one line so it can be searched.
+    let wrap = std::io::stderr().is_terminal();
     // Only fails when a hook is already installed, which nothing else does.
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()
                 .color(color)
                 .unicode(color)
+                .wrap_lines(wrap)
                 .terminal_links(false)
                 .build(),
         )

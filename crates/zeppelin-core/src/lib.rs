@@ -31,14 +31,14 @@ pub const APP_FILE: &str = "zeppelin.toml";
 pub enum LoadError {
     #[error("no {APP_FILE} in {} or any parent folder", .start.display())]
     #[diagnostic(
-        code(zeppelin::no_app_file),
+        code("zeppelin::no-app-file"),
         help(
             "create an app with `zeppelin new NAME`, or point to one with `-f path/to/zeppelin.toml`"
         )
     )]
     NotFound { start: PathBuf },
     #[error("cannot read app file {}", .path.display())]
-    #[diagnostic(code(zeppelin::unreadable_app_file))]
+    #[diagnostic(code("zeppelin::unreadable-app-file"))]
     Read {
         path: PathBuf,
         #[source]

@@ -21,10 +21,36 @@ const SCHEMA_ID: &str = "https://zeppelin.invalid/schema/zeppelin.toml.json";
 pub fn app_file_schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(AppFile))
         .expect("a derived schema always serializes");
+    drop_null(&mut schema);
     if let Some(object) = schema.as_object_mut() {
         object.insert("$id".to_owned(), SCHEMA_ID.into());
     }
     schema
+}
+
+/// Removes the `null` that schemars allows for `Option` fields: TOML has no null, an
+/// optional key is simply absent.
+fn drop_null(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    object.insert("type".to_owned(), only);
+                }
+            }
+            for key in ["anyOf", "oneOf"] {
+                if let Some(Value::Array(alternatives)) = object.get_mut(key) {
+                    alternatives.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                }
+            }
+            object.values_mut().for_each(drop_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
 }
 
 /// A Zeppelin app: its sub-components, configuration, secrets and routes.
@@ -453,5 +479,9 @@ egress = [{ cidr = "10.0.0.0/8", ports = [5432] }]
         let schema = app_file_schema();
         assert_eq!(schema["additionalProperties"], Value::Bool(false));
         assert_eq!(schema["required"], serde_json::json!(["name"]));
+        assert!(
+            !schema.to_string().contains("\"null\""),
+            "TOML has no null; no key may allow it"
+        );
     }
 }

@@ -119,16 +119,12 @@ fn secrets(dec: &mut Decoder, value: &Value<'_>) -> BTreeMap<String, Secret> {
         let path = view.path_of(&name);
         dec.record_name(&path, key);
         if let Some(problem) = env_name_problem(&name) {
-            let finding = dec.invalid(
-                ErrorKind::InvalidName,
+            dec.invalid_env_name(
                 key.span(),
                 format!("secret `{name}`: {problem}"),
+                "secrets are announced as `NAME_FILE` variables",
+                &name,
             );
-            finding.label = "not an environment variable name".to_owned();
-            finding.help = Some(format!(
-                "secrets are announced as `NAME_FILE` variables; try `{}`",
-                crate::names::env_name_suggestion(&name)
-            ));
         }
         let Some(t) = secret_table(dec, &path, v) else {
             continue;

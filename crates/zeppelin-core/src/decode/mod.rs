@@ -198,6 +198,22 @@ impl Decoder {
         self.findings.last_mut().expect("just pushed")
     }
 
+    /// A key that must be an environment variable name but is not.
+    pub(crate) fn invalid_env_name(
+        &mut self,
+        span: Range<usize>,
+        message: String,
+        why: &str,
+        name: &str,
+    ) {
+        let finding = self.invalid(ErrorKind::InvalidName, span, message);
+        "not an environment variable name".clone_into(&mut finding.label);
+        finding.help = Some(format!(
+            "{why}; try `{}`",
+            crate::names::env_name_suggestion(name)
+        ));
+    }
+
     pub(crate) fn missing(&mut self, table: &TableView<'_, '_>, key: &str, what: &str) {
         self.findings.push(
             Finding::new(
@@ -404,16 +420,12 @@ impl Decoder {
             let name = key.get_ref().to_string();
             let key_path = view.path_of(&name);
             if let Some(problem) = check_key(&name) {
-                let finding = self.invalid(
-                    ErrorKind::InvalidName,
+                self.invalid_env_name(
                     key.span(),
                     format!("`{key_path}`: {problem}"),
+                    "these become environment variables",
+                    &name,
                 );
-                finding.label = "not an environment variable name".to_owned();
-                finding.help = Some(format!(
-                    "these become environment variables; try `{}`",
-                    crate::names::env_name_suggestion(&name)
-                ));
             }
             if let Some(s) = self.scalar(&key_path, v) {
                 map.insert(name, s);
