@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Decoder, Value};
 use crate::diagnostic::ErrorKind;
-use crate::kubernetes::{Egress, IngressController, KubeSub, Kubernetes, Tls};
+use crate::kubernetes::{Egress, IngressController, KubeSub, Kubernetes, SecurityOptOuts, Tls};
 
 pub(super) fn kubernetes(dec: &mut Decoder, value: &Value<'_>) -> Kubernetes {
     let mut k = Kubernetes::default();
@@ -109,10 +109,25 @@ fn subs(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Ku
             .get("egress")
             .and_then(|v| dec.array(&t.path_of("egress"), v, egress))
             .unwrap_or_default();
+        let mut security = SecurityOptOuts::default();
+        if let Some(b) = t
+            .get("read_only_root_filesystem")
+            .and_then(|v| dec.boolean(&t.path_of("read_only_root_filesystem"), v))
+        {
+            security.read_only_root_filesystem = b;
+        }
+        // 0 is root, which the pods' `runAsNonRoot` refuses.
+        security.run_as_user = t
+            .get("run_as_user")
+            .and_then(|v| dec.count(&t.path_of("run_as_user"), v, 1, ErrorKind::InvalidValue));
+        security.run_as_group = t
+            .get("run_as_group")
+            .and_then(|v| dec.count(&t.path_of("run_as_group"), v, 1, ErrorKind::InvalidValue));
         t.finish(dec);
         out.insert(
             name,
             KubeSub {
+                security,
                 replicas,
                 command,
                 egress,
