@@ -173,15 +173,17 @@ fn env(app: &App, sub: &Sub, skips: &mut Skips) -> Vec<EnvVar> {
         );
     }
     if !exposed.is_empty() {
-        skips.skip(
-            &["CKV_K8S_35"],
-            &format!(
-                "the app file exposes {} as environment variables (`expose_env = true`)",
-                exposed.join(", ")
-            ),
-        );
+        skips.skip_quietly(&["CKV_K8S_35"], &exposed_reason(&exposed));
     }
     vars.into_values().collect()
+}
+
+/// Why secrets reach a container as environment variables.
+pub(crate) fn exposed_reason(exposed: &[&str]) -> String {
+    format!(
+        "the app file exposes secret {} as environment variables with expose_env, which leak into child processes and crash dumps",
+        exposed.join(", ")
+    )
 }
 
 /// Requests and limits: memory and ephemeral storage are limited to their request (a pod

@@ -46,12 +46,19 @@ impl Skips {
         }
     }
 
-    /// Records that the user's input fails `checks`, for `reason`.
+    /// Records that the user's input fails `checks`, for `reason`, and warns about it.
     pub(crate) fn skip(&mut self, checks: &[&str], reason: &str) {
-        for check in checks {
-            self.checks.push(((*check).to_owned(), reason.to_owned()));
-        }
+        self.skip_quietly(checks, reason);
         self.warnings.push(Warning::sub(&self.sub, reason));
+    }
+
+    /// Records a skip whose warning is given once for the whole app elsewhere.
+    pub(crate) fn skip_quietly(&mut self, checks: &[&str], reason: &str) {
+        // checkov splits the annotation at `=`, so the reason must not contain one.
+        let reason = reason.replace('=', ":");
+        for check in checks {
+            self.checks.push(((*check).to_owned(), reason.clone()));
+        }
     }
 
     fn annotations(&self) -> impl Iterator<Item = (String, String)> + '_ {
@@ -96,7 +103,10 @@ pub(crate) fn deployment(
         let fields: Vec<&str> = opt_outs.iter().map(|(f, _)| f.as_str()).collect();
         annotations.insert(labels::SECURITY_OPT_OUTS.to_owned(), fields.join(","));
         for (field, check) in &opt_outs {
-            let reason = format!("the app file opts out of a hardened default: {field}");
+            let reason = format!(
+                "the app file opts out of a hardened default: {}",
+                field.replace('=', " ")
+            );
             match check {
                 Some(check) => skips.skip(&[check], &reason),
                 None => warnings.push(Warning::sub(&sub.name, reason)),
