@@ -109,7 +109,7 @@ pub(crate) fn deployment(
             );
             match check {
                 Some(check) => skips.skip(&[check], &reason),
-                None => warnings.push(Warning::sub(&sub.name, reason)),
+                None => skips.warnings.push(Warning::sub(&sub.name, reason)),
             }
         }
     }
