@@ -103,6 +103,7 @@ DB = { file = "db.txt" }
     #[test]
     fn a_missing_variable_names_the_secret_and_the_variable() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db.txt"), "hunter2").unwrap();
         let err = resolve_with(&app(dir.path()), |_| None).unwrap_err();
         let text = err.to_string();
         assert!(
