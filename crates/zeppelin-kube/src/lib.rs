@@ -10,6 +10,9 @@
 //! zones, default-deny network policies); the app file can loosen a rule only explicitly,
 //! and every loosening comes back as a [`Warning`].
 
+// Kubernetes kinds (Deployment, ConfigMap…) are the words of this crate's prose, not code.
+#![allow(clippy::doc_markdown)]
+
 mod app_wide;
 mod availability;
 mod error;

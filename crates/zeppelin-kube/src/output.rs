@@ -19,11 +19,12 @@ pub fn json(object: &Object) -> String {
 
 /// Every object as one YAML stream, in apply order, each document starting with `---`.
 pub fn yaml_stream(rendered: &Rendered) -> String {
-    rendered
-        .objects
-        .iter()
-        .map(|o| format!("---\n{}", yaml(o)))
-        .collect()
+    let mut stream = String::new();
+    for object in &rendered.objects {
+        stream.push_str("---\n");
+        stream.push_str(&yaml(object));
+    }
+    stream
 }
 
 /// Every object as one JSON `List`, in apply order, as `kubectl` reads and writes them.

@@ -1,7 +1,7 @@
 //! Pod Security Standards `restricted`, and the availability rules, as code: every pod
 //! template of every rendered test app is walked and each control asserted. This covers
-//! the controls checkov does not check (volume types, procMount, sysctls, SELinux and
-//! AppArmor types, host fields in probes and hooks, UID ≠ 0) as well as those it does.
+//! the controls checkov does not check (volume types, `procMount`, sysctls, `SELinux` and
+//! `AppArmor` types, host fields in probes and hooks, UID ≠ 0) as well as those it does.
 
 mod support;
 

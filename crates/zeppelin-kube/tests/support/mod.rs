@@ -1,6 +1,6 @@
 //! Shared by the render tests: the apps they render.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
