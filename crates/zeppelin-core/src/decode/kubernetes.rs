@@ -185,3 +185,40 @@ impl std::str::FromStr for IpNet {
         if bits <= max { Ok(Self) } else { Err(()) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const APP: &str = "name = \"shop\"\n[sub.api]\nimage = \"api:1\"\n[kubernetes.sub.api]\n";
+
+    #[test]
+    fn security_opt_outs_default_to_hardened() {
+        let app = crate::parse(APP, Path::new("zeppelin.toml")).unwrap();
+        let security = &app.kubernetes.subs["api"].security;
+        assert!(security.read_only_root_filesystem);
+        assert_eq!((security.run_as_user, security.run_as_group), (None, None));
+    }
+
+    #[test]
+    fn security_opt_outs_are_read() {
+        let text = format!(
+            "{APP}read_only_root_filesystem = false\nrun_as_user = 1000\nrun_as_group = 2000\n"
+        );
+        let app = crate::parse(&text, Path::new("zeppelin.toml")).unwrap();
+        let security = &app.kubernetes.subs["api"].security;
+        assert!(!security.read_only_root_filesystem);
+        assert_eq!(
+            (security.run_as_user, security.run_as_group),
+            (Some(1000), Some(2000))
+        );
+    }
+
+    #[test]
+    fn running_as_root_is_refused() {
+        let text = format!("{APP}run_as_user = 0\n");
+        let err = crate::parse(&text, Path::new("zeppelin.toml")).unwrap_err();
+        let message = &err.diagnostics[0].message;
+        assert!(message.contains("run_as_user"), "{message}");
+    }
+}
