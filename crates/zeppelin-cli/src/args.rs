@@ -53,6 +53,12 @@ pub(crate) enum Command {
     )]
     Check(CheckArgs),
 
+    /// Print the Kubernetes objects `zeppelin deploy` would apply.
+    #[command(
+        after_help = "Examples:\n  zeppelin render > shop.yaml\n  zeppelin render --format json | jq '.items[].kind'\n  zeppelin render -o manifests/ --include-secrets"
+    )]
+    Render(RenderArgs),
+
     /// Print the JSON Schema of the app file, for editors.
     #[command(
         after_help = "Example:\n  zeppelin schema > zeppelin.schema.json\n\nThen add `#:schema ./zeppelin.schema.json` as the first line of zeppelin.toml for taplo\nand Even Better TOML."
@@ -87,6 +93,29 @@ pub(crate) struct CheckArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// How to write the objects: a multi-document YAML stream, or a JSON `List`.
+    #[arg(long, value_enum, default_value_t = ManifestFormat::Yaml)]
+    pub(crate) format: ManifestFormat,
+
+    /// Write one file per object into this folder instead of printing them.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Also render the Secret, with the values read from the environment and files the
+    /// app file names (left out by default so manifests can be shared and committed).
+    #[arg(long)]
+    pub(crate) include_secrets: bool,
+}
+
+/// Kubernetes manifests as YAML or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ManifestFormat {
+    Yaml,
     Json,
 }
 

@@ -47,4 +47,9 @@ impl GlobalSettings {
             None => zeppelin_core::find_app_file(&self.cwd),
         }
     }
+
+    /// Finds, reads and validates the app file.
+    pub(crate) fn load_app(&self) -> Result<zeppelin_core::App, LoadError> {
+        zeppelin_core::load(&self.app_file()?)
+    }
 }

@@ -71,6 +71,8 @@ impl Default for IngressController {
 /// `[kubernetes.sub.NAME]`: cluster-only overrides for one sub.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct KubeSub {
+    /// Explicit loosening of the hardened pod defaults, for images that need it.
+    pub security: SecurityOptOuts,
     /// Replicas on the cluster, when different from the sub's `replicas`.
     pub replicas: Option<u32>,
     /// The container's command, instead of the image's entrypoint.
@@ -86,4 +88,35 @@ pub struct Egress {
     pub cidr: String,
     /// TCP ports; every port when empty.
     pub ports: Vec<u16>,
+}
+
+/// Per-sub opt-outs from the hardened pod defaults (Pod Security Standards `restricted`).
+///
+/// Every field that differs from its default loosens the pod, so `zeppelin render` warns
+/// about it: an image that needs one should be fixed where possible, not silently allowed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SecurityOptOuts {
+    /// Mount the container's root filesystem read-only (default `true`); `false` for images
+    /// that write outside `/tmp`.
+    pub read_only_root_filesystem: bool,
+    /// The user the container runs as, instead of 10001 (never 0: pods run as non-root).
+    pub run_as_user: Option<u32>,
+    /// The group the container runs as and owns mounted volumes, instead of 10001.
+    pub run_as_group: Option<u32>,
+}
+
+impl SecurityOptOuts {
+    /// The user and group pods run as unless told otherwise: high enough not to collide
+    /// with users on the node.
+    pub const DEFAULT_ID: u32 = 10001;
+}
+
+impl Default for SecurityOptOuts {
+    fn default() -> Self {
+        Self {
+            read_only_root_filesystem: true,
+            run_as_user: None,
+            run_as_group: None,
+        }
+    }
 }

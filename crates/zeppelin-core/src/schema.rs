@@ -292,6 +292,15 @@ struct KubeSubFile {
     command: Option<Vec<String>>,
     /// Destinations outside the app this sub may reach.
     egress: Option<Vec<EgressFile>>,
+    /// Opt-out: `false` gives the container a writable root filesystem (default `true`:
+    /// read-only, with a writable `/tmp`).
+    read_only_root_filesystem: Option<bool>,
+    /// Opt-out: the user the container runs as instead of 10001 (never 0).
+    #[schemars(range(min = 1))]
+    run_as_user: Option<u32>,
+    /// Opt-out: the group the container runs as instead of 10001 (never 0).
+    #[schemars(range(min = 1))]
+    run_as_group: Option<u32>,
 }
 
 #[derive(JsonSchema)]
@@ -371,6 +380,9 @@ ingress_controller = { namespace = "ingress-nginx", pod_labels = { app = "nginx"
 replicas = 3
 command = ["python3", "app/api.py"]
 egress = [{ cidr = "10.0.0.0/8", ports = [5432] }]
+read_only_root_filesystem = false
+run_as_user = 1000
+run_as_group = 1000
 "#;
 
     /// Dotted key paths the schema allows, with `*` for names the user picks.

@@ -4,6 +4,7 @@
 mod check;
 mod completions;
 mod new;
+mod render;
 mod schema;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
     match command {
         Command::New(args) => new::new(&args.name, args.path.as_deref(), settings),
         Command::Check(args) => check::check(args.format, settings),
+        Command::Render(args) => render::render(&args.into(), settings),
         Command::Schema => Ok(schema::schema()),
         Command::Completions(args) => Ok(completions::completions(args.shell)),
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Decoder, Value};
 use crate::diagnostic::ErrorKind;
-use crate::kubernetes::{Egress, IngressController, KubeSub, Kubernetes, Tls};
+use crate::kubernetes::{Egress, IngressController, KubeSub, Kubernetes, SecurityOptOuts, Tls};
 
 pub(super) fn kubernetes(dec: &mut Decoder, value: &Value<'_>) -> Kubernetes {
     let mut k = Kubernetes::default();
@@ -109,10 +109,25 @@ fn subs(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Ku
             .get("egress")
             .and_then(|v| dec.array(&t.path_of("egress"), v, egress))
             .unwrap_or_default();
+        let mut security = SecurityOptOuts::default();
+        if let Some(b) = t
+            .get("read_only_root_filesystem")
+            .and_then(|v| dec.boolean(&t.path_of("read_only_root_filesystem"), v))
+        {
+            security.read_only_root_filesystem = b;
+        }
+        // 0 is root, which the pods' `runAsNonRoot` refuses.
+        security.run_as_user = t
+            .get("run_as_user")
+            .and_then(|v| dec.count(&t.path_of("run_as_user"), v, 1, ErrorKind::InvalidValue));
+        security.run_as_group = t
+            .get("run_as_group")
+            .and_then(|v| dec.count(&t.path_of("run_as_group"), v, 1, ErrorKind::InvalidValue));
         t.finish(dec);
         out.insert(
             name,
             KubeSub {
+                security,
                 replicas,
                 command,
                 egress,
@@ -168,5 +183,42 @@ impl std::str::FromStr for IpNet {
         let bits: u8 = bits.parse().map_err(|_| ())?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if bits <= max { Ok(Self) } else { Err(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const APP: &str = "name = \"shop\"\n[sub.api]\nimage = \"api:1\"\n[kubernetes.sub.api]\n";
+
+    #[test]
+    fn security_opt_outs_default_to_hardened() {
+        let app = crate::parse(APP, Path::new("zeppelin.toml")).unwrap();
+        let security = &app.kubernetes.subs["api"].security;
+        assert!(security.read_only_root_filesystem);
+        assert_eq!((security.run_as_user, security.run_as_group), (None, None));
+    }
+
+    #[test]
+    fn security_opt_outs_are_read() {
+        let text = format!(
+            "{APP}read_only_root_filesystem = false\nrun_as_user = 1000\nrun_as_group = 2000\n"
+        );
+        let app = crate::parse(&text, Path::new("zeppelin.toml")).unwrap();
+        let security = &app.kubernetes.subs["api"].security;
+        assert!(!security.read_only_root_filesystem);
+        assert_eq!(
+            (security.run_as_user, security.run_as_group),
+            (Some(1000), Some(2000))
+        );
+    }
+
+    #[test]
+    fn running_as_root_is_refused() {
+        let text = format!("{APP}run_as_user = 0\n");
+        let err = crate::parse(&text, Path::new("zeppelin.toml")).unwrap_err();
+        let message = &err.diagnostics[0].message;
+        assert!(message.contains("run_as_user"), "{message}");
     }
 }

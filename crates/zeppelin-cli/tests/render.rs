@@ -1,0 +1,210 @@
+//! `zeppelin render` through the real binary: output on stdout, notes on stderr, files with
+//! `-o`, secrets only when asked for, and errors that name what to fix.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const APP: &str = r#"
+name = "shop"
+[conf]
+LOG_LEVEL = "info"
+[secrets]
+TOKEN = { env = "SHOP_TEST_TOKEN" }
+DB = { file = "db_password" }
+[sub.api]
+image = "ghcr.io/acme/api:1.0.0"
+port = 8081
+replicas = 2
+health = { http = "/healthz" }
+[sub.web]
+image = "ghcr.io/acme/web:1.0.0"
+port = 8080
+depends_on = ["api"]
+autoscale = { min = 2, max = 4 }
+[[route]]
+host = "shop.localhost"
+sub = "web"
+"#;
+
+fn app_dir(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zeppelin.toml"), text).unwrap();
+    std::fs::write(dir.path().join("db_password"), "hunter2").unwrap();
+    dir
+}
+
+fn zeppelin(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("zeppelin").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("ZEPPELIN_FILE")
+        .env_remove("SHOP_TEST_TOKEN")
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+fn kinds(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn prints_a_yaml_stream_and_says_the_secret_is_left_out() {
+    let dir = app_dir(APP);
+    let out = zeppelin(dir.path()).arg("render").assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stdout.starts_with("---\napiVersion: v1\nkind: Namespace\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        kinds(&stdout),
+        [
+            "Namespace",
+            "ServiceAccount",
+            "ConfigMap",
+            "Service",
+            "Service",
+            "Deployment",
+            "Deployment",
+            "PodDisruptionBudget",
+            "PodDisruptionBudget",
+            "HorizontalPodAutoscaler",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "Ingress",
+        ]
+    );
+    assert!(!stdout.contains("hunter2"));
+    assert!(stderr.contains("`shop-secrets` is left out"), "{stderr}");
+    assert!(stderr.contains("--include-secrets"), "{stderr}");
+    assert!(stderr.contains("warning: sub `api`: image"), "{stderr}");
+}
+
+#[test]
+fn the_same_app_renders_the_same_bytes() {
+    let dir = app_dir(APP);
+    let first = zeppelin(dir.path()).arg("render").output().unwrap().stdout;
+    let second = zeppelin(dir.path()).arg("render").output().unwrap().stdout;
+    assert!(!first.is_empty());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn include_secrets_reads_env_and_files() {
+    let dir = app_dir(APP);
+    let out = zeppelin(dir.path())
+        .args(["render", "--include-secrets"])
+        .env("SHOP_TEST_TOKEN", "t0ken")
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(kinds(&stdout).contains(&"Secret".to_owned()));
+    // base64 of "hunter2" and "t0ken".
+    assert!(stdout.contains("DB: aHVudGVyMg=="), "{stdout}");
+    assert!(stdout.contains("TOKEN: dDBrZW4="), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("left out"));
+}
+
+#[test]
+fn include_secrets_with_a_missing_variable_names_it() {
+    let dir = app_dir(APP);
+    zeppelin(dir.path())
+        .args(["render", "--include-secrets"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(
+            predicate::str::contains("`TOKEN`").and(predicate::str::contains("`SHOP_TEST_TOKEN`")),
+        );
+}
+
+#[test]
+fn json_is_a_kubernetes_list() {
+    let dir = app_dir(APP);
+    let out = zeppelin(dir.path())
+        .args(["render", "--format", "json"])
+        .assert()
+        .success();
+    let list: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 15);
+    assert_eq!(items[0]["kind"], "Namespace");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "zeppelin")
+    );
+}
+
+#[test]
+fn output_dir_gets_one_file_per_object_in_apply_order() {
+    let dir = app_dir(APP);
+    zeppelin(dir.path())
+        .args(["render", "-o", "manifests"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("wrote 15 objects"));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 15);
+    assert_eq!(names[0], "01-namespace-shop.yaml");
+    assert_eq!(names[14], "15-ingress-shop.yaml");
+    let deployment =
+        std::fs::read_to_string(dir.path().join("manifests/06-deployment-api.yaml")).unwrap();
+    assert!(
+        deployment.starts_with("apiVersion: apps/v1\nkind: Deployment\n"),
+        "{deployment}"
+    );
+}
+
+#[test]
+fn a_sub_without_image_is_refused_by_name() {
+    let dir = app_dir("name = \"shop\"\n[sub.api]\nrun = \"./api\"\nport = 8081\n");
+    zeppelin(dir.path())
+        .arg("render")
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("sub `api` has no image"));
+}
+
+#[test]
+fn an_invalid_app_file_is_explained_not_rendered() {
+    let dir = app_dir("name = \"Shop!\"\n");
+    zeppelin(dir.path())
+        .arg("render")
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("zeppelin.toml"));
+}
+
+#[test]
+fn renders_the_shop_example() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/zeppelin.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = zeppelin(dir.path())
+        .arg("render")
+        .arg("-f")
+        .arg(&example)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        kinds(&stdout).iter().filter(|k| *k == "Deployment").count(),
+        3
+    );
+}

@@ -1,0 +1,28 @@
+//! Why an app cannot be rendered for Kubernetes.
+
+/// An app that is valid for the local runtime but cannot become Kubernetes objects.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(
+        "sub `{sub}` has no image, which Kubernetes needs; add `image = \"registry/name:tag\"` to [sub.{sub}]"
+    )]
+    MissingImage { sub: String },
+    #[error(
+        "the {kind} name `{name}` is {len} characters long, over Kubernetes' limit of {limit}; shorten the app or sub name"
+    )]
+    NameTooLong {
+        kind: &'static str,
+        name: String,
+        len: usize,
+        limit: usize,
+    },
+    #[error(
+        "the label value `{value}` of {kind} `{name}` is {len} characters long, over Kubernetes' limit of 63; shorten it"
+    )]
+    LabelTooLong {
+        kind: &'static str,
+        name: String,
+        value: String,
+        len: usize,
+    },
+}

@@ -1,0 +1,160 @@
+//! Network policies: every pod of the app is denied all traffic in and out, then allowed
+//! exactly what the app file says it needs.
+//!
+//! - `<app>-default-deny`: no ingress, no egress for every pod of the app.
+//! - `<app>-dns`: egress to the cluster DNS (`k8s-app: kube-dns` in `kube-system`).
+//! - `<sub>`, one per sub: ingress from the subs that `depends_on` it, and from the ingress
+//!   controller when a route points at it, on its port; egress to the subs it `depends_on`,
+//!   on their ports, and to the `[kubernetes.sub.NAME] egress` blocks.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use zeppelin_core::{App, Sub};
+
+use crate::app_wide::meta;
+use crate::labels::{app_pod_selector, selector};
+use crate::service::sub_meta;
+
+/// The label every namespace carries with its own name (set by the API server).
+const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
+
+pub(crate) fn policies(app: &App) -> Vec<NetworkPolicy> {
+    let mut policies = vec![default_deny(app), dns(app)];
+    policies.extend(app.subs.values().map(|sub| sub_policy(app, sub)));
+    policies
+}
+
+fn default_deny(app: &App) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta(app, format!("{}-default-deny", app.name)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(matching(app_pod_selector(app))),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: None,
+            egress: None,
+        }),
+    }
+}
+
+fn dns(app: &App) -> NetworkPolicy {
+    let port = |protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(53)),
+        protocol: Some(protocol.to_owned()),
+        end_port: None,
+    };
+    NetworkPolicy {
+        metadata: meta(app, format!("{}-dns", app.name)),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(matching(app_pod_selector(app))),
+            policy_types: Some(vec!["Egress".to_owned()]),
+            egress: Some(vec![NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(matching(BTreeMap::from([(
+                        NAMESPACE_NAME.to_owned(),
+                        "kube-system".to_owned(),
+                    )]))),
+                    pod_selector: Some(matching(BTreeMap::from([(
+                        "k8s-app".to_owned(),
+                        "kube-dns".to_owned(),
+                    )]))),
+                    ip_block: None,
+                }]),
+                ports: Some(vec![port("UDP"), port("TCP")]),
+            }]),
+            ingress: None,
+        }),
+    }
+}
+
+fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
+    let mut ingress = Vec::new();
+    if let Some(port) = sub.port {
+        let dependents: Vec<NetworkPolicyPeer> = app
+            .subs
+            .values()
+            .filter(|other| other.depends_on.contains(&sub.name))
+            .map(|other| pods(selector(app, &other.name)))
+            .collect();
+        if !dependents.is_empty() {
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(dependents),
+                ports: Some(vec![tcp(port)]),
+            });
+        }
+        if app.routes.iter().any(|route| route.sub == sub.name) {
+            let controller = &app.kubernetes.ingress_controller;
+            ingress.push(NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(matching(BTreeMap::from([(
+                        NAMESPACE_NAME.to_owned(),
+                        controller.namespace.clone(),
+                    )]))),
+                    pod_selector: Some(matching(controller.pod_labels.clone())),
+                    ip_block: None,
+                }]),
+                ports: Some(vec![tcp(port)]),
+            });
+        }
+    }
+    let mut egress: Vec<NetworkPolicyEgressRule> = sub
+        .depends_on
+        .iter()
+        .filter_map(|dep| {
+            let port = app.subs.get(dep)?.port?;
+            Some(NetworkPolicyEgressRule {
+                to: Some(vec![pods(selector(app, dep))]),
+                ports: Some(vec![tcp(port)]),
+            })
+        })
+        .collect();
+    if let Some(kube) = app.kubernetes.subs.get(&sub.name) {
+        egress.extend(kube.egress.iter().map(|e| NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: e.cidr.clone(),
+                    except: None,
+                }),
+                ..NetworkPolicyPeer::default()
+            }]),
+            ports: (!e.ports.is_empty()).then(|| e.ports.iter().copied().map(tcp).collect()),
+        }));
+    }
+    NetworkPolicy {
+        metadata: sub_meta(app, sub),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(matching(selector(app, &sub.name))),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: (!ingress.is_empty()).then_some(ingress),
+            egress: (!egress.is_empty()).then_some(egress),
+        }),
+    }
+}
+
+fn matching(labels: BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels),
+        match_expressions: None,
+    }
+}
+
+/// Pods of this namespace with these labels.
+fn pods(labels: BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(matching(labels)),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+fn tcp(port: u16) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("TCP".to_owned()),
+        end_port: None,
+    }
+}

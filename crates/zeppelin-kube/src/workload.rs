@@ -1,0 +1,282 @@
+//! A sub's Deployment: replicas, rolling updates without downtime, spread over nodes and
+//! zones, the config hash, and the hardened pod from `pod`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, EmptyDirVolumeSource, KeyToPath, LocalObjectReference, PodAffinityTerm,
+    PodAntiAffinity, PodSpec, PodTemplateSpec, SecretVolumeSource, TopologySpreadConstraint,
+    Volume, WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use zeppelin_core::{App, Sub};
+
+use crate::app_wide::secret_name;
+use crate::labels::{self, selector, sub_labels};
+use crate::pod::{container, opt_outs, pod_security, security, termination_grace};
+use crate::{RenderOptions, Warning, hash};
+
+/// Replicas of a sub that says nothing: two, so one node going away never takes it down.
+pub(crate) const DEFAULT_REPLICAS: u32 = 2;
+
+pub(crate) const TMP_VOLUME: &str = "tmp";
+pub(crate) const SECRETS_VOLUME: &str = "secrets";
+
+/// Read-only for the owner and the pod's group; secret files need nothing more.
+const SECRET_FILE_MODE: i32 = 0o440;
+
+/// Checks a scanner should skip on one object because the user's input decided them; each
+/// becomes a `checkov.io/skipN` annotation and a warning.
+pub(crate) struct Skips {
+    sub: String,
+    checks: Vec<(String, String)>,
+    warnings: Vec<Warning>,
+}
+
+impl Skips {
+    fn new(sub: &str) -> Self {
+        Self {
+            sub: sub.to_owned(),
+            checks: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Records that the user's input fails `checks`, for `reason`, and warns about it.
+    pub(crate) fn skip(&mut self, checks: &[&str], reason: &str) {
+        self.skip_quietly(checks, reason);
+        self.warnings.push(Warning::sub(&self.sub, reason));
+    }
+
+    /// Records a skip whose warning is given once for the whole app elsewhere.
+    pub(crate) fn skip_quietly(&mut self, checks: &[&str], reason: &str) {
+        // checkov splits the annotation at `=`, so the reason must not contain one.
+        let reason = reason.replace('=', ":");
+        for check in checks {
+            self.checks.push(((*check).to_owned(), reason.clone()));
+        }
+    }
+
+    fn annotations(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.checks.iter().enumerate().map(|(i, (check, reason))| {
+            (
+                format!("checkov.io/skip{}", i + 1),
+                format!("{check}={reason}"),
+            )
+        })
+    }
+}
+
+/// Replicas on the cluster: `[kubernetes.sub.NAME] replicas`, else the sub's `replicas`,
+/// else [`DEFAULT_REPLICAS`]; `None` when an autoscaler owns the count.
+pub(crate) fn replicas(app: &App, sub: &Sub) -> Option<u32> {
+    if sub.autoscale.is_some() {
+        return None;
+    }
+    Some(
+        app.kubernetes
+            .subs
+            .get(&sub.name)
+            .and_then(|k| k.replicas)
+            .or(sub.replicas)
+            .unwrap_or(DEFAULT_REPLICAS),
+    )
+}
+
+pub(crate) fn deployment(
+    app: &App,
+    sub: &Sub,
+    options: &RenderOptions,
+    warnings: &mut Vec<Warning>,
+) -> Deployment {
+    let mut skips = Skips::new(&sub.name);
+    image_skips(sub.image.as_deref().unwrap_or_default(), &mut skips);
+    let container = container(app, sub, &mut skips);
+    let security = security(app, sub);
+    let mut annotations = app.kubernetes.annotations.clone();
+    let opt_outs = opt_outs(app, sub);
+    if !opt_outs.is_empty() {
+        let fields: Vec<&str> = opt_outs.iter().map(|(f, _)| f.as_str()).collect();
+        annotations.insert(labels::SECURITY_OPT_OUTS.to_owned(), fields.join(","));
+        for (field, check) in &opt_outs {
+            let reason = format!(
+                "the app file opts out of a hardened default: {}",
+                field.replace('=', " ")
+            );
+            match check {
+                Some(check) => skips.skip(&[check], &reason),
+                None => skips.warnings.push(Warning::sub(&sub.name, reason)),
+            }
+        }
+    }
+    let exposed: Vec<&str> = app
+        .secrets
+        .iter()
+        .filter(|(_, s)| s.expose_env)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !exposed.is_empty() {
+        annotations.insert(labels::SECRETS_AS_ENV.to_owned(), exposed.join(","));
+    }
+    annotations.extend(skips.annotations());
+    warnings.append(&mut skips.warnings);
+
+    let replicas = replicas(app, sub);
+    if replicas == Some(1) {
+        warnings.push(Warning::sub(
+            &sub.name,
+            "runs a single replica, so it is down during node maintenance; set `replicas = 2` or more",
+        ));
+    }
+    let selector_labels = selector(app, sub.name.as_str());
+    let mut template_annotations = BTreeMap::from([
+        (
+            labels::CONFIG_HASH.to_owned(),
+            hash::config_hash(app, sub, options),
+        ),
+        (
+            "kubectl.kubernetes.io/default-container".to_owned(),
+            sub.name.clone(),
+        ),
+    ]);
+    template_annotations.extend(app.kubernetes.annotations.clone());
+    Deployment {
+        metadata: ObjectMeta {
+            name: Some(sub.name.clone()),
+            namespace: Some(app.namespace().to_owned()),
+            labels: Some(sub_labels(app, &sub.name)),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            ..ObjectMeta::default()
+        },
+        spec: Some(DeploymentSpec {
+            replicas: replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels.clone()),
+                match_expressions: None,
+            },
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_unavailable: Some(IntOrString::Int(0)),
+                    max_surge: Some(IntOrString::String("25%".to_owned())),
+                }),
+            }),
+            revision_history_limit: Some(10),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(sub_labels(app, &sub.name)),
+                    annotations: Some(template_annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(app.name.clone()),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    security_context: Some(pod_security(&security)),
+                    containers: vec![container],
+                    volumes: Some(volumes(app)),
+                    termination_grace_period_seconds: Some(termination_grace(sub)),
+                    affinity: Some(anti_affinity(&selector_labels)),
+                    topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+                        max_skew: 1,
+                        topology_key: "topology.kubernetes.io/zone".to_owned(),
+                        when_unsatisfiable: "ScheduleAnyway".to_owned(),
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(selector_labels),
+                            match_expressions: None,
+                        }),
+                        match_label_keys: Some(vec!["pod-template-hash".to_owned()]),
+                        ..TopologySpreadConstraint::default()
+                    }]),
+                    image_pull_secrets: (!app.kubernetes.image_pull_secrets.is_empty()).then(
+                        || {
+                            app.kubernetes
+                                .image_pull_secrets
+                                .iter()
+                                .map(|name| LocalObjectReference { name: name.clone() })
+                                .collect()
+                        },
+                    ),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// Scanner checks an image reference decides: a tag instead of a digest, or no fixed tag.
+fn image_skips(image: &str, skips: &mut Skips) {
+    if labels::image_has_digest(image) {
+        return;
+    }
+    skips.skip(
+        &["CKV_K8S_43"],
+        &format!("image `{image}` is given by tag, not digest, so the same tag may later pull different code; pin it as `name@sha256:...`"),
+    );
+    match labels::image_tag(image) {
+        None | Some("latest") => skips.skip(
+            &["CKV_K8S_14"],
+            &format!("image `{image}` has no fixed tag; give a version tag or a digest"),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn volumes(app: &App) -> Vec<Volume> {
+    let mut volumes = vec![Volume {
+        name: TMP_VOLUME.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    if !app.secrets.is_empty() {
+        volumes.push(Volume {
+            name: SECRETS_VOLUME.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret_name(app)),
+                default_mode: Some(SECRET_FILE_MODE),
+                items: Some(
+                    app.secrets
+                        .keys()
+                        .map(|name| KeyToPath {
+                            key: name.clone(),
+                            path: name.clone(),
+                            mode: None,
+                        })
+                        .collect(),
+                ),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+    }
+    volumes
+}
+
+/// Prefers nodes that do not run a replica of the same sub yet.
+fn anti_affinity(selector: &BTreeMap<String, String>) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        topology_key: "kubernetes.io/hostname".to_owned(),
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(selector.clone()),
+                            match_expressions: None,
+                        }),
+                        ..PodAffinityTerm::default()
+                    },
+                },
+            ]),
+            ..PodAntiAffinity::default()
+        }),
+        ..Affinity::default()
+    }
+}

@@ -1,0 +1,47 @@
+//! Shared by the render tests: the apps they render.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use zeppelin_core::App;
+use zeppelin_kube::{RenderOptions, Rendered, render};
+
+/// The apps every test renders: the shop example and the render test apps.
+pub fn app_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        root.join("../../examples/shop/zeppelin.toml"),
+        root.join("tests/apps/full/zeppelin.toml"),
+        root.join("tests/apps/pinned/zeppelin.toml"),
+    ]
+}
+
+pub fn load(path: &Path) -> App {
+    zeppelin_core::load(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+}
+
+/// Secret values that do not depend on the environment the tests run in.
+pub fn fixed_secrets(app: &App) -> BTreeMap<String, Vec<u8>> {
+    app.secrets
+        .keys()
+        .map(|name| (name.clone(), format!("value-of-{name}").into_bytes()))
+        .collect()
+}
+
+/// Renders with fixed secret values, so the Secret and the hashes are stable.
+pub fn render_with_secrets(app: &App) -> Rendered {
+    render(
+        app,
+        &RenderOptions {
+            secrets: Some(fixed_secrets(app)),
+        },
+    )
+    .expect("the test apps render")
+}
+
+/// Parses an app file given as text, as if it were at `zeppelin.toml` in the current folder.
+pub fn parse(text: &str) -> App {
+    zeppelin_core::parse(text, Path::new("zeppelin.toml")).unwrap_or_else(|e| panic!("{e:?}"))
+}
