@@ -36,6 +36,7 @@ mod fieldset;
 mod kubeconfig;
 mod logs;
 mod managed_fields;
+mod openapi;
 mod resources;
 mod routes;
 mod selector;
