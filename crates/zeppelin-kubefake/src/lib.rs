@@ -42,6 +42,7 @@ mod routes;
 mod selector;
 mod server;
 mod store;
+mod table;
 mod watch;
 
 pub use kubeconfig::CONTEXT;

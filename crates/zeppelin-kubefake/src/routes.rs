@@ -185,6 +185,7 @@ fn resource_request(
         dry_run: query.dry_run(),
     };
     let name = target.name.as_deref();
+    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or_default();
     match (method.as_str(), name, target.subresource.as_deref()) {
         ("GET", None, _) => {
             let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
@@ -199,6 +200,7 @@ fn resource_request(
                     bookmarks: query.flag("allowWatchBookmarks"),
                     send_initial_events: query.flag("sendInitialEvents"),
                     timeout: query.get("timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs),
+                    table: crate::table::wanted(accept),
                 };
                 return Ok(watch::serve(shared, request));
             }
@@ -208,6 +210,11 @@ fn resource_request(
             if let Some(token) = page.continue_token {
                 metadata["continue"] = json!(token);
                 metadata["remainingItemCount"] = json!(page.remaining);
+            }
+            if crate::table::wanted(accept) {
+                let mut table = crate::table::table(kind, &page.items, page.resource_version, true);
+                table["metadata"] = metadata;
+                return Ok(json_response(200, &table));
             }
             let list = json!({
                 "kind": format!("{}List", kind.kind),
@@ -219,7 +226,14 @@ fn resource_request(
         }
         ("GET", Some(name), Some("log")) => crate::logs::serve(shared, &namespace, name, &query.0),
         ("GET", Some(name), Some("scale")) => Ok(json_response(200, &scale_of(&store.get(target.resource, &namespace, name)?))),
-        ("GET", Some(name), _) => Ok(json_response(200, &store.get(target.resource, &namespace, name)?)),
+        ("GET", Some(name), _) => {
+            let object = store.get(target.resource, &namespace, name)?;
+            if crate::table::wanted(accept) {
+                let rv = object["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+                return Ok(json_response(200, &crate::table::table(kind, &[object], rv, true)));
+            }
+            Ok(json_response(200, &object))
+        }
         ("POST", None, None) => {
             if kind.namespaced && target.namespace.is_none() {
                 return Err(ApiError::method_not_allowed("POST", path));

@@ -27,6 +27,28 @@ pub(crate) struct WatchRequest {
     pub(crate) bookmarks: bool,
     pub(crate) send_initial_events: bool,
     pub(crate) timeout: Option<Duration>,
+    /// Send each object as a one-row Table (`kubectl get -w`).
+    pub(crate) table: bool,
+}
+
+/// Turns objects into one-row Tables when the watch asked for them; headers go only with the
+/// first.
+struct Encoder {
+    resource: ResourceId,
+    table: bool,
+    headers_sent: bool,
+}
+
+impl Encoder {
+    fn event(&mut self, kind: &str, object: &Value) -> Result<Bytes, Infallible> {
+        if !self.table || kind == "BOOKMARK" || kind == "ERROR" {
+            return line(kind, object);
+        }
+        let rv = object["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let table = crate::table::table(&RESOURCES[self.resource], std::slice::from_ref(object), rv, !self.headers_sent);
+        self.headers_sent = true;
+        line(kind, &table)
+    }
 }
 
 fn line(kind: &str, object: &Value) -> Result<Bytes, Infallible> {
@@ -90,11 +112,12 @@ async fn stream(
 ) -> Result<(), mpsc::error::SendError<Result<Bytes, Infallible>>> {
     let mut drops = shared.faults.watch_drops();
     drops.mark_unchanged();
+    let mut encoder = Encoder { resource: request.resource, table: request.table, headers_sent: false };
     let mut feed = start.feed;
     let mut last = start.resource_version;
     for event in &start.backlog {
         if wanted(request, event.resource, &event.namespace, &event.object) {
-            tx.send(line(event.kind, &event.object)).await?;
+            tx.send(encoder.event(event.kind, &event.object)).await?;
         }
     }
     if request.send_initial_events && request.bookmarks {
@@ -117,7 +140,7 @@ async fn stream(
                 Ok(event) => {
                     last = last.max(event.resource_version);
                     if wanted(request, event.resource, &event.namespace, &event.object) {
-                        tx.send(line(event.kind, &event.object)).await?;
+                        tx.send(encoder.event(event.kind, &event.object)).await?;
                     }
                 }
                 // A watcher that fell behind is ended, as the real server does; it re-lists.
