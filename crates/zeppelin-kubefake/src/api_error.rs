@@ -52,7 +52,11 @@ impl ApiError {
     }
 
     pub(crate) fn namespace_not_found(namespace: &str) -> Self {
-        Self::new(404, "NotFound", format!("namespaces \"{namespace}\" not found"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        )
     }
 
     pub(crate) fn path_not_found(path: &str) -> Self {
@@ -149,7 +153,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format ({content_type}); send JSON or YAML"),
+            format!(
+                "the body of the request was in an unknown format ({content_type}); send JSON or YAML"
+            ),
         )
     }
 
@@ -165,7 +171,9 @@ impl ApiError {
         Self::new(
             500,
             "InternalError",
-            format!("Internal error occurred: fault injected by zeppelin-kubefake on request {request_number}"),
+            format!(
+                "Internal error occurred: fault injected by zeppelin-kubefake on request {request_number}"
+            ),
         )
     }
 

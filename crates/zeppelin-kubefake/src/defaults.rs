@@ -27,7 +27,12 @@ fn set_default(object: &mut Value, pointer: &str, value: Value) {
 
 fn default_pod_spec(spec: &mut Value) {
     for list in ["containers", "initContainers"] {
-        for container in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             let image = container["image"].as_str().unwrap_or_default().to_owned();
             let tag = image.rsplit('/').next().unwrap_or_default();
             let policy = if !tag.contains(':') || tag.ends_with(":latest") {
@@ -36,8 +41,17 @@ fn default_pod_spec(spec: &mut Value) {
                 "IfNotPresent"
             };
             set_default(container, "/imagePullPolicy", json!(policy));
-            set_default(container, "/terminationMessagePath", json!("/dev/termination-log"));
-            for port in container.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
+            set_default(
+                container,
+                "/terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
+            for port in container
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 set_default(port, "/protocol", json!("TCP"));
             }
         }
@@ -49,7 +63,11 @@ fn default_pod_spec(spec: &mut Value) {
 }
 
 /// Fills in the defaults the real server would, before the object is stored.
-pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value, cluster_ip: impl FnOnce() -> String) {
+pub(crate) fn apply_defaults(
+    resource: &Resource,
+    object: &mut Value,
+    cluster_ip: impl FnOnce() -> String,
+) {
     match resource.kind {
         "Deployment" => {
             set_default(object, "/spec/replicas", json!(1));
@@ -57,8 +75,16 @@ pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value, cluster_ip
             set_default(object, "/spec/progressDeadlineSeconds", json!(600));
             set_default(object, "/spec/strategy/type", json!("RollingUpdate"));
             if object.pointer("/spec/strategy/type") == Some(&json!("RollingUpdate")) {
-                set_default(object, "/spec/strategy/rollingUpdate/maxSurge", json!("25%"));
-                set_default(object, "/spec/strategy/rollingUpdate/maxUnavailable", json!("25%"));
+                set_default(
+                    object,
+                    "/spec/strategy/rollingUpdate/maxSurge",
+                    json!("25%"),
+                );
+                set_default(
+                    object,
+                    "/spec/strategy/rollingUpdate/maxUnavailable",
+                    json!("25%"),
+                );
             }
             if let Some(spec) = object.pointer_mut("/spec/template/spec") {
                 default_pod_spec(spec);
@@ -83,7 +109,12 @@ pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value, cluster_ip
                 set_default(object, "/spec/clusterIP", json!(ip));
                 set_default(object, "/spec/clusterIPs", json!([ip]));
             }
-            for port in object.pointer_mut("/spec/ports").and_then(Value::as_array_mut).into_iter().flatten() {
+            for port in object
+                .pointer_mut("/spec/ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 set_default(port, "/protocol", json!("TCP"));
                 if let Some(number) = port.get("port").cloned() {
                     set_default(port, "/targetPort", number);
@@ -91,8 +122,15 @@ pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value, cluster_ip
             }
         }
         "Namespace" => {
-            let name = object.pointer("/metadata/name").cloned().unwrap_or_default();
-            set_default(object, "/metadata/labels/kubernetes.io~1metadata.name", name);
+            let name = object
+                .pointer("/metadata/name")
+                .cloned()
+                .unwrap_or_default();
+            set_default(
+                object,
+                "/metadata/labels/kubernetes.io~1metadata.name",
+                name,
+            );
         }
         _ => {}
     }
@@ -101,7 +139,9 @@ pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value, cluster_ip
 fn is_dns_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -127,14 +167,22 @@ fn required(field: &str) -> Cause {
 }
 
 fn check_pod_spec(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
-    let containers = spec.and_then(|s| s.get("containers")).and_then(Value::as_array);
+    let containers = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array);
     match containers {
         Some(list) if !list.is_empty() => {
             for (i, c) in list.iter().enumerate() {
-                if c.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+                if c.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     causes.push(required(&format!("{prefix}.containers[{i}].name")));
                 }
-                if c.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     causes.push(required(&format!("{prefix}.containers[{i}].image")));
                 }
             }
@@ -144,11 +192,22 @@ fn check_pod_spec(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
 }
 
 /// Checks an object about to be stored; `old` is the stored version on updates.
-pub(crate) fn validate(resource: &Resource, object: &Value, old: Option<&Value>) -> Result<(), ApiError> {
-    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+pub(crate) fn validate(
+    resource: &Resource,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut causes = Vec::new();
     let label_only = matches!(resource.kind, "Namespace" | "Service");
-    let name_ok = if label_only { is_dns_label(name) } else { is_dns_subdomain(name) };
+    let name_ok = if label_only {
+        is_dns_label(name)
+    } else {
+        is_dns_subdomain(name)
+    };
     if !name_ok {
         let rule = if label_only {
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
@@ -160,16 +219,27 @@ pub(crate) fn validate(resource: &Resource, object: &Value, old: Option<&Value>)
     match resource.kind {
         "Deployment" | "ReplicaSet" => {
             let selector = object.pointer("/spec/selector");
-            let template_labels = object.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));
+            let template_labels = object
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({}));
             match selector {
                 None => causes.push(required("spec.selector")),
                 Some(selector) => {
                     let probe = json!({"metadata": {"labels": template_labels}});
                     let parsed = crate::selector::LabelSelector::from_object(selector);
                     if parsed.is_empty() {
-                        causes.push(invalid("spec.selector", selector, "empty selector is invalid for deployment"));
+                        causes.push(invalid(
+                            "spec.selector",
+                            selector,
+                            "empty selector is invalid for deployment",
+                        ));
                     } else if !parsed.matches(&probe) {
-                        causes.push(invalid("spec.template.metadata.labels", &template_labels, "`selector` does not match template `labels`"));
+                        causes.push(invalid(
+                            "spec.template.metadata.labels",
+                            &template_labels,
+                            "`selector` does not match template `labels`",
+                        ));
                     }
                     if let Some(old_selector) = old.and_then(|o| o.pointer("/spec/selector")) {
                         if old_selector != selector {
@@ -178,11 +248,21 @@ pub(crate) fn validate(resource: &Resource, object: &Value, old: Option<&Value>)
                     }
                 }
             }
-            check_pod_spec(object.pointer("/spec/template/spec"), "spec.template.spec", &mut causes);
+            check_pod_spec(
+                object.pointer("/spec/template/spec"),
+                "spec.template.spec",
+                &mut causes,
+            );
         }
         "Pod" => check_pod_spec(object.get("spec"), "spec", &mut causes),
         "Service" => {
-            for (i, port) in object.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            for (i, port) in object
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 if !port.get("port").is_some_and(Value::is_u64) {
                     causes.push(required(&format!("spec.ports[{i}].port")));
                 }
@@ -208,9 +288,18 @@ mod tests {
         let mut object = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "nginx:1", "ports": [{"containerPort": 80}]}]}}}});
         apply_defaults(resource, &mut object, String::new);
         assert_eq!(object["spec"]["replicas"], 1);
-        assert_eq!(object["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
-        assert_eq!(object.pointer("/spec/template/spec/containers/0/ports/0/protocol"), Some(&json!("TCP")));
-        assert_eq!(object.pointer("/spec/template/spec/containers/0/imagePullPolicy"), Some(&json!("IfNotPresent")));
+        assert_eq!(
+            object["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
+            "25%"
+        );
+        assert_eq!(
+            object.pointer("/spec/template/spec/containers/0/ports/0/protocol"),
+            Some(&json!("TCP"))
+        );
+        assert_eq!(
+            object.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
+            Some(&json!("IfNotPresent"))
+        );
     }
 
     #[test]

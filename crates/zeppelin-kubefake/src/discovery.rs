@@ -36,7 +36,10 @@ fn group(name: &str, version: &str) -> Value {
 }
 
 pub(crate) fn group_list() -> Value {
-    let groups: Vec<Value> = resources::groups().into_iter().map(|(g, v)| group(g, v)).collect();
+    let groups: Vec<Value> = resources::groups()
+        .into_iter()
+        .map(|(g, v)| group(g, v))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -50,7 +53,9 @@ pub(crate) fn api_group(name: &str) -> Option<Value> {
 }
 
 fn entry(resource: &Resource) -> Vec<Value> {
-    let mut verbs = vec!["create", "delete", "get", "list", "patch", "update", "watch"];
+    let mut verbs = vec![
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ];
     if resource.kind == "Namespace" {
         verbs.retain(|v| *v != "deletecollection");
     }
@@ -105,7 +110,11 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
     if entries.is_empty() {
         return None;
     }
-    let group_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
     Some(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",

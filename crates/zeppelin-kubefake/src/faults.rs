@@ -31,17 +31,24 @@ impl Default for Faults {
 
 impl Faults {
     pub(crate) fn set_latency(&self, latency: Duration) {
-        *self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = latency;
+        *self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = latency;
     }
 
     pub(crate) fn latency(&self) -> Duration {
-        *self.latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Lets the next `count` requests through and fails every one after them.
     pub(crate) fn fail_after(&self, count: u64) {
         let served = self.requests.load(Ordering::SeqCst);
-        self.fail_after.store(served.saturating_add(count), Ordering::SeqCst);
+        self.fail_after
+            .store(served.saturating_add(count), Ordering::SeqCst);
     }
 
     pub(crate) fn clear(&self) {

@@ -75,8 +75,16 @@ pub(crate) fn fields_of(object: &Value) -> FieldSet {
                 "apiVersion" | "kind" | "status" => {}
                 "metadata" => {
                     if let Some(meta) = value.as_object() {
-                        for (k, v) in meta.iter().filter(|(k, _)| !SERVER_FIELDS.contains(&k.as_str())) {
-                            collect(v, vec![Step::Field(key.clone()), Step::Field(k.clone())], k, &mut set);
+                        for (k, v) in meta
+                            .iter()
+                            .filter(|(k, _)| !SERVER_FIELDS.contains(&k.as_str()))
+                        {
+                            collect(
+                                v,
+                                vec![Step::Field(key.clone()), Step::Field(k.clone())],
+                                k,
+                                &mut set,
+                            );
                         }
                     }
                 }
@@ -149,9 +157,13 @@ pub(crate) fn remove(object: &mut Value, path: &[Step]) {
                 current.get_mut(name)
             }
             Step::Key(key) => {
-                let keys = current.as_array().and_then(|items| list_keys(&field, items));
+                let keys = current
+                    .as_array()
+                    .and_then(|items| list_keys(&field, items));
                 match (keys, current.as_array_mut()) {
-                    (Some(keys), Some(items)) => items.iter_mut().find(|i| item_key(i, keys) == *key),
+                    (Some(keys), Some(items)) => {
+                        items.iter_mut().find(|i| item_key(i, keys) == *key)
+                    }
                     _ => None,
                 }
             }
@@ -168,7 +180,9 @@ pub(crate) fn remove(object: &mut Value, path: &[Step]) {
             }
         }
         Step::Key(key) => {
-            let keys = current.as_array().and_then(|items| list_keys(&field, items));
+            let keys = current
+                .as_array()
+                .and_then(|items| list_keys(&field, items));
             if let (Some(keys), Some(items)) = (keys, current.as_array_mut()) {
                 items.retain(|i| item_key(i, keys) != *key);
             }
@@ -183,6 +197,11 @@ pub(crate) fn merge(target: &mut Value, patch: &Value, field: &str, keyed: bool)
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
+                if keyed && key.starts_with('$') {
+                    // Strategic merge directives ($setElementOrder, $retainKeys...) order or
+                    // prune lists this server keeps as sent.
+                    continue;
+                }
                 if value.is_null() {
                     target.remove(key);
                 } else if let Some(existing) = target.get_mut(key) {
@@ -197,6 +216,10 @@ pub(crate) fn merge(target: &mut Value, patch: &Value, field: &str, keyed: bool)
                 Some(keys) => {
                     for item in patch {
                         let key = item_key(item, keys);
+                        if item.get("$patch").and_then(Value::as_str) == Some("delete") {
+                            target.retain(|i| item_key(i, keys) != key);
+                            continue;
+                        }
                         match target.iter_mut().find(|i| item_key(i, keys) == key) {
                             Some(existing) => merge(existing, item, "", keyed),
                             None => target.push(strip_nulls(item)),
@@ -216,7 +239,7 @@ fn strip_nulls(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(_, v)| !v.is_null())
+                .filter(|(k, v)| !v.is_null() && !k.starts_with('$'))
                 .map(|(k, v)| (k.clone(), strip_nulls(v)))
                 .collect(),
         ),
@@ -308,7 +331,8 @@ mod tests {
     use super::*;
 
     fn deployment(image: &str, with_env: bool) -> Value {
-        let mut container = json!({"name": "web", "image": image, "ports": [{"containerPort": 80}]});
+        let mut container =
+            json!({"name": "web", "image": image, "ports": [{"containerPort": 80}]});
         if with_env {
             container["env"] = json!([{"name": "A", "value": "1"}]);
         }
@@ -333,23 +357,41 @@ mod tests {
         let mut image = containers.clone();
         image.push(Step::Field("image".into()));
         assert!(set.contains(&image));
-        assert!(!set.iter().any(|p| p.get(1) == Some(&Step::Field("name".into()))));
-        assert_eq!(display(&image), r#".spec.template.spec.containers[name="web"].image"#);
+        assert!(
+            !set.iter()
+                .any(|p| p.get(1) == Some(&Step::Field("name".into())))
+        );
+        assert_eq!(
+            display(&image),
+            r#".spec.template.spec.containers[name="web"].image"#
+        );
     }
 
     #[test]
     fn fields_v1_round_trips() {
         let set = fields_of(&deployment("nginx", true));
         let encoded = to_fields_v1(&set);
-        assert!(encoded["f:spec"]["f:template"]["f:spec"]["f:containers"][r#"k:{"name":"web"}"#]["."].is_object());
+        assert!(
+            encoded["f:spec"]["f:template"]["f:spec"]["f:containers"][r#"k:{"name":"web"}"#]["."]
+                .is_object()
+        );
         assert_eq!(from_fields_v1(&encoded), set);
     }
 
     #[test]
     fn merge_keeps_list_items_by_key_and_remove_drops_them() {
         let mut live = deployment("nginx", true);
-        merge(&mut live, &json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}, {"name": "side", "image": "busybox"}]}}}}), "", true);
-        let containers = live.pointer("/spec/template/spec/containers").unwrap().as_array().unwrap();
+        merge(
+            &mut live,
+            &json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}, {"name": "side", "image": "busybox"}]}}}}),
+            "",
+            true,
+        );
+        let containers = live
+            .pointer("/spec/template/spec/containers")
+            .unwrap()
+            .as_array()
+            .unwrap();
         assert_eq!(containers.len(), 2);
         assert_eq!(containers[0]["image"], "nginx:2");
         assert_eq!(containers[0]["env"][0]["name"], "A");
@@ -358,6 +400,9 @@ mod tests {
             .find(|p| p.last() == Some(&Step::Key(r#"{"name":"A"}"#.into())))
             .unwrap();
         remove(&mut live, &env);
-        assert_eq!(live.pointer("/spec/template/spec/containers/0/env"), Some(&json!([])));
+        assert_eq!(
+            live.pointer("/spec/template/spec/containers/0/env"),
+            Some(&json!([]))
+        );
     }
 }

@@ -23,13 +23,18 @@ pub(crate) struct LogBook {
 
 impl Default for LogBook {
     fn default() -> Self {
-        Self { lines: Mutex::new(HashMap::new()), feed: broadcast::channel(1024).0 }
+        Self {
+            lines: Mutex::new(HashMap::new()),
+            feed: broadcast::channel(1024).0,
+        }
     }
 }
 
 impl LogBook {
     fn lock(&self) -> MutexGuard<'_, HashMap<(String, String, String), Vec<String>>> {
-        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn write(&self, namespace: &str, pod: &str, container: &str, text: &str) {
@@ -49,7 +54,13 @@ impl LogBook {
 
     /// The last `tail` lines (all when `None`) and, taken at the same moment, a feed of the
     /// lines written after them.
-    pub(crate) fn read(&self, namespace: &str, pod: &str, container: &str, tail: Option<usize>) -> (Vec<String>, broadcast::Receiver<LogLine>) {
+    pub(crate) fn read(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        tail: Option<usize>,
+    ) -> (Vec<String>, broadcast::Receiver<LogLine>) {
         let lines = self.lock();
         let all = lines
             .get(&(namespace.to_owned(), pod.to_owned(), container.to_owned()))
@@ -61,7 +72,8 @@ impl LogBook {
 
     /// Forgets the logs of a deleted pod.
     pub(crate) fn forget(&self, namespace: &str, pod: &str) {
-        self.lock().retain(|(ns, p, _), _| !(ns == namespace && p == pod));
+        self.lock()
+            .retain(|(ns, p, _), _| !(ns == namespace && p == pod));
     }
 }
 
@@ -104,9 +116,12 @@ pub(crate) fn serve(
     let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let response = axum::response::Response::builder().header("content-type", "text/plain");
     if !follow {
-        return Ok(response.body(axum::body::Body::from(text)).expect("static headers are valid"));
+        return Ok(response
+            .body(axum::body::Body::from(text))
+            .expect("static headers are valid"));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::convert::Infallible>>(64);
+    let (tx, rx) =
+        tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::convert::Infallible>>(64);
     let shared = shared.clone();
     let (namespace, pod_name) = (namespace.to_owned(), pod_name.to_owned());
     tokio::spawn(async move {
@@ -134,6 +149,8 @@ pub(crate) fn serve(
         }
     });
     Ok(response
-        .body(axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .body(axum::body::Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
         .expect("static headers are valid"))
 }

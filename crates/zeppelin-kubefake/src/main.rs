@@ -62,8 +62,15 @@ async fn run(args: Args) -> ExitCode {
     if let Err(error) = server.write_kubeconfig(&args.kubeconfig) {
         return report(&error);
     }
-    eprintln!("zeppelin-kubefake: serving the Kubernetes API at {}", server.url());
-    eprintln!("zeppelin-kubefake: wrote {}; try: kubectl --kubeconfig {} get ns", args.kubeconfig.display(), args.kubeconfig.display());
+    eprintln!(
+        "zeppelin-kubefake: serving the Kubernetes API at {}",
+        server.url()
+    );
+    eprintln!(
+        "zeppelin-kubefake: wrote {}; try: kubectl --kubeconfig {} get ns",
+        args.kubeconfig.display(),
+        args.kubeconfig.display()
+    );
     eprintln!("zeppelin-kubefake: press Ctrl-C to stop");
     // If Ctrl-C cannot be awaited there is no way to stop but killing the process.
     let _ = tokio::signal::ctrl_c().await;

@@ -137,7 +137,11 @@ pub(crate) fn apply(
             if force {
                 other.fields.remove(&path);
             } else {
-                conflicts.push((other.manager.clone(), other.api_version.clone(), fieldset::display(&path)));
+                conflicts.push((
+                    other.manager.clone(),
+                    other.api_version.clone(),
+                    fieldset::display(&path),
+                ));
             }
         }
     }
@@ -180,7 +184,10 @@ pub(crate) fn record_update(old: Option<&Value>, new: &mut Value, writer: &Write
         .cloned()
         .collect();
     for e in &mut entries {
-        e.fields.retain(|p| !changed.contains(p) && (matches!(p.last(), Some(Step::Key(_))) || fieldset::get(new, p).is_some()));
+        e.fields.retain(|p| {
+            !changed.contains(p)
+                && (matches!(p.last(), Some(Step::Key(_))) || fieldset::get(new, p).is_some())
+        });
     }
     if !changed.is_empty() {
         entry(&mut entries, writer, "Update").fields.extend(changed);
@@ -222,21 +229,40 @@ mod tests {
         let second = apply(Some(&first), &applied(None, false), &KUBECTL, false).unwrap();
         assert!(second["spec"].get("replicas").is_none());
         assert!(second.pointer("/metadata/labels/app").is_none());
-        assert_eq!(second.pointer("/spec/template/spec/containers/0/image"), Some(&json!("nginx")));
+        assert_eq!(
+            second.pointer("/spec/template/spec/containers/0/image"),
+            Some(&json!("nginx"))
+        );
     }
 
     #[test]
     fn another_manager_conflicts_unless_forced() {
         let first = apply(None, &applied(Some(3), false), &KUBECTL, false).unwrap();
-        let other = Writer { manager: "zeppelin", ..KUBECTL };
+        let other = Writer {
+            manager: "zeppelin",
+            ..KUBECTL
+        };
         let conflicts = apply(Some(&first), &applied(Some(5), false), &other, false).unwrap_err();
-        assert_eq!(conflicts, vec![("kubectl".to_owned(), "apps/v1".to_owned(), ".spec.replicas".to_owned())]);
+        assert_eq!(
+            conflicts,
+            vec![(
+                "kubectl".to_owned(),
+                "apps/v1".to_owned(),
+                ".spec.replicas".to_owned()
+            )]
+        );
         let same = apply(Some(&first), &applied(Some(3), false), &other, false).unwrap();
-        assert_eq!(same["metadata"]["managedFields"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            same["metadata"]["managedFields"].as_array().unwrap().len(),
+            2
+        );
         let forced = apply(Some(&first), &applied(Some(5), false), &other, true).unwrap();
         assert_eq!(forced["spec"]["replicas"], 5);
         let back = apply(Some(&forced), &applied(None, false), &KUBECTL, false).unwrap();
-        assert_eq!(back["spec"]["replicas"], 5, "still owned by zeppelin, so kept");
+        assert_eq!(
+            back["spec"]["replicas"], 5,
+            "still owned by zeppelin, so kept"
+        );
     }
 
     #[test]
@@ -244,9 +270,13 @@ mod tests {
         let first = apply(None, &applied(Some(3), false), &KUBECTL, false).unwrap();
         let mut scaled = first.clone();
         scaled["spec"]["replicas"] = json!(4);
-        let scaler = Writer { manager: "kubectl-scale", ..KUBECTL };
+        let scaler = Writer {
+            manager: "kubectl-scale",
+            ..KUBECTL
+        };
         record_update(Some(&first), &mut scaled, &scaler);
-        let conflicts = apply(Some(&scaled), &applied(Some(3), false), &KUBECTL, false).unwrap_err();
+        let conflicts =
+            apply(Some(&scaled), &applied(Some(3), false), &KUBECTL, false).unwrap_err();
         assert_eq!(conflicts[0].0, "kubectl-scale");
     }
 }

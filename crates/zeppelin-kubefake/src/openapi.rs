@@ -29,9 +29,20 @@ pub(crate) fn index() -> Value {
 /// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/GROUP/VERSION`, if served.
 pub(crate) fn group_version(group: &str, version: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
-    for resource in RESOURCES.iter().filter(|r| r.group == group && r.version == version) {
-        let scope = if resource.namespaced { "namespaces/{namespace}/" } else { "" };
-        let path = format!("/{}/{scope}{}/{{name}}", path_of(group, version), resource.plural);
+    for resource in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let scope = if resource.namespaced {
+            "namespaces/{namespace}/"
+        } else {
+            ""
+        };
+        let path = format!(
+            "/{}/{scope}{}/{{name}}",
+            path_of(group, version),
+            resource.plural
+        );
         let parameters: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
             .iter()
             .map(|name| json!({"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": true}}))

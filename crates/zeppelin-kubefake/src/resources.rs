@@ -84,20 +84,108 @@ const fn with_scale(mut resource: Resource) -> Resource {
 
 /// Every resource type served, in discovery order.
 pub(crate) static RESOURCES: &[Resource] = &[
-    with_status(kind("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"])),
-    kind("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"]),
-    kind("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"]),
+    with_status(kind(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+    )),
+    kind(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
+    kind(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+    ),
     kind("", "v1", "secrets", "secret", "Secret", true, &[]),
-    with_status(kind("", "v1", "services", "service", "Service", true, &["svc"])),
-    kind("", "v1", "endpoints", "endpoints", "Endpoints", true, &["ep"]),
+    with_status(kind(
+        "",
+        "v1",
+        "services",
+        "service",
+        "Service",
+        true,
+        &["svc"],
+    )),
+    kind(
+        "",
+        "v1",
+        "endpoints",
+        "endpoints",
+        "Endpoints",
+        true,
+        &["ep"],
+    ),
     with_status(kind("", "v1", "pods", "pod", "Pod", true, &["po"])),
     kind("", "v1", "events", "event", "Event", true, &["ev"]),
-    with_scale(kind("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"])),
-    with_scale(kind("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, &["rs"])),
-    with_status(kind("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, &["pdb"])),
-    with_status(kind("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", true, &["hpa"])),
-    kind("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, &["netpol"]),
-    with_status(kind("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, &["ing"])),
+    with_scale(kind(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+    )),
+    with_scale(kind(
+        "apps",
+        "v1",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+    )),
+    with_status(kind(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        true,
+        &["pdb"],
+    )),
+    with_status(kind(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        "HorizontalPodAutoscaler",
+        true,
+        &["hpa"],
+    )),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "networkpolicy",
+        "NetworkPolicy",
+        true,
+        &["netpol"],
+    ),
+    with_status(kind(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        true,
+        &["ing"],
+    )),
 ];
 
 /// Index of a resource in [`RESOURCES`]; the store keys objects by it.
@@ -141,7 +229,13 @@ mod tests {
     #[test]
     fn finds_a_kind_by_every_name_people_type() {
         let deploy = find("apps", "v1", "deployments").unwrap();
-        for name in ["deployments", "deployment", "deploy", "Deployment", "deployments.apps"] {
+        for name in [
+            "deployments",
+            "deployment",
+            "deploy",
+            "Deployment",
+            "deployments.apps",
+        ] {
             assert_eq!(find_by_name(name), Some(deploy), "{name}");
         }
     }
@@ -149,7 +243,13 @@ mod tests {
     #[test]
     fn lists_each_group_once() {
         let groups = groups();
-        assert_eq!(groups.iter().filter(|(g, _)| *g == "networking.k8s.io").count(), 1);
+        assert_eq!(
+            groups
+                .iter()
+                .filter(|(g, _)| *g == "networking.k8s.io")
+                .count(),
+            1
+        );
         assert!(groups.contains(&("autoscaling", "v2")));
     }
 }

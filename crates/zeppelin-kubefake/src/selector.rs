@@ -125,10 +125,16 @@ fn parse_term(term: &str) -> Option<Requirement> {
         return Some(Requirement::NotExists(key.trim().to_owned()));
     }
     if let Some((k, v)) = term.split_once("!=") {
-        return Some(Requirement::NotEquals(k.trim().to_owned(), v.trim().to_owned()));
+        return Some(Requirement::NotEquals(
+            k.trim().to_owned(),
+            v.trim().to_owned(),
+        ));
     }
     if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-        return Some(Requirement::Equals(k.trim().to_owned(), v.trim().to_owned()));
+        return Some(Requirement::Equals(
+            k.trim().to_owned(),
+            v.trim().to_owned(),
+        ));
     }
     for (word, notin) in [(" notin ", true), (" in ", false)] {
         if let Some((k, rest)) = term.split_once(word) {
@@ -228,10 +234,23 @@ mod tests {
 
     #[test]
     fn field_selector_reads_dotted_paths() {
-        let object = json!({"metadata": {"name": "a", "namespace": "ns"}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("metadata.name=a").unwrap().matches(&object));
-        assert!(!FieldSelector::parse("metadata.name=b").unwrap().matches(&object));
-        assert!(FieldSelector::parse("metadata.namespace!=x,status.phase=Running").unwrap().matches(&object));
+        let object =
+            json!({"metadata": {"name": "a", "namespace": "ns"}, "status": {"phase": "Running"}});
+        assert!(
+            FieldSelector::parse("metadata.name=a")
+                .unwrap()
+                .matches(&object)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name=b")
+                .unwrap()
+                .matches(&object)
+        );
+        assert!(
+            FieldSelector::parse("metadata.namespace!=x,status.phase=Running")
+                .unwrap()
+                .matches(&object)
+        );
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

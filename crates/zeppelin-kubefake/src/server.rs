@@ -104,10 +104,14 @@ impl FakeApiServer {
     pub async fn start(config: Config) -> Result<Self, StartError> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await
-            .map_err(|source| StartError::Bind { port: config.port, source })?;
-        let address = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { port: config.port, source })?;
+            .map_err(|source| StartError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            port: config.port,
+            source,
+        })?;
         let shared = Arc::new(Shared {
             store: Store::new(config.history_limit),
             logs: LogBook::default(),
@@ -128,7 +132,11 @@ impl FakeApiServer {
                 .await;
         });
         tokio::spawn(crate::controllers::run(shared.clone()));
-        Ok(Self { shared, server: Some(server), runtime: None })
+        Ok(Self {
+            shared,
+            server: Some(server),
+            runtime: None,
+        })
     }
 
     /// Starts the server on a runtime of its own, for synchronous tests (ones that run a
@@ -200,13 +208,19 @@ impl FakeApiServer {
     /// Every stored object of a kind, by any name kubectl accepts (`deploy`, `pods`,
     /// `Deployment`, `ingresses.networking.k8s.io`); empty for an unknown kind.
     pub fn objects(&self, kind: &str) -> Vec<Value> {
-        resources::find_by_name(kind).map(|r| self.shared.store.all(r)).unwrap_or_default()
+        resources::find_by_name(kind)
+            .map(|r| self.shared.store.all(r))
+            .unwrap_or_default()
     }
 
     /// One stored object, if present; `namespace` is ignored for cluster-scoped kinds.
     pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let resource = resources::find_by_name(kind)?;
-        let namespace = if RESOURCES[resource].namespaced { namespace } else { "" };
+        let namespace = if RESOURCES[resource].namespaced {
+            namespace
+        } else {
+            ""
+        };
         self.shared.store.get(resource, namespace, name).ok()
     }
 
@@ -219,7 +233,10 @@ impl FakeApiServer {
     pub async fn shutdown(mut self) {
         self.shared.shutdown.cancel();
         if let Some(server) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_err()
+            {
                 // Connections that outlive the grace period are dropped with the runtime.
             }
         }

@@ -45,7 +45,9 @@ pub(crate) enum PatchKind {
     Merge,
     /// Strategic merge patch, applied as a merge patch that merges keyed lists by key.
     Strategic,
-    Apply { force: bool },
+    Apply {
+        force: bool,
+    },
 }
 
 /// What `DELETE` does to objects owned by the deleted one.
@@ -93,13 +95,22 @@ pub(crate) struct Store {
 
 /// The current time as Kubernetes writes it (RFC 3339, whole seconds, UTC).
 pub(crate) fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn uid() -> String {
     let n = fastrand::u128(..);
     let hex = format!("{n:032x}");
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 /// Five characters from the alphabet Kubernetes uses for generated name suffixes.
@@ -148,20 +159,34 @@ impl Store {
             events,
             history_limit: history_limit.max(1),
         };
-        let namespaces = crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        let namespaces =
+            crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
         for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let object = json!({"metadata": {"name": name}});
-            let options = WriteOptions { manager: "kube-apiserver", subresource: None, dry_run: false };
-            store.create(namespaces, "", object, &options).expect("built-in namespaces are valid");
+            let options = WriteOptions {
+                manager: "kube-apiserver",
+                subresource: None,
+                dry_run: false,
+            };
+            store
+                .create(namespaces, "", object, &options)
+                .expect("built-in namespaces are valid");
         }
         store
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn get(&self, resource: ResourceId, namespace: &str, name: &str) -> Result<Value, ApiError> {
+    pub(crate) fn get(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         self.lock()
             .objects
             .get(&(resource, namespace.to_owned(), name.to_owned()))
@@ -181,7 +206,9 @@ impl Store {
     ) -> Result<Page, ApiError> {
         let start = match continue_token {
             Some(token) => Some(decode_token(token).ok_or_else(|| {
-                ApiError::bad_request(format!("invalid continue token \"{token}\"; start the list again without it"))
+                ApiError::bad_request(format!(
+                    "invalid continue token \"{token}\"; start the list again without it"
+                ))
             })?),
             None => None,
         };
@@ -191,7 +218,9 @@ impl Store {
             .iter()
             .filter(|((r, ns, _), _)| *r == resource && namespace.is_none_or(|n| n == ns))
             .filter(|((_, ns, name), _)| {
-                start.as_ref().is_none_or(|(sns, sname)| (ns.as_str(), name.as_str()) > (sns.as_str(), sname.as_str()))
+                start.as_ref().is_none_or(|(sns, sname)| {
+                    (ns.as_str(), name.as_str()) > (sns.as_str(), sname.as_str())
+                })
             })
             .filter(|(_, o)| labels.matches(o) && fields.matches(o))
             .map(|((_, ns, name), o)| (ns.clone(), name.clone(), o.clone()))
@@ -205,7 +234,12 @@ impl Store {
             }
             _ => (all.into_iter().map(|(_, _, o)| o).collect(), None, 0),
         };
-        Ok(Page { items, resource_version: state.resource_version, continue_token, remaining })
+        Ok(Page {
+            items,
+            resource_version: state.resource_version,
+            continue_token,
+            remaining,
+        })
     }
 
     /// Every object of `resource`, for tests and controllers.
@@ -218,17 +252,31 @@ impl Store {
             .collect()
     }
 
-    pub(crate) fn create(&self, resource: ResourceId, namespace: &str, object: Value, options: &WriteOptions<'_>) -> Result<Value, ApiError> {
+    pub(crate) fn create(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        object: Value,
+        options: &WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         self.create_locked(&mut state, resource, namespace, object, options, false)
     }
 
-    fn check_namespace(state: &State, resource: &Resource, namespace: &str) -> Result<(), ApiError> {
+    fn check_namespace(
+        state: &State,
+        resource: &Resource,
+        namespace: &str,
+    ) -> Result<(), ApiError> {
         if !resource.namespaced {
             return Ok(());
         }
-        let namespaces = crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
-        if state.objects.contains_key(&(namespaces, String::new(), namespace.to_owned())) {
+        let namespaces =
+            crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        if state
+            .objects
+            .contains_key(&(namespaces, String::new(), namespace.to_owned()))
+        {
             Ok(())
         } else {
             Err(ApiError::namespace_not_found(namespace))
@@ -248,18 +296,26 @@ impl Store {
         Self::prepare(kind, namespace, &mut object)?;
         Self::check_namespace(state, kind, namespace)?;
         let meta = object["metadata"].as_object_mut().expect("prepared above");
-        if meta.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if meta
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             match meta.get("generateName").and_then(Value::as_str) {
                 Some(prefix) => {
                     let name = format!("{prefix}{}", name_suffix(5));
                     meta.insert("name".to_owned(), json!(name));
                 }
                 None => {
-                    return Err(ApiError::invalid(kind, "", vec![crate::api_error::Cause {
-                        reason: "FieldValueRequired",
-                        message: "Required value: name or generateName is required".to_owned(),
-                        field: "metadata.name".to_owned(),
-                    }]));
+                    return Err(ApiError::invalid(
+                        kind,
+                        "",
+                        vec![crate::api_error::Cause {
+                            reason: "FieldValueRequired",
+                            message: "Required value: name or generateName is required".to_owned(),
+                            field: "metadata.name".to_owned(),
+                        }],
+                    ));
                 }
             }
         }
@@ -289,7 +345,12 @@ impl Store {
         if !applied {
             let api_version = kind.api_version();
             let now = now();
-            let writer = Writer { manager: options.manager, api_version: &api_version, now: &now, subresource: None };
+            let writer = Writer {
+                manager: options.manager,
+                api_version: &api_version,
+                now: &now,
+                subresource: None,
+            };
             managed_fields::record_update(None, &mut object, &writer);
         }
         if options.dry_run {
@@ -301,7 +362,9 @@ impl Store {
     /// Sets kind, apiVersion and namespace; refuses a body for another kind or namespace.
     fn prepare(kind: &Resource, namespace: &str, object: &mut Value) -> Result<(), ApiError> {
         if !object.is_object() {
-            return Err(ApiError::bad_request("the request body is not a JSON object; send one Kubernetes object"));
+            return Err(ApiError::bad_request(
+                "the request body is not a JSON object; send one Kubernetes object",
+            ));
         }
         if let Some(body_kind) = object.get("kind").and_then(Value::as_str) {
             if body_kind != kind.kind {
@@ -362,11 +425,22 @@ impl Store {
     }
 
     /// PUT: replaces the object (or its status), refusing a stale `resourceVersion`.
-    pub(crate) fn update(&self, resource: ResourceId, namespace: &str, name: &str, object: Value, options: &WriteOptions<'_>) -> Result<Value, ApiError> {
+    pub(crate) fn update(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        name: &str,
+        object: Value,
+        options: &WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let kind = &RESOURCES[resource];
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(kind, name))?;
+        let old = state
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(kind, name))?;
         if let Some(rv) = meta_str(&object, "resourceVersion").filter(|rv| !rv.is_empty()) {
             if Some(rv) != meta_str(&old, "resourceVersion") {
                 return Err(ApiError::stale(kind, name));
@@ -407,7 +481,14 @@ impl Store {
             }
             object
         };
-        for field in ["uid", "creationTimestamp", "generation", "name", "namespace", "deletionTimestamp"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "name",
+            "namespace",
+            "deletionTimestamp",
+        ] {
             match old["metadata"].get(field) {
                 Some(value) => new["metadata"][field] = value.clone(),
                 None => {
@@ -426,7 +507,12 @@ impl Store {
         if !applied {
             let api_version = kind.api_version();
             let now = now();
-            let writer = Writer { manager: options.manager, api_version: &api_version, now: &now, subresource: options.subresource };
+            let writer = Writer {
+                manager: options.manager,
+                api_version: &api_version,
+                now: &now,
+                subresource: options.subresource,
+            };
             managed_fields::record_update(Some(old), &mut new, &writer);
         }
         if without_volatile(&new) == without_volatile(old) || options.dry_run {
@@ -452,18 +538,26 @@ impl Store {
         match patch {
             PatchKind::Merge | PatchKind::Strategic => {
                 let old = old.ok_or_else(|| ApiError::not_found(kind, name))?;
-                if let Some(rv) = body.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+                if let Some(rv) = body
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                {
                     if Some(rv) != meta_str(&old, "resourceVersion") {
                         return Err(ApiError::stale(kind, name));
                     }
                 }
                 let mut new = old.clone();
                 fieldset::merge(&mut new, body, "", patch == PatchKind::Strategic);
-                Ok((self.replace_locked(&mut state, resource, &old, new, options, false)?, false))
+                Ok((
+                    self.replace_locked(&mut state, resource, &old, new, options, false)?,
+                    false,
+                ))
             }
             PatchKind::Apply { force } => {
                 if options.manager.is_empty() {
-                    return Err(ApiError::bad_request("PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME"));
+                    return Err(ApiError::bad_request(
+                        "PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME",
+                    ));
                 }
                 let mut applied = body.clone();
                 Self::prepare(kind, namespace, &mut applied)?;
@@ -475,12 +569,23 @@ impl Store {
                 }
                 let api_version = kind.api_version();
                 let now = now();
-                let writer = Writer { manager: options.manager, api_version: &api_version, now: &now, subresource: options.subresource };
-                        let new = managed_fields::apply(old.as_ref(), &applied, &writer, force)
+                let writer = Writer {
+                    manager: options.manager,
+                    api_version: &api_version,
+                    now: &now,
+                    subresource: options.subresource,
+                };
+                let new = managed_fields::apply(old.as_ref(), &applied, &writer, force)
                     .map_err(|conflicts| ApiError::apply_conflict(kind, name, &conflicts))?;
                 match old {
-                    Some(old) => Ok((self.replace_locked(&mut state, resource, &old, new, options, true)?, false)),
-                    None => Ok((self.create_locked(&mut state, resource, namespace, new, options, true)?, true)),
+                    Some(old) => Ok((
+                        self.replace_locked(&mut state, resource, &old, new, options, true)?,
+                        false,
+                    )),
+                    None => Ok((
+                        self.create_locked(&mut state, resource, namespace, new, options, true)?,
+                        true,
+                    )),
                 }
             }
         }
@@ -497,17 +602,32 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
+        let old = state
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
         let mut new = old.clone();
         change(&mut new);
         self.replace_locked(&mut state, resource, &old, new, options, false)
     }
 
     /// DELETE, with owned objects deleted or orphaned; deleting a namespace empties it.
-    pub(crate) fn delete(&self, resource: ResourceId, namespace: &str, name: &str, propagation: Propagation, dry_run: bool) -> Result<Value, ApiError> {
+    pub(crate) fn delete(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
+        let old = state
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
         if dry_run {
             return Ok(old);
         }
@@ -522,7 +642,12 @@ impl Store {
         let uid = meta_str(&old, "uid").unwrap_or_default().to_owned();
         let deleted = self.commit(state, key.clone(), old, "DELETED");
         if RESOURCES[key.0].kind == "Namespace" {
-            let inside: Vec<Key> = state.objects.keys().filter(|(_, ns, _)| *ns == key.2).cloned().collect();
+            let inside: Vec<Key> = state
+                .objects
+                .keys()
+                .filter(|(_, ns, _)| *ns == key.2)
+                .cloned()
+                .collect();
             for child in inside {
                 self.delete_locked(state, child, Propagation::Orphan);
             }
@@ -545,7 +670,10 @@ impl Store {
                 }
                 Propagation::Orphan => {
                     let mut object = state.objects[&child].clone();
-                    if let Some(refs) = object.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                    if let Some(refs) = object
+                        .pointer_mut("/metadata/ownerReferences")
+                        .and_then(Value::as_array_mut)
+                    {
                         refs.retain(|r| r["uid"] != json!(uid));
                     }
                     self.commit(state, child, object, "MODIFIED");
@@ -557,7 +685,12 @@ impl Store {
 
     /// Starts a watch of `resource` from `resource_version` (`None` or 0: from the current
     /// objects, sent as `ADDED`).
-    pub(crate) fn watch(&self, resource: ResourceId, namespace: Option<&str>, resource_version: Option<u64>) -> Result<WatchStart, ApiError> {
+    pub(crate) fn watch(
+        &self,
+        resource: ResourceId,
+        namespace: Option<&str>,
+        resource_version: Option<u64>,
+    ) -> Result<WatchStart, ApiError> {
         let state = self.lock();
         let in_scope = |r: ResourceId, ns: &str| r == resource && namespace.is_none_or(|n| n == ns);
         let backlog = match resource_version.filter(|rv| *rv > 0) {
@@ -569,13 +702,17 @@ impl Store {
                     Arc::new(WatchEvent {
                         resource: *r,
                         namespace: ns.clone(),
-                        resource_version: meta_str(o, "resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0),
+                        resource_version: meta_str(o, "resourceVersion")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0),
                         kind: "ADDED",
                         object: o.clone(),
                     })
                 })
                 .collect(),
-            Some(rv) if rv < state.compacted => return Err(ApiError::gone(rv, state.compacted + 1)),
+            Some(rv) if rv < state.compacted => {
+                return Err(ApiError::gone(rv, state.compacted + 1));
+            }
             Some(rv) => state
                 .history
                 .iter()
@@ -583,18 +720,29 @@ impl Store {
                 .cloned()
                 .collect(),
         };
-        Ok(WatchStart { backlog, feed: self.events.subscribe(), resource_version: state.resource_version })
+        Ok(WatchStart {
+            backlog,
+            feed: self.events.subscribe(),
+            resource_version: state.resource_version,
+        })
     }
 }
 
 fn encode_token(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}").bytes().map(|b| format!("{b:02x}")).collect()
+    format!("{namespace}/{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn decode_token(token: &str) -> Option<(String, String)> {
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
     let text = String::from_utf8(bytes?).ok()?;
     let (ns, name) = text.split_once('/')?;

@@ -12,24 +12,83 @@ pub(crate) fn wanted(accept: &str) -> bool {
 
 fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
     match kind {
-        "Deployment" => &[("Name", "string"), ("Ready", "string"), ("Up-to-date", "integer"), ("Available", "integer"), ("Age", "string")],
-        "ReplicaSet" => &[("Name", "string"), ("Desired", "integer"), ("Current", "integer"), ("Ready", "integer"), ("Age", "string")],
-        "Pod" => &[("Name", "string"), ("Ready", "string"), ("Status", "string"), ("Restarts", "string"), ("Age", "string")],
-        "Service" => &[("Name", "string"), ("Type", "string"), ("Cluster-IP", "string"), ("External-IP", "string"), ("Port(s)", "string"), ("Age", "string")],
+        "Deployment" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Up-to-date", "integer"),
+            ("Available", "integer"),
+            ("Age", "string"),
+        ],
+        "ReplicaSet" => &[
+            ("Name", "string"),
+            ("Desired", "integer"),
+            ("Current", "integer"),
+            ("Ready", "integer"),
+            ("Age", "string"),
+        ],
+        "Pod" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Status", "string"),
+            ("Restarts", "string"),
+            ("Age", "string"),
+        ],
+        "Service" => &[
+            ("Name", "string"),
+            ("Type", "string"),
+            ("Cluster-IP", "string"),
+            ("External-IP", "string"),
+            ("Port(s)", "string"),
+            ("Age", "string"),
+        ],
         "Namespace" => &[("Name", "string"), ("Status", "string"), ("Age", "string")],
         "ConfigMap" => &[("Name", "string"), ("Data", "integer"), ("Age", "string")],
-        "Secret" => &[("Name", "string"), ("Type", "string"), ("Data", "integer"), ("Age", "string")],
-        "Event" => &[("Last Seen", "string"), ("Type", "string"), ("Reason", "string"), ("Object", "string"), ("Message", "string")],
-        "HorizontalPodAutoscaler" => &[("Name", "string"), ("Reference", "string"), ("MinPods", "integer"), ("MaxPods", "integer"), ("Replicas", "integer"), ("Age", "string")],
-        "PodDisruptionBudget" => &[("Name", "string"), ("Min Available", "string"), ("Max Unavailable", "string"), ("Allowed Disruptions", "integer"), ("Age", "string")],
-        "Ingress" => &[("Name", "string"), ("Class", "string"), ("Hosts", "string"), ("Address", "string"), ("Ports", "string"), ("Age", "string")],
+        "Secret" => &[
+            ("Name", "string"),
+            ("Type", "string"),
+            ("Data", "integer"),
+            ("Age", "string"),
+        ],
+        "Event" => &[
+            ("Last Seen", "string"),
+            ("Type", "string"),
+            ("Reason", "string"),
+            ("Object", "string"),
+            ("Message", "string"),
+        ],
+        "HorizontalPodAutoscaler" => &[
+            ("Name", "string"),
+            ("Reference", "string"),
+            ("MinPods", "integer"),
+            ("MaxPods", "integer"),
+            ("Replicas", "integer"),
+            ("Age", "string"),
+        ],
+        "PodDisruptionBudget" => &[
+            ("Name", "string"),
+            ("Min Available", "string"),
+            ("Max Unavailable", "string"),
+            ("Allowed Disruptions", "integer"),
+            ("Age", "string"),
+        ],
+        "Ingress" => &[
+            ("Name", "string"),
+            ("Class", "string"),
+            ("Hosts", "string"),
+            ("Address", "string"),
+            ("Ports", "string"),
+            ("Age", "string"),
+        ],
         _ => &[("Name", "string"), ("Age", "string")],
     }
 }
 
 /// `kubectl`'s short ages: `42s`, `3m12s`, `45m`, `5h10m`, `20h`, `3d`.
 fn age(timestamp: &Value) -> String {
-    let Some(then) = timestamp.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+    let Some(then) = timestamp
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    else {
         return "<unknown>".to_owned();
     };
     let secs = jiff::Timestamp::now().duration_since(then).as_secs().max(0);
@@ -74,16 +133,51 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
     let created = age(&object["metadata"]["creationTimestamp"]);
     match kind {
         "Deployment" => {
-            let ready = format!("{}/{}", int(object, "/status/readyReplicas"), int(object, "/spec/replicas"));
-            vec![json!(name), json!(ready), json!(int(object, "/status/updatedReplicas")), json!(int(object, "/status/availableReplicas")), json!(created)]
+            let ready = format!(
+                "{}/{}",
+                int(object, "/status/readyReplicas"),
+                int(object, "/spec/replicas")
+            );
+            vec![
+                json!(name),
+                json!(ready),
+                json!(int(object, "/status/updatedReplicas")),
+                json!(int(object, "/status/availableReplicas")),
+                json!(created),
+            ]
         }
-        "ReplicaSet" => vec![json!(name), json!(int(object, "/spec/replicas")), json!(int(object, "/status/replicas")), json!(int(object, "/status/readyReplicas")), json!(created)],
+        "ReplicaSet" => vec![
+            json!(name),
+            json!(int(object, "/spec/replicas")),
+            json!(int(object, "/status/replicas")),
+            json!(int(object, "/status/readyReplicas")),
+            json!(created),
+        ],
         "Pod" => {
-            let statuses = object.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
-            let total = object.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
-            let ready = statuses.iter().filter(|c| c["ready"] == json!(true)).count();
-            let restarts: u64 = statuses.iter().map(|c| c["restartCount"].as_u64().unwrap_or(0)).sum();
-            vec![json!(name), json!(format!("{ready}/{total}")), json!(pod_status(object)), json!(restarts.to_string()), json!(created)]
+            let statuses = object
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let total = object
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let ready = statuses
+                .iter()
+                .filter(|c| c["ready"] == json!(true))
+                .count();
+            let restarts: u64 = statuses
+                .iter()
+                .map(|c| c["restartCount"].as_u64().unwrap_or(0))
+                .sum();
+            vec![
+                json!(name),
+                json!(format!("{ready}/{total}")),
+                json!(pod_status(object)),
+                json!(restarts.to_string()),
+                json!(created),
+            ]
         }
         "Service" => {
             let ports: Vec<String> = object
@@ -93,24 +187,67 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 .flatten()
                 .map(|p| format!("{}/{}", text(p, "/port", ""), text(p, "/protocol", "TCP")))
                 .collect();
-            vec![json!(name), json!(text(object, "/spec/type", "ClusterIP")), json!(text(object, "/spec/clusterIP", "<none>")), json!("<none>"), json!(ports.join(",")), json!(created)]
+            vec![
+                json!(name),
+                json!(text(object, "/spec/type", "ClusterIP")),
+                json!(text(object, "/spec/clusterIP", "<none>")),
+                json!("<none>"),
+                json!(ports.join(",")),
+                json!(created),
+            ]
         }
-        "Namespace" => vec![json!(name), json!(text(object, "/status/phase", "Active")), json!(created)],
+        "Namespace" => vec![
+            json!(name),
+            json!(text(object, "/status/phase", "Active")),
+            json!(created),
+        ],
         "ConfigMap" => {
-            let data = object["data"].as_object().map_or(0, serde_json::Map::len) + object["binaryData"].as_object().map_or(0, serde_json::Map::len);
+            let data = object["data"].as_object().map_or(0, serde_json::Map::len)
+                + object["binaryData"]
+                    .as_object()
+                    .map_or(0, serde_json::Map::len);
             vec![json!(name), json!(data), json!(created)]
         }
         "Secret" => {
-            let data = object["data"].as_object().map_or(0, serde_json::Map::len) + object["stringData"].as_object().map_or(0, serde_json::Map::len);
-            vec![json!(name), json!(text(object, "/type", "Opaque")), json!(data), json!(created)]
+            let data = object["data"].as_object().map_or(0, serde_json::Map::len)
+                + object["stringData"]
+                    .as_object()
+                    .map_or(0, serde_json::Map::len);
+            vec![
+                json!(name),
+                json!(text(object, "/type", "Opaque")),
+                json!(data),
+                json!(created),
+            ]
         }
         "Event" => {
-            let involved = format!("{}/{}", text(object, "/involvedObject/kind", "").to_lowercase(), text(object, "/involvedObject/name", ""));
-            vec![json!(age(&object["lastTimestamp"])), json!(text(object, "/type", "")), json!(text(object, "/reason", "")), json!(involved), json!(text(object, "/message", ""))]
+            let involved = format!(
+                "{}/{}",
+                text(object, "/involvedObject/kind", "").to_lowercase(),
+                text(object, "/involvedObject/name", "")
+            );
+            vec![
+                json!(age(&object["lastTimestamp"])),
+                json!(text(object, "/type", "")),
+                json!(text(object, "/reason", "")),
+                json!(involved),
+                json!(text(object, "/message", "")),
+            ]
         }
         "HorizontalPodAutoscaler" => {
-            let reference = format!("{}/{}", text(object, "/spec/scaleTargetRef/kind", ""), text(object, "/spec/scaleTargetRef/name", ""));
-            vec![json!(name), json!(reference), json!(int(object, "/spec/minReplicas").max(1)), json!(int(object, "/spec/maxReplicas")), json!(int(object, "/status/currentReplicas")), json!(created)]
+            let reference = format!(
+                "{}/{}",
+                text(object, "/spec/scaleTargetRef/kind", ""),
+                text(object, "/spec/scaleTargetRef/name", "")
+            );
+            vec![
+                json!(name),
+                json!(reference),
+                json!(int(object, "/spec/minReplicas").max(1)),
+                json!(int(object, "/spec/maxReplicas")),
+                json!(int(object, "/status/currentReplicas")),
+                json!(created),
+            ]
         }
         "PodDisruptionBudget" => vec![
             json!(name),
@@ -127,7 +264,14 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 .flatten()
                 .map(|r| text(r, "/host", "*"))
                 .collect();
-            vec![json!(name), json!(text(object, "/spec/ingressClassName", "<none>")), json!(hosts.join(",")), json!(""), json!("80"), json!(created)]
+            vec![
+                json!(name),
+                json!(text(object, "/spec/ingressClassName", "<none>")),
+                json!(hosts.join(",")),
+                json!(""),
+                json!("80"),
+                json!(created),
+            ]
         }
         _ => vec![json!(name), json!(created)],
     }
@@ -135,7 +279,12 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
 
 /// A Table of `objects`; `headers` false leaves out the column definitions, as the real
 /// server does for every watch event after the first.
-pub(crate) fn table(resource: &Resource, objects: &[Value], resource_version: u64, headers: bool) -> Value {
+pub(crate) fn table(
+    resource: &Resource,
+    objects: &[Value],
+    resource_version: u64,
+    headers: bool,
+) -> Value {
     let definitions: Vec<Value> = if headers {
         columns(resource.kind)
             .iter()

@@ -44,8 +44,16 @@ impl Encoder {
         if !self.table || kind == "BOOKMARK" || kind == "ERROR" {
             return line(kind, object);
         }
-        let rv = object["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let table = crate::table::table(&RESOURCES[self.resource], std::slice::from_ref(object), rv, !self.headers_sent);
+        let rv = object["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let table = crate::table::table(
+            &RESOURCES[self.resource],
+            std::slice::from_ref(object),
+            rv,
+            !self.headers_sent,
+        );
         self.headers_sent = true;
         line(kind, &table)
     }
@@ -80,7 +88,11 @@ fn response(rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Response {
 /// Starts streaming the watch; the stream runs in its own task.
 pub(crate) fn serve(shared: &Arc<Shared>, request: WatchRequest) -> Response {
     let (tx, rx) = mpsc::channel(256);
-    let start = match shared.store.watch(request.resource, request.namespace.as_deref(), request.resource_version) {
+    let start = match shared.store.watch(
+        request.resource,
+        request.namespace.as_deref(),
+        request.resource_version,
+    ) {
         Ok(start) => start,
         Err(gone) => {
             // The real server reports an expired version as an ERROR event in a 200 stream.
@@ -112,7 +124,11 @@ async fn stream(
 ) -> Result<(), mpsc::error::SendError<Result<Bytes, Infallible>>> {
     let mut drops = shared.faults.watch_drops();
     drops.mark_unchanged();
-    let mut encoder = Encoder { resource: request.resource, table: request.table, headers_sent: false };
+    let mut encoder = Encoder {
+        resource: request.resource,
+        table: request.table,
+        headers_sent: false,
+    };
     let mut feed = start.feed;
     let mut last = start.resource_version;
     for event in &start.backlog {
@@ -121,7 +137,8 @@ async fn stream(
         }
     }
     if request.send_initial_events && request.bookmarks {
-        tx.send(line("BOOKMARK", &bookmark(request.resource, last, true))).await?;
+        tx.send(line("BOOKMARK", &bookmark(request.resource, last, true)))
+            .await?;
     }
     let timeout = tokio::time::sleep(request.timeout.unwrap_or(Duration::MAX / 4));
     tokio::pin!(timeout);
@@ -155,7 +172,9 @@ pub(crate) fn parse_resource_version(text: Option<&str>) -> Result<Option<u64>, 
     match text.filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(text) => text.parse().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("invalid resourceVersion \"{text}\"; it must be a number this server gave out"))
+            ApiError::bad_request(format!(
+                "invalid resourceVersion \"{text}\"; it must be a number this server gave out"
+            ))
         }),
     }
 }

@@ -22,7 +22,10 @@ fn canonical(value: &Value) -> String {
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -44,11 +47,18 @@ pub(super) fn template_hash(template: &Value) -> String {
 /// Resolves an int-or-percent against `total`, rounding percentages up or down.
 fn resolve(value: Option<&Value>, total: u64, default_percent: u64, round_up: bool) -> u64 {
     let percent = |p: u64| {
-        if round_up { (total * p).div_ceil(100) } else { total * p / 100 }
+        if round_up {
+            (total * p).div_ceil(100)
+        } else {
+            total * p / 100
+        }
     };
     match value {
         Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::String(s)) => s.trim_end_matches('%').parse().map_or(percent(default_percent), percent),
+        Some(Value::String(s)) => s
+            .trim_end_matches('%')
+            .parse()
+            .map_or(percent(default_percent), percent),
         _ => percent(default_percent),
     }
 }
@@ -76,7 +86,9 @@ fn owned_sets(shared: &Shared, kinds: Kinds, deployment: &Value) -> Vec<Value> {
         .store
         .all(kinds.replicasets)
         .into_iter()
-        .filter(|rs| meta(rs, "namespace") == meta(deployment, "namespace") && owned_by(rs, deployment))
+        .filter(|rs| {
+            meta(rs, "namespace") == meta(deployment, "namespace") && owned_by(rs, deployment)
+        })
         .collect();
     sets.sort_by_key(revision);
     sets
@@ -88,30 +100,64 @@ fn scale(shared: &Shared, kinds: Kinds, deployment: &Value, rs: &Value, to: u64)
         return false;
     }
     let desired = replicas(deployment, "/spec/replicas");
-    let changed = shared.store.modify(kinds.replicasets, meta(rs, "namespace"), meta(rs, "name"), &writer(CONTROLLER_MANAGER, false), |o| {
-        o["spec"]["replicas"] = json!(to);
-        o["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = json!(desired.to_string());
-    });
+    let changed = shared.store.modify(
+        kinds.replicasets,
+        meta(rs, "namespace"),
+        meta(rs, "name"),
+        &writer(CONTROLLER_MANAGER, false),
+        |o| {
+            o["spec"]["replicas"] = json!(to);
+            o["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+                json!(desired.to_string());
+        },
+    );
     if changed.is_ok() {
         let direction = if to > from { "up" } else { "down" };
-        let message = format!("Scaled {direction} replica set {} from {from} to {to}", meta(rs, "name"));
-        events::record(shared, kinds, deployment, "Normal", "ScalingReplicaSet", &message, "deployment-controller");
+        let message = format!(
+            "Scaled {direction} replica set {} from {from} to {to}",
+            meta(rs, "name")
+        );
+        events::record(
+            shared,
+            kinds,
+            deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            &message,
+            "deployment-controller",
+        );
     }
     changed.is_ok()
 }
 
 /// Finds or makes the ReplicaSet for the current template; true if it made or revived one.
-fn new_replica_set(shared: &Shared, kinds: Kinds, deployment: &Value, sets: &[Value], hash: &str) -> (Option<Value>, bool) {
+fn new_replica_set(
+    shared: &Shared,
+    kinds: Kinds,
+    deployment: &Value,
+    sets: &[Value],
+    hash: &str,
+) -> (Option<Value>, bool) {
     let namespace = meta(deployment, "namespace");
     let max_revision = sets.iter().map(revision).max().unwrap_or(0);
-    if let Some(rs) = sets.iter().find(|rs| rs.pointer("/metadata/labels/pod-template-hash").and_then(Value::as_str) == Some(hash)) {
+    if let Some(rs) = sets.iter().find(|rs| {
+        rs.pointer("/metadata/labels/pod-template-hash")
+            .and_then(Value::as_str)
+            == Some(hash)
+    }) {
         if revision(rs) == max_revision {
             return (Some(rs.clone()), false);
         }
         // A rollback to an older template makes its ReplicaSet the newest revision again.
-        let revived = shared.store.modify(kinds.replicasets, namespace, meta(rs, "name"), &writer(CONTROLLER_MANAGER, false), |o| {
-            o["metadata"]["annotations"][REVISION] = json!((max_revision + 1).to_string());
-        });
+        let revived = shared.store.modify(
+            kinds.replicasets,
+            namespace,
+            meta(rs, "name"),
+            &writer(CONTROLLER_MANAGER, false),
+            |o| {
+                o["metadata"]["annotations"][REVISION] = json!((max_revision + 1).to_string());
+            },
+        );
         return (revived.ok(), true);
     }
     let mut template = deployment["spec"]["template"].clone();
@@ -132,17 +178,26 @@ fn new_replica_set(shared: &Shared, kinds: Kinds, deployment: &Value, sets: &[Va
         },
         "spec": {"replicas": 0, "selector": selector, "template": template},
     });
-    let created = shared.store.create(kinds.replicasets, namespace, rs, &writer(CONTROLLER_MANAGER, false));
+    let created = shared.store.create(
+        kinds.replicasets,
+        namespace,
+        rs,
+        &writer(CONTROLLER_MANAGER, false),
+    );
     (created.ok(), true)
 }
 
 fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
     let sets = owned_sets(shared, kinds, deployment);
     let hash = template_hash(&deployment["spec"]["template"]);
-    let (Some(new_rs), mut progressed) = new_replica_set(shared, kinds, deployment, &sets, &hash) else {
+    let (Some(new_rs), mut progressed) = new_replica_set(shared, kinds, deployment, &sets, &hash)
+    else {
         return;
     };
-    let olds: Vec<&Value> = sets.iter().filter(|rs| meta(rs, "name") != meta(&new_rs, "name")).collect();
+    let olds: Vec<&Value> = sets
+        .iter()
+        .filter(|rs| meta(rs, "name") != meta(&new_rs, "name"))
+        .collect();
     let desired = replicas(deployment, "/spec/replicas");
     let surge_value = deployment.pointer("/spec/strategy/rollingUpdate/maxSurge");
     let unavailable_value = deployment.pointer("/spec/strategy/rollingUpdate/maxUnavailable");
@@ -161,16 +216,46 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
                 progressed |= scale(shared, kinds, deployment, &new_rs, desired);
             }
         } else {
-            progressed |= roll(shared, kinds, deployment, &new_rs, &olds, desired, max_surge, max_unavailable);
+            progressed |= roll(
+                shared,
+                kinds,
+                deployment,
+                &new_rs,
+                &olds,
+                desired,
+                max_surge,
+                max_unavailable,
+            );
         }
     }
-    write_status(shared, kinds, deployment, &hash, desired, max_unavailable, progressed);
+    write_status(
+        shared,
+        kinds,
+        deployment,
+        &hash,
+        desired,
+        max_unavailable,
+        progressed,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
-fn roll(shared: &Shared, kinds: Kinds, deployment: &Value, new_rs: &Value, olds: &[&Value], desired: u64, max_surge: u64, max_unavailable: u64) -> bool {
+fn roll(
+    shared: &Shared,
+    kinds: Kinds,
+    deployment: &Value,
+    new_rs: &Value,
+    olds: &[&Value],
+    desired: u64,
+    max_surge: u64,
+    max_unavailable: u64,
+) -> bool {
     let mut progressed = false;
-    let total_spec: u64 = olds.iter().map(|rs| replicas(rs, "/spec/replicas")).sum::<u64>() + replicas(new_rs, "/spec/replicas");
+    let total_spec: u64 = olds
+        .iter()
+        .map(|rs| replicas(rs, "/spec/replicas"))
+        .sum::<u64>()
+        + replicas(new_rs, "/spec/replicas");
     let new_spec = replicas(new_rs, "/spec/replicas");
     if new_spec > desired {
         progressed |= scale(shared, kinds, deployment, new_rs, desired);
@@ -178,22 +263,37 @@ fn roll(shared: &Shared, kinds: Kinds, deployment: &Value, new_rs: &Value, olds:
         let target = desired.min(new_spec + desired + max_surge - total_spec);
         progressed |= scale(shared, kinds, deployment, new_rs, target);
     }
-    let all_pods: u64 = olds.iter().map(|rs| replicas(rs, "/status/replicas")).sum::<u64>() + replicas(new_rs, "/status/replicas");
+    let all_pods: u64 = olds
+        .iter()
+        .map(|rs| replicas(rs, "/status/replicas"))
+        .sum::<u64>()
+        + replicas(new_rs, "/status/replicas");
     let min_available = desired.saturating_sub(max_unavailable);
     let new_unavailable = new_spec.saturating_sub(replicas(new_rs, "/status/availableReplicas"));
-    let Some(mut budget) = all_pods.checked_sub(min_available + new_unavailable).filter(|b| *b > 0) else {
+    let Some(mut budget) = all_pods
+        .checked_sub(min_available + new_unavailable)
+        .filter(|b| *b > 0)
+    else {
         return progressed;
     };
-    let mut remaining: Vec<(Value, u64)> = olds.iter().map(|rs| ((*rs).clone(), replicas(rs, "/spec/replicas"))).collect();
+    let mut remaining: Vec<(Value, u64)> = olds
+        .iter()
+        .map(|rs| ((*rs).clone(), replicas(rs, "/spec/replicas")))
+        .collect();
     // First the old pods that are not available anyway, then available ones down to the floor.
     for (rs, spec) in &mut remaining {
-        let unhealthy = spec.saturating_sub(replicas(rs, "/status/availableReplicas")).min(budget);
+        let unhealthy = spec
+            .saturating_sub(replicas(rs, "/status/availableReplicas"))
+            .min(budget);
         if unhealthy > 0 {
             *spec -= unhealthy;
             budget -= unhealthy;
         }
     }
-    let available: u64 = olds.iter().map(|rs| replicas(rs, "/status/availableReplicas")).sum::<u64>()
+    let available: u64 = olds
+        .iter()
+        .map(|rs| replicas(rs, "/status/availableReplicas"))
+        .sum::<u64>()
         + replicas(new_rs, "/status/availableReplicas");
     let mut healthy_budget = available.saturating_sub(min_available);
     for (_, spec) in &mut remaining {
@@ -226,49 +326,108 @@ fn carry_times(mut fresh: Value, old: Option<&Value>) -> Value {
 }
 
 fn deadline_passed(condition: &Value, seconds: u64) -> bool {
-    let Some(updated) = condition["lastUpdateTime"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+    let Some(updated) = condition["lastUpdateTime"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    else {
         return false;
     };
     let elapsed = jiff::Timestamp::now().duration_since(updated);
     elapsed.as_secs() >= i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
-fn write_status(shared: &Shared, kinds: Kinds, deployment: &Value, hash: &str, desired: u64, max_unavailable: u64, progressed: bool) {
+fn write_status(
+    shared: &Shared,
+    kinds: Kinds,
+    deployment: &Value,
+    hash: &str,
+    desired: u64,
+    max_unavailable: u64,
+    progressed: bool,
+) {
     let sets = owned_sets(shared, kinds, deployment);
     let sum = |pointer: &str| sets.iter().map(|rs| replicas(rs, pointer)).sum::<u64>();
-    let new_rs = sets.iter().find(|rs| rs.pointer("/metadata/labels/pod-template-hash").and_then(Value::as_str) == Some(hash));
+    let new_rs = sets.iter().find(|rs| {
+        rs.pointer("/metadata/labels/pod-template-hash")
+            .and_then(Value::as_str)
+            == Some(hash)
+    });
     let new_name = new_rs.map(|rs| meta(rs, "name")).unwrap_or_default();
-    let (total, ready, available) = (sum("/status/replicas"), sum("/status/readyReplicas"), sum("/status/availableReplicas"));
+    let (total, ready, available) = (
+        sum("/status/replicas"),
+        sum("/status/readyReplicas"),
+        sum("/status/availableReplicas"),
+    );
     let updated = new_rs.map_or(0, |rs| replicas(rs, "/status/replicas"));
-    let old_status = deployment.get("status").cloned().unwrap_or_else(|| json!({}));
-    let old_conditions: Vec<Value> = old_status["conditions"].as_array().cloned().unwrap_or_default();
+    let old_status = deployment
+        .get("status")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let old_conditions: Vec<Value> = old_status["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let find = |kind: &str| old_conditions.iter().find(|c| c["type"] == kind);
     let now = store::now();
 
     let available_condition = if available >= desired.saturating_sub(max_unavailable) {
-        condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", &now)
+        condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            &now,
+        )
     } else {
-        condition("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now)
+        condition(
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            &now,
+        )
     };
     let complete = updated == desired && total == desired && available == desired;
     let moved = progressed
         || updated > replicas(&old_status, "/updatedReplicas")
         || ready > replicas(&old_status, "/readyReplicas")
         || available > replicas(&old_status, "/availableReplicas")
-        || total.saturating_sub(updated) < replicas(&old_status, "/replicas").saturating_sub(replicas(&old_status, "/updatedReplicas"));
-    let deadline = deployment.pointer("/spec/progressDeadlineSeconds").and_then(Value::as_u64);
+        || total.saturating_sub(updated)
+            < replicas(&old_status, "/replicas")
+                .saturating_sub(replicas(&old_status, "/updatedReplicas"));
+    let deadline = deployment
+        .pointer("/spec/progressDeadlineSeconds")
+        .and_then(Value::as_u64);
     let previous = find("Progressing");
     let progressing = if complete {
-        condition("Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet \"{new_name}\" has successfully progressed."), &now)
+        condition(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+            &now,
+        )
     } else if moved || previous.is_none() {
-        let mut fresh = condition("Progressing", "True", "ReplicaSetUpdated", &format!("ReplicaSet \"{new_name}\" is progressing."), &now);
+        let mut fresh = condition(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            &format!("ReplicaSet \"{new_name}\" is progressing."),
+            &now,
+        );
         if let Some(old) = previous.filter(|o| o["status"] == "True") {
             fresh["lastTransitionTime"] = old["lastTransitionTime"].clone();
         }
         fresh
     } else if let (Some(old), Some(seconds)) = (previous, deadline) {
         if old["reason"] != "ProgressDeadlineExceeded" && deadline_passed(old, seconds) {
-            condition("Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet \"{new_name}\" has timed out progressing."), &now)
+            condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+                &now,
+            )
         } else {
             old.clone()
         }
@@ -277,10 +436,17 @@ fn write_status(shared: &Shared, kinds: Kinds, deployment: &Value, hash: &str, d
     };
     let conditions = vec![
         carry_times(available_condition, find("Available")),
-        if moved && !complete { progressing } else { carry_times(progressing, previous) },
+        if moved && !complete {
+            progressing
+        } else {
+            carry_times(progressing, previous)
+        },
     ];
     let mut status = Map::new();
-    status.insert("observedGeneration".to_owned(), deployment["metadata"]["generation"].clone());
+    status.insert(
+        "observedGeneration".to_owned(),
+        deployment["metadata"]["generation"].clone(),
+    );
     for (field, value) in [
         ("replicas", total),
         ("updatedReplicas", updated),
@@ -296,9 +462,15 @@ fn write_status(shared: &Shared, kinds: Kinds, deployment: &Value, hash: &str, d
     let status = Value::Object(status);
     if deployment.get("status") != Some(&status) {
         // A Deployment deleted meanwhile needs no status.
-        let _ = shared.store.modify(kinds.deployments, meta(deployment, "namespace"), meta(deployment, "name"), &writer(CONTROLLER_MANAGER, true), |o| {
-            o["status"] = status;
-        });
+        let _ = shared.store.modify(
+            kinds.deployments,
+            meta(deployment, "namespace"),
+            meta(deployment, "name"),
+            &writer(CONTROLLER_MANAGER, true),
+            |o| {
+                o["status"] = status;
+            },
+        );
     }
 }
 
@@ -311,7 +483,11 @@ mod tests {
         let a = json!({"metadata": {"labels": {"app": "web", "tier": "x"}}, "spec": {"containers": []}});
         let b = json!({"spec": {"containers": []}, "metadata": {"labels": {"tier": "x", "app": "web"}}});
         assert_eq!(template_hash(&a), template_hash(&b));
-        assert!(template_hash(&a).chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
+        assert!(
+            template_hash(&a)
+                .chars()
+                .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c))
+        );
         assert_ne!(template_hash(&a), template_hash(&json!({})));
     }
 

@@ -7,7 +7,15 @@ use crate::server::Shared;
 use crate::store::{self, name_suffix};
 
 /// Records an event about `involved`; `kind` is `Normal` or `Warning`.
-pub(super) fn record(shared: &Shared, kinds: Kinds, involved: &Value, kind: &str, reason: &str, message: &str, component: &str) {
+pub(super) fn record(
+    shared: &Shared,
+    kinds: Kinds,
+    involved: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+) {
     let now = store::now();
     let event = json!({
         "metadata": {"name": format!("{}.{}", meta(involved, "name"), name_suffix(10))},
@@ -30,5 +38,10 @@ pub(super) fn record(shared: &Shared, kinds: Kinds, involved: &Value, kind: &str
         "reportingInstance": "zeppelin-kubefake",
     });
     // An event for an object whose namespace is being deleted has nowhere to go.
-    let _ = shared.store.create(kinds.events, meta(involved, "namespace"), event, &writer(component, false));
+    let _ = shared.store.create(
+        kinds.events,
+        meta(involved, "namespace"),
+        event,
+        &writer(component, false),
+    );
 }

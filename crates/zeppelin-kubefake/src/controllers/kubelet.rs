@@ -42,7 +42,8 @@ enum Trouble {
 impl Kubelet {
     pub(super) fn reconcile_all(&mut self, shared: &Shared, kinds: Kinds) {
         let pods = shared.store.all(kinds.pods);
-        self.pods.retain(|uid, _| pods.iter().any(|p| meta(p, "uid") == uid));
+        self.pods
+            .retain(|uid, _| pods.iter().any(|p| meta(p, "uid") == uid));
         for pod in pods {
             self.reconcile(shared, kinds, &pod);
         }
@@ -53,7 +54,9 @@ impl Kubelet {
         containers.iter().find_map(|c| {
             let image = c["image"].as_str().unwrap_or_default();
             let name = c["name"].as_str().unwrap_or_default().to_owned();
-            if !config.image_pull_failure_marker.is_empty() && image.contains(&config.image_pull_failure_marker) {
+            if !config.image_pull_failure_marker.is_empty()
+                && image.contains(&config.image_pull_failure_marker)
+            {
                 Some(Trouble::PullFailure(name))
             } else if !config.crash_marker.is_empty() && image.contains(&config.crash_marker) {
                 Some(Trouble::Crash(name))
@@ -67,11 +70,23 @@ impl Kubelet {
         let config = &shared.config;
         let uid = meta(pod, "uid").to_owned();
         let (namespace, name) = (meta(pod, "namespace"), meta(pod, "name"));
-        let containers: Vec<Value> = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let containers: Vec<Value> = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let is_new = !self.pods.contains_key(&uid);
         if is_new {
             self.next_ip += 1;
-            events::record(shared, kinds, pod, "Normal", "Scheduled", &format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake"), "default-scheduler");
+            events::record(
+                shared,
+                kinds,
+                pod,
+                "Normal",
+                "Scheduled",
+                &format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake"),
+                "default-scheduler",
+            );
         }
         let next_ip = self.next_ip;
         let tracked = self.pods.entry(uid).or_insert_with(|| Tracked {
@@ -90,43 +105,149 @@ impl Kubelet {
         if let Some(Trouble::PullFailure(bad)) = &trouble {
             if !tracked.reported_pull_failure {
                 tracked.reported_pull_failure = true;
-                let image = containers.iter().find(|c| c["name"] == json!(bad)).and_then(|c| c["image"].as_str()).unwrap_or_default();
-                events::record(shared, kinds, pod, "Normal", "Pulling", &format!("Pulling image \"{image}\""), KUBELET);
-                events::record(shared, kinds, pod, "Warning", "Failed", &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"), KUBELET);
-                events::record(shared, kinds, pod, "Warning", "Failed", "Error: ErrImagePull", KUBELET);
-                events::record(shared, kinds, pod, "Normal", "BackOff", &format!("Back-off pulling image \"{image}\""), KUBELET);
-                events::record(shared, kinds, pod, "Warning", "Failed", "Error: ImagePullBackOff", KUBELET);
+                let image = containers
+                    .iter()
+                    .find(|c| c["name"] == json!(bad))
+                    .and_then(|c| c["image"].as_str())
+                    .unwrap_or_default();
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Pulling",
+                    &format!("Pulling image \"{image}\""),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    &format!(
+                        "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
+                    ),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    "Error: ErrImagePull",
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "BackOff",
+                    &format!("Back-off pulling image \"{image}\""),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    "Error: ImagePullBackOff",
+                    KUBELET,
+                );
             }
         } else if elapsed >= config.pod_start_delay && tracked.running_at.is_none() {
             tracked.running_at = Some(store::now());
             for c in &containers {
-                let (cname, image) = (c["name"].as_str().unwrap_or_default(), c["image"].as_str().unwrap_or_default());
-                events::record(shared, kinds, pod, "Normal", "Pulled", &format!("Container image \"{image}\" already present on machine"), KUBELET);
-                events::record(shared, kinds, pod, "Normal", "Created", &format!("Created container: {cname}"), KUBELET);
-                events::record(shared, kinds, pod, "Normal", "Started", &format!("Started container {cname}"), KUBELET);
-                shared.logs.write(namespace, name, cname, &format!("zeppelin-kubefake: started container {cname} (image {image})"));
+                let (cname, image) = (
+                    c["name"].as_str().unwrap_or_default(),
+                    c["image"].as_str().unwrap_or_default(),
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Pulled",
+                    &format!("Container image \"{image}\" already present on machine"),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Created",
+                    &format!("Created container: {cname}"),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Started",
+                    &format!("Started container {cname}"),
+                    KUBELET,
+                );
+                shared.logs.write(
+                    namespace,
+                    name,
+                    cname,
+                    &format!("zeppelin-kubefake: started container {cname} (image {image})"),
+                );
             }
         }
         if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at) {
             let since_start = elapsed.saturating_sub(config.pod_start_delay);
-            let interval = config.crash_restart_interval.max(std::time::Duration::from_millis(10));
-            let crashes = u64::try_from(since_start.as_millis() / interval.as_millis()).unwrap_or(u64::MAX) + 1;
+            let interval = config
+                .crash_restart_interval
+                .max(std::time::Duration::from_millis(10));
+            let crashes = u64::try_from(since_start.as_millis() / interval.as_millis())
+                .unwrap_or(u64::MAX)
+                + 1;
             while tracked.restarts < crashes {
                 tracked.restarts += 1;
                 tracked.last_crash = Some(store::now());
-                shared.logs.write(namespace, name, bad, &format!("fatal: container {bad} exited with code 1 (simulated crash, attempt {})", tracked.restarts));
+                shared.logs.write(
+                    namespace,
+                    name,
+                    bad,
+                    &format!(
+                        "fatal: container {bad} exited with code 1 (simulated crash, attempt {})",
+                        tracked.restarts
+                    ),
+                );
                 if tracked.restarts == 1 {
-                    events::record(shared, kinds, pod, "Warning", "BackOff", &format!("Back-off restarting failed container {bad} in pod {name}"), KUBELET);
+                    events::record(
+                        shared,
+                        kinds,
+                        pod,
+                        "Warning",
+                        "BackOff",
+                        &format!("Back-off restarting failed container {bad} in pod {name}"),
+                        KUBELET,
+                    );
                 }
             }
         }
-        if tracked.running_at.is_some() && trouble.is_none() && tracked.ready_at.is_none() && elapsed >= config.pod_start_delay + config.pod_ready_delay {
+        if tracked.running_at.is_some()
+            && trouble.is_none()
+            && tracked.ready_at.is_none()
+            && elapsed >= config.pod_start_delay + config.pod_ready_delay
+        {
             tracked.ready_at = Some(store::now());
         }
         let status = status(tracked, &containers, trouble.as_ref());
         if pod.get("status") != Some(&status) {
             // A pod deleted meanwhile needs no status.
-            let _ = shared.store.modify(kinds.pods, namespace, name, &writer(KUBELET, true), |o| o["status"] = status);
+            let _ = shared
+                .store
+                .modify(kinds.pods, namespace, name, &writer(KUBELET, true), |o| {
+                    o["status"] = status
+                });
         }
     }
 }
@@ -138,7 +259,11 @@ fn condition(kind: &str, ok: bool, since: &str) -> Value {
 fn status(tracked: &Tracked, containers: &[Value], trouble: Option<&Trouble>) -> Value {
     let ready = tracked.ready_at.is_some();
     let running = tracked.running_at.is_some() && !matches!(trouble, Some(Trouble::PullFailure(_)));
-    let since = tracked.ready_at.as_deref().or(tracked.running_at.as_deref()).unwrap_or(&tracked.created_at);
+    let since = tracked
+        .ready_at
+        .as_deref()
+        .or(tracked.running_at.as_deref())
+        .unwrap_or(&tracked.created_at);
     let container_statuses: Vec<Value> = containers
         .iter()
         .map(|c| {
@@ -188,7 +313,10 @@ fn status(tracked: &Tracked, containers: &[Value], trouble: Option<&Trouble>) ->
         "qosClass": "BestEffort",
     });
     if !running {
-        status.as_object_mut().expect("built as an object").remove("podIP");
+        status
+            .as_object_mut()
+            .expect("built as an object")
+            .remove("podIP");
     }
     status
 }

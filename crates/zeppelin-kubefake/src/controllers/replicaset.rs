@@ -11,7 +11,10 @@ use crate::store::{Propagation, name_suffix};
 pub(super) fn is_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
@@ -27,18 +30,35 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
 
 fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
     let namespace = meta(rs, "namespace");
-    let desired = usize::try_from(rs["spec"]["replicas"].as_u64().unwrap_or(1)).unwrap_or(usize::MAX);
+    let desired =
+        usize::try_from(rs["spec"]["replicas"].as_u64().unwrap_or(1)).unwrap_or(usize::MAX);
     let mut live: Vec<Value> = pods.iter().map(|p| (*p).clone()).collect();
     if live.len() < desired {
         for _ in live.len()..desired {
             let name = format!("{}-{}", meta(rs, "name"), name_suffix(5));
             let template = &rs["spec"]["template"];
-            let mut metadata = template.get("metadata").cloned().unwrap_or_else(|| json!({}));
+            let mut metadata = template
+                .get("metadata")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             metadata["name"] = json!(name);
             metadata["ownerReferences"] = json!([owner_reference(rs)]);
             let pod = json!({"metadata": metadata, "spec": template["spec"]});
-            if let Ok(pod) = shared.store.create(kinds.pods, namespace, pod, &writer(CONTROLLER_MANAGER, false)) {
-                events::record(shared, kinds, rs, "Normal", "SuccessfulCreate", &format!("Created pod: {name}"), "replicaset-controller");
+            if let Ok(pod) = shared.store.create(
+                kinds.pods,
+                namespace,
+                pod,
+                &writer(CONTROLLER_MANAGER, false),
+            ) {
+                events::record(
+                    shared,
+                    kinds,
+                    rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {name}"),
+                    "replicaset-controller",
+                );
                 live.push(pod);
             }
         }
@@ -52,9 +72,21 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
         let extra = live.len() - desired;
         for pod in live.drain(..extra) {
             let name = meta(&pod, "name");
-            if shared.store.delete(kinds.pods, namespace, name, Propagation::Cascade, false).is_ok() {
+            if shared
+                .store
+                .delete(kinds.pods, namespace, name, Propagation::Cascade, false)
+                .is_ok()
+            {
                 shared.logs.forget(namespace, name);
-                events::record(shared, kinds, rs, "Normal", "SuccessfulDelete", &format!("Deleted pod: {name}"), "replicaset-controller");
+                events::record(
+                    shared,
+                    kinds,
+                    rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {name}"),
+                    "replicaset-controller",
+                );
             }
         }
     }
@@ -68,8 +100,14 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
     });
     if rs.get("status") != Some(&status) {
         // A ReplicaSet deleted meanwhile needs no status.
-        let _ = shared.store.modify(kinds.replicasets, namespace, meta(rs, "name"), &writer(CONTROLLER_MANAGER, true), |o| {
-            o["status"] = status;
-        });
+        let _ = shared.store.modify(
+            kinds.replicasets,
+            namespace,
+            meta(rs, "name"),
+            &writer(CONTROLLER_MANAGER, true),
+            |o| {
+                o["status"] = status;
+            },
+        );
     }
 }
