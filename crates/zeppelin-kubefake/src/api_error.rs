@@ -102,9 +102,9 @@ impl ApiError {
         for (manager, api_version, field) in conflicts {
             let what = format!("conflict with \"{manager}\" using {api_version}");
             if conflicts.len() == 1 {
-                message.push_str(&format!(" {what}: {field}"));
+                message = format!("{message} {what}: {field}");
             } else {
-                message.push_str(&format!("\n* {what}: {field}"));
+                message = format!("{message}\n* {what}: {field}");
             }
             causes.push(Cause {
                 reason: "FieldManagerConflict",

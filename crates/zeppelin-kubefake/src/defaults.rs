@@ -241,10 +241,10 @@ pub(crate) fn validate(
                             "`selector` does not match template `labels`",
                         ));
                     }
-                    if let Some(old_selector) = old.and_then(|o| o.pointer("/spec/selector")) {
-                        if old_selector != selector {
-                            causes.push(invalid("spec.selector", selector, "field is immutable"));
-                        }
+                    if let Some(old_selector) = old.and_then(|o| o.pointer("/spec/selector"))
+                        && old_selector != selector
+                    {
+                        causes.push(invalid("spec.selector", selector, "field is immutable"));
                     }
                 }
             }

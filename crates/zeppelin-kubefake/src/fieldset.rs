@@ -319,7 +319,9 @@ pub(crate) fn display(path: &[Step]) -> String {
             Step::Key(k) => {
                 let key: Map<String, Value> = serde_json::from_str(k).unwrap_or_default();
                 let parts: Vec<String> = key.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                text.push_str(&format!("[{}]", parts.join(",")));
+                text.push('[');
+                text.push_str(&parts.join(","));
+                text.push(']');
             }
         }
     }

@@ -113,7 +113,7 @@ pub(crate) fn serve(
     let tail = query.get("tailLines").and_then(|t| t.parse().ok());
     let follow = matches!(query.get("follow").map(String::as_str), Some("true" | "1"));
     let (lines, mut feed) = shared.logs.read(namespace, pod_name, &container, tail);
-    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut text: String = lines.iter().flat_map(|l| [l.as_str(), "\n"]).collect();
     let response = axum::response::Response::builder().header("content-type", "text/plain");
     if !follow {
         return Ok(response

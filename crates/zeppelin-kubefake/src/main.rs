@@ -24,10 +24,10 @@ struct Args {
     /// Milliseconds from pod creation to Running, and again to Ready.
     #[arg(long, default_value_t = 500)]
     pod_delay_ms: u64,
-    /// Images containing this text never pull (ImagePullBackOff).
+    /// Images containing this text never pull (`ImagePullBackOff`).
     #[arg(long, default_value = "does-not-exist")]
     pull_failure_marker: String,
-    /// Images containing this text crash on start (CrashLoopBackOff).
+    /// Images containing this text crash on start (`CrashLoopBackOff`).
     #[arg(long, default_value = "crashloop")]
     crash_marker: String,
 }

@@ -1,4 +1,4 @@
-//! Just enough OpenAPI v3 for kubectl: the index of group versions and, per group version, a
+//! Just enough `OpenAPI` v3 for kubectl: the index of group versions and, per group version, a
 //! PATCH operation per kind that lists the `fieldValidation` parameter. Seeing it, kubectl
 //! leaves validation to the server instead of downloading schemas to validate on its side;
 //! this server accepts the parameter and does its own checks (names, selectors, containers).

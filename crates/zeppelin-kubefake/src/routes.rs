@@ -62,11 +62,8 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .map(|q| q.0)
         .unwrap_or_default();
     let query = Query(query.into_iter().collect());
-    let body = match axum::body::to_bytes(body, 64 << 20).await {
-        Ok(body) => body,
-        Err(_) => {
-            return error_response(&ApiError::bad_request("the request body could not be read"));
-        }
+    let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+        return error_response(&ApiError::bad_request("the request body could not be read"));
     };
     let path = parts.uri.path().to_owned();
     match route(&shared, &parts.method, &path, &parts.headers, &query, &body) {
@@ -400,7 +397,7 @@ fn resource_request(
     }
 }
 
-/// The `autoscaling/v1` Scale view of a Deployment or ReplicaSet.
+/// The `autoscaling/v1` Scale view of a Deployment or `ReplicaSet`.
 fn scale_of(object: &Value) -> Value {
     let selector: Vec<String> = object
         .pointer("/spec/selector/matchLabels")
@@ -453,7 +450,7 @@ fn set_scale(
         shared
             .store
             .modify(resource, namespace, name, &options, |o| {
-                o["spec"]["replicas"] = json!(replicas)
+                o["spec"]["replicas"] = json!(replicas);
             })?
     };
     Ok(json_response(200, &scale_of(&updated)))

@@ -1,5 +1,5 @@
 //! Label and field selectors: the `labelSelector`/`fieldSelector` query strings of list and
-//! watch requests, and the structured `LabelSelector` of Deployments and ReplicaSets.
+//! watch requests, and the structured `LabelSelector` of Deployments and `ReplicaSets`.
 
 use serde_json::{Map, Value};
 
@@ -195,13 +195,13 @@ mod tests {
 
     use super::*;
 
-    fn labelled(labels: Value) -> Value {
+    fn labelled(labels: &Value) -> Value {
         json!({"metadata": {"name": "a", "namespace": "ns", "labels": labels}})
     }
 
     #[test]
     fn label_selector_handles_every_operator() {
-        let object = labelled(json!({"app": "web", "tier": "front"}));
+        let object = labelled(&json!({"app": "web", "tier": "front"}));
         let cases = [
             ("app=web", true),
             ("app==web", true),
@@ -228,8 +228,8 @@ mod tests {
             "matchLabels": {"app": "web"},
             "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["back"]}]
         }));
-        assert!(selector.matches(&labelled(json!({"app": "web", "tier": "front"}))));
-        assert!(!selector.matches(&labelled(json!({"app": "web", "tier": "back"}))));
+        assert!(selector.matches(&labelled(&json!({"app": "web", "tier": "front"}))));
+        assert!(!selector.matches(&labelled(&json!({"app": "web", "tier": "back"}))));
     }
 
     #[test]

@@ -232,13 +232,12 @@ impl FakeApiServer {
     /// Stops serving and ends open watches and log streams.
     pub async fn shutdown(mut self) {
         self.shared.shutdown.cancel();
-        if let Some(server) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(5), server)
+        if let Some(server) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(5), server)
                 .await
                 .is_err()
-            {
-                // Connections that outlive the grace period are dropped with the runtime.
-            }
+        {
+            // Connections that outlive the grace period are dropped with the runtime.
         }
     }
 }

@@ -366,13 +366,13 @@ impl Store {
                 "the request body is not a JSON object; send one Kubernetes object",
             ));
         }
-        if let Some(body_kind) = object.get("kind").and_then(Value::as_str) {
-            if body_kind != kind.kind {
-                return Err(ApiError::bad_request(format!(
-                    "the body holds a {body_kind} but this URL serves {}; send it to the {body_kind} URL",
-                    kind.plural
-                )));
-            }
+        if let Some(body_kind) = object.get("kind").and_then(Value::as_str)
+            && body_kind != kind.kind
+        {
+            return Err(ApiError::bad_request(format!(
+                "the body holds a {body_kind} but this URL serves {}; send it to the {body_kind} URL",
+                kind.plural
+            )));
         }
         object["kind"] = json!(kind.kind);
         object["apiVersion"] = json!(kind.api_version());
@@ -441,10 +441,10 @@ impl Store {
             .get(&key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(kind, name))?;
-        if let Some(rv) = meta_str(&object, "resourceVersion").filter(|rv| !rv.is_empty()) {
-            if Some(rv) != meta_str(&old, "resourceVersion") {
-                return Err(ApiError::stale(kind, name));
-            }
+        if let Some(rv) = meta_str(&object, "resourceVersion").filter(|rv| !rv.is_empty())
+            && Some(rv) != meta_str(&old, "resourceVersion")
+        {
+            return Err(ApiError::stale(kind, name));
         }
         self.replace_locked(&mut state, resource, &old, object, options, false)
     }
@@ -541,10 +541,9 @@ impl Store {
                 if let Some(rv) = body
                     .pointer("/metadata/resourceVersion")
                     .and_then(Value::as_str)
+                    && Some(rv) != meta_str(&old, "resourceVersion")
                 {
-                    if Some(rv) != meta_str(&old, "resourceVersion") {
-                        return Err(ApiError::stale(kind, name));
-                    }
+                    return Err(ApiError::stale(kind, name));
                 }
                 let mut new = old.clone();
                 fieldset::merge(&mut new, body, "", patch == PatchKind::Strategic);
@@ -631,11 +630,11 @@ impl Store {
         if dry_run {
             return Ok(old);
         }
-        Ok(self.delete_locked(&mut state, key, propagation))
+        Ok(self.delete_locked(&mut state, &key, propagation))
     }
 
-    fn delete_locked(&self, state: &mut State, key: Key, propagation: Propagation) -> Value {
-        let Some(mut old) = state.objects.get(&key).cloned() else {
+    fn delete_locked(&self, state: &mut State, key: &Key, propagation: Propagation) -> Value {
+        let Some(mut old) = state.objects.get(key).cloned() else {
             return Value::Null;
         };
         old["metadata"]["deletionTimestamp"] = json!(now());
@@ -649,7 +648,7 @@ impl Store {
                 .cloned()
                 .collect();
             for child in inside {
-                self.delete_locked(state, child, Propagation::Orphan);
+                self.delete_locked(state, &child, Propagation::Orphan);
             }
             return deleted;
         }
@@ -666,7 +665,7 @@ impl Store {
         for child in dependents {
             match propagation {
                 Propagation::Cascade => {
-                    self.delete_locked(state, child, propagation);
+                    self.delete_locked(state, &child, propagation);
                 }
                 Propagation::Orphan => {
                     let mut object = state.objects[&child].clone();
@@ -729,9 +728,15 @@ impl Store {
 }
 
 fn encode_token(namespace: &str, name: &str) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
     format!("{namespace}/{name}")
         .bytes()
-        .map(|b| format!("{b:02x}"))
+        .flat_map(|b| {
+            [
+                char::from(HEX[usize::from(b >> 4)]),
+                char::from(HEX[usize::from(b & 15)]),
+            ]
+        })
         .collect()
 }
 

@@ -40,7 +40,7 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn event(&mut self, kind: &str, object: &Value) -> Result<Bytes, Infallible> {
+    fn event(&mut self, kind: &str, object: &Value) -> Bytes {
         if !self.table || kind == "BOOKMARK" || kind == "ERROR" {
             return line(kind, object);
         }
@@ -59,10 +59,10 @@ impl Encoder {
     }
 }
 
-fn line(kind: &str, object: &Value) -> Result<Bytes, Infallible> {
+fn line(kind: &str, object: &Value) -> Bytes {
     let mut text = json!({"type": kind, "object": object}).to_string();
     text.push('\n');
-    Ok(Bytes::from(text))
+    Bytes::from(text)
 }
 
 fn bookmark(resource: ResourceId, resource_version: u64, initial_end: bool) -> Value {
@@ -96,7 +96,7 @@ pub(crate) fn serve(shared: &Arc<Shared>, request: WatchRequest) -> Response {
         Ok(start) => start,
         Err(gone) => {
             // The real server reports an expired version as an ERROR event in a 200 stream.
-            let _ = tx.try_send(line("ERROR", &gone.status()));
+            let _ = tx.try_send(Ok(line("ERROR", &gone.status())));
             return response(rx);
         }
     };
@@ -133,12 +133,16 @@ async fn stream(
     let mut last = start.resource_version;
     for event in &start.backlog {
         if wanted(request, event.resource, &event.namespace, &event.object) {
-            tx.send(encoder.event(event.kind, &event.object)).await?;
+            tx.send(Ok(encoder.event(event.kind, &event.object)))
+                .await?;
         }
     }
     if request.send_initial_events && request.bookmarks {
-        tx.send(line("BOOKMARK", &bookmark(request.resource, last, true)))
-            .await?;
+        tx.send(Ok(line(
+            "BOOKMARK",
+            &bookmark(request.resource, last, true),
+        )))
+        .await?;
     }
     let timeout = tokio::time::sleep(request.timeout.unwrap_or(Duration::MAX / 4));
     tokio::pin!(timeout);
@@ -151,13 +155,13 @@ async fn stream(
             () = &mut timeout => return Ok(()),
             () = tx.closed() => return Ok(()),
             _ = bookmarks.tick(), if request.bookmarks => {
-                tx.send(line("BOOKMARK", &bookmark(request.resource, last, false))).await?;
+                tx.send(Ok(line("BOOKMARK", &bookmark(request.resource, last, false)))).await?;
             }
             received = feed.recv() => match received {
                 Ok(event) => {
                     last = last.max(event.resource_version);
                     if wanted(request, event.resource, &event.namespace, &event.object) {
-                        tx.send(encoder.event(event.kind, &event.object)).await?;
+                        tx.send(Ok(encoder.event(event.kind, &event.object))).await?;
                     }
                 }
                 // A watcher that fell behind is ended, as the real server does; it re-lists.

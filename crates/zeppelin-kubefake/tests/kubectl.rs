@@ -2,7 +2,7 @@
 //! apply and re-apply, watches, rollouts that finish and ones that get stuck, logs, delete.
 //!
 //! No `--validate=false` is needed: the server publishes the `fieldValidation` parameter in
-//! its OpenAPI v3 document, so kubectl leaves validation to it.
+//! its `OpenAPI` v3 document, so kubectl leaves validation to it.
 
 mod harness;
 

@@ -1,4 +1,4 @@
-//! The Deployment controller: one ReplicaSet per pod-template hash, rolling updates within
+//! The Deployment controller: one `ReplicaSet` per pod-template hash, rolling updates within
 //! `maxSurge`/`maxUnavailable` (or Recreate), and the status and conditions `kubectl rollout
 //! status` reads, including `ProgressDeadlineExceeded`.
 
@@ -130,7 +130,7 @@ fn scale(shared: &Shared, kinds: Kinds, deployment: &Value, rs: &Value, to: u64)
     changed.is_ok()
 }
 
-/// Finds or makes the ReplicaSet for the current template; true if it made or revived one.
+/// Finds or makes the `ReplicaSet` for the current template; true if it made or revived one.
 fn new_replica_set(
     shared: &Shared,
     kinds: Kinds,
@@ -314,12 +314,12 @@ fn condition(kind: &str, status: &str, reason: &str, message: &str, now: &str) -
 /// Keeps `lastTransitionTime` when the status word did not change, and `lastUpdateTime` when
 /// nothing about the condition did.
 fn carry_times(mut fresh: Value, old: Option<&Value>) -> Value {
-    if let Some(old) = old {
-        if old["status"] == fresh["status"] {
-            fresh["lastTransitionTime"] = old["lastTransitionTime"].clone();
-            if old["reason"] == fresh["reason"] && old["message"] == fresh["message"] {
-                fresh["lastUpdateTime"] = old["lastUpdateTime"].clone();
-            }
+    if let Some(old) = old
+        && old["status"] == fresh["status"]
+    {
+        fresh["lastTransitionTime"] = old["lastTransitionTime"].clone();
+        if old["reason"] == fresh["reason"] && old["message"] == fresh["message"] {
+            fresh["lastUpdateTime"] = old["lastUpdateTime"].clone();
         }
     }
     fresh

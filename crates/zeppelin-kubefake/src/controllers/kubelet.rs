@@ -246,7 +246,7 @@ impl Kubelet {
             let _ = shared
                 .store
                 .modify(kinds.pods, namespace, name, &writer(KUBELET, true), |o| {
-                    o["status"] = status
+                    o["status"] = status;
                 });
         }
     }

@@ -1,4 +1,4 @@
-//! Simulated controllers: the Deployment and ReplicaSet controllers and a kubelet stand-in,
+//! Simulated controllers: the Deployment and `ReplicaSet` controllers and a kubelet stand-in,
 //! run together on a timer while switched on, writing through the same store as clients so
 //! watchers see every change.
 

@@ -1,4 +1,4 @@
-//! The ReplicaSet controller: keeps as many pods as `spec.replicas` asks for and reports how
+//! The `ReplicaSet` controller: keeps as many pods as `spec.replicas` asks for and reports how
 //! many are ready and available.
 
 use serde_json::{Value, json};
