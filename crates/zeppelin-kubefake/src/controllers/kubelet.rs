@@ -1,0 +1,322 @@
+//! A kubelet stand-in: moves pods from Pending to Running to Ready after the configured
+//! delays, keeps pods whose image carries the pull-failure marker in `ImagePullBackOff` and
+//! those whose image carries the crash marker in `CrashLoopBackOff`, writes container logs and
+//! records the Events a real kubelet would.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::{Kinds, events, meta, writer};
+use crate::server::Shared;
+use crate::store;
+
+const KUBELET: &str = "kubelet";
+
+/// What the kubelet remembers about one pod (by uid).
+struct Tracked {
+    seen: Instant,
+    created_at: String,
+    running_at: Option<String>,
+    ready_at: Option<String>,
+    restarts: u64,
+    last_crash: Option<String>,
+    pod_ip: String,
+    container_id: String,
+    reported_pull_failure: bool,
+}
+
+/// The kubelet's memory of pods across ticks.
+#[derive(Default)]
+pub(super) struct Kubelet {
+    pods: HashMap<String, Tracked>,
+    next_ip: u32,
+}
+
+enum Trouble {
+    PullFailure(String),
+    Crash(String),
+}
+
+impl Kubelet {
+    pub(super) fn reconcile_all(&mut self, shared: &Shared, kinds: Kinds) {
+        let pods = shared.store.all(kinds.pods);
+        self.pods
+            .retain(|uid, _| pods.iter().any(|p| meta(p, "uid") == uid));
+        for pod in pods {
+            self.reconcile(shared, kinds, &pod);
+        }
+    }
+
+    fn trouble(shared: &Shared, containers: &[Value]) -> Option<Trouble> {
+        let config = &shared.config;
+        containers.iter().find_map(|c| {
+            let image = c["image"].as_str().unwrap_or_default();
+            let name = c["name"].as_str().unwrap_or_default().to_owned();
+            if !config.image_pull_failure_marker.is_empty()
+                && image.contains(&config.image_pull_failure_marker)
+            {
+                Some(Trouble::PullFailure(name))
+            } else if !config.crash_marker.is_empty() && image.contains(&config.crash_marker) {
+                Some(Trouble::Crash(name))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn reconcile(&mut self, shared: &Shared, kinds: Kinds, pod: &Value) {
+        let config = &shared.config;
+        let uid = meta(pod, "uid").to_owned();
+        let (namespace, name) = (meta(pod, "namespace"), meta(pod, "name"));
+        let containers: Vec<Value> = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let is_new = !self.pods.contains_key(&uid);
+        if is_new {
+            self.next_ip += 1;
+            events::record(
+                shared,
+                kinds,
+                pod,
+                "Normal",
+                "Scheduled",
+                &format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake"),
+                "default-scheduler",
+            );
+        }
+        let next_ip = self.next_ip;
+        let tracked = self.pods.entry(uid).or_insert_with(|| Tracked {
+            seen: Instant::now(),
+            created_at: store::now(),
+            running_at: None,
+            ready_at: None,
+            restarts: 0,
+            last_crash: None,
+            pod_ip: format!("10.244.{}.{}", next_ip / 250, next_ip % 250 + 1),
+            container_id: store::name_suffix(12),
+            reported_pull_failure: false,
+        });
+        let elapsed = tracked.seen.elapsed();
+        let trouble = Self::trouble(shared, &containers);
+        if let Some(Trouble::PullFailure(bad)) = &trouble {
+            if !tracked.reported_pull_failure {
+                tracked.reported_pull_failure = true;
+                let image = containers
+                    .iter()
+                    .find(|c| c["name"] == json!(bad))
+                    .and_then(|c| c["image"].as_str())
+                    .unwrap_or_default();
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Pulling",
+                    &format!("Pulling image \"{image}\""),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    &format!(
+                        "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
+                    ),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    "Error: ErrImagePull",
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "BackOff",
+                    &format!("Back-off pulling image \"{image}\""),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Warning",
+                    "Failed",
+                    "Error: ImagePullBackOff",
+                    KUBELET,
+                );
+            }
+        } else if elapsed >= config.pod_start_delay && tracked.running_at.is_none() {
+            tracked.running_at = Some(store::now());
+            for c in &containers {
+                let (cname, image) = (
+                    c["name"].as_str().unwrap_or_default(),
+                    c["image"].as_str().unwrap_or_default(),
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Pulled",
+                    &format!("Container image \"{image}\" already present on machine"),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Created",
+                    &format!("Created container: {cname}"),
+                    KUBELET,
+                );
+                events::record(
+                    shared,
+                    kinds,
+                    pod,
+                    "Normal",
+                    "Started",
+                    &format!("Started container {cname}"),
+                    KUBELET,
+                );
+                shared.logs.write(
+                    namespace,
+                    name,
+                    cname,
+                    &format!("zeppelin-kubefake: started container {cname} (image {image})"),
+                );
+            }
+        }
+        if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at) {
+            let since_start = elapsed.saturating_sub(config.pod_start_delay);
+            let interval = config
+                .crash_restart_interval
+                .max(std::time::Duration::from_millis(10));
+            let crashes = u64::try_from(since_start.as_millis() / interval.as_millis())
+                .unwrap_or(u64::MAX)
+                + 1;
+            while tracked.restarts < crashes {
+                tracked.restarts += 1;
+                tracked.last_crash = Some(store::now());
+                shared.logs.write(
+                    namespace,
+                    name,
+                    bad,
+                    &format!(
+                        "fatal: container {bad} exited with code 1 (simulated crash, attempt {})",
+                        tracked.restarts
+                    ),
+                );
+                if tracked.restarts == 1 {
+                    events::record(
+                        shared,
+                        kinds,
+                        pod,
+                        "Warning",
+                        "BackOff",
+                        &format!("Back-off restarting failed container {bad} in pod {name}"),
+                        KUBELET,
+                    );
+                }
+            }
+        }
+        if tracked.running_at.is_some()
+            && trouble.is_none()
+            && tracked.ready_at.is_none()
+            && elapsed >= config.pod_start_delay + config.pod_ready_delay
+        {
+            tracked.ready_at = Some(store::now());
+        }
+        let status = status(tracked, &containers, trouble.as_ref());
+        if pod.get("status") != Some(&status) {
+            // A pod deleted meanwhile needs no status.
+            let _ = shared
+                .store
+                .modify(kinds.pods, namespace, name, &writer(KUBELET, true), |o| {
+                    o["status"] = status;
+                });
+        }
+    }
+}
+
+fn condition(kind: &str, ok: bool, since: &str) -> Value {
+    json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": since})
+}
+
+fn status(tracked: &Tracked, containers: &[Value], trouble: Option<&Trouble>) -> Value {
+    let ready = tracked.ready_at.is_some();
+    let running = tracked.running_at.is_some() && !matches!(trouble, Some(Trouble::PullFailure(_)));
+    let since = tracked
+        .ready_at
+        .as_deref()
+        .or(tracked.running_at.as_deref())
+        .unwrap_or(&tracked.created_at);
+    let container_statuses: Vec<Value> = containers
+        .iter()
+        .map(|c| {
+            let cname = c["name"].as_str().unwrap_or_default();
+            let image = c["image"].as_str().unwrap_or_default();
+            let mut entry = json!({
+                "name": cname,
+                "image": image,
+                "imageID": "",
+                "ready": ready,
+                "restartCount": 0,
+                "started": running,
+            });
+            entry["state"] = match trouble {
+                Some(Trouble::PullFailure(bad)) if bad == cname => {
+                    json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}})
+                }
+                Some(Trouble::Crash(bad)) if bad == cname && running => {
+                    entry["restartCount"] = json!(tracked.restarts);
+                    entry["started"] = json!(false);
+                    entry["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": tracked.last_crash}});
+                    json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off restarting failed container={cname}")}})
+                }
+                _ if running => json!({"running": {"startedAt": tracked.running_at}}),
+                _ => json!({"waiting": {"reason": "ContainerCreating"}}),
+            };
+            if running {
+                entry["containerID"] = json!(format!("containerd://{}-{cname}", tracked.container_id));
+                entry["imageID"] = json!(format!("{image}@sha256:0000"));
+            }
+            entry
+        })
+        .collect();
+    let mut status = json!({
+        "phase": if running { "Running" } else { "Pending" },
+        "conditions": [
+            condition("PodScheduled", true, &tracked.created_at),
+            condition("Initialized", true, &tracked.created_at),
+            condition("ContainersReady", ready, since),
+            condition("Ready", ready, since),
+        ],
+        "hostIP": "127.0.0.1",
+        "podIP": tracked.pod_ip,
+        "podIPs": [{"ip": tracked.pod_ip}],
+        "startTime": tracked.created_at,
+        "containerStatuses": container_statuses,
+        "qosClass": "BestEffort",
+    });
+    if !running {
+        status
+            .as_object_mut()
+            .expect("built as an object")
+            .remove("podIP");
+    }
+    status
+}

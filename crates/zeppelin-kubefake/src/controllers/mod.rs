@@ -1,0 +1,91 @@
+//! Simulated controllers: the Deployment and `ReplicaSet` controllers and a kubelet stand-in,
+//! run together on a timer while switched on, writing through the same store as clients so
+//! watchers see every change.
+
+mod deployment;
+mod events;
+mod kubelet;
+mod replicaset;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+
+use crate::resources::{self, ResourceId};
+use crate::server::Shared;
+use crate::store::WriteOptions;
+
+/// Resource ids the controllers use.
+#[derive(Clone, Copy)]
+struct Kinds {
+    deployments: ResourceId,
+    replicasets: ResourceId,
+    pods: ResourceId,
+    events: ResourceId,
+}
+
+impl Kinds {
+    fn new() -> Self {
+        let find = |g, p| resources::find(g, "v1", p).expect("controller kinds are served");
+        Self {
+            deployments: find("apps", "deployments"),
+            replicasets: find("apps", "replicasets"),
+            pods: find("", "pods"),
+            events: find("", "events"),
+        }
+    }
+}
+
+const CONTROLLER_MANAGER: &str = "kube-controller-manager";
+
+fn writer(manager: &str, status: bool) -> WriteOptions<'_> {
+    WriteOptions {
+        manager,
+        subresource: status.then_some("status"),
+        dry_run: false,
+    }
+}
+
+fn meta<'v>(object: &'v Value, field: &str) -> &'v str {
+    object["metadata"][field].as_str().unwrap_or_default()
+}
+
+/// True if `object` names `owner` (by uid) as its controller.
+fn owned_by(object: &Value, owner: &Value) -> bool {
+    let uid = meta(owner, "uid");
+    object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid)))
+}
+
+fn owner_reference(owner: &Value) -> Value {
+    serde_json::json!({
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+/// Runs the controllers until shutdown.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let kinds = Kinds::new();
+    let mut kubelet = kubelet::Kubelet::default();
+    let mut tick = tokio::time::interval(shared.config.controller_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !shared.controllers.load(Ordering::SeqCst) {
+            continue;
+        }
+        deployment::reconcile_all(&shared, kinds);
+        replicaset::reconcile_all(&shared, kinds);
+        kubelet.reconcile_all(&shared, kinds);
+    }
+}

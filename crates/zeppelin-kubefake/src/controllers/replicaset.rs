@@ -1,0 +1,113 @@
+//! The `ReplicaSet` controller: keeps as many pods as `spec.replicas` asks for and reports how
+//! many are ready and available.
+
+use serde_json::{Value, json};
+
+use super::{CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, writer};
+use crate::server::Shared;
+use crate::store::{Propagation, name_suffix};
+
+/// True for a pod whose Ready condition is True.
+pub(super) fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
+    let pods = shared.store.all(kinds.pods);
+    for rs in shared.store.all(kinds.replicasets) {
+        let owned: Vec<&Value> = pods
+            .iter()
+            .filter(|p| meta(p, "namespace") == meta(&rs, "namespace") && owned_by(p, &rs))
+            .collect();
+        reconcile(shared, kinds, &rs, &owned);
+    }
+}
+
+fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
+    let namespace = meta(rs, "namespace");
+    let desired =
+        usize::try_from(rs["spec"]["replicas"].as_u64().unwrap_or(1)).unwrap_or(usize::MAX);
+    let mut live: Vec<Value> = pods.iter().map(|p| (*p).clone()).collect();
+    if live.len() < desired {
+        for _ in live.len()..desired {
+            let name = format!("{}-{}", meta(rs, "name"), name_suffix(5));
+            let template = &rs["spec"]["template"];
+            let mut metadata = template
+                .get("metadata")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            metadata["name"] = json!(name);
+            metadata["ownerReferences"] = json!([owner_reference(rs)]);
+            let pod = json!({"metadata": metadata, "spec": template["spec"]});
+            if let Ok(pod) = shared.store.create(
+                kinds.pods,
+                namespace,
+                pod,
+                &writer(CONTROLLER_MANAGER, false),
+            ) {
+                events::record(
+                    shared,
+                    kinds,
+                    rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    &format!("Created pod: {name}"),
+                    "replicaset-controller",
+                );
+                live.push(pod);
+            }
+        }
+    } else if live.len() > desired {
+        // Not-ready pods go first, then the newest, as the real controller prefers.
+        live.sort_by(|a, b| {
+            is_ready(a)
+                .cmp(&is_ready(b))
+                .then_with(|| meta(b, "creationTimestamp").cmp(meta(a, "creationTimestamp")))
+        });
+        let extra = live.len() - desired;
+        for pod in live.drain(..extra) {
+            let name = meta(&pod, "name");
+            if shared
+                .store
+                .delete(kinds.pods, namespace, name, Propagation::Cascade, false)
+                .is_ok()
+            {
+                shared.logs.forget(namespace, name);
+                events::record(
+                    shared,
+                    kinds,
+                    rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {name}"),
+                    "replicaset-controller",
+                );
+            }
+        }
+    }
+    let ready = live.iter().filter(|p| is_ready(p)).count();
+    let status = json!({
+        "replicas": live.len(),
+        "fullyLabeledReplicas": live.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "observedGeneration": rs["metadata"]["generation"],
+    });
+    if rs.get("status") != Some(&status) {
+        // A ReplicaSet deleted meanwhile needs no status.
+        let _ = shared.store.modify(
+            kinds.replicasets,
+            namespace,
+            meta(rs, "name"),
+            &writer(CONTROLLER_MANAGER, true),
+            |o| {
+                o["status"] = status;
+            },
+        );
+    }
+}

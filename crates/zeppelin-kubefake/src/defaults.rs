@@ -1,0 +1,317 @@
+//! Defaulting and validation the real API server does on write, for the fields Zeppelin and
+//! its tests look at: Deployment strategy and deadlines, Service cluster IPs and ports, name
+//! rules, selectors that must match their template.
+
+use serde_json::{Value, json};
+
+use crate::api_error::{ApiError, Cause};
+use crate::resources::Resource;
+
+fn set_default(object: &mut Value, pointer: &str, value: Value) {
+    if object.pointer(pointer).is_some_and(|v| !v.is_null()) {
+        return;
+    }
+    let mut current = object;
+    for part in pointer.trim_start_matches('/').split('/') {
+        if !current.is_object() {
+            *current = json!({});
+        }
+        current = current
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(part.to_owned())
+            .or_insert(Value::Null);
+    }
+    *current = value;
+}
+
+fn default_pod_spec(spec: &mut Value) {
+    for list in ["containers", "initContainers"] {
+        for container in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let image = container["image"].as_str().unwrap_or_default().to_owned();
+            let tag = image.rsplit('/').next().unwrap_or_default();
+            let policy = if !tag.contains(':') || tag.ends_with(":latest") {
+                "Always"
+            } else {
+                "IfNotPresent"
+            };
+            set_default(container, "/imagePullPolicy", json!(policy));
+            set_default(
+                container,
+                "/terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
+            for port in container
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                set_default(port, "/protocol", json!("TCP"));
+            }
+        }
+    }
+    set_default(spec, "/restartPolicy", json!("Always"));
+    set_default(spec, "/dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "/terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "/schedulerName", json!("default-scheduler"));
+}
+
+/// Fills in the defaults the real server would, before the object is stored.
+pub(crate) fn apply_defaults(
+    resource: &Resource,
+    object: &mut Value,
+    cluster_ip: impl FnOnce() -> String,
+) {
+    match resource.kind {
+        "Deployment" => {
+            set_default(object, "/spec/replicas", json!(1));
+            set_default(object, "/spec/revisionHistoryLimit", json!(10));
+            set_default(object, "/spec/progressDeadlineSeconds", json!(600));
+            set_default(object, "/spec/strategy/type", json!("RollingUpdate"));
+            if object.pointer("/spec/strategy/type") == Some(&json!("RollingUpdate")) {
+                set_default(
+                    object,
+                    "/spec/strategy/rollingUpdate/maxSurge",
+                    json!("25%"),
+                );
+                set_default(
+                    object,
+                    "/spec/strategy/rollingUpdate/maxUnavailable",
+                    json!("25%"),
+                );
+            }
+            if let Some(spec) = object.pointer_mut("/spec/template/spec") {
+                default_pod_spec(spec);
+            }
+        }
+        "ReplicaSet" => {
+            set_default(object, "/spec/replicas", json!(1));
+            if let Some(spec) = object.pointer_mut("/spec/template/spec") {
+                default_pod_spec(spec);
+            }
+        }
+        "Pod" => {
+            if let Some(spec) = object.get_mut("spec") {
+                default_pod_spec(spec);
+            }
+        }
+        "Service" => {
+            set_default(object, "/spec/type", json!("ClusterIP"));
+            set_default(object, "/spec/sessionAffinity", json!("None"));
+            if object.pointer("/spec/clusterIP").is_none() {
+                let ip = cluster_ip();
+                set_default(object, "/spec/clusterIP", json!(ip));
+                set_default(object, "/spec/clusterIPs", json!([ip]));
+            }
+            for port in object
+                .pointer_mut("/spec/ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                set_default(port, "/protocol", json!("TCP"));
+                if let Some(number) = port.get("port").cloned() {
+                    set_default(port, "/targetPort", number);
+                }
+            }
+        }
+        "Namespace" => {
+            let name = object
+                .pointer("/metadata/name")
+                .cloned()
+                .unwrap_or_default();
+            set_default(
+                object,
+                "/metadata/labels/kubernetes.io~1metadata.name",
+                name,
+            );
+        }
+        _ => {}
+    }
+}
+
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+fn invalid(field: &str, value: &Value, why: &str) -> Cause {
+    Cause {
+        reason: "FieldValueInvalid",
+        message: format!("Invalid value: {value}: {why}"),
+        field: field.to_owned(),
+    }
+}
+
+fn required(field: &str) -> Cause {
+    Cause {
+        reason: "FieldValueRequired",
+        message: "Required value".to_owned(),
+        field: field.to_owned(),
+    }
+}
+
+fn check_pod_spec(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
+    let containers = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array);
+    match containers {
+        Some(list) if !list.is_empty() => {
+            for (i, c) in list.iter().enumerate() {
+                if c.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    causes.push(required(&format!("{prefix}.containers[{i}].name")));
+                }
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    causes.push(required(&format!("{prefix}.containers[{i}].image")));
+                }
+            }
+        }
+        _ => causes.push(required(&format!("{prefix}.containers"))),
+    }
+}
+
+/// Checks an object about to be stored; `old` is the stored version on updates.
+pub(crate) fn validate(
+    resource: &Resource,
+    object: &Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut causes = Vec::new();
+    let label_only = matches!(resource.kind, "Namespace" | "Service");
+    let name_ok = if label_only {
+        is_dns_label(name)
+    } else {
+        is_dns_subdomain(name)
+    };
+    if !name_ok {
+        let rule = if label_only {
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
+        } else {
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+        };
+        causes.push(invalid("metadata.name", &json!(name), rule));
+    }
+    match resource.kind {
+        "Deployment" | "ReplicaSet" => {
+            let selector = object.pointer("/spec/selector");
+            let template_labels = object
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({}));
+            match selector {
+                None => causes.push(required("spec.selector")),
+                Some(selector) => {
+                    let probe = json!({"metadata": {"labels": template_labels}});
+                    let parsed = crate::selector::LabelSelector::from_object(selector);
+                    if parsed.is_empty() {
+                        causes.push(invalid(
+                            "spec.selector",
+                            selector,
+                            "empty selector is invalid for deployment",
+                        ));
+                    } else if !parsed.matches(&probe) {
+                        causes.push(invalid(
+                            "spec.template.metadata.labels",
+                            &template_labels,
+                            "`selector` does not match template `labels`",
+                        ));
+                    }
+                    if let Some(old_selector) = old.and_then(|o| o.pointer("/spec/selector"))
+                        && old_selector != selector
+                    {
+                        causes.push(invalid("spec.selector", selector, "field is immutable"));
+                    }
+                }
+            }
+            check_pod_spec(
+                object.pointer("/spec/template/spec"),
+                "spec.template.spec",
+                &mut causes,
+            );
+        }
+        "Pod" => check_pod_spec(object.get("spec"), "spec", &mut causes),
+        "Service" => {
+            for (i, port) in object
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if !port.get("port").is_some_and(Value::is_u64) {
+                    causes.push(required(&format!("spec.ports[{i}].port")));
+                }
+            }
+        }
+        _ => {}
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(resource, name, causes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{RESOURCES, find};
+
+    #[test]
+    fn deployment_gets_the_real_defaults() {
+        let resource = &RESOURCES[find("apps", "v1", "deployments").unwrap()];
+        let mut object = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "nginx:1", "ports": [{"containerPort": 80}]}]}}}});
+        apply_defaults(resource, &mut object, String::new);
+        assert_eq!(object["spec"]["replicas"], 1);
+        assert_eq!(
+            object["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
+            "25%"
+        );
+        assert_eq!(
+            object.pointer("/spec/template/spec/containers/0/ports/0/protocol"),
+            Some(&json!("TCP"))
+        );
+        assert_eq!(
+            object.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
+            Some(&json!("IfNotPresent"))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_names_and_selectors() {
+        let resource = &RESOURCES[find("apps", "v1", "deployments").unwrap()];
+        let object = json!({
+            "metadata": {"name": "Bad_Name"},
+            "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "a", "image": "x"}]}}}
+        });
+        let error = validate(resource, &object, None).unwrap_err();
+        assert_eq!(error.code, 422);
+        let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["metadata.name", "spec.template.metadata.labels"]);
+    }
+}

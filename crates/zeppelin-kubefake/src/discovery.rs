@@ -1,0 +1,124 @@
+//! Discovery documents: `/version`, `/api`, `/apis` and the resource list of each group
+//! version, which kubectl and kube-rs read to map kinds to URLs.
+//!
+//! kubectl 1.32 first asks for aggregated discovery (`apidiscovery.k8s.io/v2`); answering the
+//! legacy `APIGroupList`/`APIResourceList` as plain `application/json` makes it fall back.
+
+use serde_json::{Value, json};
+
+use crate::resources::{self, RESOURCES, Resource};
+
+pub(crate) fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": "v1.33.0-zeppelin-kubefake",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+pub(crate) fn core_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]
+    })
+}
+
+fn group(name: &str, version: &str) -> Value {
+    let group_version = json!({"groupVersion": format!("{name}/{version}"), "version": version});
+    json!({"name": name, "versions": [group_version.clone()], "preferredVersion": group_version})
+}
+
+pub(crate) fn group_list() -> Value {
+    let groups: Vec<Value> = resources::groups()
+        .into_iter()
+        .map(|(g, v)| group(g, v))
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// The `APIGroup` document of one group, if served.
+pub(crate) fn api_group(name: &str) -> Option<Value> {
+    let (g, v) = resources::groups().into_iter().find(|(g, _)| *g == name)?;
+    let mut document = group(g, v);
+    document["kind"] = json!("APIGroup");
+    document["apiVersion"] = json!("v1");
+    Some(document)
+}
+
+fn entry(resource: &Resource) -> Vec<Value> {
+    let mut verbs = vec![
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ];
+    if resource.kind == "Namespace" {
+        verbs.retain(|v| *v != "deletecollection");
+    }
+    let mut entries = vec![json!({
+        "name": resource.plural,
+        "singularName": resource.singular,
+        "namespaced": resource.namespaced,
+        "kind": resource.kind,
+        "verbs": verbs,
+        "shortNames": resource.short_names,
+        "storageVersionHash": "",
+    })];
+    if resource.status {
+        entries.push(json!({
+            "name": format!("{}/status", resource.plural),
+            "singularName": "",
+            "namespaced": resource.namespaced,
+            "kind": resource.kind,
+            "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if resource.scale {
+        entries.push(json!({
+            "name": format!("{}/scale", resource.plural),
+            "singularName": "",
+            "namespaced": resource.namespaced,
+            "group": "autoscaling",
+            "version": "v1",
+            "kind": "Scale",
+            "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if resource.kind == "Pod" {
+        entries.push(json!({
+            "name": "pods/log",
+            "singularName": "",
+            "namespaced": true,
+            "kind": "Pod",
+            "verbs": ["get"],
+        }));
+    }
+    entries
+}
+
+/// The `APIResourceList` of a group version, if served.
+pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
+    let entries: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .flat_map(entry)
+        .collect();
+    if entries.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }))
+}

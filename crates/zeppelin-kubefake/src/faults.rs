@@ -1,0 +1,77 @@
+//! Faults tests switch on: latency added to every request, requests failing after a count,
+//! and open watches dropped on demand.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// The fault switches, shared by the request handler and the test handle.
+pub(crate) struct Faults {
+    latency: Mutex<Duration>,
+    /// Requests served so far.
+    requests: AtomicU64,
+    /// Requests numbered above this fail; `u64::MAX` when off.
+    fail_after: AtomicU64,
+    /// Bumped to end every open watch.
+    watch_epoch: watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency: Mutex::new(Duration::ZERO),
+            requests: AtomicU64::new(0),
+            fail_after: AtomicU64::new(u64::MAX),
+            watch_epoch: watch::channel(0).0,
+        }
+    }
+}
+
+impl Faults {
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        *self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = latency;
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        *self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Lets the next `count` requests through and fails every one after them.
+    pub(crate) fn fail_after(&self, count: u64) {
+        let served = self.requests.load(Ordering::SeqCst);
+        self.fail_after
+            .store(served.saturating_add(count), Ordering::SeqCst);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.fail_after.store(u64::MAX, Ordering::SeqCst);
+        self.set_latency(Duration::ZERO);
+    }
+
+    /// Counts a request; returns its number if it must fail.
+    pub(crate) fn admit(&self) -> Option<u64> {
+        let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        (number > self.fail_after.load(Ordering::SeqCst)).then_some(number)
+    }
+
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn drop_watches(&self) {
+        self.watch_epoch.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// A receiver that changes when watches must be dropped.
+    pub(crate) fn watch_drops(&self) -> watch::Receiver<u64> {
+        self.watch_epoch.subscribe()
+    }
+}

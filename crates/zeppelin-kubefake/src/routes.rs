@@ -1,0 +1,457 @@
+//! The request handler: faults first, then discovery paths, then resource paths
+//! (`/api/v1/namespaces/NS/pods/NAME/status` and friends) dispatched by method.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::api_error::ApiError;
+use crate::discovery;
+use crate::resources::{self, RESOURCES, ResourceId};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::server::Shared;
+use crate::store::{PatchKind, Propagation, WriteOptions};
+use crate::watch::{self, WatchRequest};
+
+/// Query parameters; a repeated name keeps its last value.
+struct Query(HashMap<String, String>);
+
+impl Query {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some("1" | "true"))
+    }
+
+    fn dry_run(&self) -> bool {
+        self.get("dryRun") == Some("All")
+    }
+}
+
+fn json_response(code: u16, body: &Value) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("static headers are valid")
+}
+
+fn error_response(error: &ApiError) -> Response {
+    json_response(error.code, &error.status())
+}
+
+/// The one handler behind every path.
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(number) = shared.faults.admit() {
+        return error_response(&ApiError::injected(number));
+    }
+    let (parts, body) = request.into_parts();
+    let query: Vec<(String, String)> = axum::extract::Query::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let query = Query(query.into_iter().collect());
+    let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+        return error_response(&ApiError::bad_request("the request body could not be read"));
+    };
+    let path = parts.uri.path().to_owned();
+    match route(&shared, &parts.method, &path, &parts.headers, &query, &body) {
+        Ok(response) => response,
+        Err(error) => error_response(&error),
+    }
+}
+
+fn route(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: &Query,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let document = match segments.as_slice() {
+        ["version"] => Some(discovery::version()),
+        ["healthz" | "readyz" | "livez"] => {
+            return Ok(Response::builder()
+                .header("content-type", "text/plain")
+                .body(Body::from("ok"))
+                .expect("static headers are valid"));
+        }
+        ["api"] => Some(discovery::core_versions(&shared.address.to_string())),
+        ["apis"] => Some(discovery::group_list()),
+        ["api", version] => discovery::resource_list("", version),
+        ["apis", group] => discovery::api_group(group),
+        ["apis", group, version] => discovery::resource_list(group, version),
+        ["openapi", "v3"] => Some(crate::openapi::index()),
+        ["openapi", "v3", "api", version] => crate::openapi::group_version("", version),
+        ["openapi", "v3", "apis", group, version] => crate::openapi::group_version(group, version),
+        ["api", version, rest @ ..] => {
+            return resource_request(
+                shared, method, path, "", version, rest, headers, query, body,
+            );
+        }
+        ["apis", group, version, rest @ ..] => {
+            return resource_request(
+                shared, method, path, group, version, rest, headers, query, body,
+            );
+        }
+        _ => None,
+    };
+    match document {
+        Some(document) if method == Method::GET => Ok(json_response(200, &document)),
+        Some(_) => Err(ApiError::method_not_allowed(method.as_str(), path)),
+        None => Err(ApiError::path_not_found(path)),
+    }
+}
+
+/// A parsed resource path.
+struct Target {
+    resource: ResourceId,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn target(path: &str, group: &str, version: &str, rest: &[&str]) -> Result<Target, ApiError> {
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, plural, tail @ ..] if !matches!(*plural, "status" | "finalize") => {
+            (Some((*ns).to_owned()), {
+                let mut v = vec![*plural];
+                v.extend_from_slice(tail);
+                v
+            })
+        }
+        _ => (None, rest.to_vec()),
+    };
+    let (plural, name, subresource) = match rest.as_slice() {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some((*name).to_owned()), None),
+        [plural, name, sub] => (*plural, Some((*name).to_owned()), Some((*sub).to_owned())),
+        _ => return Err(ApiError::path_not_found(path)),
+    };
+    let resource =
+        resources::find(group, version, plural).ok_or_else(|| ApiError::path_not_found(path))?;
+    let kind = &RESOURCES[resource];
+    if namespace.is_some() && !kind.namespaced {
+        return Err(ApiError::path_not_found(path));
+    }
+    let allowed = match subresource.as_deref() {
+        None => true,
+        Some("status") => kind.status,
+        Some("scale") => kind.scale,
+        Some("log") => kind.kind == "Pod",
+        Some(_) => false,
+    };
+    if !allowed {
+        return Err(ApiError::path_not_found(path));
+    }
+    Ok(Target {
+        resource,
+        namespace,
+        name,
+        subresource,
+    })
+}
+
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if content_type.contains("protobuf") {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
+    serde_yaml_ng::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the request body is neither JSON nor YAML: {e}"))
+    })
+}
+
+fn field_manager(query: &Query, headers: &HeaderMap) -> String {
+    if let Some(manager) = query.get("fieldManager") {
+        return manager.to_owned();
+    }
+    headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource_request(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    headers: &HeaderMap,
+    query: &Query,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let target = target(path, group, version, rest)?;
+    let kind = &RESOURCES[target.resource];
+    let namespace = target.namespace.clone().unwrap_or_default();
+    let store = &shared.store;
+    let manager = field_manager(query, headers);
+    let options = WriteOptions {
+        manager: &manager,
+        subresource: target.subresource.as_deref().filter(|s| *s == "status"),
+        dry_run: query.dry_run(),
+    };
+    let name = target.name.as_deref();
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match (method.as_str(), name, target.subresource.as_deref()) {
+        ("GET", None, _) => {
+            let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
+            let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())?;
+            if query.flag("watch") {
+                let request = WatchRequest {
+                    resource: target.resource,
+                    namespace: target.namespace,
+                    labels,
+                    fields,
+                    resource_version: watch::parse_resource_version(query.get("resourceVersion"))?,
+                    bookmarks: query.flag("allowWatchBookmarks"),
+                    send_initial_events: query.flag("sendInitialEvents"),
+                    timeout: query
+                        .get("timeoutSeconds")
+                        .and_then(|t| t.parse().ok())
+                        .map(Duration::from_secs),
+                    table: crate::table::wanted(accept),
+                };
+                return Ok(watch::serve(shared, request));
+            }
+            let limit = query.get("limit").and_then(|l| l.parse().ok());
+            let page = store.list(
+                target.resource,
+                target.namespace.as_deref(),
+                &labels,
+                &fields,
+                limit,
+                query.get("continue"),
+            )?;
+            let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
+            if let Some(token) = page.continue_token {
+                metadata["continue"] = json!(token);
+                metadata["remainingItemCount"] = json!(page.remaining);
+            }
+            if crate::table::wanted(accept) {
+                let mut table = crate::table::table(kind, &page.items, page.resource_version, true);
+                table["metadata"] = metadata;
+                return Ok(json_response(200, &table));
+            }
+            let list = json!({
+                "kind": format!("{}List", kind.kind),
+                "apiVersion": kind.api_version(),
+                "metadata": metadata,
+                "items": page.items,
+            });
+            Ok(json_response(200, &list))
+        }
+        ("GET", Some(name), Some("log")) => crate::logs::serve(shared, &namespace, name, &query.0),
+        ("GET", Some(name), Some("scale")) => Ok(json_response(
+            200,
+            &scale_of(&store.get(target.resource, &namespace, name)?),
+        )),
+        ("GET", Some(name), _) => {
+            let object = store.get(target.resource, &namespace, name)?;
+            if crate::table::wanted(accept) {
+                let rv = object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                return Ok(json_response(
+                    200,
+                    &crate::table::table(kind, &[object], rv, true),
+                ));
+            }
+            Ok(json_response(200, &object))
+        }
+        ("POST", None, None) => {
+            if kind.namespaced && target.namespace.is_none() {
+                return Err(ApiError::method_not_allowed("POST", path));
+            }
+            let object = parse_body(headers, body)?;
+            Ok(json_response(
+                201,
+                &store.create(target.resource, &namespace, object, &options)?,
+            ))
+        }
+        ("PUT", Some(name), Some("scale")) => {
+            let scale = parse_body(headers, body)?;
+            set_scale(shared, target.resource, &namespace, name, &scale, &options)
+        }
+        ("PUT", Some(name), _) => {
+            let object = parse_body(headers, body)?;
+            Ok(json_response(
+                200,
+                &store.update(target.resource, &namespace, name, object, &options)?,
+            ))
+        }
+        ("PATCH", Some(name), sub) => {
+            let content_type = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let patch = match content_type.split(';').next().unwrap_or_default().trim() {
+                "application/merge-patch+json" => PatchKind::Merge,
+                "application/strategic-merge-patch+json" => PatchKind::Strategic,
+                "application/apply-patch+yaml" | "application/apply-patch+json" => {
+                    PatchKind::Apply {
+                        force: query.flag("force"),
+                    }
+                }
+                other => return Err(ApiError::unsupported_media_type(other)),
+            };
+            let body = parse_body(headers, body)?;
+            if sub == Some("scale") {
+                let mut scale = scale_of(&store.get(target.resource, &namespace, name)?);
+                crate::fieldset::merge(&mut scale, &body, "", true);
+                return set_scale(shared, target.resource, &namespace, name, &scale, &options);
+            }
+            if matches!(patch, PatchKind::Apply { .. }) && query.get("fieldManager").is_none() {
+                return Err(ApiError::bad_request(
+                    "PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME",
+                ));
+            }
+            let (object, created) =
+                store.patch(target.resource, &namespace, name, patch, &body, &options)?;
+            Ok(json_response(if created { 201 } else { 200 }, &object))
+        }
+        ("DELETE", name, None) => {
+            let options = if body.is_empty() {
+                json!({})
+            } else {
+                parse_body(headers, body)?
+            };
+            let policy = query
+                .get("propagationPolicy")
+                .or_else(|| options["propagationPolicy"].as_str());
+            let propagation =
+                if policy == Some("Orphan") || options["orphanDependents"] == json!(true) {
+                    Propagation::Orphan
+                } else {
+                    Propagation::Cascade
+                };
+            let dry_run = query.dry_run()
+                || options["dryRun"]
+                    .as_array()
+                    .is_some_and(|d| d.contains(&json!("All")));
+            match name {
+                Some(name) => Ok(json_response(
+                    200,
+                    &store.delete(target.resource, &namespace, name, propagation, dry_run)?,
+                )),
+                None => {
+                    let labels =
+                        LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
+                    let fields =
+                        FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())?;
+                    let page = store.list(
+                        target.resource,
+                        target.namespace.as_deref(),
+                        &labels,
+                        &fields,
+                        None,
+                        None,
+                    )?;
+                    let mut deleted = Vec::new();
+                    for object in page.items {
+                        let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
+                        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                        deleted.push(store.delete(
+                            target.resource,
+                            ns,
+                            name,
+                            propagation,
+                            dry_run,
+                        )?);
+                    }
+                    let list = json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": {}, "items": deleted});
+                    Ok(json_response(200, &list))
+                }
+            }
+        }
+        (method, _, _) => Err(ApiError::method_not_allowed(method, path)),
+    }
+}
+
+/// The `autoscaling/v1` Scale view of a Deployment or `ReplicaSet`.
+fn scale_of(object: &Value) -> Value {
+    let selector: Vec<String> = object
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    let meta = &object["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"],
+        },
+        "spec": {"replicas": object.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
+        "status": {
+            "replicas": object.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector.join(","),
+        }
+    })
+}
+
+fn set_scale(
+    shared: &Shared,
+    resource: ResourceId,
+    namespace: &str,
+    name: &str,
+    scale: &Value,
+    options: &WriteOptions<'_>,
+) -> Result<Response, ApiError> {
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "the Scale body has no spec.replicas; send {\"spec\": {\"replicas\": N}}",
+            )
+        })?;
+    let options = WriteOptions {
+        subresource: None,
+        ..*options
+    };
+    let updated = if options.dry_run {
+        let mut object = shared.store.get(resource, namespace, name)?;
+        object["spec"]["replicas"] = json!(replicas);
+        object
+    } else {
+        shared
+            .store
+            .modify(resource, namespace, name, &options, |o| {
+                o["spec"]["replicas"] = json!(replicas);
+            })?
+    };
+    Ok(json_response(200, &scale_of(&updated)))
+}

@@ -1,0 +1,315 @@
+//! Server-side printing: the `meta.k8s.io/v1` Table that `kubectl get` asks for, with the
+//! columns the real server prints for each kind (READY, UP-TO-DATE, STATUS, RESTARTS...).
+
+use serde_json::{Value, json};
+
+use crate::resources::Resource;
+
+/// True if the `Accept` header asks for a Table.
+pub(crate) fn wanted(accept: &str) -> bool {
+    accept.contains("as=Table")
+}
+
+fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "Deployment" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Up-to-date", "integer"),
+            ("Available", "integer"),
+            ("Age", "string"),
+        ],
+        "ReplicaSet" => &[
+            ("Name", "string"),
+            ("Desired", "integer"),
+            ("Current", "integer"),
+            ("Ready", "integer"),
+            ("Age", "string"),
+        ],
+        "Pod" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Status", "string"),
+            ("Restarts", "string"),
+            ("Age", "string"),
+        ],
+        "Service" => &[
+            ("Name", "string"),
+            ("Type", "string"),
+            ("Cluster-IP", "string"),
+            ("External-IP", "string"),
+            ("Port(s)", "string"),
+            ("Age", "string"),
+        ],
+        "Namespace" => &[("Name", "string"), ("Status", "string"), ("Age", "string")],
+        "ConfigMap" => &[("Name", "string"), ("Data", "integer"), ("Age", "string")],
+        "Secret" => &[
+            ("Name", "string"),
+            ("Type", "string"),
+            ("Data", "integer"),
+            ("Age", "string"),
+        ],
+        "Event" => &[
+            ("Last Seen", "string"),
+            ("Type", "string"),
+            ("Reason", "string"),
+            ("Object", "string"),
+            ("Message", "string"),
+        ],
+        "HorizontalPodAutoscaler" => &[
+            ("Name", "string"),
+            ("Reference", "string"),
+            ("MinPods", "integer"),
+            ("MaxPods", "integer"),
+            ("Replicas", "integer"),
+            ("Age", "string"),
+        ],
+        "PodDisruptionBudget" => &[
+            ("Name", "string"),
+            ("Min Available", "string"),
+            ("Max Unavailable", "string"),
+            ("Allowed Disruptions", "integer"),
+            ("Age", "string"),
+        ],
+        "Ingress" => &[
+            ("Name", "string"),
+            ("Class", "string"),
+            ("Hosts", "string"),
+            ("Address", "string"),
+            ("Ports", "string"),
+            ("Age", "string"),
+        ],
+        _ => &[("Name", "string"), ("Age", "string")],
+    }
+}
+
+/// `kubectl`'s short ages: `42s`, `3m12s`, `45m`, `5h10m`, `20h`, `3d`.
+fn age(timestamp: &Value) -> String {
+    let Some(then) = timestamp
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    else {
+        return "<unknown>".to_owned();
+    };
+    let secs = jiff::Timestamp::now().duration_since(then).as_secs().max(0);
+    let (m, h) = (secs / 60, secs / 3600);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 600 => format!("{m}m{}s", s % 60),
+        s if s < 3 * 3600 => format!("{m}m"),
+        s if s < 8 * 3600 => format!("{h}h{}m", m % 60),
+        s if s < 48 * 3600 => format!("{h}h"),
+        _ => format!("{}d", h / 24),
+    }
+}
+
+fn int(object: &Value, pointer: &str) -> u64 {
+    object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn text(object: &Value, pointer: &str, missing: &str) -> String {
+    match object.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => missing.to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn pod_status(pod: &Value) -> String {
+    let waiting = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str));
+    match waiting {
+        Some(reason) => reason.to_owned(),
+        None => text(pod, "/status/phase", "Pending"),
+    }
+}
+
+fn cells(kind: &str, object: &Value) -> Vec<Value> {
+    let name = text(object, "/metadata/name", "");
+    let created = age(&object["metadata"]["creationTimestamp"]);
+    match kind {
+        "Deployment" => {
+            let ready = format!(
+                "{}/{}",
+                int(object, "/status/readyReplicas"),
+                int(object, "/spec/replicas")
+            );
+            vec![
+                json!(name),
+                json!(ready),
+                json!(int(object, "/status/updatedReplicas")),
+                json!(int(object, "/status/availableReplicas")),
+                json!(created),
+            ]
+        }
+        "ReplicaSet" => vec![
+            json!(name),
+            json!(int(object, "/spec/replicas")),
+            json!(int(object, "/status/replicas")),
+            json!(int(object, "/status/readyReplicas")),
+            json!(created),
+        ],
+        "Pod" => {
+            let statuses = object
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let total = object
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let ready = statuses
+                .iter()
+                .filter(|c| c["ready"] == json!(true))
+                .count();
+            let restarts: u64 = statuses
+                .iter()
+                .map(|c| c["restartCount"].as_u64().unwrap_or(0))
+                .sum();
+            vec![
+                json!(name),
+                json!(format!("{ready}/{total}")),
+                json!(pod_status(object)),
+                json!(restarts.to_string()),
+                json!(created),
+            ]
+        }
+        "Service" => {
+            let ports: Vec<String> = object
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| format!("{}/{}", text(p, "/port", ""), text(p, "/protocol", "TCP")))
+                .collect();
+            vec![
+                json!(name),
+                json!(text(object, "/spec/type", "ClusterIP")),
+                json!(text(object, "/spec/clusterIP", "<none>")),
+                json!("<none>"),
+                json!(ports.join(",")),
+                json!(created),
+            ]
+        }
+        "Namespace" => vec![
+            json!(name),
+            json!(text(object, "/status/phase", "Active")),
+            json!(created),
+        ],
+        "ConfigMap" => {
+            let data = object["data"].as_object().map_or(0, serde_json::Map::len)
+                + object["binaryData"]
+                    .as_object()
+                    .map_or(0, serde_json::Map::len);
+            vec![json!(name), json!(data), json!(created)]
+        }
+        "Secret" => {
+            let data = object["data"].as_object().map_or(0, serde_json::Map::len)
+                + object["stringData"]
+                    .as_object()
+                    .map_or(0, serde_json::Map::len);
+            vec![
+                json!(name),
+                json!(text(object, "/type", "Opaque")),
+                json!(data),
+                json!(created),
+            ]
+        }
+        "Event" => {
+            let involved = format!(
+                "{}/{}",
+                text(object, "/involvedObject/kind", "").to_lowercase(),
+                text(object, "/involvedObject/name", "")
+            );
+            vec![
+                json!(age(&object["lastTimestamp"])),
+                json!(text(object, "/type", "")),
+                json!(text(object, "/reason", "")),
+                json!(involved),
+                json!(text(object, "/message", "")),
+            ]
+        }
+        "HorizontalPodAutoscaler" => {
+            let reference = format!(
+                "{}/{}",
+                text(object, "/spec/scaleTargetRef/kind", ""),
+                text(object, "/spec/scaleTargetRef/name", "")
+            );
+            vec![
+                json!(name),
+                json!(reference),
+                json!(int(object, "/spec/minReplicas").max(1)),
+                json!(int(object, "/spec/maxReplicas")),
+                json!(int(object, "/status/currentReplicas")),
+                json!(created),
+            ]
+        }
+        "PodDisruptionBudget" => vec![
+            json!(name),
+            json!(text(object, "/spec/minAvailable", "N/A")),
+            json!(text(object, "/spec/maxUnavailable", "N/A")),
+            json!(int(object, "/status/disruptionsAllowed")),
+            json!(created),
+        ],
+        "Ingress" => {
+            let hosts: Vec<String> = object
+                .pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|r| text(r, "/host", "*"))
+                .collect();
+            vec![
+                json!(name),
+                json!(text(object, "/spec/ingressClassName", "<none>")),
+                json!(hosts.join(",")),
+                json!(""),
+                json!("80"),
+                json!(created),
+            ]
+        }
+        _ => vec![json!(name), json!(created)],
+    }
+}
+
+/// A Table of `objects`; `headers` false leaves out the column definitions, as the real
+/// server does for every watch event after the first.
+pub(crate) fn table(
+    resource: &Resource,
+    objects: &[Value],
+    resource_version: u64,
+    headers: bool,
+) -> Value {
+    let definitions: Vec<Value> = if headers {
+        columns(resource.kind)
+            .iter()
+            .map(|(name, kind)| {
+                let format = if *name == "Name" { "name" } else { "" };
+                json!({"name": name, "type": kind, "format": format, "description": "", "priority": 0})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            json!({
+                "cells": cells(resource.kind, o),
+                "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]},
+            })
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version.to_string()},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    })
+}

@@ -1,0 +1,518 @@
+//! The real `kubectl` against the fake API server: every kind Zeppelin writes, server-side
+//! apply and re-apply, watches, rollouts that finish and ones that get stuck, logs, delete.
+//!
+//! No `--validate=false` is needed: the server publishes the `fieldValidation` parameter in
+//! its `OpenAPI` v3 document, so kubectl leaves validation to it.
+
+mod harness;
+
+use harness::{Cluster, deployment, kubectl_available, namespace, path_str};
+use serde_json::Value;
+
+const EVERY_KIND: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: shop, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shop-conf, namespace: shop}
+data: {LOG_LEVEL: info, EXTRA: 'yes'}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-secrets, namespace: shop}
+stringData: {API_TOKEN: hunter2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 8080, name: http}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web, tier: front}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: 'ghcr.io/acme/web:1', ports: [{containerPort: 8080}]}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{ports: [{port: 8080}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+  - host: shop.localhost
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 8080}}}}]
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_shows_every_kind_after_a_server_side_apply() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("shop.yaml", EVERY_KIND);
+    let applied = cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    assert_eq!(applied.lines().count(), 10, "{applied}");
+    assert!(
+        applied.contains("deployment.apps/web serverside-applied"),
+        "{applied}"
+    );
+    cluster
+        .wait_for("pods", "two web pods", |pods| pods.len() == 2)
+        .await;
+    for (kind, name) in [
+        ("namespaces", "shop"),
+        ("serviceaccounts", "shop"),
+        ("configmaps", "shop-conf"),
+        ("secrets", "shop-secrets"),
+        ("services", "web"),
+        ("deployments", "web"),
+        ("replicasets", "web-"),
+        ("pods", "web-"),
+        ("events", "ScalingReplicaSet"),
+        ("poddisruptionbudgets", "web"),
+        ("horizontalpodautoscalers", "web"),
+        ("networkpolicies", "web"),
+        ("ingresses", "web"),
+    ] {
+        let listed = cluster.kubectl_ok(&["get", kind, "-n", "shop"]).await;
+        assert!(
+            listed.contains(name),
+            "kubectl get {kind} lacks {name}:\n{listed}"
+        );
+    }
+    let service = cluster
+        .kubectl_ok(&["get", "svc", "web", "-n", "shop", "-o", "json"])
+        .await;
+    let service: Value = serde_json::from_str(&service).unwrap();
+    assert!(
+        service["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.96.")
+    );
+    let selected = cluster
+        .kubectl_ok(&[
+            "get",
+            "deploy",
+            "-n",
+            "shop",
+            "-l",
+            "tier in (front),app!=api",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(selected.trim(), "deployment.apps/web");
+    let none = cluster
+        .kubectl_ok(&[
+            "get",
+            "deploy",
+            "-n",
+            "shop",
+            "-l",
+            "tier=back",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(none.trim(), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reapply_without_a_field_removes_it_and_other_managers_conflict() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("shop.yaml", EVERY_KIND);
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let trimmed = EVERY_KIND
+        .replace(", EXTRA: 'yes'", "")
+        .replace(", tier: front", "");
+    let file = cluster.write("shop-trimmed.yaml", &trimmed);
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let conf = cluster
+        .server
+        .object("configmaps", "shop", "shop-conf")
+        .unwrap();
+    assert_eq!(conf["data"], serde_json::json!({"LOG_LEVEL": "info"}));
+    let web = cluster.server.object("deployments", "shop", "web").unwrap();
+    assert_eq!(web["metadata"]["labels"], serde_json::json!({"app": "web"}));
+    let managers: Vec<&str> = web["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert!(managers.contains(&"kubectl"), "{managers:?}");
+
+    let other = trimmed.replace("replicas: 2", "replicas: 5");
+    let file = cluster.write("shop-other.yaml", &other);
+    let refused = cluster
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "zeppelin",
+            "-f",
+            path_str(&file),
+        ])
+        .await;
+    assert!(!refused.success);
+    assert!(
+        refused
+            .stderr
+            .contains(r#"conflict with "kubectl" using apps/v1: .spec.replicas"#),
+        "{}",
+        refused.stderr
+    );
+    cluster
+        .kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "zeppelin",
+            "--force-conflicts",
+            "-f",
+            path_str(&file),
+        ])
+        .await;
+    let web = cluster.server.object("deployments", "shop", "web").unwrap();
+    assert_eq!(web["spec"]["replicas"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_changes_nothing() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("other.yaml", &namespace("other"));
+    let out = cluster
+        .kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "-f",
+            path_str(&file),
+        ])
+        .await;
+    assert!(
+        out.contains("namespace/other serverside-applied (server dry run)"),
+        "{out}"
+    );
+    assert!(cluster.server.object("namespaces", "", "other").is_none());
+
+    // Objects in a namespace need it to exist, dry run or not, as on a real server.
+    let file = cluster.write("ns.yaml", &namespace("shop"));
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let before = cluster.server.object("namespaces", "", "shop").unwrap();
+    let file = cluster.write("shop.yaml", EVERY_KIND);
+    let out = cluster
+        .kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "-f",
+            path_str(&file),
+        ])
+        .await;
+    assert!(
+        out.contains("deployment.apps/web serverside-applied (server dry run)"),
+        "{out}"
+    );
+    assert!(cluster.server.objects("deployments").is_empty());
+    assert!(cluster.server.objects("configmaps").is_empty());
+    assert_eq!(
+        cluster.server.object("namespaces", "", "shop").unwrap(),
+        before
+    );
+    let out = cluster
+        .kubectl_ok(&["delete", "namespace", "shop", "--dry-run=server"])
+        .await;
+    assert!(out.contains("(server dry run)"), "{out}");
+    assert_eq!(
+        cluster.server.object("namespaces", "", "shop").unwrap(),
+        before
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("ns.yaml", &namespace("shop"));
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let file = cluster.write("web.yaml", &deployment("shop", "web", "nginx:1.27", 3, 600));
+    let apply_args = ["apply", "--server-side", "-f", path_str(&file)];
+    let apply = cluster.kubectl_ok(&apply_args);
+    let watch = cluster.kubectl_until(&["get", "deploy", "-n", "shop", "-w"], |line| {
+        line.split_whitespace().take(2).eq(["web", "3/3"])
+    });
+    let (_, lines) = tokio::join!(apply, watch);
+    assert!(lines[0].starts_with("NAME"), "{lines:?}");
+    let status = cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(
+        status.contains("deployment \"web\" successfully rolled out"),
+        "{status}"
+    );
+
+    let updated = cluster
+        .kubectl_ok(&[
+            "set",
+            "image",
+            "deployment/web",
+            "-n",
+            "shop",
+            "web=nginx:1.28",
+        ])
+        .await;
+    assert!(updated.contains("image updated"), "{updated}");
+    let status = cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let pods = cluster.server.objects("pods");
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "nginx:1.28")
+    );
+    let sets = cluster.server.objects("replicasets");
+    assert_eq!(sets.len(), 2);
+    let revisions: Vec<&str> = sets
+        .iter()
+        .map(|rs| {
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        revisions.contains(&"1") && revisions.contains(&"2"),
+        "{revisions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_fails_for_a_stuck_rollout() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("ns.yaml", &namespace("shop"));
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let file = cluster.write(
+        "web.yaml",
+        &deployment("shop", "web", "registry.invalid/does-not-exist:1", 2, 2),
+    );
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let status = cluster
+        .kubectl(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(!status.success);
+    assert!(
+        status.stderr.contains("exceeded its progress deadline"),
+        "{}",
+        status.stderr
+    );
+    let pods = cluster.kubectl_ok(&["get", "pods", "-n", "shop"]).await;
+    assert!(pods.contains("ImagePullBackOff"), "{pods}");
+    let events = cluster.kubectl_ok(&["get", "events", "-n", "shop"]).await;
+    assert!(
+        events.contains("Back-off pulling image \"registry.invalid/does-not-exist:1\""),
+        "{events}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_come_from_simulated_pods_including_crashing_ones() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("ns.yaml", &namespace("shop"));
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let manifests = format!(
+        "{}---\n{}",
+        deployment("shop", "web", "nginx:1.27", 1, 600),
+        deployment("shop", "worker", "ghcr.io/acme/crashloop:1", 1, 600)
+    );
+    let file = cluster.write("apps.yaml", &manifests);
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    let logs = cluster
+        .kubectl_ok(&["logs", "deployment/web", "-n", "shop"])
+        .await;
+    assert!(
+        logs.contains("started container web (image nginx:1.27)"),
+        "{logs}"
+    );
+
+    cluster
+        .wait_for("pods", "the worker pod to restart twice", |pods| {
+            pods.iter().any(|p| {
+                p.pointer("/status/containerStatuses/0/restartCount")
+                    .and_then(Value::as_u64)
+                    >= Some(2)
+            })
+        })
+        .await;
+    let pods = cluster
+        .kubectl_ok(&["get", "pods", "-n", "shop", "-l", "app=worker"])
+        .await;
+    assert!(pods.contains("CrashLoopBackOff"), "{pods}");
+    let worker = cluster
+        .server
+        .objects("pods")
+        .into_iter()
+        .find(|p| p["metadata"]["labels"]["app"] == "worker")
+        .unwrap();
+    let name = worker["metadata"]["name"].as_str().unwrap();
+    let tail = cluster
+        .kubectl_ok(&["logs", name, "-n", "shop", "--tail=1"])
+        .await;
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    assert!(
+        tail.contains("fatal: container worker exited with code 1"),
+        "{tail}"
+    );
+    let followed = cluster
+        .kubectl_until(&["logs", "-f", name, "-n", "shop"], |line| {
+            line.contains("attempt 4")
+        })
+        .await;
+    assert!(followed.len() >= 4, "{followed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_owned_objects() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let file = cluster.write("shop.yaml", EVERY_KIND);
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    let deleted = cluster
+        .kubectl_ok(&["delete", "deployment", "web", "-n", "shop"])
+        .await;
+    assert!(
+        deleted.contains("deployment.apps \"web\" deleted"),
+        "{deleted}"
+    );
+    assert!(cluster.server.objects("replicasets").is_empty());
+    assert!(cluster.server.objects("pods").is_empty());
+    let missing = cluster
+        .kubectl(&["get", "deployment", "web", "-n", "shop"])
+        .await;
+    assert!(!missing.success);
+    assert!(
+        missing
+            .stderr
+            .contains("deployments.apps \"web\" not found"),
+        "{}",
+        missing.stderr
+    );
+    cluster.kubectl_ok(&["delete", "namespace", "shop"]).await;
+    assert!(cluster.server.objects("configmaps").is_empty());
+    assert!(cluster.server.object("namespaces", "", "shop").is_none());
+}
