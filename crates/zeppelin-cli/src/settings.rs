@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use zeppelin_core::LoadError;
+use zeppelin_core::{App, LoadError};
 
 use crate::args::{Cli, ColorChoice};
 
@@ -46,5 +46,10 @@ impl GlobalSettings {
             Some(file) => Ok(self.cwd.join(file)),
             None => zeppelin_core::find_app_file(&self.cwd),
         }
+    }
+
+    /// Finds, reads and validates the app file.
+    pub(crate) fn load_app(&self) -> Result<App, LoadError> {
+        zeppelin_core::load(&self.app_file()?)
     }
 }

@@ -3,8 +3,13 @@
 
 mod check;
 mod completions;
+mod logs;
 mod new;
+mod ps;
+mod run;
+mod scale;
 mod schema;
+mod stop;
 
 use std::process::ExitCode;
 
@@ -17,6 +22,13 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::New(args) => new::new(&args.name, args.path.as_deref(), settings),
         Command::Check(args) => check::check(args.format, settings),
         Command::Schema => Ok(schema::schema()),
+        Command::Run(args) => run::run(&args, settings),
+        Command::Supervise(args) => run::supervise(&args.timeout, settings),
+        Command::Ps(args) => ps::ps(args.format, settings),
+        Command::Logs(args) => logs::logs(&args, settings),
+        Command::Stop(args) => stop::stop(&args.subs, settings),
+        Command::Restart(args) => stop::restart(&args.subs, settings),
+        Command::Scale(args) => scale::scale(&args.counts, settings),
         Command::Completions(args) => Ok(completions::completions(args.shell)),
     }
 }
