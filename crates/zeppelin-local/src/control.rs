@@ -49,6 +49,8 @@ pub enum Reply {
     Stopped { clean: bool },
     Done,
     Applied(Applied),
+    /// The first start failed; `sub` names the sub that did not become healthy.
+    StartFailed { sub: Option<String>, message: String },
     Error(String),
 }
 
@@ -114,8 +116,8 @@ pub(crate) struct Server {
     pub(crate) app_dir: PathBuf,
     /// Cancelled to stop the whole app.
     pub(crate) shutdown: CancellationToken,
-    /// `Some(Err(message))` when the first start failed.
-    pub(crate) started: watch::Receiver<Option<Result<(), String>>>,
+    /// `Some(Err((sub, message)))` when the first start failed.
+    pub(crate) started: watch::Receiver<Option<Result<(), (Option<String>, String)>>>,
     /// `Some(clean)` once everything has stopped.
     pub(crate) finished: watch::Receiver<Option<bool>>,
 }
@@ -152,7 +154,7 @@ impl Server {
                 let mut started = self.started.clone();
                 match started.wait_for(Option::is_some).await.map(|s| s.clone()) {
                     Ok(Some(Ok(()))) => Ok(Reply::Started),
-                    Ok(Some(Err(message))) => Ok(Reply::Error(message)),
+                    Ok(Some(Err((sub, message)))) => Ok(Reply::StartFailed { sub, message }),
                     _ => Ok(Reply::Error("the supervisor is stopping".to_owned())),
                 }
             }

@@ -75,9 +75,10 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
         result = supervisor.start() => result.map(Some),
         () = shutdown.cancelled() => Ok(None),
     };
-    started_tx.send_replace(Some(
-        started.as_ref().map(|_| ()).map_err(|err| error_chain(err)),
-    ));
+    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(|err| match err {
+        Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
+        other => (None, error_chain(other)),
+    })));
     if matches!(started, Ok(Some(()))) {
         shutdown.cancelled().await;
     }
@@ -141,6 +142,13 @@ pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str
         }
         match control::request(paths, app, &Request::WaitStarted) {
             Ok(Reply::Started) => return Ok(()),
+            Ok(Reply::StartFailed { sub, message }) => {
+                reap_within(&mut child, Duration::from_secs(120));
+                return Err(match sub {
+                    Some(sub) => Error::Unhealthy { sub, reason: message },
+                    None => Error::Refused(message),
+                });
+            }
             Ok(_) => return Err(Error::Refused("unexpected answer to a start".to_owned())),
             Err(Error::NotRunning { .. }) => std::thread::sleep(Duration::from_millis(20)),
             Err(err) => {
