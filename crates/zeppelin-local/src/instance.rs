@@ -103,6 +103,14 @@ fn clean_stale(paths: &AppPaths) -> usize {
     groups.len() + killed
 }
 
+/// Whether a supervisor runs the app (holds its lock) now.
+pub fn is_running(paths: &AppPaths) -> Result<bool, Error> {
+    if !paths.state.exists() {
+        return Ok(false);
+    }
+    Ok(lock(paths)?.is_err())
+}
+
 /// When no supervisor runs for the app, kills whatever a killed one left behind and cleans
 /// its files. Returns `None` when a supervisor is running (nothing is touched), else how many
 /// leftover process groups and processes were killed.

@@ -24,7 +24,7 @@ mod sweep;
 
 pub use capture::{Echo, LogLine, Stream};
 pub use error::Error;
-pub use instance::reap_stale;
+pub use instance::{is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
 pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};

@@ -83,6 +83,8 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
         shutdown.cancelled().await;
     }
     let clean = supervisor.stop_all().await;
+    // New clients find no socket from here on; the ones waiting still get their answer.
+    let _ = std::fs::remove_file(&paths.socket);
     finished_tx.send_replace(Some(clean));
     // Let a waiting `zeppelin stop` read its answer before the socket goes away.
     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets};
 use miette::IntoDiagnostic;
-use zeppelin_core::status::{AppStatus, ReplicaStatus};
+use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus};
 use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
 
@@ -44,7 +44,7 @@ pub(crate) fn table(status: &AppStatus) -> Table {
                 replica.name.clone(),
                 replica.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                 state(replica),
-                if replica.ready { "ready" } else { "not ready" }.to_owned(),
+                health(replica).to_owned(),
                 replica.restarts.to_string(),
                 replica.uptime.map_or_else(|| "-".to_owned(), uptime),
                 replica.port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
@@ -59,6 +59,15 @@ fn state(replica: &ReplicaStatus) -> String {
     match &replica.reason {
         Some(reason) => format!("{} ({reason})", replica.state),
         None => replica.state.to_string(),
+    }
+}
+
+/// Whether a running replica passes its health check.
+fn health(replica: &ReplicaStatus) -> &'static str {
+    match replica.state {
+        _ if replica.ready => "ready",
+        ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy => "not ready",
+        _ => "-",
     }
 }
 

@@ -15,6 +15,9 @@ pub(crate) fn stop(subs: &[String], settings: &GlobalSettings) -> miette::Result
     let request = Request::Stop { subs: subs.to_vec() };
     match zeppelin_local::control::request(&paths, &app.name, &request) {
         Ok(Reply::Stopped { clean }) => {
+            if subs.is_empty() {
+                wait_for_exit(&paths);
+            }
             let what = if subs.is_empty() { app.name.clone() } else { subs.join(", ") };
             if clean {
                 eprintln!("zeppelin: stopped {what}");
@@ -35,6 +38,15 @@ pub(crate) fn stop(subs: &[String], settings: &GlobalSettings) -> miette::Result
             }
         },
         Err(err) => Err(err).into_diagnostic(),
+    }
+}
+
+/// Waits (bounded) until the supervisor has let go of the app, so a `run` right after
+/// starts afresh.
+fn wait_for_exit(paths: &AppPaths) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while zeppelin_local::is_running(paths).unwrap_or(false) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
