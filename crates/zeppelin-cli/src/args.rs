@@ -17,14 +17,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub(crate) struct Cli {
     /// The app file; by default `zeppelin.toml` in this folder or the nearest parent.
-    #[arg(
-        short = 'f',
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "ZEPPELIN_FILE"
-    )]
+    #[arg(long, global = true, value_name = "PATH", env = "ZEPPELIN_FILE")]
     pub(crate) file: Option<PathBuf>,
+
+    /// The app file, given before the command (`zeppelin -f deploy/zeppelin.toml ps`), as
+    /// with `docker compose -f`; after a command `-f` means `--follow` where it applies.
+    #[arg(short = 'f', value_name = "PATH")]
+    pub(crate) file_before_command: Option<PathBuf>,
 
     /// When to use colours (`NO_COLOR` set means never, unless `always` is given).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -49,7 +48,7 @@ pub(crate) enum Command {
 
     /// Check the app file and explain every mistake in it.
     #[command(
-        after_help = "Examples:\n  zeppelin check\n  zeppelin check -f deploy/zeppelin.toml --format json"
+        after_help = "Examples:\n  zeppelin check\n  zeppelin check --file deploy/zeppelin.toml --format json"
     )]
     Check(CheckArgs),
 
@@ -64,6 +63,38 @@ pub(crate) enum Command {
         after_help = "Example:\n  zeppelin schema > zeppelin.schema.json\n\nThen add `#:schema ./zeppelin.schema.json` as the first line of zeppelin.toml for taplo\nand Even Better TOML."
     )]
     Schema,
+
+    /// Run the app here: every sub as supervised processes (Ctrl-C stops them).
+    #[command(
+        after_help = "Examples:\n  zeppelin run           # in the foreground, output of every replica\n  zeppelin run -d        # in the background; again to apply changes to zeppelin.toml"
+    )]
+    Run(RunArgs),
+
+    /// Show the app's replicas: state, health, restarts, uptime, ports.
+    #[command(after_help = "Examples:\n  zeppelin ps\n  zeppelin ps --format json")]
+    Ps(PsArgs),
+
+    /// Show the app's logs (every sub, or the ones named).
+    #[command(
+        after_help = "Examples:\n  zeppelin logs -f\n  zeppelin logs web --tail 50 --since 10m --replica 1"
+    )]
+    Logs(LogsArgs),
+
+    /// Stop the app, or only the subs named.
+    #[command(after_help = "Examples:\n  zeppelin stop\n  zeppelin stop worker")]
+    Stop(SubsArgs),
+
+    /// Restart subs one replica at a time, each waited until healthy.
+    #[command(after_help = "Examples:\n  zeppelin restart\n  zeppelin restart web")]
+    Restart(SubsArgs),
+
+    /// Change how many replicas of subs run.
+    #[command(after_help = "Example:\n  zeppelin scale web=4 worker=0")]
+    Scale(ScaleArgs),
+
+    /// The background supervisor that `zeppelin run -d` starts.
+    #[command(name = "__supervise", hide = true)]
+    Supervise(SuperviseArgs),
 
     /// Print a shell completion script.
     #[command(
@@ -117,6 +148,68 @@ pub(crate) struct RenderArgs {
 pub(crate) enum ManifestFormat {
     Yaml,
     Json,
+pub(crate) struct RunArgs {
+    /// Start in the background and return once every sub is healthy.
+    #[arg(short = 'd', long)]
+    pub(crate) detach: bool,
+
+    /// How long each sub may take to become healthy when it starts.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub(crate) timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuperviseArgs {
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub(crate) timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PsArgs {
+    /// How to print the status.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// Subs whose logs to show; all when none is given.
+    #[arg(value_name = "SUB")]
+    pub(crate) subs: Vec<String>,
+
+    /// Keep printing new lines as they are written.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
+
+    /// Print only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub(crate) tail: Option<usize>,
+
+    /// Print only lines written in the last DURATION (`30s`, `10m`, `2h`).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) since: Option<String>,
+
+    /// Print only the lines of replica N (its `ZEPPELIN_REPLICA`).
+    #[arg(long, value_name = "N")]
+    pub(crate) replica: Option<u32>,
+
+    /// Start each line with the time it was written.
+    #[arg(short = 't', long)]
+    pub(crate) timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubsArgs {
+    /// Subs to act on; the whole app when none is given.
+    #[arg(value_name = "SUB")]
+    pub(crate) subs: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScaleArgs {
+    /// `SUB=REPLICAS` pairs, such as `web=4`.
+    #[arg(value_name = "SUB=N", required = true)]
+    pub(crate) counts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

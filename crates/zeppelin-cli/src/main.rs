@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod log_lines;
 mod sample;
 mod settings;
 
@@ -17,6 +18,14 @@ use crate::args::Cli;
 use crate::settings::GlobalSettings;
 
 fn main() -> ExitCode {
+    // Replicas start through this binary (see `zeppelin_local::launch`); that must stay
+    // quick, so it is handled before any argument parsing.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(std::ffi::OsStr::new(zeppelin_local::launch::LAUNCH_ARG)) {
+        let Err(err) = zeppelin_local::launch::launch(args.collect());
+        eprintln!("zeppelin: cannot start the replica: {}", error_chain(&err));
+        return ExitCode::from(127);
+    }
     let cli = Cli::parse();
     let settings = match GlobalSettings::resolve(&cli) {
         Ok(settings) => settings,

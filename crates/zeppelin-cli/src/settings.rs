@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use zeppelin_core::LoadError;
+use zeppelin_core::{App, LoadError};
 
 use crate::args::{Cli, ColorChoice};
 
@@ -29,7 +29,7 @@ impl GlobalSettings {
             }
         };
         Ok(Self {
-            file: cli.file.clone(),
+            file: cli.file_before_command.clone().or_else(|| cli.file.clone()),
             cwd: std::env::current_dir()?,
             color,
         })
@@ -49,7 +49,7 @@ impl GlobalSettings {
     }
 
     /// Finds, reads and validates the app file.
-    pub(crate) fn load_app(&self) -> Result<zeppelin_core::App, LoadError> {
+    pub(crate) fn load_app(&self) -> Result<App, LoadError> {
         zeppelin_core::load(&self.app_file()?)
     }
 }

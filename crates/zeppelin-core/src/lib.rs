@@ -33,7 +33,7 @@ pub enum LoadError {
     #[diagnostic(
         code("zeppelin::no-app-file"),
         help(
-            "create an app with `zeppelin new NAME`, or point to one with `-f path/to/zeppelin.toml`"
+            "create an app with `zeppelin new NAME`, or point to one with `--file path/to/zeppelin.toml`"
         )
     )]
     NotFound { start: PathBuf },

@@ -3,9 +3,14 @@
 
 mod check;
 mod completions;
+mod logs;
 mod new;
 mod render;
+mod ps;
+mod run;
+mod scale;
 mod schema;
+mod stop;
 
 use std::process::ExitCode;
 
@@ -19,6 +24,13 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::Check(args) => check::check(args.format, settings),
         Command::Render(args) => render::render(&args.into(), settings),
         Command::Schema => Ok(schema::schema()),
+        Command::Run(args) => run::run(&args, settings),
+        Command::Supervise(args) => run::supervise(&args.timeout, settings),
+        Command::Ps(args) => ps::ps(args.format, settings),
+        Command::Logs(args) => logs::logs(&args, settings),
+        Command::Stop(args) => stop::stop(&args.subs, settings),
+        Command::Restart(args) => stop::restart(&args.subs, settings),
+        Command::Scale(args) => scale::scale(&args.counts, settings),
         Command::Completions(args) => Ok(completions::completions(args.shell)),
     }
 }

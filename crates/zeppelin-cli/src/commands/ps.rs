@@ -1,0 +1,96 @@
+//! `zeppelin ps`: one table of the app's replicas (or JSON), from the running supervisor.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use comfy_table::{Table, presets};
+use miette::IntoDiagnostic;
+use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus};
+use zeppelin_local::AppPaths;
+use zeppelin_local::control::{Reply, Request};
+
+use crate::args::Format;
+use crate::settings::GlobalSettings;
+
+pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_app()?;
+    let paths = AppPaths::new(app.dir());
+    let status = match zeppelin_local::control::request(&paths, &app.name, &Request::Status)
+        .into_diagnostic()?
+    {
+        Reply::Status(status) => status,
+        other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
+    };
+    match format {
+        Format::Text => println!("{}", table(&status)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("the status serializes")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The status table, the same for every runtime.
+pub(crate) fn table(status: &AppStatus) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "SUB", "REPLICA", "PID", "STATE", "HEALTH", "RESTARTS", "UPTIME", "PORT",
+    ]);
+    for sub in &status.subs {
+        for replica in &sub.replicas {
+            table.add_row([
+                sub.name.clone(),
+                replica.name.clone(),
+                replica.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                state(replica),
+                health(replica).to_owned(),
+                replica.restarts.to_string(),
+                replica.uptime.map_or_else(|| "-".to_owned(), uptime),
+                replica.port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            ]);
+        }
+    }
+    table
+}
+
+/// The state, with why it is not running well (`backoff (crash-looping, exited with status 1)`).
+fn state(replica: &ReplicaStatus) -> String {
+    match &replica.reason {
+        Some(reason) => format!("{} ({reason})", replica.state),
+        None => replica.state.to_string(),
+    }
+}
+
+/// Whether a running replica passes its health check.
+fn health(replica: &ReplicaStatus) -> &'static str {
+    match replica.state {
+        _ if replica.ready => "ready",
+        ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy => "not ready",
+        _ => "-",
+    }
+}
+
+/// `45s`, `3m12s`, `2h05m`, `3d4h`.
+fn uptime(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..86_400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d{}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes_are_short() {
+        assert_eq!(uptime(Duration::from_secs(45)), "45s");
+        assert_eq!(uptime(Duration::from_secs(192)), "3m12s");
+        assert_eq!(uptime(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(uptime(Duration::from_secs(273_600)), "3d4h");
+    }
+}

@@ -1,0 +1,158 @@
+//! `zeppelin run`: every sub as supervised local processes, in the foreground (output of
+//! every replica on the terminal, Ctrl-C stops) or detached (`-d`, a background supervisor;
+//! run again to apply the changes made to the app file).
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miette::IntoDiagnostic;
+use zeppelin_core::{App, AppDuration};
+use zeppelin_local::control::{Reply, Request};
+use zeppelin_local::logs::Query;
+use zeppelin_local::{AppPaths, Error, Options};
+
+use crate::args::RunArgs;
+use crate::log_lines::LinePrinter;
+use crate::settings::GlobalSettings;
+
+/// Lines of a failed sub's log shown when a detached start fails.
+const FAILED_LOG_LINES: usize = 20;
+
+pub(crate) fn run(args: &RunArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let timeout = parse_timeout(&args.timeout)?;
+    let app = settings.load_app()?;
+    if args.detach {
+        detached(&app, &args.timeout)
+    } else {
+        foreground(app, timeout, settings)
+    }
+}
+
+/// The background supervisor `run -d` starts: no terminal, output only in the log files.
+pub(crate) fn supervise(timeout: &str, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let timeout = parse_timeout(timeout)?;
+    let app = settings.load_app()?;
+    let options = Options {
+        launcher: Some(std::env::current_exe().into_diagnostic()?),
+        echo: None,
+        start_timeout: Some(timeout),
+    };
+    let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
+    Ok(exit_code(outcome.clean))
+}
+
+fn parse_timeout(text: &str) -> miette::Result<Duration> {
+    AppDuration::parse(text)
+        .map(AppDuration::get)
+        .map_err(|err| miette::miette!("--timeout {text}: {err}"))
+}
+
+fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let color = settings.color && std::io::stdout().is_terminal();
+    let max_replicas = app.subs.values().map(zeppelin_core::Sub::local_replicas).max().unwrap_or(1);
+    let printer = LinePrinter::new(app.subs.keys().cloned().collect(), max_replicas, color);
+    let echo: zeppelin_local::Echo = Arc::new(move |line| {
+        let mut out = std::io::stdout().lock();
+        // A closed terminal must not stop the app; the log file still has every line.
+        let _ = printer.write(&mut out, None, line.sub, line.replica, line.stream, line.text);
+        let _ = out.flush();
+    });
+    let options = Options {
+        launcher: Some(std::env::current_exe().into_diagnostic()?),
+        echo: Some(echo),
+        start_timeout: Some(timeout),
+    };
+    eprintln!(
+        "zeppelin: running {} ({}); Ctrl-C stops it, twice stops it at once",
+        app.name,
+        app.start_order().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let outcome = zeppelin_local::serve(app, options, false).into_diagnostic()?;
+    if outcome.clean {
+        eprintln!("zeppelin: every replica stopped cleanly");
+    } else {
+        eprintln!("zeppelin: some replicas did not stop within their stop timeout and were killed");
+    }
+    Ok(exit_code(outcome.clean))
+}
+
+fn detached(app: &App, timeout: &str) -> miette::Result<ExitCode> {
+    let paths = AppPaths::new(app.dir());
+    let apply = Request::Apply {
+        file: app.source.file.clone(),
+    };
+    match zeppelin_local::control::request(&paths, &app.name, &apply) {
+        Ok(Reply::Applied(applied)) => {
+            let parts = [
+                ("started", &applied.started),
+                ("replaced", &applied.replaced),
+                ("scaled", &applied.scaled),
+                ("removed", &applied.removed),
+                ("unchanged", &applied.unchanged),
+            ];
+            let said: Vec<String> = parts
+                .iter()
+                .filter(|(_, subs)| !subs.is_empty())
+                .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
+                .collect();
+            eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Ok(other) => miette::bail!("unexpected answer from the supervisor: {other:?}"),
+        Err(Error::NotRunning { .. }) => {}
+        Err(err) => return Err(err).into_diagnostic(),
+    }
+    let exe = std::env::current_exe().into_diagnostic()?;
+    let args: [&OsStr; 6] = [
+        OsStr::new("--color=never"),
+        OsStr::new("--file"),
+        app.source.file.as_os_str(),
+        OsStr::new("__supervise"),
+        OsStr::new("--timeout"),
+        OsStr::new(timeout),
+    ];
+    match zeppelin_local::detach(&exe, &args, &paths, &app.name) {
+        Ok(()) => {
+            eprintln!(
+                "zeppelin: {} is running in the background; see it with `zeppelin ps` and `zeppelin logs -f`",
+                app.name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err @ Error::Unhealthy { .. }) => {
+            if let Error::Unhealthy { sub, .. } = &err {
+                print_last_lines(&paths, sub);
+            }
+            Err(err).into_diagnostic()
+        }
+        Err(err) => Err(err).into_diagnostic(),
+    }
+}
+
+/// The end of a sub's log, on stderr, to show why it did not start.
+fn print_last_lines(paths: &AppPaths, sub: &str) {
+    let query = Query {
+        subs: vec![sub.to_owned()],
+        tail: Some(FAILED_LOG_LINES),
+        ..Query::default()
+    };
+    let Ok(entries) = zeppelin_local::logs::history(paths, &query) else {
+        return;
+    };
+    if entries.is_empty() {
+        return;
+    }
+    eprintln!("zeppelin: the last lines of {}:", paths.log_file(sub).display());
+    let printer = LinePrinter::new(vec![sub.to_owned()], 1, false);
+    let mut err = std::io::stderr().lock();
+    for entry in entries {
+        let _ = printer.write(&mut err, None, &entry.sub, entry.replica, entry.stream, &entry.text);
+    }
+}
+
+fn exit_code(clean: bool) -> ExitCode {
+    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

@@ -1,0 +1,200 @@
+//! The control socket: how `ps`, `stop`, `restart`, `scale` and `run -d` talk to a running
+//! supervisor. One JSON request line, one JSON reply line, per connection.
+//!
+//! The socket lives at [`AppPaths::socket`] with mode 0600; the client here is blocking, for
+//! the CLI, and the server side runs in the supervisor.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use zeppelin_core::AppStatus;
+
+use crate::error::Error;
+use crate::paths::AppPaths;
+use crate::supervisor::{Applied, Supervisor};
+
+/// A request to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// What runs now.
+    Status,
+    /// Answer once the first start is over (every sub healthy, or one failed).
+    WaitStarted,
+    /// Stop these subs, or the whole app (and the supervisor) when empty.
+    Stop { subs: Vec<String> },
+    /// Restart these subs (all when empty), one replica at a time.
+    Restart { subs: Vec<String> },
+    /// Set replica counts.
+    Scale { counts: BTreeMap<String, u32> },
+    /// Read this app file again and apply the difference.
+    Apply { file: PathBuf },
+}
+
+/// The supervisor's answer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Status(AppStatus),
+    Started,
+    Stopped { clean: bool },
+    Done,
+    Applied(Applied),
+    /// The first start failed; `sub` names the sub that did not become healthy.
+    StartFailed { sub: Option<String>, message: String },
+    Error(String),
+}
+
+/// Longest a request may wait for its answer (restarts wait for health; this is a backstop).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Sends one request to the app's supervisor; `NotRunning` when there is none.
+pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, Error> {
+    let control = |source| Error::Control {
+        socket: paths.socket.clone(),
+        source,
+    };
+    let mut stream = match UnixStream::connect(&paths.socket) {
+        Ok(stream) => stream,
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(Error::NotRunning { app: app.to_owned() });
+        }
+        Err(err) => return Err(control(err)),
+    };
+    stream.set_read_timeout(Some(REPLY_TIMEOUT)).map_err(control)?;
+    let mut line = serde_json::to_string(request).expect("requests serialize");
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(control)?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).map_err(control)?;
+    if answer.is_empty() {
+        return Err(control(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    match serde_json::from_str(&answer) {
+        Ok(Reply::Error(message)) => Err(Error::Refused(message)),
+        Ok(reply) => Ok(reply),
+        Err(err) => Err(control(std::io::Error::new(std::io::ErrorKind::InvalidData, err))),
+    }
+}
+
+/// Binds the control socket, only this user may connect.
+pub(crate) fn listen(socket: &Path) -> Result<UnixListener, Error> {
+    let setup = |source| Error::Control {
+        socket: socket.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = socket.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(setup)?;
+    }
+    let listener = UnixListener::bind(socket).map_err(setup)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(setup)?;
+    Ok(listener)
+}
+
+/// What the server needs besides the supervisor.
+#[derive(Clone)]
+pub(crate) struct Server {
+    pub(crate) supervisor: Arc<Supervisor>,
+    pub(crate) app_dir: PathBuf,
+    /// Cancelled to stop the whole app.
+    pub(crate) shutdown: CancellationToken,
+    /// `Some(Err((sub, message)))` when the first start failed.
+    pub(crate) started: watch::Receiver<Option<Result<(), (Option<String>, String)>>>,
+    /// `Some(clean)` once everything has stopped.
+    pub(crate) finished: watch::Receiver<Option<bool>>,
+}
+
+impl Server {
+    /// Answers connections until the task is dropped.
+    pub(crate) async fn run(self, listener: UnixListener) {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let server = self.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                if tokio::io::BufReader::new(read).read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let reply = match serde_json::from_str::<Request>(&line) {
+                    Ok(request) => server.handle(request).await,
+                    Err(err) => Reply::Error(format!("not a request: {err}")),
+                };
+                let mut text = serde_json::to_string(&reply).expect("replies serialize");
+                text.push('\n');
+                let _ = write.write_all(text.as_bytes()).await;
+            });
+        }
+    }
+
+    async fn handle(&self, request: Request) -> Reply {
+        let result = match request {
+            Request::Status => Ok(Reply::Status(self.supervisor.status())),
+            Request::WaitStarted => {
+                let mut started = self.started.clone();
+                match started.wait_for(Option::is_some).await.map(|s| s.clone()) {
+                    Ok(Some(Ok(()))) => Ok(Reply::Started),
+                    Ok(Some(Err((sub, message)))) => Ok(Reply::StartFailed { sub, message }),
+                    _ => Ok(Reply::Error("the supervisor is stopping".to_owned())),
+                }
+            }
+            Request::Stop { subs } if subs.is_empty() => {
+                self.shutdown.cancel();
+                let mut finished = self.finished.clone();
+                let clean = finished.wait_for(Option::is_some).await.map(|c| c.unwrap_or(false));
+                Ok(Reply::Stopped {
+                    clean: clean.unwrap_or(false),
+                })
+            }
+            Request::Stop { subs } => self
+                .supervisor
+                .stop(&subs)
+                .await
+                .map(|clean| Reply::Stopped { clean }),
+            Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
+            Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
+            Request::Apply { file } => match zeppelin_core::load(&file) {
+                Ok(app) if app.dir() != self.app_dir => Ok(Reply::Error(format!(
+                    "{} belongs to another app folder than the running app ({})",
+                    file.display(),
+                    self.app_dir.display()
+                ))),
+                Ok(app) => self.supervisor.apply(app).await.map(Reply::Applied),
+                Err(err) => Err(Error::Load(Box::new(err))),
+            },
+        };
+        result.unwrap_or_else(|err| Reply::Error(error_chain(&err)))
+    }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

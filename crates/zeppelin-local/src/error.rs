@@ -1,0 +1,71 @@
+//! Everything that can go wrong in the local runtime, with the sub, file or port involved.
+
+use std::path::PathBuf;
+
+/// A local runtime failure; the CLI prints it with its causes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret {secret} reads environment variable {var}, which is not set; set it and run again")]
+    SecretEnv { secret: String, var: String },
+    #[error("secret {secret} cannot be read from {}; create the file or change secrets.{secret}", .path.display())]
+    SecretFile {
+        secret: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sub {sub:?} cannot write its log {}; check the log folder's permissions", .path.display())]
+    LogFile {
+        sub: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sub {sub:?} has no `run` command, so it cannot run locally; add sub.{sub}.run")]
+    NoCommand { sub: String },
+    #[error("port {port} for sub {sub:?} is already in use; free it or change sub.{sub}.port")]
+    PortInUse {
+        sub: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start a replica of sub {sub:?}")]
+    Spawn {
+        sub: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sub {sub:?} did not become healthy: {reason}")]
+    Unhealthy { sub: String, reason: String },
+    #[error("app {app} is already running (supervisor pid {pid}); stop it with `zeppelin stop`")]
+    AlreadyRunning { app: String, pid: String },
+    #[error("app {app} is not running; start it with `zeppelin run`")]
+    NotRunning { app: String },
+    #[error("cannot set up the supervisor")]
+    Setup(#[source] std::io::Error),
+    #[error("cannot talk to the supervisor at {}", .socket.display())]
+    Control {
+        socket: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the supervisor refused the request: {0}")]
+    Refused(String),
+    #[error("no sub named {sub:?} in the app; the subs are: {known}")]
+    UnknownSub { sub: String, known: String },
+    #[error("cannot load the app file")]
+    Load(#[source] Box<zeppelin_core::LoadError>),
+}

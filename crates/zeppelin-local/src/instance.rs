@@ -1,0 +1,125 @@
+//! One supervisor per app: a lock in `.zeppelin/` held for the supervisor's whole life.
+//!
+//! A killed supervisor releases its lock with its death, so a lock that can be taken means
+//! whatever is left (socket, pid file, recorded process groups, marked processes) is stale:
+//! it is cleaned, and the processes killed, before anything new starts. A held lock is never
+//! taken over.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::os::unix::fs::DirBuilderExt;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::error::Error;
+use crate::paths::AppPaths;
+use crate::sweep::{self, Marked};
+
+/// The right to run the app's supervisor, released on drop (or death).
+pub(crate) struct Instance {
+    _lock: Flock<File>,
+    paths: AppPaths,
+}
+
+impl Instance {
+    /// Takes the app's lock, cleans what a killed supervisor left and records our pid.
+    pub(crate) fn acquire(paths: &AppPaths, app: &str) -> Result<Self, Error> {
+        let lock = match lock(paths)? {
+            Ok(lock) => lock,
+            Err(pid) => {
+                return Err(Error::AlreadyRunning {
+                    app: app.to_owned(),
+                    pid,
+                });
+            }
+        };
+        clean_stale(paths);
+        let pid_file = paths.pid_file();
+        std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+            .map_err(|source| Error::Write { path: pid_file, source })?;
+        Ok(Self {
+            _lock: lock,
+            paths: paths.clone(),
+        })
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        for file in [&self.paths.socket, &self.paths.pid_file(), &self.paths.groups()] {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// Tries the lock: `Ok(Err(pid))` when a live supervisor holds it.
+fn lock(paths: &AppPaths) -> Result<Result<Flock<File>, String>, Error> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&paths.state)
+        .map_err(|source| Error::Write {
+            path: paths.state.clone(),
+            source,
+        })?;
+    let path = paths.lock();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Write { path, source })?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(Ok(lock)),
+        Err((_, Errno::EWOULDBLOCK)) => {
+            let pid = std::fs::read_to_string(paths.pid_file()).unwrap_or_default();
+            Ok(Err(pid.trim().to_owned()))
+        }
+        Err((_, errno)) => Err(Error::Setup(errno.into())),
+    }
+}
+
+/// Kills what a dead supervisor left running and removes its files; returns how many
+/// process groups and processes were found.
+fn clean_stale(paths: &AppPaths) -> usize {
+    let recorded: BTreeSet<i32> = std::fs::read_to_string(paths.groups())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    // A recorded group is only killed while it still holds one of the app's processes, so a
+    // reused number never hits someone else's group.
+    let groups = sweep::live_groups(&recorded, Marked::App(&paths.id));
+    for group in &groups {
+        let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+    }
+    let killed = sweep::kill_marked(Marked::App(&paths.id));
+    for file in [&paths.socket, &paths.pid_file(), &paths.groups()] {
+        let _ = std::fs::remove_file(file);
+    }
+    groups.len() + killed
+}
+
+/// Whether a supervisor runs the app (holds its lock) now.
+pub fn is_running(paths: &AppPaths) -> Result<bool, Error> {
+    if !paths.state.exists() {
+        return Ok(false);
+    }
+    Ok(lock(paths)?.is_err())
+}
+
+/// When no supervisor runs for the app, kills whatever a killed one left behind and cleans
+/// its files. Returns `None` when a supervisor is running (nothing is touched), else how many
+/// leftover process groups and processes were killed.
+pub fn reap_stale(paths: &AppPaths) -> Result<Option<usize>, Error> {
+    if !paths.state.exists() {
+        return Ok(Some(0));
+    }
+    match lock(paths)? {
+        Ok(_lock) => Ok(Some(clean_stale(paths))),
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,41 @@
+//! Zeppelin's local runtime: runs an app's subs on this machine as supervised processes.
+//!
+//! A [`Supervisor`] starts replicas in dependency order with health gating, captures their
+//! output into `log/<sub>.log`, restarts them by policy with backoff and stops them without
+//! leaving orphans. [`serve`] runs one for an app in this process (foreground, or as the
+//! detached background supervisor), answering `ps`, `stop`, `restart` and `scale` on a Unix
+//! socket; [`control`] is the client side of that socket and [`logs`] reads the log files.
+
+mod backoff;
+mod capture;
+pub mod control;
+mod environment;
+mod error;
+mod instance;
+pub mod launch;
+pub mod logs;
+pub mod paths;
+mod probe;
+mod reaper;
+mod replica;
+mod serve;
+mod supervisor;
+mod sweep;
+
+pub use capture::{Echo, LogLine, Stream};
+pub use error::Error;
+pub use instance::{is_running, reap_stale};
+pub use paths::AppPaths;
+pub use serve::{Outcome, detach, serve};
+pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};
+
+/// One replica a sub's balancer may send connections to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backend {
+    /// The replica's index (`ZEPPELIN_REPLICA`).
+    pub replica: u32,
+    /// Where the replica's own process listens (its `PORT`).
+    pub addr: std::net::SocketAddr,
+    /// Whether it passes its health check; only healthy replicas should receive traffic.
+    pub healthy: bool,
+}

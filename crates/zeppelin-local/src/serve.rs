@@ -1,0 +1,183 @@
+//! Running an app's supervisor in this process ([`serve`]: the foreground `zeppelin run`, or
+//! the detached background supervisor), and starting a detached one ([`detach`]).
+//!
+//! `serve` holds the app's lock, makes this process a child subreaper, answers the control
+//! socket, starts every sub, and on Ctrl-C, SIGTERM, SIGHUP or `zeppelin stop` stops them
+//! all in reverse dependency order; a second signal makes the stop kill at once.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use zeppelin_core::App;
+
+use crate::control::{self, Reply, Request, Server, error_chain};
+use crate::error::Error;
+use crate::instance::Instance;
+use crate::paths::AppPaths;
+use crate::supervisor::{Options, Supervisor};
+
+/// How a supervisor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Every replica stopped by itself on SIGTERM (none had to be killed).
+    pub clean: bool,
+}
+
+/// Runs the app until it is stopped; returns once every process is gone.
+///
+/// Fails before starting anything when another supervisor runs the app, a secret cannot be
+/// read, a port is taken or a log cannot be written; fails after stopping what it started
+/// when a sub does not become healthy.
+pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Error> {
+    let paths = AppPaths::new(app.dir());
+    let instance = Instance::acquire(&paths, &app.name)?;
+    if detached {
+        // Leave the terminal's session, so its hangup and Ctrl-C do not reach us.
+        let _ = nix::unistd::setsid();
+    }
+    // Orphaned grandchildren of replicas become our children, so they are seen and reaped.
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::Setup(e.into()))?;
+    // One thread: replicas are started from it, and their death signal is tied to it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Setup)?;
+    let outcome = runtime.block_on(supervise(app, paths, options));
+    drop(instance);
+    outcome
+}
+
+async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcome, Error> {
+    let app_dir = app.dir().to_path_buf();
+    let supervisor = Arc::new(Supervisor::new(app, paths.clone(), options)?);
+    let shutdown = CancellationToken::new();
+    let (started_tx, started) = watch::channel(None);
+    let (finished_tx, finished) = watch::channel(None);
+    let listener = control::listen(&paths.socket)?;
+    let server = tokio::spawn(
+        Server {
+            supervisor: Arc::clone(&supervisor),
+            app_dir,
+            shutdown: shutdown.clone(),
+            started,
+            finished,
+        }
+        .run(listener),
+    );
+    let signals = tokio::spawn(on_signals(Arc::clone(&supervisor), shutdown.clone()));
+
+    let started = tokio::select! {
+        result = supervisor.start() => result.map(Some),
+        () = shutdown.cancelled() => Ok(None),
+    };
+    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(|err| match err {
+        Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
+        other => (None, error_chain(other)),
+    })));
+    if matches!(started, Ok(Some(()))) {
+        shutdown.cancelled().await;
+    }
+    let clean = supervisor.stop_all().await;
+    // New clients find no socket from here on; the ones waiting still get their answer.
+    let _ = std::fs::remove_file(&paths.socket);
+    finished_tx.send_replace(Some(clean));
+    // Let a waiting `zeppelin stop` read its answer before the socket goes away.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.abort();
+    signals.abort();
+    started.map(|_| Outcome { clean })
+}
+
+/// First Ctrl-C, SIGTERM or SIGHUP: stop gracefully. Any further one: stop now.
+async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
+    let streams = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ]
+    .map(signal);
+    let [Ok(mut int), Ok(mut term), Ok(mut hup)] = streams else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        if shutdown.is_cancelled() {
+            supervisor.force();
+        } else {
+            shutdown.cancel();
+        }
+    }
+}
+
+/// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with
+/// `args`), and waits until every sub is healthy or the start failed.
+pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str) -> Result<(), Error> {
+    std::fs::create_dir_all(&paths.state).map_err(|source| Error::Write {
+        path: paths.state.clone(),
+        source,
+    })?;
+    let log_path = paths.supervisor_log();
+    let log = std::fs::File::create(&log_path).map_err(|source| Error::Write {
+        path: log_path.clone(),
+        source,
+    })?;
+    let err_log = log.try_clone().map_err(Error::Setup)?;
+    let mut child = std::process::Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        .spawn()
+        .map_err(Error::Setup)?;
+    loop {
+        if let Some(status) = child.try_wait().map_err(Error::Setup)? {
+            return Err(supervisor_died(&log_path, status));
+        }
+        match control::request(paths, app, &Request::WaitStarted) {
+            Ok(Reply::Started) => return Ok(()),
+            Ok(Reply::StartFailed { sub, message }) => {
+                reap_within(&mut child, Duration::from_secs(120));
+                return Err(match sub {
+                    Some(sub) => Error::Unhealthy { sub, reason: message },
+                    None => Error::Refused(message),
+                });
+            }
+            Ok(_) => return Err(Error::Refused("unexpected answer to a start".to_owned())),
+            Err(Error::NotRunning { .. }) => std::thread::sleep(Duration::from_millis(20)),
+            Err(err) => {
+                reap_within(&mut child, Duration::from_secs(120));
+                return Err(err);
+            }
+        }
+    }
+}
+
+fn supervisor_died(log: &Path, status: std::process::ExitStatus) -> Error {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let message = text.trim();
+    Error::Refused(if message.is_empty() {
+        format!("the supervisor exited ({status}) before starting")
+    } else {
+        message.to_owned()
+    })
+}
+
+/// Waits a bounded time for the supervisor to finish stopping what it started.
+fn reap_within(child: &mut Child, bound: Duration) {
+    let deadline = std::time::Instant::now() + bound;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
