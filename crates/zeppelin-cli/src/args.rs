@@ -148,6 +148,9 @@ pub(crate) struct RenderArgs {
 pub(crate) enum ManifestFormat {
     Yaml,
     Json,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// Start in the background and return once every sub is healthy.
     #[arg(short = 'd', long)]
