@@ -8,6 +8,7 @@
 
 mod proxy;
 mod routes;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -28,6 +29,7 @@ pub use routes::{RouteTarget, route_targets};
 use crate::balancer::Pool;
 use proxy::Proxy;
 use routes::RouteTable;
+use upstream::Upstreams;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -135,9 +137,12 @@ async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: Cancellatio
 /// Serves one client connection: HTTP/1.1 with keep-alive and upgrades.
 async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: CancellationToken) {
     let _ = stream.set_nodelay(true);
+    let (upstreams, driver) = Upstreams::new();
+    let upstreams = Arc::new(upstreams);
     let service = service_fn(move |req| {
         let proxy = Arc::clone(&proxy);
-        async move { Ok::<_, Infallible>(proxy.handle(req, peer).await) }
+        let upstreams = Arc::clone(&upstreams);
+        async move { Ok::<_, Infallible>(proxy.handle(req, peer, &upstreams).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -145,6 +150,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: Can
         .with_upgrades();
     tokio::select! {
         () = stop.cancelled() => {}
+        () = driver.run() => {}
         result = connection => {
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "gateway connection ended with an error");

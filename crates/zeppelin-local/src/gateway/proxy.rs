@@ -12,22 +12,18 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Either, Empty, Full};
-use hyper::body::{Body as _, Incoming};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio_util::sync::CancellationToken;
 
 use super::routes::RouteTable;
+use super::upstream::{self, SendError, Upstreams};
 use crate::balancer::{Lease, Pool};
 
 /// What the gateway answers with: a replica's streamed body or its own short text.
 pub(crate) type Body = UnsyncBoxBody<Bytes, hyper::Error>;
-
-/// What goes upstream: the client's streamed body, or nothing (which can be resent).
-type UpstreamBody = Either<Incoming, Empty<Bytes>>;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -48,25 +44,13 @@ static HOP_BY_HOP: [HeaderName; 7] = [
 #[derive(Debug)]
 pub(crate) struct Proxy {
     routes: RouteTable<Pool>,
-    client: Client<HttpConnector, UpstreamBody>,
     /// Cancelled when the gateway stops; ends upgraded (WebSocket) tunnels too.
     stop: CancellationToken,
 }
 
 impl Proxy {
     pub(crate) fn new(routes: RouteTable<Pool>, stop: CancellationToken) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            // The replica sees the Host the client asked for, as behind an Ingress.
-            .set_host(false)
-            .build(connector);
-        Self {
-            routes,
-            client,
-            stop,
-        }
+        Self { routes, stop }
     }
 
     /// Routes and forwards one request; every failure becomes a response saying what broke.
@@ -74,6 +58,7 @@ impl Proxy {
         &self,
         mut req: Request<Incoming>,
         peer: SocketAddr,
+        upstreams: &Upstreams,
     ) -> Response<Body> {
         let Some(host) = request_host(&req) else {
             return text(
@@ -91,45 +76,36 @@ impl Proxy {
         };
         let upgrade = upgrade_protocol(req.headers());
         let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-        let (parts, body) = req.into_parts();
-        let mut headers = Some(forward_headers(&parts.headers, peer, upgrade));
-        let path_and_query = parts
+        let upgrading = client_upgrade.is_some();
+        let (mut parts, body) = req.into_parts();
+        parts.headers = forward_headers(&parts.headers, peer, upgrade);
+        // Replicas get the origin form (`/path?query`) even when the client sent a full URL.
+        parts.uri = parts
             .uri
             .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
-        let mut body = (!body.is_end_stream()).then_some(body);
-        let resendable = body.is_none();
+            .cloned()
+            .map_or_else(|| Uri::from_static("/"), Uri::from);
+        parts.version = Version::HTTP_11;
+        let mut req = Request::from_parts(parts, body);
         let mut refused = Vec::new();
         loop {
             let Some(lease) = pool.pick_avoiding(&refused) else {
                 return no_replica(pool.sub(), refused.len());
             };
             let addr = lease.backend().addr;
-            let Ok(uri) = Uri::try_from(format!("http://{addr}{path_and_query}")) else {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "the request path is not valid\n".to_owned(),
-                );
-            };
-            let mut upstream = Request::new(
-                body.take()
-                    .map_or(Either::Right(Empty::new()), Either::Left),
-            );
-            *upstream.method_mut() = parts.method.clone();
-            *upstream.uri_mut() = uri;
-            *upstream.version_mut() = Version::HTTP_11;
-            *upstream.headers_mut() = if resendable {
-                headers.clone().unwrap_or_default()
+            let sent = if upgrading {
+                upstream::send_upgrade(addr, req).await
             } else {
-                headers.take().unwrap_or_default()
+                upstreams.send(addr, req).await
             };
-            match self.client.request(upstream).await {
+            match sent {
                 Ok(response) => return self.respond(response, lease, client_upgrade),
-                Err(error) if error.is_connect() && resendable => {
-                    tracing::debug!(sub = pool.sub(), backend = %addr, %error, "replica refused a request; trying another");
+                Err(SendError::Connect(unsent, error)) => {
+                    tracing::debug!(sub = pool.sub(), backend = %addr, %error, "replica refused a connection; trying another");
                     refused.push(addr);
+                    req = *unsent;
                 }
-                Err(error) => {
+                Err(SendError::Exchange(error)) => {
                     tracing::warn!(sub = pool.sub(), backend = %addr, error = %error_chain(&error), "request to replica failed");
                     return text(
                         StatusCode::BAD_GATEWAY,
