@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
@@ -40,12 +41,14 @@ pub enum BindError {
     },
 }
 
-/// A listening balancer. Dropping it stops listening and closes every connection it holds.
+/// A listening balancer. Dropping it stops listening and closes every connection it holds;
+/// [`Balancer::shutdown`] does the same and returns once the port is free again.
 #[derive(Debug)]
 pub struct Balancer {
     pool: Pool,
     local_addr: SocketAddr,
     stop: CancellationToken,
+    accepting: Option<JoinHandle<()>>,
 }
 
 impl Balancer {
@@ -74,11 +77,12 @@ impl Balancer {
         })?;
         let pool = Pool::new(sub, policy);
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, pool.clone(), stop.clone()));
+        let accepting = tokio::spawn(accept_loop(listener, pool.clone(), stop.clone()));
         Ok(Self {
             pool,
             local_addr,
             stop,
+            accepting: Some(accepting),
         })
     }
 
@@ -100,6 +104,15 @@ impl Balancer {
     /// Takes a replica out of rotation and waits for its connections; see [`Pool::drain`].
     pub async fn drain(&self, addr: SocketAddr, timeout: Duration) -> Drained {
         self.pool.drain(addr, timeout).await
+    }
+
+    /// Stops listening and closes every connection; once this returns the port can be
+    /// bound again (by a new balancer when the app changes, or by anything else).
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.await;
+        }
     }
 }
 

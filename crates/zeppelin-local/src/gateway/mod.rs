@@ -21,6 +21,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Route;
 
@@ -58,11 +59,13 @@ pub enum BindError {
     },
 }
 
-/// A listening gateway. Dropping it stops listening and closes its connections.
+/// A listening gateway. Dropping it stops listening and closes its connections;
+/// [`Gateway::shutdown`] does the same and returns once the port is free again.
 #[derive(Debug)]
 pub struct Gateway {
     local_addr: SocketAddr,
     stop: CancellationToken,
+    accepting: Option<JoinHandle<()>>,
 }
 
 impl Gateway {
@@ -99,13 +102,26 @@ impl Gateway {
             .map_err(|source| BindError::Listen { addr, source })?;
         let stop = CancellationToken::new();
         let proxy = Arc::new(Proxy::new(RouteTable::new(table), stop.clone()));
-        tokio::spawn(accept_loop(listener, proxy, stop.clone()));
-        Ok(Self { local_addr, stop })
+        let accepting = tokio::spawn(accept_loop(listener, proxy, stop.clone()));
+        Ok(Self {
+            local_addr,
+            stop,
+            accepting: Some(accepting),
+        })
     }
 
     /// Where the gateway listens (the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Stops listening and closes every connection; once this returns the port can be
+    /// bound again, e.g. by a gateway with the app's changed routes.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.await;
+        }
     }
 }
 

@@ -194,3 +194,26 @@ async fn busy_port_is_an_error_naming_port_and_sub() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn shutdown_frees_the_port_and_closes_connections() {
+    bounded(async {
+        let replica = Replica::tcp_echo(1).await;
+        let first = balancer(Balance::RoundRobin, &[&replica]).await;
+        let addr = first.local_addr();
+        let (mut held, _) = open(&first).await;
+        first.shutdown().await;
+        let mut buf = [0; 16];
+        let read = held.read(&mut buf).await;
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "connection outlived its balancer: {read:?}"
+        );
+        let second = Balancer::bind("api", addr, Balance::RoundRobin)
+            .await
+            .unwrap();
+        second.set_backends([replica.backend]);
+        assert_eq!(open(&second).await.1, "replica 1");
+    })
+    .await;
+}

@@ -408,3 +408,21 @@ async fn drain_waits_for_a_streamed_answer_to_finish() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn shutdown_frees_the_port_for_a_gateway_with_new_routes() {
+    bounded(async {
+        let (web, api) = (Replica::http(1).await, Replica::http(2).await);
+        let (web_pool, api_pool) = (pool("web", &[&web]), pool("api", &[&api]));
+        let first = gateway(&[route("shop.test", "/", "web")], &[&web_pool]).await;
+        let addr = first.local_addr();
+        assert_eq!(get(addr, "shop.test", "/").await.body, "replica 1");
+        first.shutdown().await;
+        let pools = BTreeMap::from([("api".to_owned(), api_pool.clone())]);
+        let _second = Gateway::bind(addr, &[route("shop.test", "/", "api")], &pools)
+            .await
+            .unwrap();
+        assert_eq!(get(addr, "shop.test", "/").await.body, "replica 2");
+    })
+    .await;
+}
