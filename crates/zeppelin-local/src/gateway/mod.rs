@@ -155,10 +155,12 @@ async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: Can
     let _ = stream.set_nodelay(true);
     let (upstreams, driver) = Upstreams::new();
     let upstreams = Arc::new(upstreams);
+    let client_ip = proxy::client_ip(peer);
     let service = service_fn(move |req| {
         let proxy = Arc::clone(&proxy);
         let upstreams = Arc::clone(&upstreams);
-        async move { Ok::<_, Infallible>(proxy.handle(req, peer, &upstreams).await) }
+        let client_ip = client_ip.clone();
+        async move { Ok::<_, Infallible>(proxy.handle(req, &client_ip, &upstreams).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -57,7 +57,7 @@ impl Proxy {
     pub(crate) async fn handle(
         &self,
         mut req: Request<Incoming>,
-        peer: SocketAddr,
+        client_ip: &HeaderValue,
         upstreams: &Upstreams,
     ) -> Response<Body> {
         let Some(host) = request_host(&req) else {
@@ -66,7 +66,7 @@ impl Proxy {
                 "the request names no host; send a Host header\n".to_owned(),
             );
         };
-        let Some((_, pool)) = self.routes.find(&host, req.uri().path()) else {
+        let Some((_, pool)) = self.routes.find(host, req.uri().path()) else {
             let body = format!(
                 "no route for {host}{}\n{}",
                 req.uri().path(),
@@ -78,7 +78,7 @@ impl Proxy {
         let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
         let upgrading = client_upgrade.is_some();
         let (mut parts, body) = req.into_parts();
-        parts.headers = forward_headers(&parts.headers, peer, upgrade);
+        forward_headers(&mut parts.headers, client_ip, upgrade);
         // Replicas get the origin form (`/path?query`) even when the client sent a full URL.
         parts.uri = parts
             .uri
@@ -202,16 +202,12 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
 }
 
 /// The host a request is for, without port: from an absolute URI, else the Host header.
-fn request_host(req: &Request<Incoming>) -> Option<String> {
+fn request_host(req: &Request<Incoming>) -> Option<&str> {
     if let Some(host) = req.uri().host() {
-        return Some(
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
-        );
+        return Some(host.trim_start_matches('[').trim_end_matches(']'));
     }
     let value = req.headers().get(header::HOST)?.to_str().ok()?;
-    Some(strip_port(value).to_owned())
+    Some(strip_port(value))
 }
 
 fn strip_port(authority: &str) -> &str {
@@ -236,38 +232,38 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
         .flatten()
 }
 
-/// The client's headers as the replica should see them: this hop's connection headers
-/// gone, the upgrade asked for kept, and the `X-Forwarded-*` headers added.
-fn forward_headers(
-    incoming: &HeaderMap,
-    peer: SocketAddr,
-    upgrade: Option<HeaderValue>,
-) -> HeaderMap {
-    let mut headers = incoming.clone();
-    strip_hop_by_hop(&mut headers);
+/// Turns the client's headers into the ones the replica should see: this hop's connection
+/// headers gone, the upgrade asked for kept, and the `X-Forwarded-*` headers added.
+/// `client_ip` is the client's address as a header value, made once per connection.
+fn forward_headers(headers: &mut HeaderMap, client_ip: &HeaderValue, upgrade: Option<HeaderValue>) {
+    strip_hop_by_hop(headers);
     if let Some(protocol) = upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, protocol);
     }
-    let earlier: Vec<&str> = incoming
+    let earlier: Vec<&str> = headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let client = peer.ip().to_string();
     let forwarded_for = if earlier.is_empty() {
-        client
+        Some(client_ip.clone())
     } else {
-        format!("{}, {client}", earlier.join(", "))
+        let client = client_ip.to_str().unwrap_or_default();
+        HeaderValue::try_from(format!("{}, {client}", earlier.join(", "))).ok()
     };
-    if let Ok(value) = HeaderValue::try_from(forwarded_for) {
+    if let Some(value) = forwarded_for {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
-    if let Some(host) = incoming.get(header::HOST) {
-        headers.insert(X_FORWARDED_HOST.clone(), host.clone());
+    if let Some(host) = headers.get(header::HOST).cloned() {
+        headers.insert(X_FORWARDED_HOST.clone(), host);
     }
-    headers
+}
+
+/// The client's address as `X-Forwarded-For` names it.
+pub(crate) fn client_ip(peer: SocketAddr) -> HeaderValue {
+    HeaderValue::try_from(peer.ip().to_string()).expect("an IP address is a valid header value")
 }
 
 /// Removes the fixed hop-by-hop headers and any header the `Connection` header names.
@@ -317,8 +313,12 @@ mod tests {
             HeaderValue::from_static("keep-alive, x-secret"),
         );
         incoming.insert("x-secret", HeaderValue::from_static("hop only"));
-        let peer = SocketAddr::from(([127, 0, 0, 2], 5555));
-        let out = forward_headers(&incoming, peer, None);
+        let mut out = incoming;
+        forward_headers(
+            &mut out,
+            &client_ip(SocketAddr::from(([127, 0, 0, 2], 5555))),
+            None,
+        );
         assert_eq!(out[&X_FORWARDED_FOR], "10.0.0.1, 127.0.0.2");
         assert_eq!(out[&X_FORWARDED_PROTO], "http");
         assert_eq!(out[&X_FORWARDED_HOST], "shop.test:8000");
@@ -337,7 +337,12 @@ mod tests {
         incoming.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         let protocol = upgrade_protocol(&incoming);
         assert_eq!(protocol, Some(HeaderValue::from_static("websocket")));
-        let out = forward_headers(&incoming, SocketAddr::from(([127, 0, 0, 1], 1)), protocol);
+        let mut out = incoming;
+        forward_headers(
+            &mut out,
+            &client_ip(SocketAddr::from(([127, 0, 0, 1], 1))),
+            protocol,
+        );
         assert_eq!(out[header::CONNECTION], "upgrade");
         assert_eq!(out[header::UPGRADE], "websocket");
     }

@@ -81,12 +81,19 @@ impl HostPattern {
         }
     }
 
+    /// Whether `host` (any case) is this pattern's; patterns are stored in lower case.
     fn matches(&self, host: &str) -> bool {
         match self {
-            Self::Exact(exact) => host == exact,
-            Self::Wildcard(suffix) => host
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+            Self::Exact(exact) => host.eq_ignore_ascii_case(exact),
+            Self::Wildcard(suffix) => {
+                let Some(cut) = host.len().checked_sub(suffix.len()) else {
+                    return false;
+                };
+                let (label, rest) = host.as_bytes().split_at(cut);
+                rest.eq_ignore_ascii_case(suffix.as_bytes())
+                    && !label.is_empty()
+                    && !label.contains(&b'.')
+            }
         }
     }
 }
@@ -109,10 +116,9 @@ impl<T> RouteTable<T> {
 
     /// The route for a request to `host` (no port, any case) and `path`.
     pub(crate) fn find(&self, host: &str, path: &str) -> Option<(&Route, &T)> {
-        let host = host.to_ascii_lowercase();
         self.entries
             .iter()
-            .find(|e| e.host.matches(&host) && prefix_matches(&e.prefix, path))
+            .find(|e| e.host.matches(host) && prefix_matches(&e.prefix, path))
             .map(|e| (&e.route, &e.target))
     }
 
