@@ -1,4 +1,6 @@
-//! Zeppelin's local runtime: runs an app's subs on this machine as supervised processes.
+//! Zeppelin's local runtime: runs an app's subs on this machine as supervised processes,
+//! with a TCP load balancer per sub ([`balancer`]) and an HTTP gateway for the app's routes
+//! ([`gateway`]), so an app behaves here as it does behind a Kubernetes Service and Ingress.
 //!
 //! A [`Supervisor`] starts replicas in dependency order with health gating, captures their
 //! output into `log/<sub>.log`, restarts them by policy with backoff and stops them without
@@ -7,10 +9,12 @@
 //! socket; [`control`] is the client side of that socket and [`logs`] reads the log files.
 
 mod backoff;
+pub mod balancer;
 mod capture;
 pub mod control;
 mod environment;
 mod error;
+pub mod gateway;
 mod instance;
 pub mod launch;
 pub mod logs;

@@ -1,0 +1,178 @@
+//! The HTTP gateway that serves the app's `[[route]]` entries on the gateway port, as an
+//! Ingress does on Kubernetes.
+//!
+//! It routes by host and path ([`routes`]), forwards to a healthy replica of the routed sub
+//! ([`proxy`]), and answers on its own only when it must: 404 for an unknown host or path
+//! (naming the known routes), 503 when the sub has no healthy replica, 502 when the replica
+//! fails.
+
+mod proxy;
+mod routes;
+mod upstream;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use zeppelin_core::model::Route;
+
+pub use routes::{RouteTarget, route_targets};
+
+use crate::balancer::Pool;
+use proxy::Proxy;
+use routes::RouteTable;
+use upstream::Upstreams;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(
+        "gateway port {port} is already in use; free it, or change [gateway] port or pass --gateway-port"
+    )]
+    InUse {
+        port: u16,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot listen on {addr} for the gateway")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "route {host}{path} goes to sub \"{sub}\", which has no balancer; give sub.{sub} a port"
+    )]
+    NoBalancer {
+        host: String,
+        path: String,
+        sub: String,
+    },
+}
+
+/// A listening gateway. Dropping it stops listening and closes its connections;
+/// [`Gateway::shutdown`] does the same and returns once the port is free again.
+#[derive(Debug)]
+pub struct Gateway {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    accepting: Option<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Listens on `addr` and serves `routes`, each to the pool of its sub's balancer
+    /// (`pools` by sub name, from [`crate::balancer::Balancer::pool`]).
+    pub async fn bind(
+        addr: SocketAddr,
+        routes: &[Route],
+        pools: &BTreeMap<String, Pool>,
+    ) -> Result<Self, BindError> {
+        let table = routes
+            .iter()
+            .map(|route| match pools.get(&route.sub) {
+                Some(pool) => Ok((route.clone(), pool.clone())),
+                None => Err(BindError::NoBalancer {
+                    host: route.host.clone(),
+                    path: route.path.clone(),
+                    sub: route.sub.clone(),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                BindError::InUse {
+                    port: addr.port(),
+                    source,
+                }
+            } else {
+                BindError::Listen { addr, source }
+            }
+        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| BindError::Listen { addr, source })?;
+        let stop = CancellationToken::new();
+        let proxy = Arc::new(Proxy::new(RouteTable::new(table), stop.clone()));
+        let accepting = tokio::spawn(accept_loop(listener, proxy, stop.clone()));
+        Ok(Self {
+            local_addr,
+            stop,
+            accepting: Some(accepting),
+        })
+    }
+
+    /// Where the gateway listens (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops listening and closes every connection; once this returns the port can be
+    /// bound again, e.g. by a gateway with the app's changed routes.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                tokio::spawn(serve(stream, peer, Arc::clone(&proxy), stop.clone()));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "gateway cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Serves one client connection: HTTP/1.1 with keep-alive and upgrades.
+async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let (upstreams, driver) = Upstreams::new();
+    let upstreams = Arc::new(upstreams);
+    let client_ip = proxy::client_ip(peer);
+    let service = service_fn(move |req| {
+        let proxy = Arc::clone(&proxy);
+        let upstreams = Arc::clone(&upstreams);
+        let client_ip = client_ip.clone();
+        async move { Ok::<_, Infallible>(proxy.handle(req, &client_ip, &upstreams).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = driver.run() => {}
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "gateway connection ended with an error");
+            }
+        }
+    }
+}
