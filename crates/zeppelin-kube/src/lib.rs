@@ -28,6 +28,7 @@ pub mod secrets;
 mod service;
 mod warning;
 mod workload;
+mod yaml;
 
 use std::collections::BTreeMap;
 

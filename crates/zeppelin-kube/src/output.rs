@@ -1,12 +1,12 @@
 //! Rendered objects as text: a multi-document YAML stream, a JSON `List`, or one file per
-//! object. Key order follows the typed objects and their sorted maps, so the same input
-//! always gives the same bytes.
+//! object. Keys are sorted (`apiVersion` and `kind` first), so the same input always gives
+//! the same bytes.
 
 use crate::{Object, Rendered};
 
 /// One object as a YAML document (without the `---` separator).
 pub fn yaml(object: &Object) -> String {
-    serde_yaml_ng::to_string(object).expect("Kubernetes objects serialize to YAML")
+    crate::yaml::document(&object.to_json())
 }
 
 /// One object as pretty JSON, ending in a newline.
