@@ -118,9 +118,24 @@ pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderErro
             .map(Object::NetworkPolicy),
     );
     objects.extend(ingress::ingress(app).map(Object::Ingress));
+    if !app.routes.is_empty() && app.kubernetes.tls.is_none() {
+        warnings.push(Warning {
+            sub: None,
+            message: "routes are served over plain HTTP; add `[kubernetes] tls = { cluster_issuer = \"...\" }` or `tls = { secret = \"...\" }`".to_owned(),
+        });
+    }
     objects.sort_by(|a, b| (a.stage(), a.kind(), a.name()).cmp(&(b.stage(), b.kind(), b.name())));
     for object in &objects {
         object.check_names()?;
+    }
+    if let Some(pair) = objects
+        .windows(2)
+        .find(|pair| (pair[0].kind(), pair[0].name()) == (pair[1].kind(), pair[1].name()))
+    {
+        return Err(RenderError::NameClash {
+            kind: pair[0].kind(),
+            name: pair[0].name().to_owned(),
+        });
     }
     Ok(Rendered {
         objects,

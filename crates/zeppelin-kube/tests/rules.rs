@@ -585,3 +585,30 @@ fn an_existing_namespace_is_not_rendered() {
     let r = rendered(&(SHOP.to_owned() + "create_namespace = false\n"));
     assert!(r.objects.iter().all(|o| o.kind() != "Namespace"));
 }
+
+#[test]
+fn a_sub_named_like_an_app_object_is_a_clash() {
+    let text = SHOP.to_owned() + "[sub.shop-dns]\nimage = \"dns:1\"\nreplicas = 2\n";
+    let err = render(&support::parse(&text), &RenderOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::NameClash { kind: "NetworkPolicy", name } if name == "shop-dns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn routes_without_tls_are_warned_about() {
+    let plain = rendered(&SHOP.replace("tls = { cluster_issuer = \"letsencrypt\" }\n", ""));
+    assert!(
+        plain
+            .warnings
+            .iter()
+            .any(|w| w.sub.is_none() && w.message.contains("plain HTTP"))
+    );
+    let tls = rendered(SHOP);
+    assert!(
+        !tls.warnings
+            .iter()
+            .any(|w| w.message.contains("plain HTTP"))
+    );
+}
