@@ -39,13 +39,37 @@ pub fn json_list(rendered: &Rendered) -> String {
     text
 }
 
-/// The file name of the `index`-th object, such as `05-deployment-api.yaml`: the number
-/// keeps apply order when a tool reads the folder in name order.
-pub fn file_name(index: usize, object: &Object, extension: &str) -> String {
+/// The file name of the `index`-th of `count` objects, such as `05-deployment-api.yaml`:
+/// the zero-padded number keeps apply order when a tool reads the folder in name order.
+pub fn file_name(index: usize, count: usize, object: &Object, extension: &str) -> String {
+    let width = count.to_string().len().max(2);
     format!(
-        "{:02}-{}-{}.{extension}",
+        "{:0width$}-{}-{}.{extension}",
         index + 1,
         object.kind().to_ascii_lowercase(),
         object.name()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+
+    #[test]
+    fn file_names_sort_in_apply_order_past_99_objects() {
+        let ns = Object::Namespace(Namespace {
+            metadata: ObjectMeta {
+                name: Some("shop".to_owned()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        });
+        assert_eq!(file_name(0, 15, &ns, "yaml"), "01-namespace-shop.yaml");
+        assert_eq!(file_name(8, 120, &ns, "json"), "009-namespace-shop.json");
+        assert!(file_name(10, 120, &ns, "yaml") < file_name(99, 120, &ns, "yaml"));
+        assert!(file_name(99, 120, &ns, "yaml") < file_name(100, 120, &ns, "yaml"));
+    }
 }

@@ -72,7 +72,12 @@ pub(crate) fn render(
                     ManifestFormat::Yaml => ("yaml", output::yaml(object)),
                     ManifestFormat::Json => ("json", output::json(object)),
                 };
-                let path = dir.join(output::file_name(index, object, extension));
+                let path = dir.join(output::file_name(
+                    index,
+                    rendered.objects.len(),
+                    object,
+                    extension,
+                ));
                 std::fs::write(&path, text)
                     .into_diagnostic()
                     .wrap_err_with(|| format!("cannot write {}", path.display()))?;
