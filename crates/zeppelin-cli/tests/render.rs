@@ -208,3 +208,30 @@ fn renders_the_shop_example() {
         3
     );
 }
+
+#[test]
+fn output_dir_drops_files_of_objects_no_longer_rendered() {
+    let dir = app_dir(APP);
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success();
+    std::fs::write(dir.path().join("out/README.md"), "mine").unwrap();
+    let fewer = APP.replace("[[route]]\nhost = \"shop.localhost\"\nsub = \"web\"\n", "");
+    std::fs::write(dir.path().join("zeppelin.toml"), fewer).unwrap();
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("wrote 14 objects")
+                .and(predicate::str::contains("removed 1 files")),
+        );
+    let out = dir.path().join("out");
+    assert!(!out.join("15-ingress-shop.yaml").exists());
+    assert!(
+        out.join("README.md").exists(),
+        "files render did not write are kept"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 15);
+}

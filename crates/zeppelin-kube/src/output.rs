@@ -51,6 +51,41 @@ pub fn file_name(index: usize, count: usize, object: &Object, extension: &str) -
     )
 }
 
+/// The kinds [`file_name`] writes, in lower case.
+const FILE_KINDS: [&str; 10] = [
+    "namespace",
+    "serviceaccount",
+    "configmap",
+    "secret",
+    "service",
+    "deployment",
+    "poddisruptionbudget",
+    "horizontalpodautoscaler",
+    "networkpolicy",
+    "ingress",
+];
+
+/// Whether `name` has the shape of a [`file_name`], so a folder rendered into earlier can be
+/// cleared of objects no longer rendered without touching anything else in it.
+pub fn is_rendered_file_name(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".json"))
+    else {
+        return false;
+    };
+    let Some((number, rest)) = stem.split_once('-') else {
+        return false;
+    };
+    let Some((kind, object)) = rest.split_once('-') else {
+        return false;
+    };
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && FILE_KINDS.contains(&kind)
+        && !object.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::core::v1::Namespace;
@@ -71,5 +106,24 @@ mod tests {
         assert_eq!(file_name(8, 120, &ns, "json"), "009-namespace-shop.json");
         assert!(file_name(10, 120, &ns, "yaml") < file_name(99, 120, &ns, "yaml"));
         assert!(file_name(99, 120, &ns, "yaml") < file_name(100, 120, &ns, "yaml"));
+        assert!(is_rendered_file_name(&file_name(8, 120, &ns, "json")));
+    }
+
+    #[test]
+    fn only_rendered_file_names_are_recognised() {
+        assert!(is_rendered_file_name("06-deployment-api.yaml"));
+        assert!(is_rendered_file_name(
+            "12-networkpolicy-shop-default-deny.json"
+        ));
+        for other in [
+            "README.md",
+            "kustomization.yaml",
+            "06-deployment-.yaml",
+            "06-cronjob-api.yaml",
+            "x6-deployment-api.yaml",
+            "06-deployment-api.yml",
+        ] {
+            assert!(!is_rendered_file_name(other), "{other}");
+        }
     }
 }

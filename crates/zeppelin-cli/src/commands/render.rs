@@ -4,7 +4,7 @@
 //! and the note about left-out secrets go to stderr.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use miette::{Context as _, IntoDiagnostic as _};
@@ -67,6 +67,7 @@ pub(crate) fn render(
             std::fs::create_dir_all(&dir)
                 .into_diagnostic()
                 .wrap_err_with(|| format!("cannot create the folder {}", dir.display()))?;
+            let mut written = Vec::with_capacity(rendered.objects.len());
             for (index, object) in rendered.objects.iter().enumerate() {
                 let (extension, text) = match render.format {
                     ManifestFormat::Yaml => ("yaml", output::yaml(object)),
@@ -81,13 +82,42 @@ pub(crate) fn render(
                 std::fs::write(&path, text)
                     .into_diagnostic()
                     .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+                written.push(path);
             }
+            let removed = remove_stale(&dir, &written)?;
             eprintln!(
-                "wrote {} objects to {}",
+                "wrote {} objects to {}{}",
                 rendered.objects.len(),
-                dir.display()
+                dir.display(),
+                match removed {
+                    0 => String::new(),
+                    n => format!(", removed {n} files of objects no longer rendered"),
+                }
             );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes files an earlier render wrote into `dir` that this one did not, so applying the
+/// folder never brings back a removed object. Other files are left alone.
+fn remove_stale(dir: &Path, written: &[PathBuf]) -> miette::Result<usize> {
+    let entries = std::fs::read_dir(dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot list the folder {}", dir.display()))?;
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry.into_diagnostic()?.path();
+        let is_rendered = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(output::is_rendered_file_name);
+        if is_rendered && path.is_file() && !written.contains(&path) {
+            std::fs::remove_file(&path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot remove the stale {}", path.display()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
