@@ -108,6 +108,7 @@ env = { WORKERS = "4" }
     #[test]
     fn changes_when_a_secret_value_changes_and_never_shows_it() {
         let with = |value: &str| RenderOptions {
+            include_secret: false,
             secrets: Some(BTreeMap::from([(
                 "TOKEN".to_owned(),
                 value.as_bytes().to_vec(),

@@ -525,8 +525,23 @@ fn the_secret_is_rendered_only_with_values() {
     let without = render(&app, &RenderOptions::default()).unwrap();
     assert!(without.secrets_left_out);
     assert!(find(&without, "Secret", "shop-secrets").is_none());
+    let hashed_only = render(
+        &app,
+        &RenderOptions {
+            secrets: Some(support::fixed_secrets(&app)),
+            include_secret: false,
+        },
+    )
+    .unwrap();
+    assert!(hashed_only.secrets_left_out);
+    assert!(find(&hashed_only, "Secret", "shop-secrets").is_none());
     let with = support::render_with_secrets(&app);
     assert!(!with.secrets_left_out);
+    assert_eq!(
+        config_hash(&hashed_only, "api"),
+        config_hash(&with, "api"),
+        "the hash covers the values whether or not the Secret is rendered"
+    );
     let Some(Object::Secret(secret)) = find(&with, "Secret", "shop-secrets") else {
         panic!()
     };

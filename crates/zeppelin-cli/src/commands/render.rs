@@ -35,12 +35,24 @@ pub(crate) fn render(
     settings: &GlobalSettings,
 ) -> miette::Result<ExitCode> {
     let app = settings.load_app()?;
-    let secrets = if render.include_secrets {
-        Some(zeppelin_kube::secrets::resolve(&app).into_diagnostic()?)
-    } else {
-        None
+    // The values are read even when the Secret is left out: the config hash covers them,
+    // so the output matches what `zeppelin deploy` applies.
+    let secrets = match zeppelin_kube::secrets::resolve(&app) {
+        Ok(values) => Some(values),
+        Err(err) if render.include_secrets => return Err(err).into_diagnostic(),
+        Err(err) => {
+            eprintln!(
+                "note: {}; the config hash covers the secrets' sources instead of their values, so it differs from what `zeppelin deploy` writes",
+                crate::error_chain(&err)
+            );
+            None
+        }
     };
-    let rendered = zeppelin_kube::render(&app, &RenderOptions { secrets }).into_diagnostic()?;
+    let options = RenderOptions {
+        secrets,
+        include_secret: render.include_secrets,
+    };
+    let rendered = zeppelin_kube::render(&app, &options).into_diagnostic()?;
     for warning in &rendered.warnings {
         eprintln!("warning: {warning}");
     }
