@@ -208,3 +208,61 @@ fn renders_the_shop_example() {
         3
     );
 }
+
+#[test]
+fn output_dir_drops_files_of_objects_no_longer_rendered() {
+    let dir = app_dir(APP);
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success();
+    std::fs::write(dir.path().join("out/README.md"), "mine").unwrap();
+    let fewer = APP.replace("[[route]]\nhost = \"shop.localhost\"\nsub = \"web\"\n", "");
+    std::fs::write(dir.path().join("zeppelin.toml"), fewer).unwrap();
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("wrote 14 objects")
+                .and(predicate::str::contains("removed 1 files")),
+        );
+    let out = dir.path().join("out");
+    assert!(!out.join("15-ingress-shop.yaml").exists());
+    assert!(
+        out.join("README.md").exists(),
+        "files render did not write are kept"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 15);
+}
+
+fn hashes(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| l.contains("zeppelin.dev/config-hash"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_config_hash_covers_secret_values_even_when_the_secret_is_left_out() {
+    let dir = app_dir(APP);
+    let render = |args: &[&str], token: Option<&str>| {
+        let mut cmd = zeppelin(dir.path());
+        cmd.args(args);
+        if let Some(token) = token {
+            cmd.env("SHOP_TEST_TOKEN", token);
+        }
+        cmd.output().unwrap()
+    };
+    let left_out = render(&["render"], Some("one"));
+    let included = render(&["render", "--include-secrets"], Some("one"));
+    let changed = render(&["render"], Some("two"));
+    assert!(left_out.status.success() && included.status.success());
+    assert_eq!(hashes(&left_out.stdout).len(), 2);
+    assert_eq!(hashes(&left_out.stdout), hashes(&included.stdout));
+    assert_ne!(hashes(&left_out.stdout), hashes(&changed.stdout));
+    let unreadable = render(&["render"], None);
+    assert!(unreadable.status.success());
+    assert!(String::from_utf8_lossy(&unreadable.stderr).contains("`SHOP_TEST_TOKEN`"));
+}

@@ -71,6 +71,7 @@ pub(crate) fn objects(app: &App, options: &RenderOptions) -> Vec<Object> {
         }));
     }
     if let Some(values) = &options.secrets
+        && options.include_secret
         && !app.secrets.is_empty()
     {
         let data: BTreeMap<String, ByteString> = app

@@ -17,6 +17,10 @@ pub enum RenderError {
         limit: usize,
     },
     #[error(
+        "two objects would both be the {kind} `{name}`: a sub's name collides with one Zeppelin gives the app's own objects (`<app>-conf`, `<app>-secrets`, `<app>-dns`, `<app>-default-deny`); rename the sub"
+    )]
+    NameClash { kind: &'static str, name: String },
+    #[error(
         "the label value `{value}` of {kind} `{name}` is {len} characters long, over Kubernetes' limit of 63; shorten it"
     )]
     LabelTooLong {

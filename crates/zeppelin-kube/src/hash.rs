@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
+use zeppelin_core::model::SecretSource;
 use zeppelin_core::{App, Sub};
 
 use crate::RenderOptions;
@@ -27,7 +28,10 @@ pub(crate) fn config_hash(app: &App, sub: &Sub, options: &RenderOptions) -> Stri
         .map(|(name, secret)| {
             let value = match options.secrets.as_ref().and_then(|v| v.get(name)) {
                 Some(value) => hex(&Sha256::digest(value)),
-                None => format!("{:?}", secret.source),
+                None => match &secret.source {
+                    SecretSource::Env(var) => format!("env:{var}"),
+                    SecretSource::File(path) => format!("file:{}", path.display()),
+                },
             };
             (name.as_str(), value)
         })
@@ -104,6 +108,7 @@ env = { WORKERS = "4" }
     #[test]
     fn changes_when_a_secret_value_changes_and_never_shows_it() {
         let with = |value: &str| RenderOptions {
+            include_secret: false,
             secrets: Some(BTreeMap::from([(
                 "TOKEN".to_owned(),
                 value.as_bytes().to_vec(),

@@ -20,7 +20,10 @@ pub(crate) fn ingress(app: &App) -> Option<Ingress> {
     }
     let mut hosts: BTreeMap<&str, Vec<HTTPIngressPath>> = BTreeMap::new();
     for route in &app.routes {
-        let port = app.subs.get(&route.sub).and_then(|s| s.port)?;
+        // Validation guarantees a routed sub has a port; a route without one has no backend.
+        let Some(port) = app.subs.get(&route.sub).and_then(|s| s.port) else {
+            continue;
+        };
         hosts.entry(&route.host).or_default().push(HTTPIngressPath {
             path: Some(route.path.clone()),
             path_type: "Prefix".to_owned(),
@@ -35,6 +38,9 @@ pub(crate) fn ingress(app: &App) -> Option<Ingress> {
                 resource: None,
             },
         });
+    }
+    if hosts.is_empty() {
+        return None;
     }
     let mut metadata = meta(app, app.name.clone());
     let tls = app.kubernetes.tls.as_ref().map(|tls| {

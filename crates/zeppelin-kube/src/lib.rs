@@ -28,6 +28,7 @@ pub mod secrets;
 mod service;
 mod warning;
 mod workload;
+mod yaml;
 
 use std::collections::BTreeMap;
 
@@ -41,10 +42,13 @@ pub use warning::Warning;
 /// Choices `render` cannot read from the app file.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// The resolved secret values; `Some` renders the app's Secret object and hashes the
-    /// values into the pods' config hash, `None` leaves the Secret out (it must then exist
-    /// in the cluster already, or be applied by `zeppelin deploy`).
+    /// The resolved secret values. They are hashed into each pod template's config hash, so
+    /// a changed value rolls the pods; without them the secrets' sources stand in, and the
+    /// hash differs from the one a deploy (which has the values) writes.
     pub secrets: Option<SecretValues>,
+    /// Render the Secret object from `secrets`; off for output that may be shared or
+    /// committed (the Secret must then exist already, or be applied by `zeppelin deploy`).
+    pub include_secret: bool,
 }
 
 /// The objects of one app, in apply order, and what the app file loosened.
@@ -54,8 +58,7 @@ pub struct Rendered {
     pub objects: Vec<Object>,
     /// Rules the app file relaxed, and defaults worth knowing; the CLI prints them on stderr.
     pub warnings: Vec<Warning>,
-    /// Whether the Secret object was left out because no secret values were given while the
-    /// app has secrets.
+    /// Whether the app has secrets but the Secret object was not rendered.
     pub secrets_left_out: bool,
 }
 
@@ -117,13 +120,29 @@ pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderErro
             .map(Object::NetworkPolicy),
     );
     objects.extend(ingress::ingress(app).map(Object::Ingress));
+    if !app.routes.is_empty() && app.kubernetes.tls.is_none() {
+        warnings.push(Warning {
+            sub: None,
+            message: "routes are served over plain HTTP; add `[kubernetes] tls = { cluster_issuer = \"...\" }` or `tls = { secret = \"...\" }`".to_owned(),
+        });
+    }
     objects.sort_by(|a, b| (a.stage(), a.kind(), a.name()).cmp(&(b.stage(), b.kind(), b.name())));
     for object in &objects {
         object.check_names()?;
     }
+    if let Some(pair) = objects
+        .windows(2)
+        .find(|pair| (pair[0].kind(), pair[0].name()) == (pair[1].kind(), pair[1].name()))
+    {
+        return Err(RenderError::NameClash {
+            kind: pair[0].kind(),
+            name: pair[0].name().to_owned(),
+        });
+    }
+    let secret_rendered = objects.iter().any(|o| matches!(o, Object::Secret(_)));
     Ok(Rendered {
         objects,
         warnings,
-        secrets_left_out: options.secrets.is_none() && !app.secrets.is_empty(),
+        secrets_left_out: !app.secrets.is_empty() && !secret_rendered,
     })
 }

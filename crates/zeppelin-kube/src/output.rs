@@ -1,12 +1,12 @@
 //! Rendered objects as text: a multi-document YAML stream, a JSON `List`, or one file per
-//! object. Key order follows the typed objects and their sorted maps, so the same input
-//! always gives the same bytes.
+//! object. Keys are sorted (`apiVersion` and `kind` first), so the same input always gives
+//! the same bytes.
 
 use crate::{Object, Rendered};
 
 /// One object as a YAML document (without the `---` separator).
 pub fn yaml(object: &Object) -> String {
-    serde_yaml_ng::to_string(object).expect("Kubernetes objects serialize to YAML")
+    crate::yaml::document(&object.to_json())
 }
 
 /// One object as pretty JSON, ending in a newline.
@@ -39,13 +39,91 @@ pub fn json_list(rendered: &Rendered) -> String {
     text
 }
 
-/// The file name of the `index`-th object, such as `05-deployment-api.yaml`: the number
-/// keeps apply order when a tool reads the folder in name order.
-pub fn file_name(index: usize, object: &Object, extension: &str) -> String {
+/// The file name of the `index`-th of `count` objects, such as `05-deployment-api.yaml`:
+/// the zero-padded number keeps apply order when a tool reads the folder in name order.
+pub fn file_name(index: usize, count: usize, object: &Object, extension: &str) -> String {
+    let width = count.to_string().len().max(2);
     format!(
-        "{:02}-{}-{}.{extension}",
+        "{:0width$}-{}-{}.{extension}",
         index + 1,
         object.kind().to_ascii_lowercase(),
         object.name()
     )
+}
+
+/// The kinds [`file_name`] writes, in lower case.
+const FILE_KINDS: [&str; 10] = [
+    "namespace",
+    "serviceaccount",
+    "configmap",
+    "secret",
+    "service",
+    "deployment",
+    "poddisruptionbudget",
+    "horizontalpodautoscaler",
+    "networkpolicy",
+    "ingress",
+];
+
+/// Whether `name` has the shape of a [`file_name`], so a folder rendered into earlier can be
+/// cleared of objects no longer rendered without touching anything else in it.
+pub fn is_rendered_file_name(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".json"))
+    else {
+        return false;
+    };
+    let Some((number, rest)) = stem.split_once('-') else {
+        return false;
+    };
+    let Some((kind, object)) = rest.split_once('-') else {
+        return false;
+    };
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && FILE_KINDS.contains(&kind)
+        && !object.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+
+    #[test]
+    fn file_names_sort_in_apply_order_past_99_objects() {
+        let ns = Object::Namespace(Namespace {
+            metadata: ObjectMeta {
+                name: Some("shop".to_owned()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        });
+        assert_eq!(file_name(0, 15, &ns, "yaml"), "01-namespace-shop.yaml");
+        assert_eq!(file_name(8, 120, &ns, "json"), "009-namespace-shop.json");
+        assert!(file_name(10, 120, &ns, "yaml") < file_name(99, 120, &ns, "yaml"));
+        assert!(file_name(99, 120, &ns, "yaml") < file_name(100, 120, &ns, "yaml"));
+        assert!(is_rendered_file_name(&file_name(8, 120, &ns, "json")));
+    }
+
+    #[test]
+    fn only_rendered_file_names_are_recognised() {
+        assert!(is_rendered_file_name("06-deployment-api.yaml"));
+        assert!(is_rendered_file_name(
+            "12-networkpolicy-shop-default-deny.json"
+        ));
+        for other in [
+            "README.md",
+            "kustomization.yaml",
+            "06-deployment-.yaml",
+            "06-cronjob-api.yaml",
+            "x6-deployment-api.yaml",
+            "06-deployment-api.yml",
+        ] {
+            assert!(!is_rendered_file_name(other), "{other}");
+        }
+    }
 }

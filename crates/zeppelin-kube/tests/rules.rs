@@ -525,8 +525,23 @@ fn the_secret_is_rendered_only_with_values() {
     let without = render(&app, &RenderOptions::default()).unwrap();
     assert!(without.secrets_left_out);
     assert!(find(&without, "Secret", "shop-secrets").is_none());
+    let hashed_only = render(
+        &app,
+        &RenderOptions {
+            secrets: Some(support::fixed_secrets(&app)),
+            include_secret: false,
+        },
+    )
+    .unwrap();
+    assert!(hashed_only.secrets_left_out);
+    assert!(find(&hashed_only, "Secret", "shop-secrets").is_none());
     let with = support::render_with_secrets(&app);
     assert!(!with.secrets_left_out);
+    assert_eq!(
+        config_hash(&hashed_only, "api"),
+        config_hash(&with, "api"),
+        "the hash covers the values whether or not the Secret is rendered"
+    );
     let Some(Object::Secret(secret)) = find(&with, "Secret", "shop-secrets") else {
         panic!()
     };
@@ -584,4 +599,31 @@ fn objects_come_in_apply_stages_with_ownership_labels() {
 fn an_existing_namespace_is_not_rendered() {
     let r = rendered(&(SHOP.to_owned() + "create_namespace = false\n"));
     assert!(r.objects.iter().all(|o| o.kind() != "Namespace"));
+}
+
+#[test]
+fn a_sub_named_like_an_app_object_is_a_clash() {
+    let text = SHOP.to_owned() + "[sub.shop-dns]\nimage = \"dns:1\"\nreplicas = 2\n";
+    let err = render(&support::parse(&text), &RenderOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::NameClash { kind: "NetworkPolicy", name } if name == "shop-dns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn routes_without_tls_are_warned_about() {
+    let plain = rendered(&SHOP.replace("tls = { cluster_issuer = \"letsencrypt\" }\n", ""));
+    assert!(
+        plain
+            .warnings
+            .iter()
+            .any(|w| w.sub.is_none() && w.message.contains("plain HTTP"))
+    );
+    let tls = rendered(SHOP);
+    assert!(
+        !tls.warnings
+            .iter()
+            .any(|w| w.message.contains("plain HTTP"))
+    );
 }

@@ -36,6 +36,7 @@ pub fn render_with_secrets(app: &App) -> Rendered {
         app,
         &RenderOptions {
             secrets: Some(fixed_secrets(app)),
+            include_secret: true,
         },
     )
     .expect("the test apps render")
