@@ -100,9 +100,12 @@ pub(crate) fn serve(shared: &Arc<Shared>, request: WatchRequest) -> Response {
             return response(rx);
         }
     };
+    // Taken before the response goes out, so a drop requested after it is never missed.
+    let mut drops = shared.faults.watch_drops();
+    drops.mark_unchanged();
     let shared = shared.clone();
     tokio::spawn(async move {
-        if let Err(_closed) = stream(&shared, &request, start, &tx).await {
+        if let Err(_closed) = stream(&shared, &request, start, drops, &tx).await {
             // The client went away; nothing is left to do.
         }
     });
@@ -120,10 +123,9 @@ async fn stream(
     shared: &Shared,
     request: &WatchRequest,
     start: crate::store::WatchStart,
+    mut drops: tokio::sync::watch::Receiver<u64>,
     tx: &mpsc::Sender<Result<Bytes, Infallible>>,
 ) -> Result<(), mpsc::error::SendError<Result<Bytes, Infallible>>> {
-    let mut drops = shared.faults.watch_drops();
-    drops.mark_unchanged();
     let mut encoder = Encoder {
         resource: request.resource,
         table: request.table,
