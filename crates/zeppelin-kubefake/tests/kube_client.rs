@@ -481,6 +481,64 @@ async fn rollouts_complete_for_kube_rs_wait_conditions_and_pods_log() {
 }
 
 #[tokio::test]
+async fn selector_watches_see_objects_enter_and_leave() {
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
+    let mut events = maps
+        .watch(
+            &WatchParams::default().labels("tier=front").timeout(10),
+            "0",
+        )
+        .await
+        .unwrap()
+        .boxed();
+    maps.create(
+        &PostParams::default(),
+        &config_map("conf", &[("tier", "back")]),
+    )
+    .await
+    .unwrap();
+    maps.patch(
+        "conf",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"tier": "front"}}})),
+    )
+    .await
+    .unwrap();
+    maps.patch(
+        "conf",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"key": "2"}})),
+    )
+    .await
+    .unwrap();
+    maps.patch(
+        "conf",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"tier": null}}})),
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(LIMIT, events.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push(match event {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            WatchEvent::Bookmark(_) => continue,
+            WatchEvent::Error(status) => panic!("{status:?}"),
+        });
+    }
+    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_fail_requests_delay_them_and_drop_watches() {
     let server = FakeApiServer::start(Config::default()).await.unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
