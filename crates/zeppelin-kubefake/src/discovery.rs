@@ -59,8 +59,14 @@ fn entry(resource: &Resource) -> Vec<Value> {
     if resource.kind == "Namespace" {
         verbs.retain(|v| *v != "deletecollection");
     }
+    let in_all = matches!(
+        resource.kind,
+        "Pod" | "Service" | "Deployment" | "ReplicaSet" | "HorizontalPodAutoscaler"
+    );
+    let categories: &[&str] = if in_all { &["all"] } else { &[] };
     let mut entries = vec![json!({
         "name": resource.plural,
+        "categories": categories,
         "singularName": resource.singular,
         "namespaced": resource.namespaced,
         "kind": resource.kind,

@@ -33,6 +33,7 @@ mod defaults;
 mod discovery;
 mod faults;
 mod fieldset;
+mod json_patch;
 mod kubeconfig;
 mod logs;
 mod managed_fields;

@@ -316,6 +316,7 @@ fn resource_request(
                 .unwrap_or_default();
             let patch = match content_type.split(';').next().unwrap_or_default().trim() {
                 "application/merge-patch+json" => PatchKind::Merge,
+                "application/json-patch+json" => PatchKind::Json,
                 "application/strategic-merge-patch+json" => PatchKind::Strategic,
                 "application/apply-patch+yaml" | "application/apply-patch+json" => {
                     PatchKind::Apply {
@@ -327,7 +328,11 @@ fn resource_request(
             let body = parse_body(headers, body)?;
             if sub == Some("scale") {
                 let mut scale = scale_of(&store.get(target.resource, &namespace, name)?);
-                crate::fieldset::merge(&mut scale, &body, "", true);
+                if patch == PatchKind::Json {
+                    scale = crate::json_patch::apply(&scale, &body)?;
+                } else {
+                    crate::fieldset::merge(&mut scale, &body, "", true);
+                }
                 return set_scale(shared, target.resource, &namespace, name, &scale, &options);
             }
             if matches!(patch, PatchKind::Apply { .. }) && query.get("fieldManager").is_none() {

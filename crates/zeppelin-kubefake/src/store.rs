@@ -29,6 +29,9 @@ pub(crate) struct WatchEvent {
     pub(crate) resource_version: u64,
     pub(crate) kind: EventType,
     pub(crate) object: Value,
+    /// The object before a `MODIFIED` change, so selector watches can tell an object that
+    /// stopped matching (sent as `DELETED`) from one that started to (`ADDED`).
+    pub(crate) previous: Option<Value>,
 }
 
 /// How a write is made: by whom, through which subresource, and whether it is kept.
@@ -43,6 +46,8 @@ pub(crate) struct WriteOptions<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PatchKind {
     Merge,
+    /// JSON Patch (RFC 6902).
+    Json,
     /// Strategic merge patch, applied as a merge patch that merges keyed lists by key.
     Strategic,
     Apply {
@@ -374,6 +379,7 @@ impl Store {
                 kind.plural
             )));
         }
+        drop_nulls(object);
         object["kind"] = json!(kind.kind);
         object["apiVersion"] = json!(kind.api_version());
         if !object.get("metadata").is_some_and(Value::is_object) {
@@ -407,6 +413,11 @@ impl Store {
             resource_version: rv,
             kind,
             object: object.clone(),
+            previous: if kind == "MODIFIED" {
+                state.objects.get(&key).cloned()
+            } else {
+                None
+            },
         });
         if kind == "DELETED" {
             state.objects.remove(&key);
@@ -547,6 +558,19 @@ impl Store {
                 }
                 let mut new = old.clone();
                 fieldset::merge(&mut new, body, "", patch == PatchKind::Strategic);
+                Ok((
+                    self.replace_locked(&mut state, resource, &old, new, options, false)?,
+                    false,
+                ))
+            }
+            PatchKind::Json => {
+                let old = old.ok_or_else(|| ApiError::not_found(kind, name))?;
+                let new = crate::json_patch::apply(&old, body)?;
+                if new.pointer("/metadata/resourceVersion")
+                    != old.pointer("/metadata/resourceVersion")
+                {
+                    return Err(ApiError::stale(kind, name));
+                }
                 Ok((
                     self.replace_locked(&mut state, resource, &old, new, options, false)?,
                     false,
@@ -706,6 +730,7 @@ impl Store {
                             .unwrap_or(0),
                         kind: "ADDED",
                         object: o.clone(),
+                        previous: None,
                     })
                 })
                 .collect(),
@@ -724,6 +749,19 @@ impl Store {
             feed: self.events.subscribe(),
             resource_version: state.resource_version,
         })
+    }
+}
+
+/// Removes `null` fields, as decoding into the typed objects of a real server does
+/// (`creationTimestamp: null` in templates, for one, must not change a template's hash).
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 

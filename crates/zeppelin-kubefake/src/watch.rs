@@ -16,6 +16,7 @@ use crate::api_error::ApiError;
 use crate::resources::{RESOURCES, ResourceId};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::Shared;
+use crate::store::WatchEvent;
 
 /// What a watch request asked for.
 pub(crate) struct WatchRequest {
@@ -100,30 +101,50 @@ pub(crate) fn serve(shared: &Arc<Shared>, request: WatchRequest) -> Response {
             return response(rx);
         }
     };
+    // Taken before the response goes out, so a drop requested after it is never missed.
+    let mut drops = shared.faults.watch_drops();
+    drops.mark_unchanged();
     let shared = shared.clone();
     tokio::spawn(async move {
-        if let Err(_closed) = stream(&shared, &request, start, &tx).await {
+        if let Err(_closed) = stream(&shared, &request, start, drops, &tx).await {
             // The client went away; nothing is left to do.
         }
     });
     response(rx)
 }
 
-fn wanted(request: &WatchRequest, resource: ResourceId, namespace: &str, object: &Value) -> bool {
-    resource == request.resource
-        && request.namespace.as_deref().is_none_or(|n| n == namespace)
-        && request.labels.matches(object)
-        && request.fields.matches(object)
+/// The event type to send for `event`, if any: a change that moves an object into or out of
+/// the selectors is sent as `ADDED` or `DELETED`, as the real server does.
+fn translate(request: &WatchRequest, event: &WatchEvent) -> Option<&'static str> {
+    if event.resource != request.resource
+        || request
+            .namespace
+            .as_deref()
+            .is_some_and(|n| n != event.namespace)
+    {
+        return None;
+    }
+    let matches = |object: &Value| request.labels.matches(object) && request.fields.matches(object);
+    let now = matches(&event.object);
+    if event.kind != "MODIFIED" {
+        return now.then_some(event.kind);
+    }
+    let before = event.previous.as_ref().is_some_and(matches);
+    match (before, now) {
+        (true, true) => Some("MODIFIED"),
+        (true, false) => Some("DELETED"),
+        (false, true) => Some("ADDED"),
+        (false, false) => None,
+    }
 }
 
 async fn stream(
     shared: &Shared,
     request: &WatchRequest,
     start: crate::store::WatchStart,
+    mut drops: tokio::sync::watch::Receiver<u64>,
     tx: &mpsc::Sender<Result<Bytes, Infallible>>,
 ) -> Result<(), mpsc::error::SendError<Result<Bytes, Infallible>>> {
-    let mut drops = shared.faults.watch_drops();
-    drops.mark_unchanged();
     let mut encoder = Encoder {
         resource: request.resource,
         table: request.table,
@@ -132,9 +153,8 @@ async fn stream(
     let mut feed = start.feed;
     let mut last = start.resource_version;
     for event in &start.backlog {
-        if wanted(request, event.resource, &event.namespace, &event.object) {
-            tx.send(Ok(encoder.event(event.kind, &event.object)))
-                .await?;
+        if let Some(kind) = translate(request, event) {
+            tx.send(Ok(encoder.event(kind, &event.object))).await?;
         }
     }
     if request.send_initial_events && request.bookmarks {
@@ -160,8 +180,8 @@ async fn stream(
             received = feed.recv() => match received {
                 Ok(event) => {
                     last = last.max(event.resource_version);
-                    if wanted(request, event.resource, &event.namespace, &event.object) {
-                        tx.send(Ok(encoder.event(event.kind, &event.object))).await?;
+                    if let Some(kind) = translate(request, &event) {
+                        tx.send(Ok(encoder.event(kind, &event.object))).await?;
                     }
                 }
                 // A watcher that fell behind is ended, as the real server does; it re-lists.

@@ -516,3 +516,97 @@ async fn delete_removes_owned_objects() {
     assert!(cluster.server.objects("configmaps").is_empty());
     assert!(cluster.server.object("namespaces", "", "shop").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_undo_and_client_side_apply_work() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::start().await;
+    let manifests = format!(
+        "{}---\n{}",
+        namespace("shop"),
+        deployment("shop", "web", "nginx:1.27", 2, 600)
+    );
+    let file = cluster.write("web.yaml", &manifests);
+    let created = cluster.kubectl_ok(&["apply", "-f", path_str(&file)]).await;
+    assert!(created.contains("deployment.apps/web created"), "{created}");
+    let again = cluster.kubectl_ok(&["apply", "-f", path_str(&file)]).await;
+    assert!(again.contains("deployment.apps/web unchanged"), "{again}");
+    cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+
+    cluster
+        .kubectl_ok(&["scale", "deployment/web", "-n", "shop", "--replicas=3"])
+        .await;
+    cluster
+        .kubectl_ok(&[
+            "wait",
+            "--for=jsonpath={.status.availableReplicas}=3",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert_eq!(cluster.server.objects("pods").len(), 3);
+
+    cluster
+        .kubectl_ok(&[
+            "set",
+            "image",
+            "deployment/web",
+            "-n",
+            "shop",
+            "web=nginx:1.28",
+        ])
+        .await;
+    cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    let undone = cluster
+        .kubectl_ok(&["rollout", "undo", "deployment/web", "-n", "shop"])
+        .await;
+    assert!(undone.contains("rolled back"), "{undone}");
+    cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    let web = cluster.server.object("deployments", "shop", "web").unwrap();
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+    let sets = cluster.server.objects("replicasets");
+    assert_eq!(sets.len(), 2, "the rollback reuses the first ReplicaSet");
+    let history = cluster
+        .kubectl_ok(&["rollout", "history", "deployment/web", "-n", "shop"])
+        .await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["2", "3"], "{history}");
+}

@@ -10,11 +10,22 @@ use crate::store;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
-/// Serializes with sorted keys, so equal templates hash equally.
+/// True for values a typed object leaves out: `null`, `{}` and `[]`.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.values().all(is_empty),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// Serializes with sorted keys and without empty fields, so templates that differ only in
+/// key order or in `resources: {}` hash equally.
 fn canonical(value: &Value) -> String {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
+            let mut keys: Vec<&String> = map.keys().filter(|k| !is_empty(&map[*k])).collect();
             keys.sort();
             let parts: Vec<String> = keys
                 .iter()
@@ -481,7 +492,7 @@ mod tests {
     #[test]
     fn template_hash_ignores_key_order_and_uses_the_safe_alphabet() {
         let a = json!({"metadata": {"labels": {"app": "web", "tier": "x"}}, "spec": {"containers": []}});
-        let b = json!({"spec": {"containers": []}, "metadata": {"labels": {"tier": "x", "app": "web"}}});
+        let b = json!({"spec": {"containers": [], "resources": {}}, "metadata": {"labels": {"tier": "x", "app": "web"}}});
         assert_eq!(template_hash(&a), template_hash(&b));
         assert!(
             template_hash(&a)

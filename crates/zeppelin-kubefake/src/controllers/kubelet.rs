@@ -16,6 +16,8 @@ const KUBELET: &str = "kubelet";
 
 /// What the kubelet remembers about one pod (by uid).
 struct Tracked {
+    namespace: String,
+    name: String,
     seen: Instant,
     created_at: String,
     running_at: Option<String>,
@@ -42,8 +44,13 @@ enum Trouble {
 impl Kubelet {
     pub(super) fn reconcile_all(&mut self, shared: &Shared, kinds: Kinds) {
         let pods = shared.store.all(kinds.pods);
-        self.pods
-            .retain(|uid, _| pods.iter().any(|p| meta(p, "uid") == uid));
+        self.pods.retain(|uid, tracked| {
+            let present = pods.iter().any(|p| meta(p, "uid") == uid);
+            if !present {
+                shared.logs.forget(&tracked.namespace, &tracked.name);
+            }
+            present
+        });
         for pod in pods {
             self.reconcile(shared, kinds, &pod);
         }
@@ -90,6 +97,8 @@ impl Kubelet {
         }
         let next_ip = self.next_ip;
         let tracked = self.pods.entry(uid).or_insert_with(|| Tracked {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
             seen: Instant::now(),
             created_at: store::now(),
             running_at: None,

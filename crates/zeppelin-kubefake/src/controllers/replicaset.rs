@@ -77,7 +77,6 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
                 .delete(kinds.pods, namespace, name, Propagation::Cascade, false)
                 .is_ok()
             {
-                shared.logs.forget(namespace, name);
                 events::record(
                     shared,
                     kinds,
