@@ -315,13 +315,15 @@ restart = "on-failure"
 
 #[test]
 fn a_replica_killed_with_sigkill_is_restarted() {
-    let app = TestApp::new(
+    let port = free_port();
+    let app = TestApp::new(&format!(
         r#"
 [sub.web]
 run = "exec python3 -m http.server $PORT --bind 127.0.0.1"
-health = { http = "/", interval = "200ms" }
-"#,
-    );
+port = {port}
+health = {{ http = "/", interval = "200ms" }}
+"#
+    ));
     app.start();
     let before = app.pids("web")[0];
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(before), nix::sys::signal::Signal::SIGKILL).unwrap();
@@ -451,13 +453,15 @@ keep = 2
 
 #[test]
 fn ps_reports_json_and_scale_changes_replica_counts() {
-    let app = TestApp::new(
+    let port = free_port();
+    let app = TestApp::new(&format!(
         r#"
 [sub.web]
 run = "exec python3 -m http.server $PORT --bind 127.0.0.1"
-health = { tcp = true, interval = "200ms" }
-"#,
-    );
+port = {port}
+health = {{ tcp = true, interval = "200ms" }}
+"#
+    ));
     app.start();
     let status = app.status();
     assert_eq!(status["app"], "t");
@@ -474,14 +478,16 @@ health = { tcp = true, interval = "200ms" }
 
 #[test]
 fn restart_replaces_every_replica_one_at_a_time() {
-    let app = TestApp::new(
+    let port = free_port();
+    let app = TestApp::new(&format!(
         r#"
 [sub.web]
 run = "echo started >> starts; exec python3 -m http.server $PORT --bind 127.0.0.1"
 replicas = 2
-health = { http = "/", interval = "200ms" }
-"#,
-    );
+port = {port}
+health = {{ http = "/", interval = "200ms" }}
+"#
+    ));
     app.start();
     let before = app.pids("web");
     app.zeppelin(&["restart", "web"]).assert().success();

@@ -19,6 +19,8 @@ use crate::paths::AppPaths;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AppEnv {
     base: BTreeMap<String, String>,
+    /// Variables a secret is read from: replicas get the secret's file, not the variable.
+    pub(crate) hidden: Vec<String>,
 }
 
 impl AppEnv {
@@ -26,6 +28,14 @@ impl AppEnv {
     /// so a secret that cannot be read stops the start before any process runs.
     pub(crate) fn resolve(app: &App, paths: &AppPaths) -> Result<Self, Error> {
         let mut base = app.conf.clone();
+        let hidden = app
+            .secrets
+            .values()
+            .filter_map(|s| match &s.source {
+                SecretSource::Env(var) => Some(var.clone()),
+                SecretSource::File(_) => None,
+            })
+            .collect();
         let dotenv = app.dir().join(".env");
         match std::fs::read_to_string(&dotenv) {
             Ok(text) => base.extend(parse_dotenv(&text)),
@@ -54,7 +64,7 @@ impl AppEnv {
                 }
             }
         }
-        Ok(Self { base })
+        Ok(Self { base, hidden })
     }
 
     /// The variables of one sub: the app's, overridden by the sub's own `env`.

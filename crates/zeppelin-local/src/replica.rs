@@ -54,6 +54,8 @@ pub(crate) struct SubContext {
     pub(crate) spec: Sub,
     pub(crate) command: String,
     pub(crate) env: BTreeMap<String, String>,
+    /// Variables of Zeppelin's own environment that hold secret values: not passed on.
+    pub(crate) hidden: Vec<String>,
     pub(crate) log: SubLog,
     pub(crate) backends: Arc<tokio::sync::watch::Sender<Vec<crate::Backend>>>,
 }
@@ -206,7 +208,8 @@ impl Life {
             let wait = backoff.after_exit(started.elapsed());
             let crash_looping = backoff.crash_looping();
             self.update(|i| {
-                if !i.ready && i.state == ReplicaState::Starting {
+                // Finishing its work (exit 0, not restarted) is not a failed start.
+                if !i.ready && i.state == ReplicaState::Starting && (failed || restart) {
                     i.failed_start = true;
                 }
                 i.ready = false;
@@ -248,6 +251,9 @@ impl Life {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.shared.next_instance();
         let mut command = self.shared.command(&self.sub.command);
+        for var in &self.sub.hidden {
+            command.env_remove(var);
+        }
         command
             .current_dir(&self.shared.paths.dir)
             .envs(&self.sub.env)
@@ -314,6 +320,9 @@ impl Life {
             let result = tokio::select! {
                 result = probe(&h.check, port, h.timeout.get(), &shared.reaper, |cmd| {
                     let mut command = shared.command(cmd);
+                    for var in &self.sub.hidden {
+                        command.env_remove(var);
+                    }
                     command
                         .current_dir(&shared.paths.dir)
                         .envs(env)

@@ -207,6 +207,7 @@ impl Supervisor {
             spec: sub.clone(),
             command,
             env: env.for_sub(&sub.env),
+            hidden: env.hidden.clone(),
             log,
             backends: self.backend_sender(&sub.name),
         });
