@@ -18,12 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) struct Cli {
     /// The app file; by default `zeppelin.toml` in this folder or the nearest parent.
     /// (No `-f`: that is `zeppelin logs -f`, follow.)
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "ZEPPELIN_FILE"
-    )]
+    #[arg(long, global = true, value_name = "PATH", env = "ZEPPELIN_FILE")]
     pub(crate) file: Option<PathBuf>,
 
     /// When to use colours (`NO_COLOR` set means never, unless `always` is given).

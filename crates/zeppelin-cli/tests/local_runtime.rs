@@ -19,7 +19,11 @@ impl TestApp {
     /// An app named `t` with this app file body (after `name = "t"`).
     fn new(body: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("zeppelin.toml"), format!("name = \"t\"\n{body}")).unwrap();
+        std::fs::write(
+            dir.path().join("zeppelin.toml"),
+            format!("name = \"t\"\n{body}"),
+        )
+        .unwrap();
         Self { dir }
     }
 
@@ -49,7 +53,11 @@ impl TestApp {
     /// `zeppelin ps --format json`.
     fn status(&self) -> Value {
         let out = self.zeppelin(&["ps", "--format", "json"]).output().unwrap();
-        assert!(out.status.success(), "ps failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ps failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -76,7 +84,8 @@ impl TestApp {
     fn wait_healthy(&self, sub: &str, count: usize) -> Vec<Value> {
         wait_for(&format!("{count} healthy replicas of {sub}"), || {
             let replicas = self.replicas(sub);
-            (replicas.len() == count && replicas.iter().all(|r| r["state"] == "healthy")).then_some(replicas)
+            (replicas.len() == count && replicas.iter().all(|r| r["state"] == "healthy"))
+                .then_some(replicas)
         })
     }
 
@@ -87,7 +96,10 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.zeppelin(&["stop"]).timeout(Duration::from_secs(30)).output();
+        let _ = self
+            .zeppelin(&["stop"])
+            .timeout(Duration::from_secs(30))
+            .output();
     }
 }
 
@@ -107,12 +119,19 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
         .is_some_and(|zombie| !zombie)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A shell loop that records its start and its stop (on SIGTERM) in `events`.
@@ -146,7 +165,10 @@ run = "{a}"
         app.read("events"),
         "start a\nstart b\nstart c\nstop c\nstop b\nstop a\n"
     );
-    app.zeppelin(&["ps"]).assert().failure().stderr(predicates::str::contains("not running"));
+    app.zeppelin(&["ps"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not running"));
 }
 
 #[test]
@@ -191,17 +213,39 @@ env = {{ B = "sub" }}
         .assert()
         .success();
     let env = app.read("env.1");
-    for line in ["A=conf", "B=sub", "C=dotenv", "ZEPPELIN_REPLICA=1", &format!("API_ADDR=127.0.0.1:{port}")] {
+    for line in [
+        "A=conf",
+        "B=sub",
+        "C=dotenv",
+        "ZEPPELIN_REPLICA=1",
+        &format!("API_ADDR=127.0.0.1:{port}"),
+    ] {
         assert!(env.lines().any(|l| l == line), "{line} missing from\n{env}");
     }
-    assert!(!env.contains("s3cret"), "the secret leaked into the environment");
-    let file = env.lines().find_map(|l| l.strip_prefix("TOKEN_FILE=")).expect("TOKEN_FILE");
+    assert!(
+        !env.contains("s3cret"),
+        "the secret leaked into the environment"
+    );
+    let file = env
+        .lines()
+        .find_map(|l| l.strip_prefix("TOKEN_FILE="))
+        .expect("TOKEN_FILE");
     assert_eq!(std::fs::read_to_string(file).unwrap(), "s3cret");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(file).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
-    let port_of = |f: &str| app.read(f).lines().find(|l| l.starts_with("PORT=")).map(str::to_owned);
+    let port_of = |f: &str| {
+        app.read(f)
+            .lines()
+            .find(|l| l.starts_with("PORT="))
+            .map(str::to_owned)
+    };
     assert!(port_of("env.0").is_some());
-    assert_ne!(port_of("env.0"), port_of("env.1"), "each replica gets its own PORT");
+    assert_ne!(
+        port_of("env.0"),
+        port_of("env.1"),
+        "each replica gets its own PORT"
+    );
 }
 
 #[test]
@@ -235,10 +279,16 @@ depends_on = ["ok"]
 health = { exec = "exit 1", interval = "100ms" }
 "#,
     );
-    let out = app.zeppelin(&["run", "-d", "--timeout", "2s"]).assert().failure();
+    let out = app
+        .zeppelin(&["run", "-d", "--timeout", "2s"])
+        .assert()
+        .failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("\"bad\""), "{stderr}");
-    assert!(stderr.contains("about to be unhealthy"), "the last log lines are shown: {stderr}");
+    assert!(
+        stderr.contains("about to be unhealthy"),
+        "the last log lines are shown: {stderr}"
+    );
     app.zeppelin(&["ps"]).assert().failure();
 }
 
@@ -252,7 +302,10 @@ run = "no-such-command-zeppelin-test"
     );
     let out = app.zeppelin(&["run", "-d"]).assert().failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(stderr.contains("\"typo\"") && stderr.contains("127"), "{stderr}");
+    assert!(
+        stderr.contains("\"typo\"") && stderr.contains("127"),
+        "{stderr}"
+    );
     assert!(stderr.contains("not found"), "{stderr}");
 }
 
@@ -292,7 +345,10 @@ run = "sleep 0.7; exit 3"
     });
     assert_eq!(replica["last_exit"], 3);
     assert!(replica["restarts"].as_u64().unwrap() >= 2, "{replica}");
-    app.zeppelin(&["ps"]).assert().success().stdout(predicates::str::contains("crash-looping"));
+    app.zeppelin(&["ps"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("crash-looping"));
 }
 
 #[test]
@@ -326,10 +382,15 @@ health = {{ http = "/", interval = "200ms" }}
     ));
     app.start();
     let before = app.pids("web")[0];
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(before), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(before),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let replica = wait_for("a new healthy replica", || {
         let replica = app.replicas("web").remove(0);
-        (replica["state"] == "healthy" && replica["pid"].as_i64() != Some(i64::from(before))).then_some(replica)
+        (replica["state"] == "healthy" && replica["pid"].as_i64() != Some(i64::from(before)))
+            .then_some(replica)
     });
     assert_eq!(replica["restarts"], 1);
     assert_eq!(replica["last_exit"], 137);
@@ -348,7 +409,9 @@ run = "sleep 600 & echo $! > child.pid; setsid sleep 600 & echo $! > escaped.pid
     let (child, escaped) = (read_pid("child.pid"), read_pid("escaped.pid"));
     assert!(alive(child) && alive(escaped));
     app.zeppelin(&["stop"]).assert().success();
-    wait_for("the grandchildren to die", || (!alive(child) && !alive(escaped)).then_some(()));
+    wait_for("the grandchildren to die", || {
+        (!alive(child) && !alive(escaped)).then_some(())
+    });
 }
 
 #[test]
@@ -362,13 +425,24 @@ replicas = 2
     );
     app.start();
     let replicas = app.pids("a");
-    let child = wait_for("child.pid", || app.read("child.pid").trim().parse::<i32>().ok());
+    let child = wait_for("child.pid", || {
+        app.read("child.pid").trim().parse::<i32>().ok()
+    });
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     // The replicas die with the supervisor (their parent-death signal).
-    wait_for("the replicas to die", || replicas.iter().all(|&p| !alive(p)).then_some(()));
+    wait_for("the replicas to die", || {
+        replicas.iter().all(|&p| !alive(p)).then_some(())
+    });
     // What they started is found again through the recorded groups by the next command.
-    app.zeppelin(&["stop"]).assert().success().stderr(predicates::str::contains("leftover"));
+    app.zeppelin(&["stop"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("leftover"));
     wait_for("the grandchild to die", || (!alive(child)).then_some(()));
     // And the app can run again.
     app.start();
@@ -389,8 +463,14 @@ run = "exec sleep 600"
         .failure()
         .stderr(predicates::str::contains("already running"));
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
-    wait_for("the supervisor to die", || (!alive(supervisor)).then_some(()));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_for("the supervisor to die", || {
+        (!alive(supervisor)).then_some(())
+    });
     // The socket file is still there, but nobody answers: `run` cleans it and starts.
     app.start();
     app.wait_healthy("a", 1);
@@ -421,7 +501,13 @@ max_size = "1Gi"
             .filter_map(|l| l.split_once(&prefix).map(|(_, text)| text))
             .collect();
         assert_eq!(texts.len(), 1_000_001, "replica {replica}");
-        assert!(texts[..1_000_000].iter().enumerate().all(|(i, t)| t.parse() == Ok(i)), "replica {replica} in order");
+        assert!(
+            texts[..1_000_000]
+                .iter()
+                .enumerate()
+                .all(|(i, t)| t.parse() == Ok(i)),
+            "replica {replica} in order"
+        );
         assert_eq!(texts[1_000_000], "last line without newline");
     }
 }
@@ -440,13 +526,23 @@ keep = 2
 "#,
     );
     app.start();
-    wait_for("the last line", || app.read("log/chatty.log").contains(" finished").then_some(()));
+    wait_for("the last line", || {
+        app.read("log/chatty.log")
+            .contains(" finished")
+            .then_some(())
+    });
     assert!(app.file("log/chatty.log.1").exists() && app.file("log/chatty.log.2").exists());
     assert!(!app.file("log/chatty.log.3").exists());
     for file in ["log/chatty.log", "log/chatty.log.1", "log/chatty.log.2"] {
-        assert!(std::fs::metadata(app.file(file)).unwrap().len() <= 16 * 1024, "{file}");
+        assert!(
+            std::fs::metadata(app.file(file)).unwrap().len() <= 16 * 1024,
+            "{file}"
+        );
     }
-    let out = app.zeppelin(&["logs", "chatty", "--tail", "2"]).assert().success();
+    let out = app
+        .zeppelin(&["logs", "chatty", "--tail", "2"])
+        .assert()
+        .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert_eq!(stdout, "chatty.0 | line 2999\nchatty.0 | finished\n");
 }
@@ -469,11 +565,15 @@ health = {{ tcp = true, interval = "200ms" }}
     assert_eq!(status["subs"][0]["replicas"][0]["name"], "web.0");
     app.zeppelin(&["scale", "web=3"]).assert().success();
     let replicas = app.wait_healthy("web", 3);
-    let ports: std::collections::BTreeSet<_> = replicas.iter().map(|r| r["port"].as_u64()).collect();
+    let ports: std::collections::BTreeSet<_> =
+        replicas.iter().map(|r| r["port"].as_u64()).collect();
     assert_eq!(ports.len(), 3);
     app.zeppelin(&["scale", "web=1"]).assert().success();
     app.wait_healthy("web", 1);
-    app.zeppelin(&["scale", "nope=1"]).assert().failure().stderr(predicates::str::contains("nope"));
+    app.zeppelin(&["scale", "nope=1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("nope"));
 }
 
 #[test]
@@ -491,8 +591,15 @@ health = {{ http = "/", interval = "200ms" }}
     app.start();
     let before = app.pids("web");
     app.zeppelin(&["restart", "web"]).assert().success();
-    let after: Vec<i32> = app.wait_healthy("web", 2).iter().map(|r| i32::try_from(r["pid"].as_i64().unwrap()).unwrap()).collect();
-    assert!(before.iter().all(|p| !after.contains(p)), "{before:?} {after:?}");
+    let after: Vec<i32> = app
+        .wait_healthy("web", 2)
+        .iter()
+        .map(|r| i32::try_from(r["pid"].as_i64().unwrap()).unwrap())
+        .collect();
+    assert!(
+        before.iter().all(|p| !after.contains(p)),
+        "{before:?} {after:?}"
+    );
     assert_eq!(app.read("starts").lines().count(), 4);
 }
 
@@ -512,14 +619,21 @@ env = {{ GREETING = "{greeting}" }}
     let app = TestApp::new(&body("hello"));
     app.start();
     let (same, changed) = (app.pids("same"), app.pids("changed"));
-    std::fs::write(app.file("zeppelin.toml"), format!("name = \"t\"\n{}", body("bonjour"))).unwrap();
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{}", body("bonjour")),
+    )
+    .unwrap();
     app.zeppelin(&["run", "-d"])
         .assert()
         .success()
         .stderr(predicates::str::contains("replaced changed"));
     assert_eq!(app.pids("same"), same);
     let now = app.wait_healthy("changed", 1);
-    assert_ne!(now[0]["pid"].as_i64().map(|p| i32::try_from(p).unwrap()), Some(changed[0]));
+    assert_ne!(
+        now[0]["pid"].as_i64().map(|p| i32::try_from(p).unwrap()),
+        Some(changed[0])
+    );
 }
 
 #[test]
@@ -565,7 +679,11 @@ fn deep_app_folders_get_a_short_socket_and_commands_work_from_subfolders() {
     let root = tempfile::tempdir().unwrap();
     let deep = root.path().join("a-rather-long-folder-name/".repeat(6));
     std::fs::create_dir_all(deep.join("src/inner")).unwrap();
-    std::fs::write(deep.join("zeppelin.toml"), "name = \"deep\"\n[sub.a]\nrun = \"exec sleep 600\"\n").unwrap();
+    std::fs::write(
+        deep.join("zeppelin.toml"),
+        "name = \"deep\"\n[sub.a]\nrun = \"exec sleep 600\"\n",
+    )
+    .unwrap();
     let zeppelin = |dir: &Path, args: &[&str]| {
         let mut cmd = Command::cargo_bin("zeppelin").unwrap();
         cmd.current_dir(dir).args(args).timeout(WAIT);

@@ -40,7 +40,12 @@ impl AppEnv {
         match std::fs::read_to_string(&dotenv) {
             Ok(text) => base.extend(parse_dotenv(&text)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::Read { path: dotenv, source }),
+            Err(source) => {
+                return Err(Error::Read {
+                    path: dotenv,
+                    source,
+                });
+            }
         }
         for sub in app.subs.values() {
             if let Some(port) = sub.port {
@@ -53,7 +58,10 @@ impl AppEnv {
                 .recursive(true)
                 .mode(0o700)
                 .create(&dir)
-                .map_err(|source| Error::Write { path: dir.clone(), source })?;
+                .map_err(|source| Error::Write {
+                    path: dir.clone(),
+                    source,
+                })?;
             for (name, secret) in &app.secrets {
                 let value = read_secret(app.dir(), name, &secret.source)?;
                 let file = dir.join(name);
@@ -78,7 +86,7 @@ impl AppEnv {
 fn read_secret(dir: &Path, name: &str, source: &SecretSource) -> Result<Vec<u8>, Error> {
     match source {
         SecretSource::Env(var) => std::env::var_os(var)
-            .map(|v| v.into_encoded_bytes())
+            .map(std::ffi::OsString::into_encoded_bytes)
             .ok_or_else(|| Error::SecretEnv {
                 secret: name.to_owned(),
                 var: var.clone(),

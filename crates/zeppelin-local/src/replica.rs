@@ -145,8 +145,10 @@ impl Life {
         self.sub.backends.send_if_modified(|backends| {
             let before = backends.clone();
             backends.retain(|b| b.replica != index);
-            if let (Some(port), ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy) =
-                (info.port, info.state)
+            if let (
+                Some(port),
+                ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy,
+            ) = (info.port, info.state)
             {
                 backends.push(crate::Backend {
                     replica: index,
@@ -168,7 +170,8 @@ impl Life {
             let ending = match self.spawn() {
                 Ok((group, mut exit, instance, captures)) => {
                     let ending = self.watch(started, &mut exit).await;
-                    let (ending, clean) = self.finish(ending, group, exit, &instance, captures).await;
+                    let (ending, clean) =
+                        self.finish(ending, group, exit, &instance, captures).await;
                     if let Ending::Cancelled = ending {
                         self.update(|i| {
                             i.state = ReplicaState::Stopped;
@@ -247,7 +250,15 @@ impl Life {
     #[allow(clippy::type_complexity)]
     fn spawn(
         &self,
-    ) -> Result<(Pid, oneshot::Receiver<Exit>, String, Vec<tokio::task::JoinHandle<()>>), String> {
+    ) -> Result<
+        (
+            Pid,
+            oneshot::Receiver<Exit>,
+            String,
+            Vec<tokio::task::JoinHandle<()>>,
+        ),
+        String,
+    > {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.shared.next_instance();
         let mut command = self.shared.command(&self.sub.command);
@@ -377,7 +388,10 @@ impl Life {
                     i.state = ReplicaState::Stopping;
                     i.ready = false;
                 });
-                (Ending::Cancelled, terminate(group, exit, stop_timeout, &self.shared.force).await)
+                (
+                    Ending::Cancelled,
+                    terminate(group, exit, stop_timeout, &self.shared.force).await,
+                )
             }
             Ending::Unhealthy(reason) => {
                 terminate(group, exit, stop_timeout, &self.shared.force).await;
@@ -387,7 +401,8 @@ impl Life {
         // Whatever is left in the group, and whatever left it, goes too.
         let _ = killpg(group, Signal::SIGKILL);
         let marked = instance.to_owned();
-        let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked))).await;
+        let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
+            .await;
         self.shared.forget_group(instance);
         for capture in captures {
             let abort = capture.abort_handle();
@@ -443,7 +458,9 @@ fn pipe_of(fd: OwnedFd) -> Option<pipe::Receiver> {
 
 /// A port nothing listens on now, for a replica's `PORT`.
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[cfg(test)]

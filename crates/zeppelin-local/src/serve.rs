@@ -75,10 +75,12 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
         result = supervisor.start() => result.map(Some),
         () = shutdown.cancelled() => Ok(None),
     };
-    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(|err| match err {
-        Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
-        other => (None, error_chain(other)),
-    })));
+    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(
+        |err| match err {
+            Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
+            other => (None, error_chain(other)),
+        },
+    )));
     if matches!(started, Ok(Some(()))) {
         shutdown.cancelled().await;
     }
@@ -120,7 +122,12 @@ async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
 
 /// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with
 /// `args`), and waits until every sub is healthy or the start failed.
-pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str) -> Result<(), Error> {
+pub fn detach(
+    exe: &Path,
+    args: &[&std::ffi::OsStr],
+    paths: &AppPaths,
+    app: &str,
+) -> Result<(), Error> {
     std::fs::create_dir_all(&paths.state).map_err(|source| Error::Write {
         path: paths.state.clone(),
         source,
@@ -147,7 +154,10 @@ pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str
             Ok(Reply::StartFailed { sub, message }) => {
                 reap_within(&mut child, Duration::from_secs(120));
                 return Err(match sub {
-                    Some(sub) => Error::Unhealthy { sub, reason: message },
+                    Some(sub) => Error::Unhealthy {
+                        sub,
+                        reason: message,
+                    },
                     None => Error::Refused(message),
                 });
             }

@@ -42,12 +42,16 @@ pub(crate) fn table(status: &AppStatus) -> Table {
             table.add_row([
                 sub.name.clone(),
                 replica.name.clone(),
-                replica.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                replica
+                    .pid
+                    .map_or_else(|| "-".to_owned(), |p| p.to_string()),
                 state(replica),
                 health(replica).to_owned(),
                 replica.restarts.to_string(),
                 replica.uptime.map_or_else(|| "-".to_owned(), uptime),
-                replica.port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                replica
+                    .port
+                    .map_or_else(|| "-".to_owned(), |p| p.to_string()),
             ]);
         }
     }
