@@ -696,3 +696,100 @@ fn deep_app_folders_get_a_short_socket_and_commands_work_from_subfolders() {
         .stdout(predicates::str::contains("a.0"));
     zeppelin(&deep.join("src"), &["stop"]).assert().success();
 }
+
+#[test]
+fn a_replica_that_turns_unhealthy_is_restarted() {
+    let app = TestApp::new(
+        r#"
+[sub.flaky]
+run = "touch healthy.$ZEPPELIN_REPLICA; exec sleep 600"
+health = { exec = "test -f healthy.$ZEPPELIN_REPLICA", interval = "100ms", retries = 2 }
+"#,
+    );
+    app.start();
+    let before = app.pids("flaky")[0];
+    std::fs::remove_file(app.file("healthy.0")).unwrap();
+    let replica = wait_for("a restarted, healthy replica", || {
+        let replica = app.replicas("flaky").remove(0);
+        (replica["state"] == "healthy" && replica["pid"].as_i64() != Some(i64::from(before)))
+            .then_some(replica)
+    });
+    assert_eq!(replica["restarts"], 1);
+    assert!(!alive(before));
+}
+
+#[test]
+fn foreground_run_prefixes_output_and_stops_cleanly_on_sigterm() {
+    let app = TestApp::new(
+        r#"
+[sub.hello]
+run = "echo hello from $ZEPPELIN_REPLICA; echo to stderr >&2; exec sleep 600"
+replicas = 2
+"#,
+    );
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
+        .arg("run")
+        .current_dir(app.path())
+        .env("NO_COLOR", "1")
+        .stdout(out.reopen().unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    app.wait_healthy("hello", 2);
+    let pids = app.pids("hello");
+    wait_for("both replicas' output", || {
+        let text = std::fs::read_to_string(out.path()).unwrap();
+        (text.contains("hello.0 | hello from 0") && text.contains("hello.1 | hello from 1"))
+            .then_some(())
+    });
+    let text = std::fs::read_to_string(out.path()).unwrap();
+    assert!(text.contains("hello.0 ! to stderr"), "{text}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(run.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = wait_for("zeppelin run to exit", || run.try_wait().unwrap());
+    assert!(status.success(), "{status}");
+    assert!(pids.iter().all(|&p| !alive(p)));
+}
+
+#[test]
+fn logs_follow_prints_new_lines_and_filters_by_replica() {
+    let app = TestApp::new(
+        r#"
+[sub.tick]
+run = "i=0; while :; do echo tick $ZEPPELIN_REPLICA $i; i=$((i+1)); sleep 0.05; done"
+replicas = 2
+"#,
+    );
+    app.start();
+    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
+        .args(["logs", "-f", "--tail", "0", "--replica", "1"])
+        .current_dir(app.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let _ = tx.send(lines.next());
+    });
+    let line = rx.recv_timeout(WAIT);
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let line = line.expect("a followed line in time").unwrap().unwrap();
+    assert!(line.starts_with("tick.1 | tick 1 "), "{line}");
+    let out = app
+        .zeppelin(&["logs", "--since", "1h", "--replica", "0", "--tail", "3"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(
+        stdout.lines().all(|l| l.starts_with("tick.0 | tick 0 ")),
+        "{stdout}"
+    );
+}
