@@ -50,19 +50,22 @@ impl TestApp {
         self.zeppelin(&["run", "-d"]).assert().success();
     }
 
-    /// `zeppelin ps --format json`.
-    fn status(&self) -> Value {
+    /// `zeppelin ps --format json`, `None` while the app does not answer.
+    fn try_status(&self) -> Option<Value> {
         let out = self.zeppelin(&["ps", "--format", "json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "ps failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    fn status(&self) -> Value {
+        self.try_status().expect("the app answers `zeppelin ps`")
     }
 
     fn replicas(&self, sub: &str) -> Vec<Value> {
-        let status = self.status();
+        let Some(status) = self.try_status() else {
+            return Vec::new();
+        };
         status["subs"]
             .as_array()
             .unwrap()
@@ -84,6 +87,9 @@ impl TestApp {
     fn wait_healthy(&self, sub: &str, count: usize) -> Vec<Value> {
         wait_for(&format!("{count} healthy replicas of {sub}"), || {
             let replicas = self.replicas(sub);
+            if replicas.is_empty() && count > 0 {
+                return None;
+            }
             (replicas.len() == count && replicas.iter().all(|r| r["state"] == "healthy"))
                 .then_some(replicas)
         })

@@ -137,6 +137,8 @@ pub(crate) struct Server {
     pub(crate) started: watch::Receiver<Option<StartResult>>,
     /// `Some(clean)` once everything has stopped.
     pub(crate) finished: watch::Receiver<Option<bool>>,
+    /// Set once someone was told how the first start ended.
+    pub(crate) start_told: Arc<watch::Sender<bool>>,
 }
 
 impl Server {
@@ -163,7 +165,11 @@ impl Server {
                 };
                 let mut text = serde_json::to_string(&reply).expect("replies serialize");
                 text.push('\n');
-                let _ = write.write_all(text.as_bytes()).await;
+                if write.write_all(text.as_bytes()).await.is_ok()
+                    && matches!(reply, Reply::Started | Reply::StartFailed { .. })
+                {
+                    server.start_told.send_replace(true);
+                }
             });
         }
     }

@@ -47,17 +47,26 @@ pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Erro
         .enable_all()
         .build()
         .map_err(Error::Setup)?;
-    let outcome = runtime.block_on(supervise(app, paths, options));
+    let outcome = runtime.block_on(supervise(app, paths, options, detached));
     drop(instance);
     outcome
 }
 
-async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcome, Error> {
+/// How long a detached supervisor whose start failed waits for `run -d` to hear why.
+const TELL_FAILURE: Duration = Duration::from_secs(10);
+
+async fn supervise(
+    app: App,
+    paths: AppPaths,
+    options: Options,
+    detached: bool,
+) -> Result<Outcome, Error> {
     let app_dir = app.dir().to_path_buf();
     let supervisor = Arc::new(Supervisor::new(app, paths.clone(), options)?);
     let shutdown = CancellationToken::new();
     let (started_tx, started) = watch::channel(None);
     let (finished_tx, finished) = watch::channel(None);
+    let start_told = Arc::new(watch::channel(false).0);
     let listener = control::listen(&paths.socket)?;
     let server = tokio::spawn(
         Server {
@@ -66,6 +75,7 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
             shutdown: shutdown.clone(),
             started,
             finished,
+            start_told: Arc::clone(&start_told),
         }
         .run(listener),
     );
@@ -83,6 +93,10 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
     )));
     if matches!(started, Ok(Some(()))) {
         shutdown.cancelled().await;
+    }
+    if detached && started.is_err() {
+        let mut told = start_told.subscribe();
+        let _ = tokio::time::timeout(TELL_FAILURE, told.wait_for(|t| *t)).await;
     }
     let clean = supervisor.stop_all().await;
     // New clients find no socket from here on; the ones waiting still get their answer.
@@ -140,6 +154,7 @@ pub fn detach(
     let err_log = log.try_clone().map_err(Error::Setup)?;
     let mut child = std::process::Command::new(exe)
         .args(args)
+        .current_dir(&paths.dir)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err_log)

@@ -361,7 +361,7 @@ impl Supervisor {
             let Some(ctx) = self.context(&sub) else {
                 continue;
             };
-            let desired = self.replicas_of(&sub).len().max(1);
+            let desired = self.replicas_of(&sub).len();
             for index in 0..desired {
                 let old = self.replicas_of(&sub).get(index).cloned();
                 if let Some(old) = old {
