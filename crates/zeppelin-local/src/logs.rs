@@ -184,10 +184,11 @@ impl Followed {
         if current.is_some_and(|ino| ino != self.inode) {
             // Rotated twice since the last look: the file in between is now `.1`.
             let between = PathBuf::from(format!("{}.1", self.path.display()));
-            if self.file.is_some() && inode_of(&between).is_some_and(|ino| ino != self.inode) {
-                if let Ok(mut file) = File::open(&between) {
-                    file.read_to_end(&mut self.partial)?;
-                }
+            if self.file.is_some()
+                && inode_of(&between).is_some_and(|ino| ino != self.inode)
+                && let Ok(mut file) = File::open(&between)
+            {
+                file.read_to_end(&mut self.partial)?;
             }
             self.file = File::open(&self.path).ok();
             self.inode = current.unwrap_or(0);
