@@ -819,7 +819,7 @@ restart = "never"
         .filter(|l| !l.is_empty())
         .collect();
     assert!(
-        lines[0].ends_with(&[b'x'; 200_000]),
+        lines[0].ends_with(&vec![b'x'; 200_000]),
         "the long line is whole"
     );
     assert!(lines[1].ends_with(b" odd.0 out caf\xe9 \xff"));
