@@ -117,6 +117,17 @@ impl Replica {
     }
 }
 
+/// One run of a replica's process.
+struct Process {
+    /// Its process group (the process is the group's leader).
+    group: Pid,
+    exit: oneshot::Receiver<Exit>,
+    /// Its `ZEPPELIN_INSTANCE` marker.
+    instance: String,
+    /// The tasks copying its stdout and stderr into the log.
+    captures: Vec<tokio::task::JoinHandle<()>>,
+}
+
 /// How one run of the process ended.
 enum Ending {
     Exited(Exit),
@@ -168,10 +179,9 @@ impl Life {
         loop {
             let started = Instant::now();
             let ending = match self.spawn() {
-                Ok((group, mut exit, instance, captures)) => {
-                    let ending = self.watch(started, &mut exit).await;
-                    let (ending, clean) =
-                        self.finish(ending, group, exit, &instance, captures).await;
+                Ok(mut process) => {
+                    let ending = self.watch(started, &mut process.exit).await;
+                    let (ending, clean) = self.finish(ending, process).await;
                     if let Ending::Cancelled = ending {
                         self.update(|i| {
                             i.state = ReplicaState::Stopped;
@@ -247,18 +257,7 @@ impl Life {
     }
 
     /// Starts the process through the launcher, in a process group of its own.
-    #[allow(clippy::type_complexity)]
-    fn spawn(
-        &self,
-    ) -> Result<
-        (
-            Pid,
-            oneshot::Receiver<Exit>,
-            String,
-            Vec<tokio::task::JoinHandle<()>>,
-        ),
-        String,
-    > {
+    fn spawn(&self) -> Result<Process, String> {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.shared.next_instance();
         let mut command = self.shared.command(&self.sub.command);
@@ -297,7 +296,12 @@ impl Life {
             i.started = Some(Instant::now());
             i.reason = None;
         });
-        Ok((Pid::from_raw(pid), exit, instance, captures))
+        Ok(Process {
+            group: Pid::from_raw(pid),
+            exit,
+            instance,
+            captures,
+        })
     }
 
     /// Probes the running process until it exits, fails its health check or is cancelled.
@@ -372,14 +376,13 @@ impl Life {
     }
 
     /// Stops what is left of the process group and collects the output and the exit status.
-    async fn finish(
-        &self,
-        ending: Ending,
-        group: Pid,
-        exit: oneshot::Receiver<Exit>,
-        instance: &str,
-        captures: Vec<tokio::task::JoinHandle<()>>,
-    ) -> (Ending, bool) {
+    async fn finish(&self, ending: Ending, process: Process) -> (Ending, bool) {
+        let Process {
+            group,
+            exit,
+            instance,
+            captures,
+        } = process;
         let stop_timeout = self.sub.spec.stop_timeout.get();
         let (ending, clean) = match ending {
             Ending::Exited(status) => (Ending::Exited(status), true),
@@ -403,7 +406,7 @@ impl Life {
         let marked = instance.to_owned();
         let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
             .await;
-        self.shared.forget_group(instance);
+        self.shared.forget_group(&instance);
         for capture in captures {
             let abort = capture.abort_handle();
             if tokio::time::timeout(DRAIN, capture).await.is_err() {

@@ -62,6 +62,7 @@ async fn supervise(
     detached: bool,
 ) -> Result<Outcome, Error> {
     let app_dir = app.dir().to_path_buf();
+    let on_started = options.on_started.clone();
     let supervisor = Arc::new(Supervisor::new(app, paths.clone(), options)?);
     let shutdown = CancellationToken::new();
     let (started_tx, started) = watch::channel(None);
@@ -92,6 +93,9 @@ async fn supervise(
         },
     )));
     if matches!(started, Ok(Some(()))) {
+        if let Some(on_started) = on_started {
+            on_started();
+        }
         shutdown.cancelled().await;
     }
     if detached && started.is_err() {

@@ -98,6 +98,8 @@ pub struct Options {
     pub echo: Option<Echo>,
     /// How long a sub may take to become healthy when it is started.
     pub start_timeout: Option<Duration>,
+    /// Called once, when every sub has become healthy after the start.
+    pub on_started: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// How long a sub may take to become healthy, unless told otherwise.

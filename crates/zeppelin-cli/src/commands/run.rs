@@ -39,6 +39,7 @@ pub(crate) fn supervise(timeout: &str, settings: &GlobalSettings) -> miette::Res
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: None,
         start_timeout: Some(timeout),
+        on_started: None,
     };
     let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
     Ok(exit_code(outcome.clean))
@@ -76,6 +77,9 @@ fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette:
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: Some(echo),
         start_timeout: Some(timeout),
+        on_started: Some(Arc::new(|| {
+            eprintln!("zeppelin: every sub is healthy; `zeppelin ps` shows them");
+        })),
     };
     eprintln!(
         "zeppelin: running {} ({}); Ctrl-C stops it, twice stops it at once",
