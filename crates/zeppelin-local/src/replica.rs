@@ -403,7 +403,7 @@ impl Life {
         };
         // Whatever is left in the group, and whatever left it, goes too.
         let _ = killpg(group, Signal::SIGKILL);
-        let marked = instance.to_owned();
+        let marked = instance.clone();
         let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
             .await;
         self.shared.forget_group(&instance);
