@@ -40,7 +40,11 @@ impl LinePrinter {
         if self.color {
             let index = self.subs.iter().position(|s| s == sub).unwrap_or(0);
             let colour = PALETTE[index % PALETTE.len()];
-            write!(out, "{time}\x1b[{colour}m{name:<width$} {marker}\x1b[0m ", width = self.width)?;
+            write!(
+                out,
+                "{time}\x1b[{colour}m{name:<width$} {marker}\x1b[0m ",
+                width = self.width
+            )?;
         } else {
             write!(out, "{time}{name:<width$} {marker} ", width = self.width)?;
         }

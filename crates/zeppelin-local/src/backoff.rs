@@ -52,7 +52,9 @@ mod tests {
     fn doubles_to_the_cap_and_resets_after_a_long_run() {
         let mut backoff = Backoff::new();
         let short = Duration::from_millis(10);
-        let waits: Vec<u64> = (0..9).map(|_| backoff.after_exit(short).as_secs()).collect();
+        let waits: Vec<u64> = (0..9)
+            .map(|_| backoff.after_exit(short).as_secs())
+            .collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
         assert!(backoff.crash_looping());
         assert_eq!(backoff.after_exit(Backoff::RESET_AFTER), Backoff::FIRST);

@@ -102,7 +102,12 @@ impl SubLog {
     }
 
     /// Starts copying one pipe of a replica into the log; the task ends at end of file.
-    pub(crate) fn capture<R>(&self, pipe: R, replica: u32, stream: Stream) -> tokio::task::JoinHandle<()>
+    pub(crate) fn capture<R>(
+        &self,
+        pipe: R,
+        replica: u32,
+        stream: Stream,
+    ) -> tokio::task::JoinHandle<()>
     where
         R: AsyncRead + Unpin + Send + 'static,
     {
@@ -161,7 +166,10 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
 }
 
 fn open_append(path: &Path) -> std::io::Result<File> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
 }
 
 struct Writer {

@@ -46,11 +46,16 @@ pub enum Request {
 pub enum Reply {
     Status(AppStatus),
     Started,
-    Stopped { clean: bool },
+    Stopped {
+        clean: bool,
+    },
     Done,
     Applied(Applied),
     /// The first start failed; `sub` names the sub that did not become healthy.
-    StartFailed { sub: Option<String>, message: String },
+    StartFailed {
+        sub: Option<String>,
+        message: String,
+    },
     Error(String),
 }
 
@@ -71,23 +76,32 @@ pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, 
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
             ) =>
         {
-            return Err(Error::NotRunning { app: app.to_owned() });
+            return Err(Error::NotRunning {
+                app: app.to_owned(),
+            });
         }
         Err(err) => return Err(control(err)),
     };
-    stream.set_read_timeout(Some(REPLY_TIMEOUT)).map_err(control)?;
+    stream
+        .set_read_timeout(Some(REPLY_TIMEOUT))
+        .map_err(control)?;
     let mut line = serde_json::to_string(request).expect("requests serialize");
     line.push('\n');
     stream.write_all(line.as_bytes()).map_err(control)?;
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).map_err(control)?;
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .map_err(control)?;
     if answer.is_empty() {
         return Err(control(std::io::ErrorKind::UnexpectedEof.into()));
     }
     match serde_json::from_str(&answer) {
         Ok(Reply::Error(message)) => Err(Error::Refused(message)),
         Ok(reply) => Ok(reply),
-        Err(err) => Err(control(std::io::Error::new(std::io::ErrorKind::InvalidData, err))),
+        Err(err) => Err(control(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            err,
+        ))),
     }
 }
 
@@ -109,6 +123,9 @@ pub(crate) fn listen(socket: &Path) -> Result<UnixListener, Error> {
     Ok(listener)
 }
 
+/// How the first start ended: `Err((sub, message))` names the sub that failed, if one did.
+pub(crate) type StartResult = Result<(), (Option<String>, String)>;
+
 /// What the server needs besides the supervisor.
 #[derive(Clone)]
 pub(crate) struct Server {
@@ -117,9 +134,11 @@ pub(crate) struct Server {
     /// Cancelled to stop the whole app.
     pub(crate) shutdown: CancellationToken,
     /// `Some(Err((sub, message)))` when the first start failed.
-    pub(crate) started: watch::Receiver<Option<Result<(), (Option<String>, String)>>>,
+    pub(crate) started: watch::Receiver<Option<StartResult>>,
     /// `Some(clean)` once everything has stopped.
     pub(crate) finished: watch::Receiver<Option<bool>>,
+    /// Set once someone was told how the first start ended.
+    pub(crate) start_told: Arc<watch::Sender<bool>>,
 }
 
 impl Server {
@@ -133,7 +152,11 @@ impl Server {
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
-                if tokio::io::BufReader::new(read).read_line(&mut line).await.is_err() {
+                if tokio::io::BufReader::new(read)
+                    .read_line(&mut line)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 let reply = match serde_json::from_str::<Request>(&line) {
@@ -142,7 +165,11 @@ impl Server {
                 };
                 let mut text = serde_json::to_string(&reply).expect("replies serialize");
                 text.push('\n');
-                let _ = write.write_all(text.as_bytes()).await;
+                if write.write_all(text.as_bytes()).await.is_ok()
+                    && matches!(reply, Reply::Started | Reply::StartFailed { .. })
+                {
+                    server.start_told.send_replace(true);
+                }
             });
         }
     }
@@ -161,7 +188,10 @@ impl Server {
             Request::Stop { subs } if subs.is_empty() => {
                 self.shutdown.cancel();
                 let mut finished = self.finished.clone();
-                let clean = finished.wait_for(Option::is_some).await.map(|c| c.unwrap_or(false));
+                let clean = finished
+                    .wait_for(Option::is_some)
+                    .await
+                    .map(|c| c.unwrap_or(false));
                 Ok(Reply::Stopped {
                     clean: clean.unwrap_or(false),
                 })

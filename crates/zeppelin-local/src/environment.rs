@@ -19,6 +19,8 @@ use crate::paths::AppPaths;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AppEnv {
     base: BTreeMap<String, String>,
+    /// Variables a secret is read from: replicas get the secret's file, not the variable.
+    pub(crate) hidden: Vec<String>,
 }
 
 impl AppEnv {
@@ -26,11 +28,24 @@ impl AppEnv {
     /// so a secret that cannot be read stops the start before any process runs.
     pub(crate) fn resolve(app: &App, paths: &AppPaths) -> Result<Self, Error> {
         let mut base = app.conf.clone();
+        let hidden = app
+            .secrets
+            .values()
+            .filter_map(|s| match &s.source {
+                SecretSource::Env(var) => Some(var.clone()),
+                SecretSource::File(_) => None,
+            })
+            .collect();
         let dotenv = app.dir().join(".env");
         match std::fs::read_to_string(&dotenv) {
             Ok(text) => base.extend(parse_dotenv(&text)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::Read { path: dotenv, source }),
+            Err(source) => {
+                return Err(Error::Read {
+                    path: dotenv,
+                    source,
+                });
+            }
         }
         for sub in app.subs.values() {
             if let Some(port) = sub.port {
@@ -43,7 +58,10 @@ impl AppEnv {
                 .recursive(true)
                 .mode(0o700)
                 .create(&dir)
-                .map_err(|source| Error::Write { path: dir.clone(), source })?;
+                .map_err(|source| Error::Write {
+                    path: dir.clone(),
+                    source,
+                })?;
             for (name, secret) in &app.secrets {
                 let value = read_secret(app.dir(), name, &secret.source)?;
                 let file = dir.join(name);
@@ -54,7 +72,7 @@ impl AppEnv {
                 }
             }
         }
-        Ok(Self { base })
+        Ok(Self { base, hidden })
     }
 
     /// The variables of one sub: the app's, overridden by the sub's own `env`.
@@ -68,7 +86,7 @@ impl AppEnv {
 fn read_secret(dir: &Path, name: &str, source: &SecretSource) -> Result<Vec<u8>, Error> {
     match source {
         SecretSource::Env(var) => std::env::var_os(var)
-            .map(|v| v.into_encoded_bytes())
+            .map(std::ffi::OsString::into_encoded_bytes)
             .ok_or_else(|| Error::SecretEnv {
                 secret: name.to_owned(),
                 var: var.clone(),

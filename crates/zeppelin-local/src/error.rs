@@ -17,7 +17,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("secret {secret} reads environment variable {var}, which is not set; set it and run again")]
+    #[error(
+        "secret {secret} reads environment variable {var}, which is not set; set it and run again"
+    )]
     SecretEnv { secret: String, var: String },
     #[error("secret {secret} cannot be read from {}; create the file or change secrets.{secret}", .path.display())]
     SecretFile {

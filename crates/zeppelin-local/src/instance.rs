@@ -38,8 +38,12 @@ impl Instance {
         };
         clean_stale(paths);
         let pid_file = paths.pid_file();
-        std::fs::write(&pid_file, format!("{}\n", std::process::id()))
-            .map_err(|source| Error::Write { path: pid_file, source })?;
+        std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
+            Error::Write {
+                path: pid_file,
+                source,
+            }
+        })?;
         Ok(Self {
             _lock: lock,
             paths: paths.clone(),
@@ -49,7 +53,11 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        for file in [&self.paths.socket, &self.paths.pid_file(), &self.paths.groups()] {
+        for file in [
+            &self.paths.socket,
+            &self.paths.pid_file(),
+            &self.paths.groups(),
+        ] {
             let _ = std::fs::remove_file(file);
         }
     }

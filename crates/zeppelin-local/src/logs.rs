@@ -61,11 +61,13 @@ pub struct Query {
 
 impl Query {
     fn keeps(&self, entry: &Entry, since: Option<&str>) -> bool {
-        self.replica.is_none_or(|r| r == entry.replica) && since.is_none_or(|s| entry.time.as_str() >= s)
+        self.replica.is_none_or(|r| r == entry.replica)
+            && since.is_none_or(|s| entry.time.as_str() >= s)
     }
 
     fn since_text(&self) -> Option<String> {
-        self.since.map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        self.since
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
     }
 }
 
@@ -109,13 +111,21 @@ fn files_of(paths: &AppPaths, sub: &str) -> Vec<PathBuf> {
             Some((n, entry.path()))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
-    rotated.into_iter().map(|(_, p)| p).chain([current]).collect()
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
+    rotated
+        .into_iter()
+        .map(|(_, p)| p)
+        .chain([current])
+        .collect()
 }
 
 /// Follows the subs' current log files from their end, across rotation, handing each new
 /// line to `show` until it returns `false`.
-pub fn follow(paths: &AppPaths, query: &Query, mut show: impl FnMut(&Entry) -> bool) -> std::io::Result<()> {
+pub fn follow(
+    paths: &AppPaths,
+    query: &Query,
+    mut show: impl FnMut(&Entry) -> bool,
+) -> std::io::Result<()> {
     let since = query.since_text();
     let mut followed: Vec<Followed> = query
         .subs
@@ -149,7 +159,10 @@ struct Followed {
 impl Followed {
     fn at_end(path: PathBuf) -> Self {
         let mut file = File::open(&path).ok();
-        let inode = file.as_ref().and_then(|f| f.metadata().ok()).map_or(0, |m| m.ino());
+        let inode = file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.ino());
         if let Some(f) = &mut file {
             let _ = f.seek(SeekFrom::End(0));
         }
@@ -169,6 +182,14 @@ impl Followed {
         }
         let current = inode_of(&self.path);
         if current.is_some_and(|ino| ino != self.inode) {
+            // Rotated twice since the last look: the file in between is now `.1`.
+            let between = PathBuf::from(format!("{}.1", self.path.display()));
+            if self.file.is_some()
+                && inode_of(&between).is_some_and(|ino| ino != self.inode)
+                && let Ok(mut file) = File::open(&between)
+            {
+                file.read_to_end(&mut self.partial)?;
+            }
             self.file = File::open(&self.path).ok();
             self.inode = current.unwrap_or(0);
             if let Some(file) = &mut self.file {
@@ -199,7 +220,12 @@ mod tests {
         assert_eq!(entry.replica, 3);
         assert_eq!(entry.stream, Stream::Err);
         assert_eq!(entry.text, b"oops: a b");
-        assert_eq!(Entry::parse(b"2026-01-02T03:04:05.000001Z web.0 out ").unwrap().text, b"");
+        assert_eq!(
+            Entry::parse(b"2026-01-02T03:04:05.000001Z web.0 out ")
+                .unwrap()
+                .text,
+            b""
+        );
         assert!(Entry::parse(b"garbage").is_none());
     }
 
@@ -208,7 +234,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::new(dir.path());
         std::fs::create_dir_all(&paths.logs).unwrap();
-        std::fs::write(paths.logs.join("web.log.1"), "2026-01-01T00:00:01.000000Z web.0 out a\n").unwrap();
+        std::fs::write(
+            paths.logs.join("web.log.1"),
+            "2026-01-01T00:00:01.000000Z web.0 out a\n",
+        )
+        .unwrap();
         std::fs::write(
             paths.log_file("web"),
             "2026-01-01T00:00:02.000000Z web.1 out b\n2026-01-01T00:00:03.000000Z web.0 err c\n",
@@ -218,9 +248,27 @@ mod tests {
             subs: vec!["web".into()],
             ..Query::default()
         };
-        let texts = |q: &Query| -> Vec<Vec<u8>> { history(&paths, q).unwrap().into_iter().map(|e| e.text).collect() };
+        let texts = |q: &Query| -> Vec<Vec<u8>> {
+            history(&paths, q)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.text)
+                .collect()
+        };
         assert_eq!(texts(&query), [b"a", b"b", b"c"]);
-        assert_eq!(texts(&Query { tail: Some(1), ..query.clone() }), [b"c"]);
-        assert_eq!(texts(&Query { replica: Some(0), ..query.clone() }), [b"a", b"c"]);
+        assert_eq!(
+            texts(&Query {
+                tail: Some(1),
+                ..query.clone()
+            }),
+            [b"c"]
+        );
+        assert_eq!(
+            texts(&Query {
+                replica: Some(0),
+                ..query.clone()
+            }),
+            [b"a", b"c"]
+        );
     }
 }

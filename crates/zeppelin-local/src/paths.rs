@@ -98,14 +98,21 @@ mod tests {
     #[test]
     fn short_folders_keep_the_socket_inside() {
         let paths = AppPaths::new(Path::new("/home/me/shop"));
-        assert_eq!(paths.socket, Path::new("/home/me/shop/.zeppelin/control.sock"));
+        assert_eq!(
+            paths.socket,
+            Path::new("/home/me/shop/.zeppelin/control.sock")
+        );
     }
 
     #[test]
     fn deep_folders_get_a_short_socket_path() {
         let deep = format!("/home/me/{}", "very-long-folder-name/".repeat(10));
         let paths = AppPaths::new(Path::new(&deep));
-        assert!(paths.socket.as_os_str().len() <= MAX_SOCKET_PATH, "{:?}", paths.socket);
+        assert!(
+            paths.socket.as_os_str().len() <= MAX_SOCKET_PATH,
+            "{:?}",
+            paths.socket
+        );
         assert!(paths.socket.to_string_lossy().contains(&paths.id));
         let other = AppPaths::new(Path::new(&format!("{deep}x")));
         assert_ne!(paths.socket, other.socket);

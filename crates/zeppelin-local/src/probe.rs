@@ -39,8 +39,9 @@ async fn http(port: u16, path: &str) -> Result<(), String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|err| format!("cannot connect to port {port}: {err}"))?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: zeppelin\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: zeppelin\r\nConnection: close\r\n\r\n"
+    );
     stream
         .write_all(request.as_bytes())
         .await
@@ -71,7 +72,11 @@ async fn http(port: u16, path: &str) -> Result<(), String> {
 }
 
 /// Runs an exec probe in its own process group, killed whole if it outlives the timeout.
-async fn run(reaper: &Reaper, mut command: std::process::Command, timeout: Duration) -> Result<(), String> {
+async fn run(
+    reaper: &Reaper,
+    mut command: std::process::Command,
+    timeout: Duration,
+) -> Result<(), String> {
     command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -86,7 +91,10 @@ async fn run(reaper: &Reaper, mut command: std::process::Command, timeout: Durat
         Ok(Err(_)) => Err("the check's exit was lost".to_owned()),
         Err(_) => {
             let _ = killpg(group, Signal::SIGKILL);
-            Err(format!("the check did not finish within {}", humanize(timeout)))
+            Err(format!(
+                "the check did not finish within {}",
+                humanize(timeout)
+            ))
         }
     }
 }
@@ -122,7 +130,10 @@ mod tests {
         let ok = serve_once("HTTP/1.0 204 No Content\r\n\r\n").await;
         assert_eq!(http(ok, "/healthz").await, Ok(()));
         let bad = serve_once("HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
-        assert_eq!(http(bad, "/healthz").await, Err("GET /healthz answered 503".to_owned()));
+        assert_eq!(
+            http(bad, "/healthz").await,
+            Err("GET /healthz answered 503".to_owned())
+        );
     }
 
     #[tokio::test]

@@ -54,6 +54,8 @@ pub(crate) struct SubContext {
     pub(crate) spec: Sub,
     pub(crate) command: String,
     pub(crate) env: BTreeMap<String, String>,
+    /// Variables of Zeppelin's own environment that hold secret values: not passed on.
+    pub(crate) hidden: Vec<String>,
     pub(crate) log: SubLog,
     pub(crate) backends: Arc<tokio::sync::watch::Sender<Vec<crate::Backend>>>,
 }
@@ -115,6 +117,17 @@ impl Replica {
     }
 }
 
+/// One run of a replica's process.
+struct Process {
+    /// Its process group (the process is the group's leader).
+    group: Pid,
+    exit: oneshot::Receiver<Exit>,
+    /// Its `ZEPPELIN_INSTANCE` marker.
+    instance: String,
+    /// The tasks copying its stdout and stderr into the log.
+    captures: Vec<tokio::task::JoinHandle<()>>,
+}
+
 /// How one run of the process ended.
 enum Ending {
     Exited(Exit),
@@ -143,8 +156,10 @@ impl Life {
         self.sub.backends.send_if_modified(|backends| {
             let before = backends.clone();
             backends.retain(|b| b.replica != index);
-            if let (Some(port), ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy) =
-                (info.port, info.state)
+            if let (
+                Some(port),
+                ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy,
+            ) = (info.port, info.state)
             {
                 backends.push(crate::Backend {
                     replica: index,
@@ -164,9 +179,9 @@ impl Life {
         loop {
             let started = Instant::now();
             let ending = match self.spawn() {
-                Ok((group, mut exit, instance, captures)) => {
-                    let ending = self.watch(started, &mut exit).await;
-                    let (ending, clean) = self.finish(ending, group, exit, &instance, captures).await;
+                Ok(mut process) => {
+                    let ending = self.watch(started, &mut process.exit).await;
+                    let (ending, clean) = self.finish(ending, process).await;
                     if let Ending::Cancelled = ending {
                         self.update(|i| {
                             i.state = ReplicaState::Stopped;
@@ -206,7 +221,8 @@ impl Life {
             let wait = backoff.after_exit(started.elapsed());
             let crash_looping = backoff.crash_looping();
             self.update(|i| {
-                if !i.ready && i.state == ReplicaState::Starting {
+                // Finishing its work (exit 0, not restarted) is not a failed start.
+                if !i.ready && i.state == ReplicaState::Starting && (failed || restart) {
                     i.failed_start = true;
                 }
                 i.ready = false;
@@ -241,13 +257,13 @@ impl Life {
     }
 
     /// Starts the process through the launcher, in a process group of its own.
-    #[allow(clippy::type_complexity)]
-    fn spawn(
-        &self,
-    ) -> Result<(Pid, oneshot::Receiver<Exit>, String, Vec<tokio::task::JoinHandle<()>>), String> {
+    fn spawn(&self) -> Result<Process, String> {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.shared.next_instance();
         let mut command = self.shared.command(&self.sub.command);
+        for var in &self.sub.hidden {
+            command.env_remove(var);
+        }
         command
             .current_dir(&self.shared.paths.dir)
             .envs(&self.sub.env)
@@ -280,7 +296,12 @@ impl Life {
             i.started = Some(Instant::now());
             i.reason = None;
         });
-        Ok((Pid::from_raw(pid), exit, instance, captures))
+        Ok(Process {
+            group: Pid::from_raw(pid),
+            exit,
+            instance,
+            captures,
+        })
     }
 
     /// Probes the running process until it exits, fails its health check or is cancelled.
@@ -314,6 +335,9 @@ impl Life {
             let result = tokio::select! {
                 result = probe(&h.check, port, h.timeout.get(), &shared.reaper, |cmd| {
                     let mut command = shared.command(cmd);
+                    for var in &self.sub.hidden {
+                        command.env_remove(var);
+                    }
                     command
                         .current_dir(&shared.paths.dir)
                         .envs(env)
@@ -352,14 +376,13 @@ impl Life {
     }
 
     /// Stops what is left of the process group and collects the output and the exit status.
-    async fn finish(
-        &self,
-        ending: Ending,
-        group: Pid,
-        exit: oneshot::Receiver<Exit>,
-        instance: &str,
-        captures: Vec<tokio::task::JoinHandle<()>>,
-    ) -> (Ending, bool) {
+    async fn finish(&self, ending: Ending, process: Process) -> (Ending, bool) {
+        let Process {
+            group,
+            exit,
+            instance,
+            captures,
+        } = process;
         let stop_timeout = self.sub.spec.stop_timeout.get();
         let (ending, clean) = match ending {
             Ending::Exited(status) => (Ending::Exited(status), true),
@@ -368,7 +391,10 @@ impl Life {
                     i.state = ReplicaState::Stopping;
                     i.ready = false;
                 });
-                (Ending::Cancelled, terminate(group, exit, stop_timeout, &self.shared.force).await)
+                (
+                    Ending::Cancelled,
+                    terminate(group, exit, stop_timeout, &self.shared.force).await,
+                )
             }
             Ending::Unhealthy(reason) => {
                 terminate(group, exit, stop_timeout, &self.shared.force).await;
@@ -377,9 +403,10 @@ impl Life {
         };
         // Whatever is left in the group, and whatever left it, goes too.
         let _ = killpg(group, Signal::SIGKILL);
-        let marked = instance.to_owned();
-        let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked))).await;
-        self.shared.forget_group(instance);
+        let marked = instance.clone();
+        let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
+            .await;
+        self.shared.forget_group(&instance);
         for capture in captures {
             let abort = capture.abort_handle();
             if tokio::time::timeout(DRAIN, capture).await.is_err() {
@@ -434,7 +461,9 @@ fn pipe_of(fd: OwnedFd) -> Option<pipe::Receiver> {
 
 /// A port nothing listens on now, for a replica's `PORT`.
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[cfg(test)]

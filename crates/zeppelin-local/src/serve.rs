@@ -47,17 +47,27 @@ pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Erro
         .enable_all()
         .build()
         .map_err(Error::Setup)?;
-    let outcome = runtime.block_on(supervise(app, paths, options));
+    let outcome = runtime.block_on(supervise(app, paths, options, detached));
     drop(instance);
     outcome
 }
 
-async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcome, Error> {
+/// How long a detached supervisor whose start failed waits for `run -d` to hear why.
+const TELL_FAILURE: Duration = Duration::from_secs(10);
+
+async fn supervise(
+    app: App,
+    paths: AppPaths,
+    options: Options,
+    detached: bool,
+) -> Result<Outcome, Error> {
     let app_dir = app.dir().to_path_buf();
+    let on_started = options.on_started.clone();
     let supervisor = Arc::new(Supervisor::new(app, paths.clone(), options)?);
     let shutdown = CancellationToken::new();
     let (started_tx, started) = watch::channel(None);
     let (finished_tx, finished) = watch::channel(None);
+    let start_told = Arc::new(watch::channel(false).0);
     let listener = control::listen(&paths.socket)?;
     let server = tokio::spawn(
         Server {
@@ -66,6 +76,7 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
             shutdown: shutdown.clone(),
             started,
             finished,
+            start_told: Arc::clone(&start_told),
         }
         .run(listener),
     );
@@ -75,12 +86,21 @@ async fn supervise(app: App, paths: AppPaths, options: Options) -> Result<Outcom
         result = supervisor.start() => result.map(Some),
         () = shutdown.cancelled() => Ok(None),
     };
-    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(|err| match err {
-        Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
-        other => (None, error_chain(other)),
-    })));
+    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(
+        |err| match err {
+            Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
+            other => (None, error_chain(other)),
+        },
+    )));
     if matches!(started, Ok(Some(()))) {
+        if let Some(on_started) = on_started {
+            on_started();
+        }
         shutdown.cancelled().await;
+    }
+    if detached && started.is_err() {
+        let mut told = start_told.subscribe();
+        let _ = tokio::time::timeout(TELL_FAILURE, told.wait_for(|t| *t)).await;
     }
     let clean = supervisor.stop_all().await;
     // New clients find no socket from here on; the ones waiting still get their answer.
@@ -120,7 +140,12 @@ async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
 
 /// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with
 /// `args`), and waits until every sub is healthy or the start failed.
-pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str) -> Result<(), Error> {
+pub fn detach(
+    exe: &Path,
+    args: &[&std::ffi::OsStr],
+    paths: &AppPaths,
+    app: &str,
+) -> Result<(), Error> {
     std::fs::create_dir_all(&paths.state).map_err(|source| Error::Write {
         path: paths.state.clone(),
         source,
@@ -133,6 +158,7 @@ pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str
     let err_log = log.try_clone().map_err(Error::Setup)?;
     let mut child = std::process::Command::new(exe)
         .args(args)
+        .current_dir(&paths.dir)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err_log)
@@ -147,7 +173,10 @@ pub fn detach(exe: &Path, args: &[&std::ffi::OsStr], paths: &AppPaths, app: &str
             Ok(Reply::StartFailed { sub, message }) => {
                 reap_within(&mut child, Duration::from_secs(120));
                 return Err(match sub {
-                    Some(sub) => Error::Unhealthy { sub, reason: message },
+                    Some(sub) => Error::Unhealthy {
+                        sub,
+                        reason: message,
+                    },
                     None => Error::Refused(message),
                 });
             }

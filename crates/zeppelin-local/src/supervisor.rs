@@ -46,7 +46,9 @@ impl Shared {
         let mut cmd = match &self.launcher {
             Some(launcher) => {
                 let mut cmd = std::process::Command::new(launcher);
-                cmd.arg(LAUNCH_ARG).arg(std::process::id().to_string()).arg("sh");
+                cmd.arg(LAUNCH_ARG)
+                    .arg(std::process::id().to_string())
+                    .arg("sh");
                 cmd
             }
             None => std::process::Command::new("sh"),
@@ -57,7 +59,11 @@ impl Shared {
 
     /// A new marker value for one run of one replica.
     pub(crate) fn next_instance(&self) -> String {
-        format!("{}-{}", self.paths.id, self.next.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}-{}",
+            self.paths.id,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     pub(crate) fn record_group(&self, instance: &str, group: i32) {
@@ -73,7 +79,10 @@ impl Shared {
     }
 
     fn write_groups(&self, groups: &BTreeMap<String, i32>) {
-        let text: String = groups.values().map(|g| format!("{g}\n")).collect();
+        let text: String = groups
+            .values()
+            .flat_map(|g| [g.to_string(), "\n".to_owned()])
+            .collect();
         if let Err(err) = std::fs::write(self.paths.groups(), text) {
             eprintln!("zeppelin: cannot record process groups: {err}");
         }
@@ -89,6 +98,8 @@ pub struct Options {
     pub echo: Option<Echo>,
     /// How long a sub may take to become healthy when it is started.
     pub start_timeout: Option<Duration>,
+    /// Called once, when every sub has become healthy after the start.
+    pub on_started: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// How long a sub may take to become healthy, unless told otherwise.
@@ -192,7 +203,12 @@ impl Supervisor {
         subs: impl Iterator<Item = &'a String>,
     ) -> Result<BTreeMap<String, SubLog>, Error> {
         subs.map(|name| {
-            let log = SubLog::open(name, self.shared.paths.log_file(name), app.logs.clone(), self.echo.clone())?;
+            let log = SubLog::open(
+                name,
+                self.shared.paths.log_file(name),
+                app.logs.clone(),
+                self.echo.clone(),
+            )?;
             Ok((name.clone(), log))
         })
         .collect()
@@ -207,6 +223,7 @@ impl Supervisor {
             spec: sub.clone(),
             command,
             env: env.for_sub(&sub.env),
+            hidden: env.hidden.clone(),
             log,
             backends: self.backend_sender(&sub.name),
         });
@@ -233,7 +250,10 @@ impl Supervisor {
             if let Some(failed) = infos.iter().find(|i| i.failed_start) {
                 return Err(Error::Unhealthy {
                     sub: sub.to_owned(),
-                    reason: failed.reason.clone().unwrap_or_else(|| "it exited".to_owned()),
+                    reason: failed
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "it exited".to_owned()),
                 });
             }
             let done = |i: &ReplicaInfo| {
@@ -263,8 +283,20 @@ impl Supervisor {
         let _ops = self.ops.lock().await;
         let order: Vec<String> = {
             let state = self.state.lock().expect("state");
-            let mut order: Vec<String> = state.app.start_order().iter().map(|s| s.name.clone()).collect();
-            order.extend(state.subs.keys().filter(|s| !order.contains(s)).cloned().collect::<Vec<_>>());
+            let mut order: Vec<String> = state
+                .app
+                .start_order()
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
+            order.extend(
+                state
+                    .subs
+                    .keys()
+                    .filter(|s| !order.contains(s))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
             order.reverse();
             order
         };
@@ -294,7 +326,12 @@ impl Supervisor {
     /// Checks that every name is a sub of the app; an empty list means all, in start order.
     fn resolve_subs(&self, subs: &[String]) -> Result<Vec<String>, Error> {
         let state = self.state.lock().expect("state");
-        let order: Vec<String> = state.app.start_order().iter().map(|s| s.name.clone()).collect();
+        let order: Vec<String> = state
+            .app
+            .start_order()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         if let Some(unknown) = subs.iter().find(|s| !state.app.subs.contains_key(*s)) {
             return Err(Error::UnknownSub {
                 sub: unknown.clone(),
@@ -323,14 +360,20 @@ impl Supervisor {
         let names = self.resolve_subs(subs)?;
         let _ops = self.ops.lock().await;
         for sub in names {
-            let Some(ctx) = self.context(&sub) else { continue };
-            let desired = self.replicas_of(&sub).len().max(1);
+            let Some(ctx) = self.context(&sub) else {
+                continue;
+            };
+            let desired = self.replicas_of(&sub).len();
             for index in 0..desired {
                 let old = self.replicas_of(&sub).get(index).cloned();
                 if let Some(old) = old {
                     old.stop().await;
                 }
-                let new = Arc::new(Replica::start(&self.shared, &ctx, u32::try_from(index).expect("replica count fits u32")));
+                let new = Arc::new(Replica::start(
+                    &self.shared,
+                    &ctx,
+                    u32::try_from(index).expect("replica count fits u32"),
+                ));
                 if let Some(run) = self.state.lock().expect("state").subs.get_mut(&sub) {
                     if index < run.replicas.len() {
                         run.replicas[index] = Arc::clone(&new);
@@ -345,7 +388,12 @@ impl Supervisor {
     }
 
     fn context(&self, sub: &str) -> Option<Arc<SubContext>> {
-        self.state.lock().expect("state").subs.get(sub).map(|s| Arc::clone(&s.ctx))
+        self.state
+            .lock()
+            .expect("state")
+            .subs
+            .get(sub)
+            .map(|s| Arc::clone(&s.ctx))
     }
 
     /// Sets the number of replicas of subs; new replicas are waited until healthy.
@@ -373,7 +421,13 @@ impl Supervisor {
                 Vec::new()
             };
             let added: Vec<Arc<Replica>> = (run.replicas.len()..target)
-                .map(|i| Arc::new(Replica::start(&self.shared, &ctx, u32::try_from(i).expect("fits"))))
+                .map(|i| {
+                    Arc::new(Replica::start(
+                        &self.shared,
+                        &ctx,
+                        u32::try_from(i).expect("fits"),
+                    ))
+                })
                 .collect();
             run.replicas.extend(added.iter().cloned());
             (added, removed)
@@ -388,7 +442,14 @@ impl Supervisor {
         let env = preflight_env(&app, &self.shared.paths)?;
         let _ops = self.ops.lock().await;
         let mut applied = Applied::default();
-        let running: BTreeSet<String> = self.state.lock().expect("state").subs.keys().cloned().collect();
+        let running: BTreeSet<String> = self
+            .state
+            .lock()
+            .expect("state")
+            .subs
+            .keys()
+            .cloned()
+            .collect();
         for gone in running.iter().filter(|s| !app.subs.contains_key(*s)) {
             self.stop_sub(gone).await;
             self.state.lock().expect("state").subs.remove(gone);
@@ -410,16 +471,24 @@ impl Supervisor {
                 Some(_) => {
                     self.stop_sub(&sub.name).await;
                     self.state.lock().expect("state").subs.remove(&sub.name);
-                    let log = self.open_logs(&app, std::iter::once(&sub.name))?.remove(&sub.name).expect("opened");
+                    let log = self
+                        .open_logs(&app, std::iter::once(&sub.name))?
+                        .remove(&sub.name)
+                        .expect("opened");
                     let replicas = self.launch(sub, &env, log)?;
                     self.wait_ready(&sub.name, &replicas).await?;
                     applied.replaced.push(sub.name.clone());
                 }
                 None => {
                     if sub.run.is_none() {
-                        return Err(Error::NoCommand { sub: sub.name.clone() });
+                        return Err(Error::NoCommand {
+                            sub: sub.name.clone(),
+                        });
                     }
-                    let log = self.open_logs(&app, std::iter::once(&sub.name))?.remove(&sub.name).expect("opened");
+                    let log = self
+                        .open_logs(&app, std::iter::once(&sub.name))?
+                        .remove(&sub.name)
+                        .expect("opened");
                     let replicas = self.launch(sub, &env, log)?;
                     self.wait_ready(&sub.name, &replicas).await?;
                     applied.started.push(sub.name.clone());
@@ -504,10 +573,12 @@ pub(crate) fn preflight(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
     let env = preflight_env(app, paths)?;
     for sub in app.subs.values() {
         if let Some(port) = sub.port {
-            std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|source| Error::PortInUse {
-                sub: sub.name.clone(),
-                port,
-                source,
+            std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|source| {
+                Error::PortInUse {
+                    sub: sub.name.clone(),
+                    port,
+                    source,
+                }
             })?;
         }
     }
@@ -516,7 +587,9 @@ pub(crate) fn preflight(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
 
 fn preflight_env(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
     if let Some(sub) = app.subs.values().find(|s| s.run.is_none()) {
-        return Err(Error::NoCommand { sub: sub.name.clone() });
+        return Err(Error::NoCommand {
+            sub: sub.name.clone(),
+        });
     }
     AppEnv::resolve(app, paths)
 }

@@ -34,13 +34,13 @@ impl Marked<'_> {
 
 /// SIGKILLs every process that carries the marker (never this process); returns how many.
 pub(crate) fn kill_marked(which: Marked<'_>) -> usize {
-    let me = std::process::id();
+    let me = std::process::id().cast_signed();
     let mut killed = 0;
     for pid in processes() {
         if pid == me || !carries(pid, which) {
             continue;
         }
-        if kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
+        if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
             killed += 1;
         }
     }
@@ -51,13 +51,13 @@ pub(crate) fn kill_marked(which: Marked<'_>) -> usize {
 pub(crate) fn live_groups(groups: &BTreeSet<i32>, which: Marked<'_>) -> BTreeSet<i32> {
     processes()
         .filter(|&pid| carries(pid, which))
-        .filter_map(|pid| nix::unistd::getpgid(Some(Pid::from_raw(pid as i32))).ok())
+        .filter_map(|pid| nix::unistd::getpgid(Some(Pid::from_raw(pid))).ok())
         .map(Pid::as_raw)
         .filter(|pgid| groups.contains(pgid))
         .collect()
 }
 
-fn processes() -> impl Iterator<Item = u32> {
+fn processes() -> impl Iterator<Item = i32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -65,7 +65,7 @@ fn processes() -> impl Iterator<Item = u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
 }
 
-fn carries(pid: u32, which: Marked<'_>) -> bool {
+fn carries(pid: i32, which: Marked<'_>) -> bool {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };

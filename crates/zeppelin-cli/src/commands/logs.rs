@@ -25,13 +25,18 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
     }
     let since = match &args.since {
         Some(text) => {
-            let ago = AppDuration::parse(text).map_err(|err| miette::miette!("--since {text}: {err}"))?;
+            let ago =
+                AppDuration::parse(text).map_err(|err| miette::miette!("--since {text}: {err}"))?;
             let ago = jiff::SignedDuration::try_from(ago.get()).into_diagnostic()?;
             Some(jiff::Timestamp::now().checked_sub(ago).into_diagnostic()?)
         }
         None => None,
     };
-    let subs = if args.subs.is_empty() { known.clone() } else { args.subs.clone() };
+    let subs = if args.subs.is_empty() {
+        known.clone()
+    } else {
+        args.subs.clone()
+    };
     let query = Query {
         subs,
         tail: args.tail,
@@ -40,13 +45,25 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
     };
     let paths = AppPaths::new(app.dir());
     let color = settings.color && std::io::stdout().is_terminal();
-    let max_replicas = app.subs.values().map(zeppelin_core::Sub::local_replicas).max().unwrap_or(1);
+    let max_replicas = app
+        .subs
+        .values()
+        .map(zeppelin_core::Sub::local_replicas)
+        .max()
+        .unwrap_or(1);
     let printer = LinePrinter::new(known, max_replicas, color);
     let mut out = std::io::stdout().lock();
     let mut show = |entry: &Entry| {
         let time = args.timestamps.then_some(entry.time.as_str());
         printer
-            .write(&mut out, time, &entry.sub, entry.replica, entry.stream, &entry.text)
+            .write(
+                &mut out,
+                time,
+                &entry.sub,
+                entry.replica,
+                entry.stream,
+                &entry.text,
+            )
             .and_then(|()| if args.follow { out.flush() } else { Ok(()) })
             .is_ok()
     };

@@ -22,7 +22,7 @@ pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<Ex
         other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
     };
     match format {
-        Format::Text => println!("{}", table(&status)),
+        Format::Text => println!("{}", table(&status).trim_fmt()),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&status).expect("the status serializes")
@@ -42,12 +42,16 @@ pub(crate) fn table(status: &AppStatus) -> Table {
             table.add_row([
                 sub.name.clone(),
                 replica.name.clone(),
-                replica.pid.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                replica
+                    .pid
+                    .map_or_else(|| "-".to_owned(), |p| p.to_string()),
                 state(replica),
                 health(replica).to_owned(),
                 replica.restarts.to_string(),
                 replica.uptime.map_or_else(|| "-".to_owned(), uptime),
-                replica.port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                replica
+                    .port
+                    .map_or_else(|| "-".to_owned(), |p| p.to_string()),
             ]);
         }
     }
@@ -85,6 +89,46 @@ fn uptime(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_shows_every_replica() {
+        use zeppelin_core::status::{Runtime, SubStatus};
+        let replica = |name: &str, state, ready, reason: Option<&str>| ReplicaStatus {
+            name: name.to_owned(),
+            state,
+            ready,
+            restarts: u32::from(!ready) * 4,
+            uptime: ready.then_some(Duration::from_secs(75)),
+            pid: ready.then_some(4242),
+            port: ready.then_some(40001),
+            node: None,
+            reason: reason.map(str::to_owned),
+            last_exit: (!ready).then_some(1),
+        };
+        let status = AppStatus {
+            app: "shop".to_owned(),
+            runtime: Runtime::Local,
+            subs: vec![SubStatus {
+                name: "web".to_owned(),
+                desired: 2,
+                ready: 1,
+                updated: None,
+                available: None,
+                address: Some("127.0.0.1:8080".to_owned()),
+                replicas: vec![
+                    replica("web.0", ReplicaState::Healthy, true, None),
+                    replica(
+                        "web.1",
+                        ReplicaState::Backoff,
+                        false,
+                        Some("crash-looping, exited with status 1"),
+                    ),
+                ],
+            }],
+            endpoints: Vec::new(),
+        };
+        insta::assert_snapshot!(table(&status).trim_fmt());
+    }
 
     #[test]
     fn uptimes_are_short() {

@@ -39,6 +39,7 @@ pub(crate) fn supervise(timeout: &str, settings: &GlobalSettings) -> miette::Res
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: None,
         start_timeout: Some(timeout),
+        on_started: None,
     };
     let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
     Ok(exit_code(outcome.clean))
@@ -52,23 +53,42 @@ fn parse_timeout(text: &str) -> miette::Result<Duration> {
 
 fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let color = settings.color && std::io::stdout().is_terminal();
-    let max_replicas = app.subs.values().map(zeppelin_core::Sub::local_replicas).max().unwrap_or(1);
+    let max_replicas = app
+        .subs
+        .values()
+        .map(zeppelin_core::Sub::local_replicas)
+        .max()
+        .unwrap_or(1);
     let printer = LinePrinter::new(app.subs.keys().cloned().collect(), max_replicas, color);
     let echo: zeppelin_local::Echo = Arc::new(move |line| {
         let mut out = std::io::stdout().lock();
         // A closed terminal must not stop the app; the log file still has every line.
-        let _ = printer.write(&mut out, None, line.sub, line.replica, line.stream, line.text);
+        let _ = printer.write(
+            &mut out,
+            None,
+            line.sub,
+            line.replica,
+            line.stream,
+            line.text,
+        );
         let _ = out.flush();
     });
     let options = Options {
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: Some(echo),
         start_timeout: Some(timeout),
+        on_started: Some(Arc::new(|| {
+            eprintln!("zeppelin: every sub is healthy; `zeppelin ps` shows them");
+        })),
     };
     eprintln!(
         "zeppelin: running {} ({}); Ctrl-C stops it, twice stops it at once",
         app.name,
-        app.start_order().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        app.start_order()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let outcome = zeppelin_local::serve(app, options, false).into_diagnostic()?;
     if outcome.clean {
@@ -145,14 +165,28 @@ fn print_last_lines(paths: &AppPaths, sub: &str) {
     if entries.is_empty() {
         return;
     }
-    eprintln!("zeppelin: the last lines of {}:", paths.log_file(sub).display());
+    eprintln!(
+        "zeppelin: the last lines of {}:",
+        paths.log_file(sub).display()
+    );
     let printer = LinePrinter::new(vec![sub.to_owned()], 1, false);
     let mut err = std::io::stderr().lock();
     for entry in entries {
-        let _ = printer.write(&mut err, None, &entry.sub, entry.replica, entry.stream, &entry.text);
+        let _ = printer.write(
+            &mut err,
+            None,
+            &entry.sub,
+            entry.replica,
+            entry.stream,
+            &entry.text,
+        );
     }
 }
 
 fn exit_code(clean: bool) -> ExitCode {
-    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -13,7 +13,9 @@ pub(crate) fn scale(pairs: &[String], settings: &GlobalSettings) -> miette::Resu
     let counts = parse_counts(pairs)?;
     let app = settings.load_app()?;
     let paths = AppPaths::new(app.dir());
-    let request = Request::Scale { counts: counts.clone() };
+    let request = Request::Scale {
+        counts: counts.clone(),
+    };
     match zeppelin_local::control::request(&paths, &app.name, &request).into_diagnostic()? {
         Reply::Done => {
             let said: Vec<String> = counts.iter().map(|(sub, n)| format!("{sub}={n}")).collect();
@@ -31,9 +33,9 @@ fn parse_counts(pairs: &[String]) -> miette::Result<BTreeMap<String, u32>> {
             let (sub, count) = pair
                 .split_once('=')
                 .ok_or_else(|| miette::miette!("{pair:?} is not SUB=N; write it like web=4"))?;
-            let count = count
-                .parse()
-                .map_err(|_| miette::miette!("{pair:?}: {count:?} is not a replica count; write it like web=4"))?;
+            let count = count.parse().map_err(|_| {
+                miette::miette!("{pair:?}: {count:?} is not a replica count; write it like web=4")
+            })?;
             Ok((sub.to_owned(), count))
         })
         .collect()
