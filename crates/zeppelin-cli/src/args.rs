@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Build, run and ship cloud-native apps from one file, `zeppelin.toml`.
 #[derive(Debug, Parser)]
@@ -17,13 +17,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub(crate) struct Cli {
     /// The app file; by default `zeppelin.toml` in this folder or the nearest parent.
-    #[arg(long, global = true, value_name = "PATH", env = "ZEPPELIN_FILE")]
+    /// Every command that reads the app file also takes it after its name.
+    #[arg(short = 'f', long, value_name = "PATH", env = "ZEPPELIN_FILE")]
     pub(crate) file: Option<PathBuf>,
-
-    /// The app file, given before the command (`zeppelin -f deploy/zeppelin.toml ps`), as
-    /// with `docker compose -f`; after a command `-f` means `--follow` where it applies.
-    #[arg(short = 'f', value_name = "PATH")]
-    pub(crate) file_before_command: Option<PathBuf>,
 
     /// When to use colours (`NO_COLOR` set means never, unless `always` is given).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -221,14 +217,96 @@ pub(crate) struct CompletionsArgs {
     pub(crate) shell: clap_complete::Shell,
 }
 
+/// Commands that do not read an app file, so take no `--file`.
+const WITHOUT_APP_FILE: [&str; 4] = ["new", "schema", "completions", "help"];
+
+/// The id of the per-command app-file option.
+const APP_FILE: &str = "app_file";
+
+/// The whole command line: the derived commands, each that reads the app file given
+/// `-f/--file` after its name (`zeppelin render -f deploy/zeppelin.toml`). `logs` takes only
+/// `--file`: its `-f` is `--follow`, as in `docker compose logs -f`.
+pub(crate) fn command() -> clap::Command {
+    let mut command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .filter(|name| !WITHOUT_APP_FILE.contains(&name.as_str()))
+        .collect();
+    for name in names {
+        let short = name != "logs";
+        command = command.mut_subcommand(name, |sub| sub.arg(app_file_arg(short)));
+    }
+    command
+}
+
+fn app_file_arg(short: bool) -> Arg {
+    let arg = Arg::new(APP_FILE)
+        .long("file")
+        .value_name("PATH")
+        .value_parser(clap::value_parser!(PathBuf))
+        .env("ZEPPELIN_FILE")
+        .help("The app file; by default `zeppelin.toml` in this folder or the nearest parent");
+    if short { arg.short('f') } else { arg }
+}
+
+/// Parses the process's arguments, exiting with a usage message when they are wrong.
+pub(crate) fn parse() -> Cli {
+    let matches = command().get_matches();
+    from_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// The derived arguments, with a `--file` given after the command taking precedence over
+/// one given before it.
+fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
+    let mut cli = Cli::from_arg_matches(matches)?;
+    let after = matches
+        .subcommand()
+        .and_then(|(_, sub)| sub.try_get_one::<PathBuf>(APP_FILE).ok().flatten());
+    if let Some(file) = after {
+        cli.file = Some(file.clone());
+    }
+    Ok(cli)
+}
+
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use std::path::Path;
 
-    use super::Cli;
+    use super::{command, from_matches};
 
     #[test]
     fn arguments_are_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    fn file_of(args: &[&str]) -> Option<std::path::PathBuf> {
+        let matches = command().try_get_matches_from(args).unwrap();
+        from_matches(&matches).unwrap().file
+    }
+
+    #[test]
+    fn the_app_file_goes_before_or_after_the_command() {
+        assert_eq!(
+            file_of(&["zeppelin", "-f", "a.toml", "check"]).as_deref(),
+            Some(Path::new("a.toml"))
+        );
+        assert_eq!(
+            file_of(&["zeppelin", "check", "-f", "b.toml"]).as_deref(),
+            Some(Path::new("b.toml"))
+        );
+        assert_eq!(
+            file_of(&["zeppelin", "-f", "a.toml", "render", "--file", "b.toml"]).as_deref(),
+            Some(Path::new("b.toml"))
+        );
+        assert_eq!(
+            file_of(&["zeppelin", "logs", "--file", "c.toml", "-f"]).as_deref(),
+            Some(Path::new("c.toml"))
+        );
+        assert!(
+            command()
+                .try_get_matches_from(["zeppelin", "new", "-f", "x", "shop"])
+                .is_err()
+        );
     }
 }

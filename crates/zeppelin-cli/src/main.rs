@@ -12,9 +12,6 @@ mod settings;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::Cli;
 use crate::settings::GlobalSettings;
 
 fn main() -> ExitCode {
@@ -26,7 +23,7 @@ fn main() -> ExitCode {
         eprintln!("zeppelin: cannot start the replica: {}", error_chain(&err));
         return ExitCode::from(127);
     }
-    let cli = Cli::parse();
+    let cli = args::parse();
     let settings = match GlobalSettings::resolve(&cli) {
         Ok(settings) => settings,
         Err(err) => {

@@ -29,7 +29,7 @@ impl GlobalSettings {
             }
         };
         Ok(Self {
-            file: cli.file_before_command.clone().or_else(|| cli.file.clone()),
+            file: cli.file.clone(),
             cwd: std::env::current_dir()?,
             color,
         })

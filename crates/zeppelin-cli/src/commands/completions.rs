@@ -2,12 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
-
-use crate::args::Cli;
-
 pub(crate) fn completions(shell: clap_complete::Shell) -> ExitCode {
-    let mut command = Cli::command();
+    let mut command = crate::args::command();
     clap_complete::generate(shell, &mut command, "zeppelin", &mut std::io::stdout());
     ExitCode::SUCCESS
 }
