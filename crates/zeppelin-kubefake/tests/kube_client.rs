@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Namespace, Pod, Service};
 use kube::api::{
     Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, WatchEvent,
     WatchParams,
@@ -420,6 +420,16 @@ async fn rollouts_complete_for_kube_rs_wait_conditions_and_pods_log() {
         )
         .await
         .unwrap();
+    let services: Api<Service> = Api::namespaced(client.clone(), "shop");
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}});
+    services
+        .patch(
+            "web",
+            &PatchParams::apply("zeppelin"),
+            &Patch::Apply(service),
+        )
+        .await
+        .unwrap();
     let done = tokio::time::timeout(
         LIMIT,
         await_condition(
@@ -441,6 +451,23 @@ async fn rollouts_complete_for_kube_rs_wait_conditions_and_pods_log() {
             status.updated_replicas
         ),
         (Some(2), Some(2), Some(2))
+    );
+
+    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "shop");
+    let two_ready = |e: Option<&Endpoints>| {
+        e.and_then(|e| e.subsets.as_ref())
+            .and_then(|s| s.first())
+            .and_then(|s| s.addresses.as_ref())
+            .is_some_and(|a| a.len() == 2)
+    };
+    let ready = tokio::time::timeout(LIMIT, await_condition(endpoints, "web", two_ready)).await;
+    let ready = ready
+        .expect("the endpoints list both pods in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ready.subsets.unwrap()[0].ports.as_ref().unwrap()[0].port,
+        8080
     );
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");

@@ -1,8 +1,9 @@
-//! Simulated controllers: the Deployment and `ReplicaSet` controllers and a kubelet stand-in,
-//! run together on a timer while switched on, writing through the same store as clients so
+//! Simulated controllers: the Deployment, `ReplicaSet` and endpoints controllers and a kubelet
+//! stand-in, run together on a timer while switched on, writing through the same store as clients so
 //! watchers see every change.
 
 mod deployment;
+mod endpoints;
 mod events;
 mod kubelet;
 mod replicaset;
@@ -23,6 +24,8 @@ struct Kinds {
     replicasets: ResourceId,
     pods: ResourceId,
     events: ResourceId,
+    services: ResourceId,
+    endpoints: ResourceId,
 }
 
 impl Kinds {
@@ -33,6 +36,8 @@ impl Kinds {
             replicasets: find("apps", "replicasets"),
             pods: find("", "pods"),
             events: find("", "events"),
+            services: find("", "services"),
+            endpoints: find("", "endpoints"),
         }
     }
 }
@@ -87,5 +92,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         deployment::reconcile_all(&shared, kinds);
         replicaset::reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
+        endpoints::reconcile_all(&shared, kinds);
     }
 }
