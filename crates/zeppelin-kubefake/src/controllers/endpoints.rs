@@ -81,7 +81,7 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
                 let _ = shared
                     .store
                     .modify(kinds.endpoints, namespace, name, &options, |e| {
-                        e["subsets"] = wanted
+                        e["subsets"] = wanted;
                     });
             }
             None => {
