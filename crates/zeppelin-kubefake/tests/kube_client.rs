@@ -566,6 +566,77 @@ async fn selector_watches_see_objects_enter_and_leave() {
 }
 
 #[tokio::test]
+async fn streaming_list_watchers_and_orphaning_deletes() {
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let client = client(&server).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &web_deployment("nginx:1"))
+        .await
+        .unwrap();
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let config = kube::runtime::watcher::Config::default()
+        .labels("app=web")
+        .streaming_lists();
+    let mut store = std::pin::pin!(kube::runtime::WatchStreamExt::default_backoff(
+        kube::runtime::watcher(pods.clone(), config)
+    ));
+    let mut seen = std::collections::BTreeSet::new();
+    let listed = tokio::time::timeout(LIMIT, async {
+        while let Some(event) = store.try_next().await.unwrap() {
+            match event {
+                kube::runtime::watcher::Event::InitApply(pod)
+                | kube::runtime::watcher::Event::Apply(pod) => {
+                    seen.insert(pod.name_any());
+                }
+                kube::runtime::watcher::Event::Delete(_)
+                | kube::runtime::watcher::Event::Init
+                | kube::runtime::watcher::Event::InitDone => {}
+            }
+            if seen.len() == 2 {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(listed.is_ok(), "the watcher saw {seen:?}");
+
+    let sets: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        Api::namespaced(client.clone(), "default");
+    let set = sets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    deployments
+        .delete("web", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    sets.delete(&set.name_any(), &DeleteParams::orphan())
+        .await
+        .unwrap();
+    let left = pods.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|p| p.owner_references().is_empty()));
+    pods.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=web"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_fail_requests_delay_them_and_drop_watches() {
     let server = FakeApiServer::start(Config::default()).await.unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
