@@ -50,6 +50,18 @@ fn error_response(error: &ApiError) -> Response {
 
 /// The one handler behind every path.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let line = shared
+        .config
+        .log_requests
+        .then(|| format!("{} {}", request.method(), request.uri()));
+    let response = serve(&shared, request).await;
+    if let Some(line) = line {
+        eprintln!("{line} -> {}", response.status().as_u16());
+    }
+    response
+}
+
+async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -66,7 +78,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         return error_response(&ApiError::bad_request("the request body could not be read"));
     };
     let path = parts.uri.path().to_owned();
-    match route(&shared, &parts.method, &path, &parts.headers, &query, &body) {
+    match route(shared, &parts.method, &path, &parts.headers, &query, &body) {
         Ok(response) => response,
         Err(error) => error_response(&error),
     }
