@@ -189,7 +189,7 @@ fn new_replica_set(
         },
         "spec": {"replicas": 0, "selector": selector, "template": template},
     });
-    let created = shared.store.create(
+    let created = shared.store.create_owned(
         kinds.replicasets,
         namespace,
         rs,

@@ -26,6 +26,37 @@ impl Store {
         self.create_locked(&mut state, resource, namespace, object, options, false)
     }
 
+    /// Creates an object for a controller, only while every owner it names still exists: a
+    /// controller acting on a stale view must not leave orphans behind a delete.
+    pub(crate) fn create_owned(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        object: Value,
+        options: &WriteOptions<'_>,
+    ) -> Result<Value, ApiError> {
+        let mut state = self.lock();
+        let owners: Vec<&str> = object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["uid"].as_str())
+            .collect();
+        let present = |uid: &str| {
+            state
+                .objects
+                .iter()
+                .any(|((_, ns, _), o)| ns == namespace && meta_str(o, "uid") == Some(uid))
+        };
+        if let Some(gone) = owners.iter().find(|uid| !present(uid)) {
+            return Err(ApiError::bad_request(format!(
+                "the owner {gone} of the new object no longer exists"
+            )));
+        }
+        self.create_locked(&mut state, resource, namespace, object, options, false)
+    }
+
     fn check_namespace(
         state: &State,
         resource: &Resource,
