@@ -637,6 +637,66 @@ async fn streaming_list_watchers_and_orphaning_deletes() {
 }
 
 #[tokio::test]
+async fn namespaces_terminate_through_the_namespace_controller() {
+    let server = FakeApiServer::start(Config {
+        controllers: false,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let shop = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
+    namespaces
+        .patch("shop", &PatchParams::apply("zeppelin"), &Patch::Apply(shop))
+        .await
+        .unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    maps.create(&PostParams::default(), &config_map("conf", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        maps.get("conf").await.unwrap().metadata.generation,
+        None,
+        "config maps keep no generation"
+    );
+
+    namespaces
+        .delete("shop", &DeleteParams::default())
+        .await
+        .unwrap();
+    let terminating = namespaces.get("shop").await.unwrap();
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    let (code, reason, message) = status_of(
+        maps.create(&PostParams::default(), &config_map("late", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code, reason.as_str()), (403, "Forbidden"));
+    assert!(
+        message.contains("because it is being terminated"),
+        "{message}"
+    );
+
+    server.set_controllers(true);
+    let gone = tokio::time::timeout(
+        LIMIT,
+        await_condition(
+            namespaces,
+            "shop",
+            conditions::is_deleted(&terminating.metadata.uid.unwrap()),
+        ),
+    )
+    .await;
+    gone.expect("the namespace goes away in time").unwrap();
+    assert!(server.objects("configmaps").is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_fail_requests_delay_them_and_drop_watches() {
     let server = FakeApiServer::start(Config::default()).await.unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");

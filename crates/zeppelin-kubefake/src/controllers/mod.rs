@@ -1,5 +1,5 @@
-//! Simulated controllers: the Deployment, `ReplicaSet` and endpoints controllers and a kubelet
-//! stand-in, run together on a timer while switched on, writing through the same store as clients so
+//! Simulated controllers: the Deployment, `ReplicaSet`, endpoints and namespace controllers
+//! and a kubelet stand-in, run together on a timer while switched on, writing through the same store as clients so
 //! watchers see every change.
 
 mod deployment;
@@ -26,6 +26,7 @@ struct Kinds {
     events: ResourceId,
     services: ResourceId,
     endpoints: ResourceId,
+    namespaces: ResourceId,
 }
 
 impl Kinds {
@@ -38,6 +39,7 @@ impl Kinds {
             events: find("", "events"),
             services: find("", "services"),
             endpoints: find("", "endpoints"),
+            namespaces: find("", "namespaces"),
         }
     }
 }
@@ -93,5 +95,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         replicaset::reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
         endpoints::reconcile_all(&shared, kinds);
+        for namespace in shared.store.all(kinds.namespaces) {
+            if namespace.pointer("/metadata/deletionTimestamp").is_some() {
+                shared.store.finish_namespace(meta(&namespace, "name"));
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Deletes, and what they do to owned objects: deleted with their owner (background and
-//! foreground alike) or orphaned; deleting a namespace deletes everything in it.
+//! foreground alike) or orphaned. Deleting a namespace marks it `Terminating`; the namespace
+//! controller then deletes everything in it and the namespace itself.
 
 use serde_json::{Value, json};
 
@@ -8,7 +9,7 @@ use crate::api_error::ApiError;
 use crate::resources::{RESOURCES, ResourceId};
 
 impl Store {
-    /// DELETE, with owned objects deleted or orphaned; deleting a namespace empties it.
+    /// DELETE, with owned objects deleted or orphaned; a namespace only starts terminating.
     pub(crate) fn delete(
         &self,
         resource: ResourceId,
@@ -27,7 +28,37 @@ impl Store {
         if dry_run {
             return Ok(old);
         }
+        if RESOURCES[resource].kind == "Namespace" {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(old);
+            }
+            let mut terminating = old;
+            terminating["metadata"]["deletionTimestamp"] = json!(now());
+            terminating["status"]["phase"] = json!("Terminating");
+            return Ok(self.commit(&mut state, key, terminating, "MODIFIED"));
+        }
         Ok(self.delete_locked(&mut state, &key, propagation))
+    }
+
+    /// Deletes everything in a terminating namespace, then the namespace.
+    pub(crate) fn finish_namespace(&self, namespace: &str) {
+        let mut state = self.lock();
+        let namespaces =
+            crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        let inside: Vec<Key> = state
+            .objects
+            .keys()
+            .filter(|(_, ns, _)| ns == namespace)
+            .cloned()
+            .collect();
+        for child in inside {
+            self.delete_locked(&mut state, &child, Propagation::Orphan);
+        }
+        self.delete_locked(
+            &mut state,
+            &(namespaces, String::new(), namespace.to_owned()),
+            Propagation::Orphan,
+        );
     }
 
     fn delete_locked(&self, state: &mut State, key: &Key, propagation: Propagation) -> Value {
@@ -37,18 +68,6 @@ impl Store {
         old["metadata"]["deletionTimestamp"] = json!(now());
         let uid = meta_str(&old, "uid").unwrap_or_default().to_owned();
         let deleted = self.commit(state, key.clone(), old, "DELETED");
-        if RESOURCES[key.0].kind == "Namespace" {
-            let inside: Vec<Key> = state
-                .objects
-                .keys()
-                .filter(|(_, ns, _)| *ns == key.2)
-                .cloned()
-                .collect();
-            for child in inside {
-                self.delete_locked(state, &child, Propagation::Orphan);
-            }
-            return deleted;
-        }
         let dependents: Vec<Key> = state
             .objects
             .iter()

@@ -67,13 +67,15 @@ impl Store {
         }
         let namespaces =
             crate::resources::find("", "v1", "namespaces").expect("namespaces are served");
-        if state
+        match state
             .objects
-            .contains_key(&(namespaces, String::new(), namespace.to_owned()))
+            .get(&(namespaces, String::new(), namespace.to_owned()))
         {
-            Ok(())
-        } else {
-            Err(ApiError::namespace_not_found(namespace))
+            None => Err(ApiError::namespace_not_found(namespace)),
+            Some(ns) if ns.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::namespace_terminating(resource, namespace))
+            }
+            Some(_) => Ok(()),
         }
     }
 
@@ -135,7 +137,9 @@ impl Store {
         let meta = object["metadata"].as_object_mut().expect("prepared above");
         meta.insert("uid".to_owned(), json!(uid()));
         meta.insert("creationTimestamp".to_owned(), json!(now()));
-        meta.insert("generation".to_owned(), json!(1));
+        if kind.tracks_generation() {
+            meta.insert("generation".to_owned(), json!(1));
+        }
         if !applied {
             let api_version = kind.api_version();
             let now = now();
@@ -268,7 +272,7 @@ impl Store {
         }
         defaults::apply_defaults(kind, &mut new, String::new);
         defaults::validate(kind, &new, Some(old))?;
-        if spec_part(&new) != spec_part(old) {
+        if kind.tracks_generation() && spec_part(&new) != spec_part(old) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = json!(generation + 1);
         }
