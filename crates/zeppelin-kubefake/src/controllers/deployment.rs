@@ -209,6 +209,7 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
         .iter()
         .filter(|rs| meta(rs, "name") != meta(&new_rs, "name"))
         .collect();
+    mark_revision(shared, kinds, deployment, &new_rs);
     let desired = replicas(deployment, "/spec/replicas");
     let surge_value = deployment.pointer("/spec/strategy/rollingUpdate/maxSurge");
     let unavailable_value = deployment.pointer("/spec/strategy/rollingUpdate/maxUnavailable");
@@ -248,6 +249,31 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
         max_unavailable,
         progressed,
     );
+}
+
+/// Copies the new replica set's revision onto the Deployment, as the real controller does
+/// (rollback tooling reads it there).
+fn mark_revision(shared: &Shared, kinds: Kinds, deployment: &Value, new_rs: &Value) {
+    let revision = new_rs
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION))
+        .cloned();
+    let current = deployment
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION));
+    if let Some(revision) = revision.filter(|r| Some(r) != current) {
+        let (namespace, name) = (meta(deployment, "namespace"), meta(deployment, "name"));
+        // A Deployment deleted meanwhile needs no revision.
+        let _ = shared.store.modify(
+            kinds.deployments,
+            namespace,
+            name,
+            &writer(CONTROLLER_MANAGER, false),
+            |o| {
+                o["metadata"]["annotations"][REVISION] = revision;
+            },
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
