@@ -93,6 +93,22 @@ fn route(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if matches!(segments.as_slice(), ["api" | "apis"])
+        && method == Method::GET
+        && discovery::wants_aggregated(accept)
+    {
+        let document = discovery::aggregated(segments == ["api"]);
+        let mut response = json_response(200, &document);
+        response.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static(discovery::AGGREGATED),
+        );
+        return Ok(response);
+    }
     let document = match segments.as_slice() {
         ["version"] => Some(discovery::version()),
         ["healthz" | "readyz" | "livez"] => {

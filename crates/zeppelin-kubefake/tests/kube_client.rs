@@ -697,6 +697,61 @@ async fn namespaces_terminate_through_the_namespace_controller() {
 }
 
 #[tokio::test]
+async fn discovery_both_ways_resolves_kinds_for_dynamic_apply() {
+    let server = FakeApiServer::start(Config {
+        controllers: false,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let gvk = kube::api::GroupVersionKind::gvk("autoscaling", "v2", "HorizontalPodAutoscaler");
+    let legacy = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let aggregated = kube::discovery::Discovery::new(client.clone())
+        .run_aggregated()
+        .await
+        .unwrap();
+    for discovery in [&legacy, &aggregated] {
+        let (resource, caps) = discovery.resolve_gvk(&gvk).expect("HPA v2 is discovered");
+        assert_eq!(resource.plural, "horizontalpodautoscalers");
+        assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+        assert!(caps.supports_operation(kube::discovery::verbs::PATCH));
+        let (deployments, caps) = discovery
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                "Deployment",
+            ))
+            .unwrap();
+        assert_eq!(deployments.plural, "deployments");
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(sub, _)| sub.plural == "deployments/scale" || sub.plural == "scale"),
+            "{caps:?}"
+        );
+    }
+    let (resource, _) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, "default", &resource);
+    let hpa: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 5}
+    }))
+    .unwrap();
+    let applied = api
+        .patch("web", &PatchParams::apply("zeppelin"), &Patch::Apply(&hpa))
+        .await
+        .unwrap();
+    assert_eq!(applied.data["spec"]["maxReplicas"], 5);
+    assert_eq!(server.objects("hpa").len(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_fail_requests_delay_them_and_drop_watches() {
     let server = FakeApiServer::start(Config::default()).await.unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
