@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Namespace, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{
     Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, WatchEvent,
     WatchParams,
@@ -748,6 +750,73 @@ async fn discovery_both_ways_resolves_kinds_for_dynamic_apply() {
         .unwrap();
     assert_eq!(applied.data["spec"]["maxReplicas"], 5);
     assert_eq!(server.objects("hpa").len(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn autoscalers_keep_replicas_in_range_and_budgets_count_healthy_pods() {
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let client = client(&server).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("zeppelin"),
+            &Patch::Apply(web_deployment("nginx:1")),
+        )
+        .await
+        .unwrap();
+    let zeppelin = PatchParams::apply("zeppelin");
+    let hpa: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), "default");
+    let autoscaler = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 3, "maxReplicas": 6}
+    });
+    hpa.patch("web", &zeppelin, &Patch::Apply(autoscaler))
+        .await
+        .unwrap();
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
+    let budget = json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
+    });
+    budgets
+        .patch("web", &zeppelin, &Patch::Apply(budget))
+        .await
+        .unwrap();
+
+    let scaled = |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .is_some_and(|s| s.ready_replicas == Some(3))
+    };
+    tokio::time::timeout(LIMIT, await_condition(deployments.clone(), "web", scaled))
+        .await
+        .expect("scaled to minReplicas in time")
+        .unwrap();
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(3)
+    );
+    let allowed = |b: Option<&PodDisruptionBudget>| {
+        b.and_then(|b| b.status.as_ref())
+            .is_some_and(|s| s.disruptions_allowed == 2)
+    };
+    let budget = tokio::time::timeout(LIMIT, await_condition(budgets, "web", allowed))
+        .await
+        .expect("the budget counts pods in time")
+        .unwrap()
+        .unwrap();
+    let status = budget.status.unwrap();
+    assert_eq!(
+        (
+            status.expected_pods,
+            status.current_healthy,
+            status.desired_healthy
+        ),
+        (3, 3, 1)
+    );
+    let autoscaler = hpa.get("web").await.unwrap().status.unwrap();
+    assert_eq!(autoscaler.desired_replicas, 3);
     server.shutdown().await;
 }
 

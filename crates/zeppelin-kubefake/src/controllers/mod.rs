@@ -1,8 +1,10 @@
-//! Simulated controllers: the Deployment, `ReplicaSet`, endpoints and namespace controllers
-//! and a kubelet stand-in, run together on a timer while switched on, writing through the same store as clients so
+//! Simulated controllers: Deployment, `ReplicaSet`, endpoints, namespace, autoscaler (without
+//! metrics) and disruption-budget controllers and a kubelet stand-in, run together on a timer while switched on, writing through the same store as clients so
 //! watchers see every change.
 
+mod autoscaler;
 mod deployment;
+mod disruption;
 mod endpoints;
 mod events;
 mod kubelet;
@@ -27,6 +29,8 @@ struct Kinds {
     services: ResourceId,
     endpoints: ResourceId,
     namespaces: ResourceId,
+    autoscalers: ResourceId,
+    budgets: ResourceId,
 }
 
 impl Kinds {
@@ -40,6 +44,9 @@ impl Kinds {
             services: find("", "services"),
             endpoints: find("", "endpoints"),
             namespaces: find("", "namespaces"),
+            autoscalers: resources::find("autoscaling", "v2", "horizontalpodautoscalers")
+                .expect("controller kinds are served"),
+            budgets: find("policy", "poddisruptionbudgets"),
         }
     }
 }
@@ -95,6 +102,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         replicaset::reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
         endpoints::reconcile_all(&shared, kinds);
+        autoscaler::reconcile_all(&shared, kinds);
+        disruption::reconcile_all(&shared, kinds);
         for namespace in shared.store.all(kinds.namespaces) {
             if namespace.pointer("/metadata/deletionTimestamp").is_some() {
                 shared.store.finish_namespace(meta(&namespace, "name"));
