@@ -59,6 +59,17 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn namespace_terminating(resource: &Resource, namespace: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                resource.group_resource()
+            ),
+        )
+    }
+
     pub(crate) fn path_not_found(path: &str) -> Self {
         Self::new(
             404,

@@ -1,8 +1,9 @@
 //! Discovery documents: `/version`, `/api`, `/apis` and the resource list of each group
 //! version, which kubectl and kube-rs read to map kinds to URLs.
 //!
-//! kubectl 1.32 first asks for aggregated discovery (`apidiscovery.k8s.io/v2`); answering the
-//! legacy `APIGroupList`/`APIResourceList` as plain `application/json` makes it fall back.
+//! Clients that ask for aggregated discovery (`apidiscovery.k8s.io/v2`: kubectl 1.32,
+//! kube-rs `Discovery::run_aggregated`) get it from `/api` and `/apis`; the others get the
+//! legacy `APIGroupList` and per-group-version `APIResourceList`.
 
 use serde_json::{Value, json};
 
@@ -127,4 +128,68 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
         "groupVersion": group_version,
         "resources": entries,
     }))
+}
+
+/// The `Accept` value clients send for aggregated discovery, and its response content type.
+pub(crate) const AGGREGATED: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// True if the `Accept` header asks for aggregated discovery (`apidiscovery.k8s.io/v2`).
+pub(crate) fn wants_aggregated(accept: &str) -> bool {
+    accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=APIGroupDiscoveryList") && first.contains("v=v2;"))
+}
+
+fn aggregated_resource(resource: &Resource) -> Value {
+    let kind = |group: &str, version: &str, kind: &str| json!({"group": group, "version": version, "kind": kind});
+    let own = kind(resource.group, resource.version, resource.kind);
+    let mut subresources = Vec::new();
+    if resource.status {
+        subresources.push(json!({"subresource": "status", "responseKind": own, "verbs": ["get", "patch", "update"]}));
+    }
+    if resource.scale {
+        subresources.push(json!({"subresource": "scale", "responseKind": kind("autoscaling", "v1", "Scale"), "verbs": ["get", "patch", "update"]}));
+    }
+    if resource.kind == "Pod" {
+        subresources.push(
+            json!({"subresource": "log", "responseKind": kind("", "v1", "Pod"), "verbs": ["get"]}),
+        );
+    }
+    let legacy = entry(resource).remove(0);
+    json!({
+        "resource": resource.plural,
+        "responseKind": own,
+        "scope": if resource.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": resource.singular,
+        "verbs": legacy["verbs"],
+        "shortNames": resource.short_names,
+        "categories": legacy["categories"],
+        "subresources": subresources,
+    })
+}
+
+/// The aggregated discovery document of `/api` (`core`) or `/apis`.
+pub(crate) fn aggregated(core: bool) -> Value {
+    let groups: Vec<(&str, &str)> = if core {
+        vec![("", "v1")]
+    } else {
+        resources::groups()
+    };
+    let items: Vec<Value> = groups
+        .into_iter()
+        .map(|(group, version)| {
+            let resources: Vec<Value> = RESOURCES
+                .iter()
+                .filter(|r| r.group == group && r.version == version)
+                .map(aggregated_resource)
+                .collect();
+            json!({
+                "metadata": {"name": group},
+                "versions": [{"version": version, "resources": resources, "freshness": "Current"}],
+            })
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }

@@ -30,6 +30,9 @@ struct Args {
     /// Images containing this text crash on start (`CrashLoopBackOff`).
     #[arg(long, default_value = "crashloop")]
     crash_marker: String,
+    /// Print every request and its status code to stderr.
+    #[arg(long)]
+    log_requests: bool,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ async fn run(args: Args) -> ExitCode {
         pod_ready_delay: delay,
         image_pull_failure_marker: args.pull_failure_marker,
         crash_marker: args.crash_marker,
+        log_requests: args.log_requests,
         ..Config::default()
     };
     let server = match FakeApiServer::start(config).await {

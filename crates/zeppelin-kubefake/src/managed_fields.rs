@@ -113,6 +113,18 @@ fn entry<'e>(entries: &'e mut Vec<Entry>, writer: &Writer<'_>, operation: &str) 
     entry
 }
 
+/// True for a key field of a list item (`name` in `containers[name="web"]`), which stays as
+/// long as its item does.
+fn is_key_field(path: &[Step]) -> bool {
+    match path {
+        [.., Step::Key(key), Step::Field(field)] => {
+            serde_json::from_str::<serde_json::Map<String, Value>>(key)
+                .is_ok_and(|k| k.contains_key(field))
+        }
+        _ => false,
+    }
+}
+
 /// Server-side apply of `applied` onto `live` (absent when the apply creates the object).
 pub(crate) fn apply(
     live: Option<&Value>,
@@ -154,13 +166,14 @@ pub(crate) fn apply(
         .find(|e| e.manager == writer.manager && e.operation == "Apply" && e.subresource.is_none())
         .map(|e| e.fields.clone())
         .unwrap_or_default();
-    let dropped_paths: Vec<&Path> = old_set.difference(&new_set).collect();
-    for dropped in dropped_paths.into_iter().rev() {
+    // In order, so a dropped list item goes whole before its fields are looked at (a field
+    // removed first would change the item's key).
+    for dropped in old_set.difference(&new_set) {
         let owned_elsewhere = entries
             .iter()
             .filter(|e| !(e.manager == writer.manager && e.operation == "Apply"))
             .any(|e| e.fields.iter().any(|p| p.starts_with(dropped)));
-        if !owned_elsewhere {
+        if !owned_elsewhere && !is_key_field(dropped) {
             fieldset::remove(&mut result, dropped);
         }
     }
@@ -233,6 +246,30 @@ mod tests {
             second.pointer("/spec/template/spec/containers/0/image"),
             Some(&json!("nginx"))
         );
+    }
+
+    #[test]
+    fn reapply_without_a_list_item_removes_only_that_item() {
+        let with_env = |names: &[&str]| {
+            let env: Vec<Value> = names
+                .iter()
+                .map(|n| json!({"name": n, "value": "1"}))
+                .collect();
+            let mut object = applied(Some(1), false);
+            object["spec"]["template"]["spec"]["containers"][0]["env"] = json!(env);
+            object
+        };
+        let first = apply(None, &with_env(&["A", "B"]), &KUBECTL, false).unwrap();
+        let second = apply(Some(&first), &with_env(&["B"]), &KUBECTL, false).unwrap();
+        let env = second
+            .pointer("/spec/template/spec/containers/0/env")
+            .unwrap();
+        assert_eq!(env, &json!([{"name": "B", "value": "1"}]));
+        let fields = &second["metadata"]["managedFields"][0]["fieldsV1"];
+        let container =
+            &fields["f:spec"]["f:template"]["f:spec"]["f:containers"][r#"k:{"name":"web"}"#];
+        assert!(container["f:env"][r#"k:{"name":"B"}"#].is_object());
+        assert!(container["f:env"].get(r#"k:{"name":"A"}"#).is_none());
     }
 
     #[test]

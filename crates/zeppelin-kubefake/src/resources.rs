@@ -39,6 +39,21 @@ impl Resource {
         }
     }
 
+    /// Whether `metadata.generation` is kept (set to 1, bumped on spec changes), as the
+    /// real server does for kinds with a spec, not for config maps, secrets or services.
+    pub(crate) fn tracks_generation(&self) -> bool {
+        matches!(
+            self.kind,
+            "Deployment"
+                | "ReplicaSet"
+                | "Pod"
+                | "PodDisruptionBudget"
+                | "HorizontalPodAutoscaler"
+                | "NetworkPolicy"
+                | "Ingress"
+        )
+    }
+
     /// `Deployment.apps`, or `Pod`: the qualified kind validation messages use.
     pub(crate) fn group_kind(&self) -> String {
         if self.group.is_empty() {

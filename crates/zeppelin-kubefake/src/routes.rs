@@ -50,6 +50,18 @@ fn error_response(error: &ApiError) -> Response {
 
 /// The one handler behind every path.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let line = shared
+        .config
+        .log_requests
+        .then(|| format!("{} {}", request.method(), request.uri()));
+    let response = serve(&shared, request).await;
+    if let Some(line) = line {
+        eprintln!("{line} -> {}", response.status().as_u16());
+    }
+    response
+}
+
+async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -66,7 +78,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         return error_response(&ApiError::bad_request("the request body could not be read"));
     };
     let path = parts.uri.path().to_owned();
-    match route(&shared, &parts.method, &path, &parts.headers, &query, &body) {
+    match route(shared, &parts.method, &path, &parts.headers, &query, &body) {
         Ok(response) => response,
         Err(error) => error_response(&error),
     }
@@ -81,6 +93,22 @@ fn route(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if matches!(segments.as_slice(), ["api" | "apis"])
+        && method == Method::GET
+        && discovery::wants_aggregated(accept)
+    {
+        let document = discovery::aggregated(segments == ["api"]);
+        let mut response = json_response(200, &document);
+        response.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static(discovery::AGGREGATED),
+        );
+        return Ok(response);
+    }
     let document = match segments.as_slice() {
         ["version"] => Some(discovery::version()),
         ["healthz" | "readyz" | "livez"] => {
@@ -207,198 +235,274 @@ fn resource_request(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let target = target(path, group, version, rest)?;
-    let kind = &RESOURCES[target.resource];
-    let namespace = target.namespace.clone().unwrap_or_default();
-    let store = &shared.store;
-    let manager = field_manager(query, headers);
-    let options = WriteOptions {
-        manager: &manager,
-        subresource: target.subresource.as_deref().filter(|s| *s == "status"),
-        dry_run: query.dry_run(),
+    let call = Call {
+        shared,
+        kind: &RESOURCES[target.resource],
+        namespace: target.namespace.clone().unwrap_or_default(),
+        manager: field_manager(query, headers),
+        accept: headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+        target,
+        headers,
+        query,
+        body,
     };
-    let name = target.name.as_deref();
-    let accept = headers
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    match (method.as_str(), name, target.subresource.as_deref()) {
-        ("GET", None, _) => {
-            let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
-            let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())?;
-            if query.flag("watch") {
-                let request = WatchRequest {
-                    resource: target.resource,
-                    namespace: target.namespace,
-                    labels,
-                    fields,
-                    resource_version: watch::parse_resource_version(query.get("resourceVersion"))?,
-                    bookmarks: query.flag("allowWatchBookmarks"),
-                    send_initial_events: query.flag("sendInitialEvents"),
-                    timeout: query
-                        .get("timeoutSeconds")
-                        .and_then(|t| t.parse().ok())
-                        .map(Duration::from_secs),
-                    table: crate::table::wanted(accept),
-                };
-                return Ok(watch::serve(shared, request));
-            }
-            let limit = query.get("limit").and_then(|l| l.parse().ok());
-            let page = store.list(
-                target.resource,
-                target.namespace.as_deref(),
-                &labels,
-                &fields,
-                limit,
-                query.get("continue"),
-            )?;
-            let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
-            if let Some(token) = page.continue_token {
-                metadata["continue"] = json!(token);
-                metadata["remainingItemCount"] = json!(page.remaining);
-            }
-            if crate::table::wanted(accept) {
-                let mut table = crate::table::table(kind, &page.items, page.resource_version, true);
-                table["metadata"] = metadata;
-                return Ok(json_response(200, &table));
-            }
-            let list = json!({
-                "kind": format!("{}List", kind.kind),
-                "apiVersion": kind.api_version(),
-                "metadata": metadata,
-                "items": page.items,
-            });
-            Ok(json_response(200, &list))
+    let name = call.target.name.as_deref();
+    match (method.as_str(), name, call.target.subresource.as_deref()) {
+        ("GET", None, _) => call.list_or_watch(),
+        ("GET", Some(name), Some("log")) => {
+            crate::logs::serve(shared, &call.namespace, name, &query.0)
         }
-        ("GET", Some(name), Some("log")) => crate::logs::serve(shared, &namespace, name, &query.0),
-        ("GET", Some(name), Some("scale")) => Ok(json_response(
-            200,
-            &scale_of(&store.get(target.resource, &namespace, name)?),
-        )),
-        ("GET", Some(name), _) => {
-            let object = store.get(target.resource, &namespace, name)?;
-            if crate::table::wanted(accept) {
-                let rv = object["metadata"]["resourceVersion"]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                return Ok(json_response(
-                    200,
-                    &crate::table::table(kind, &[object], rv, true),
-                ));
-            }
-            Ok(json_response(200, &object))
+        ("GET", Some(name), Some("scale")) => {
+            Ok(json_response(200, &scale_of(&call.stored(name)?)))
         }
-        ("POST", None, None) => {
-            if kind.namespaced && target.namespace.is_none() {
-                return Err(ApiError::method_not_allowed("POST", path));
-            }
+        ("GET", Some(name), _) => call.get(name),
+        ("POST", None, None) if !call.kind.namespaced || call.target.namespace.is_some() => {
             let object = parse_body(headers, body)?;
-            Ok(json_response(
-                201,
-                &store.create(target.resource, &namespace, object, &options)?,
-            ))
+            let created = shared.store.create(
+                call.target.resource,
+                &call.namespace,
+                object,
+                &call.options(),
+            )?;
+            Ok(json_response(201, &created))
         }
         ("PUT", Some(name), Some("scale")) => {
             let scale = parse_body(headers, body)?;
-            set_scale(shared, target.resource, &namespace, name, &scale, &options)
+            set_scale(
+                shared,
+                call.target.resource,
+                &call.namespace,
+                name,
+                &scale,
+                &call.options(),
+            )
         }
         ("PUT", Some(name), _) => {
             let object = parse_body(headers, body)?;
-            Ok(json_response(
-                200,
-                &store.update(target.resource, &namespace, name, object, &options)?,
-            ))
+            let updated = shared.store.update(
+                call.target.resource,
+                &call.namespace,
+                name,
+                object,
+                &call.options(),
+            )?;
+            Ok(json_response(200, &updated))
         }
-        ("PATCH", Some(name), sub) => {
-            let content_type = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            let patch = match content_type.split(';').next().unwrap_or_default().trim() {
-                "application/merge-patch+json" => PatchKind::Merge,
-                "application/json-patch+json" => PatchKind::Json,
-                "application/strategic-merge-patch+json" => PatchKind::Strategic,
-                "application/apply-patch+yaml" | "application/apply-patch+json" => {
-                    PatchKind::Apply {
-                        force: query.flag("force"),
-                    }
-                }
-                other => return Err(ApiError::unsupported_media_type(other)),
-            };
-            let body = parse_body(headers, body)?;
-            if sub == Some("scale") {
-                let mut scale = scale_of(&store.get(target.resource, &namespace, name)?);
-                if patch == PatchKind::Json {
-                    scale = crate::json_patch::apply(&scale, &body)?;
-                } else {
-                    crate::fieldset::merge(&mut scale, &body, "", true);
-                }
-                return set_scale(shared, target.resource, &namespace, name, &scale, &options);
-            }
-            if matches!(patch, PatchKind::Apply { .. }) && query.get("fieldManager").is_none() {
-                return Err(ApiError::bad_request(
-                    "PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME",
-                ));
-            }
-            let (object, created) =
-                store.patch(target.resource, &namespace, name, patch, &body, &options)?;
-            Ok(json_response(if created { 201 } else { 200 }, &object))
-        }
-        ("DELETE", name, None) => {
-            let options = if body.is_empty() {
-                json!({})
-            } else {
-                parse_body(headers, body)?
-            };
-            let policy = query
-                .get("propagationPolicy")
-                .or_else(|| options["propagationPolicy"].as_str());
-            let propagation =
-                if policy == Some("Orphan") || options["orphanDependents"] == json!(true) {
-                    Propagation::Orphan
-                } else {
-                    Propagation::Cascade
-                };
-            let dry_run = query.dry_run()
-                || options["dryRun"]
-                    .as_array()
-                    .is_some_and(|d| d.contains(&json!("All")));
-            match name {
-                Some(name) => Ok(json_response(
-                    200,
-                    &store.delete(target.resource, &namespace, name, propagation, dry_run)?,
-                )),
-                None => {
-                    let labels =
-                        LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
-                    let fields =
-                        FieldSelector::parse(query.get("fieldSelector").unwrap_or_default())?;
-                    let page = store.list(
-                        target.resource,
-                        target.namespace.as_deref(),
-                        &labels,
-                        &fields,
-                        None,
-                        None,
-                    )?;
-                    let mut deleted = Vec::new();
-                    for object in page.items {
-                        let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
-                        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-                        deleted.push(store.delete(
-                            target.resource,
-                            ns,
-                            name,
-                            propagation,
-                            dry_run,
-                        )?);
-                    }
-                    let list = json!({"kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": {}, "items": deleted});
-                    Ok(json_response(200, &list))
-                }
-            }
-        }
+        ("PATCH", Some(name), _) => call.patch(name),
+        ("DELETE", name, None) => call.delete(name),
         (method, _, _) => Err(ApiError::method_not_allowed(method, path)),
+    }
+}
+
+/// One request to a resource path, with what every verb needs.
+struct Call<'a> {
+    shared: &'a Arc<Shared>,
+    kind: &'static crate::resources::Resource,
+    target: Target,
+    namespace: String,
+    manager: String,
+    accept: &'a str,
+    headers: &'a HeaderMap,
+    query: &'a Query,
+    body: &'a Bytes,
+}
+
+impl Call<'_> {
+    fn options(&self) -> WriteOptions<'_> {
+        WriteOptions {
+            manager: &self.manager,
+            subresource: self
+                .target
+                .subresource
+                .as_deref()
+                .filter(|s| *s == "status"),
+            dry_run: self.query.dry_run(),
+        }
+    }
+
+    fn stored(&self, name: &str) -> Result<Value, ApiError> {
+        self.shared
+            .store
+            .get(self.target.resource, &self.namespace, name)
+    }
+
+    fn selectors(&self) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        Ok((
+            LabelSelector::parse(self.query.get("labelSelector").unwrap_or_default())?,
+            FieldSelector::parse(self.query.get("fieldSelector").unwrap_or_default())?,
+        ))
+    }
+
+    fn list_or_watch(&self) -> Result<Response, ApiError> {
+        let (labels, fields) = self.selectors()?;
+        let query = self.query;
+        if query.flag("watch") {
+            let request = WatchRequest {
+                resource: self.target.resource,
+                namespace: self.target.namespace.clone(),
+                labels,
+                fields,
+                resource_version: watch::parse_resource_version(query.get("resourceVersion"))?,
+                bookmarks: query.flag("allowWatchBookmarks"),
+                send_initial_events: query.flag("sendInitialEvents"),
+                timeout: query
+                    .get("timeoutSeconds")
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs),
+                table: crate::table::wanted(self.accept),
+            };
+            return Ok(watch::serve(self.shared, request));
+        }
+        let limit = query.get("limit").and_then(|l| l.parse().ok());
+        let page = self.shared.store.list(
+            self.target.resource,
+            self.target.namespace.as_deref(),
+            &labels,
+            &fields,
+            limit,
+            query.get("continue"),
+        )?;
+        let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
+        if let Some(token) = page.continue_token {
+            metadata["continue"] = json!(token);
+            metadata["remainingItemCount"] = json!(page.remaining);
+        }
+        if crate::table::wanted(self.accept) {
+            let mut table =
+                crate::table::table(self.kind, &page.items, page.resource_version, true);
+            table["metadata"] = metadata;
+            return Ok(json_response(200, &table));
+        }
+        Ok(json_response(200, &self.list(metadata, page.items)))
+    }
+
+    fn list(&self, metadata: Value, items: Vec<Value>) -> Value {
+        let mut list = json!({"kind": format!("{}List", self.kind.kind), "apiVersion": self.kind.api_version()});
+        list["metadata"] = metadata;
+        list["items"] = Value::Array(items);
+        list
+    }
+
+    fn get(&self, name: &str) -> Result<Response, ApiError> {
+        let object = self.stored(name)?;
+        if crate::table::wanted(self.accept) {
+            let rv = object["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            return Ok(json_response(
+                200,
+                &crate::table::table(self.kind, &[object], rv, true),
+            ));
+        }
+        Ok(json_response(200, &object))
+    }
+
+    fn patch(&self, name: &str) -> Result<Response, ApiError> {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let patch = match content_type.split(';').next().unwrap_or_default().trim() {
+            "application/merge-patch+json" => PatchKind::Merge,
+            "application/json-patch+json" => PatchKind::Json,
+            "application/strategic-merge-patch+json" => PatchKind::Strategic,
+            "application/apply-patch+yaml" | "application/apply-patch+json" => PatchKind::Apply {
+                force: self.query.flag("force"),
+            },
+            other => return Err(ApiError::unsupported_media_type(other)),
+        };
+        let body = parse_body(self.headers, self.body)?;
+        if self.target.subresource.as_deref() == Some("scale") {
+            let mut scale = scale_of(&self.stored(name)?);
+            if patch == PatchKind::Json {
+                scale = crate::json_patch::apply(&scale, &body)?;
+            } else {
+                crate::fieldset::merge(&mut scale, &body, "", true);
+            }
+            return set_scale(
+                self.shared,
+                self.target.resource,
+                &self.namespace,
+                name,
+                &scale,
+                &self.options(),
+            );
+        }
+        if matches!(patch, PatchKind::Apply { .. }) && self.query.get("fieldManager").is_none() {
+            return Err(ApiError::bad_request(
+                "PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME",
+            ));
+        }
+        let (object, created) = self.shared.store.patch(
+            self.target.resource,
+            &self.namespace,
+            name,
+            patch,
+            &body,
+            &self.options(),
+        )?;
+        Ok(json_response(if created { 201 } else { 200 }, &object))
+    }
+
+    /// DELETE of one object, or of every object the selectors match (`deletecollection`).
+    fn delete(&self, name: Option<&str>) -> Result<Response, ApiError> {
+        let options = if self.body.is_empty() {
+            json!({})
+        } else {
+            parse_body(self.headers, self.body)?
+        };
+        let policy = self
+            .query
+            .get("propagationPolicy")
+            .or_else(|| options["propagationPolicy"].as_str());
+        let propagation = if policy == Some("Orphan") || options["orphanDependents"] == json!(true)
+        {
+            Propagation::Orphan
+        } else {
+            Propagation::Cascade
+        };
+        let dry_run = self.query.dry_run()
+            || options["dryRun"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!("All")));
+        let store = &self.shared.store;
+        if let Some(name) = name {
+            let deleted = store.delete(
+                self.target.resource,
+                &self.namespace,
+                name,
+                propagation,
+                dry_run,
+            )?;
+            return Ok(json_response(200, &deleted));
+        }
+        let (labels, fields) = self.selectors()?;
+        let page = store.list(
+            self.target.resource,
+            self.target.namespace.as_deref(),
+            &labels,
+            &fields,
+            None,
+            None,
+        )?;
+        let mut deleted = Vec::new();
+        for object in page.items {
+            let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            deleted.push(store.delete(
+                self.target.resource,
+                namespace,
+                name,
+                propagation,
+                dry_run,
+            )?);
+        }
+        Ok(json_response(200, &self.list(json!({}), deleted)))
     }
 }
 

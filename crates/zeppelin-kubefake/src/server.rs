@@ -39,6 +39,8 @@ pub struct Config {
     /// Watch events kept for watches that resume from a resource version; older ones get
     /// `410 Gone`.
     pub history_limit: usize,
+    /// Print each request and its status code to stderr (for people running the binary).
+    pub log_requests: bool,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             crash_restart_interval: Duration::from_secs(1),
             bookmark_interval: Duration::from_secs(5),
             history_limit: 10_000,
+            log_requests: false,
         }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Namespace, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{
     Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, WatchEvent,
     WatchParams,
@@ -420,6 +422,16 @@ async fn rollouts_complete_for_kube_rs_wait_conditions_and_pods_log() {
         )
         .await
         .unwrap();
+    let services: Api<Service> = Api::namespaced(client.clone(), "shop");
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}});
+    services
+        .patch(
+            "web",
+            &PatchParams::apply("zeppelin"),
+            &Patch::Apply(service),
+        )
+        .await
+        .unwrap();
     let done = tokio::time::timeout(
         LIMIT,
         await_condition(
@@ -441,6 +453,23 @@ async fn rollouts_complete_for_kube_rs_wait_conditions_and_pods_log() {
             status.updated_replicas
         ),
         (Some(2), Some(2), Some(2))
+    );
+
+    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "shop");
+    let two_ready = |e: Option<&Endpoints>| {
+        e.and_then(|e| e.subsets.as_ref())
+            .and_then(|s| s.first())
+            .and_then(|s| s.addresses.as_ref())
+            .is_some_and(|a| a.len() == 2)
+    };
+    let ready = tokio::time::timeout(LIMIT, await_condition(endpoints, "web", two_ready)).await;
+    let ready = ready
+        .expect("the endpoints list both pods in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ready.subsets.unwrap()[0].ports.as_ref().unwrap()[0].port,
+        8080
     );
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
@@ -535,6 +564,259 @@ async fn selector_watches_see_objects_enter_and_leave() {
         });
     }
     assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_watchers_and_orphaning_deletes() {
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let client = client(&server).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &web_deployment("nginx:1"))
+        .await
+        .unwrap();
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let config = kube::runtime::watcher::Config::default()
+        .labels("app=web")
+        .streaming_lists();
+    let mut store = std::pin::pin!(kube::runtime::WatchStreamExt::default_backoff(
+        kube::runtime::watcher(pods.clone(), config)
+    ));
+    let mut seen = std::collections::BTreeSet::new();
+    let listed = tokio::time::timeout(LIMIT, async {
+        while let Some(event) = store.try_next().await.unwrap() {
+            match event {
+                kube::runtime::watcher::Event::InitApply(pod)
+                | kube::runtime::watcher::Event::Apply(pod) => {
+                    seen.insert(pod.name_any());
+                }
+                kube::runtime::watcher::Event::Delete(_)
+                | kube::runtime::watcher::Event::Init
+                | kube::runtime::watcher::Event::InitDone => {}
+            }
+            if seen.len() == 2 {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(listed.is_ok(), "the watcher saw {seen:?}");
+
+    let sets: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        Api::namespaced(client.clone(), "default");
+    let set = sets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    deployments
+        .delete("web", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    sets.delete(&set.name_any(), &DeleteParams::orphan())
+        .await
+        .unwrap();
+    let left = pods.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|p| p.owner_references().is_empty()));
+    pods.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=web"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn namespaces_terminate_through_the_namespace_controller() {
+    let server = FakeApiServer::start(Config {
+        controllers: false,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let shop = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
+    namespaces
+        .patch("shop", &PatchParams::apply("zeppelin"), &Patch::Apply(shop))
+        .await
+        .unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    maps.create(&PostParams::default(), &config_map("conf", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        maps.get("conf").await.unwrap().metadata.generation,
+        None,
+        "config maps keep no generation"
+    );
+
+    namespaces
+        .delete("shop", &DeleteParams::default())
+        .await
+        .unwrap();
+    let terminating = namespaces.get("shop").await.unwrap();
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    let (code, reason, message) = status_of(
+        maps.create(&PostParams::default(), &config_map("late", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code, reason.as_str()), (403, "Forbidden"));
+    assert!(
+        message.contains("because it is being terminated"),
+        "{message}"
+    );
+
+    server.set_controllers(true);
+    let gone = tokio::time::timeout(
+        LIMIT,
+        await_condition(
+            namespaces,
+            "shop",
+            conditions::is_deleted(&terminating.metadata.uid.unwrap()),
+        ),
+    )
+    .await;
+    gone.expect("the namespace goes away in time").unwrap();
+    assert!(server.objects("configmaps").is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_both_ways_resolves_kinds_for_dynamic_apply() {
+    let server = FakeApiServer::start(Config {
+        controllers: false,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let gvk = kube::api::GroupVersionKind::gvk("autoscaling", "v2", "HorizontalPodAutoscaler");
+    let legacy = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let aggregated = kube::discovery::Discovery::new(client.clone())
+        .run_aggregated()
+        .await
+        .unwrap();
+    for discovery in [&legacy, &aggregated] {
+        let (resource, caps) = discovery.resolve_gvk(&gvk).expect("HPA v2 is discovered");
+        assert_eq!(resource.plural, "horizontalpodautoscalers");
+        assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+        assert!(caps.supports_operation(kube::discovery::verbs::PATCH));
+        let (deployments, caps) = discovery
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                "Deployment",
+            ))
+            .unwrap();
+        assert_eq!(deployments.plural, "deployments");
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(sub, _)| sub.plural == "deployments/scale" || sub.plural == "scale"),
+            "{caps:?}"
+        );
+    }
+    let (resource, _) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, "default", &resource);
+    let hpa: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 5}
+    }))
+    .unwrap();
+    let applied = api
+        .patch("web", &PatchParams::apply("zeppelin"), &Patch::Apply(&hpa))
+        .await
+        .unwrap();
+    assert_eq!(applied.data["spec"]["maxReplicas"], 5);
+    assert_eq!(server.objects("hpa").len(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn autoscalers_keep_replicas_in_range_and_budgets_count_healthy_pods() {
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let client = client(&server).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("zeppelin"),
+            &Patch::Apply(web_deployment("nginx:1")),
+        )
+        .await
+        .unwrap();
+    let zeppelin = PatchParams::apply("zeppelin");
+    let hpa: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), "default");
+    let autoscaler = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 3, "maxReplicas": 6}
+    });
+    hpa.patch("web", &zeppelin, &Patch::Apply(autoscaler))
+        .await
+        .unwrap();
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
+    let budget = json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
+    });
+    budgets
+        .patch("web", &zeppelin, &Patch::Apply(budget))
+        .await
+        .unwrap();
+
+    let scaled = |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .is_some_and(|s| s.ready_replicas == Some(3))
+    };
+    tokio::time::timeout(LIMIT, await_condition(deployments.clone(), "web", scaled))
+        .await
+        .expect("scaled to minReplicas in time")
+        .unwrap();
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(3)
+    );
+    let allowed = |b: Option<&PodDisruptionBudget>| {
+        b.and_then(|b| b.status.as_ref())
+            .is_some_and(|s| s.disruptions_allowed == 2)
+    };
+    let budget = tokio::time::timeout(LIMIT, await_condition(budgets, "web", allowed))
+        .await
+        .expect("the budget counts pods in time")
+        .unwrap()
+        .unwrap();
+    let status = budget.status.unwrap();
+    assert_eq!(
+        (
+            status.expected_pods,
+            status.current_healthy,
+            status.desired_healthy
+        ),
+        (3, 3, 1)
+    );
+    let autoscaler = hpa.get("web").await.unwrap().status.unwrap();
+    assert_eq!(autoscaler.desired_replicas, 3);
     server.shutdown().await;
 }
 

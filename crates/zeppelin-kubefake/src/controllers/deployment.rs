@@ -189,7 +189,7 @@ fn new_replica_set(
         },
         "spec": {"replicas": 0, "selector": selector, "template": template},
     });
-    let created = shared.store.create(
+    let created = shared.store.create_owned(
         kinds.replicasets,
         namespace,
         rs,
@@ -209,6 +209,7 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
         .iter()
         .filter(|rs| meta(rs, "name") != meta(&new_rs, "name"))
         .collect();
+    mark_revision(shared, kinds, deployment, &new_rs);
     let desired = replicas(deployment, "/spec/replicas");
     let surge_value = deployment.pointer("/spec/strategy/rollingUpdate/maxSurge");
     let unavailable_value = deployment.pointer("/spec/strategy/rollingUpdate/maxUnavailable");
@@ -248,6 +249,31 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
         max_unavailable,
         progressed,
     );
+}
+
+/// Copies the new replica set's revision onto the Deployment, as the real controller does
+/// (rollback tooling reads it there).
+fn mark_revision(shared: &Shared, kinds: Kinds, deployment: &Value, new_rs: &Value) {
+    let revision = new_rs
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION))
+        .cloned();
+    let current = deployment
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION));
+    if let Some(revision) = revision.filter(|r| Some(r) != current) {
+        let (namespace, name) = (meta(deployment, "namespace"), meta(deployment, "name"));
+        // A Deployment deleted meanwhile needs no revision.
+        let _ = shared.store.modify(
+            kinds.deployments,
+            namespace,
+            name,
+            &writer(CONTROLLER_MANAGER, false),
+            |o| {
+                o["metadata"]["annotations"][REVISION] = revision;
+            },
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -347,6 +373,74 @@ fn deadline_passed(condition: &Value, seconds: u64) -> bool {
     elapsed.as_secs() >= i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
+/// Replica counts over a Deployment's replica sets, from their status.
+struct Counts {
+    total: u64,
+    updated: u64,
+    ready: u64,
+    available: u64,
+}
+
+impl Counts {
+    /// True if the rollout made progress since `old` (a Deployment status).
+    fn moved_since(&self, old: &Value) -> bool {
+        let old_replicas =
+            replicas(old, "/replicas").saturating_sub(replicas(old, "/updatedReplicas"));
+        self.updated > replicas(old, "/updatedReplicas")
+            || self.ready > replicas(old, "/readyReplicas")
+            || self.available > replicas(old, "/availableReplicas")
+            || self.total.saturating_sub(self.updated) < old_replicas
+    }
+}
+
+/// The `Progressing` condition: done, progressing, or past its deadline without progress.
+fn progressing(
+    previous: Option<&Value>,
+    complete: bool,
+    moved: bool,
+    deadline: Option<u64>,
+    new_name: &str,
+    now: &str,
+) -> Value {
+    if complete {
+        let message = format!("ReplicaSet \"{new_name}\" has successfully progressed.");
+        return carry_times(
+            condition(
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &message,
+                now,
+            ),
+            previous,
+        );
+    }
+    if moved || previous.is_none() {
+        let message = format!("ReplicaSet \"{new_name}\" is progressing.");
+        let mut fresh = condition("Progressing", "True", "ReplicaSetUpdated", &message, now);
+        if let Some(old) = previous.filter(|o| o["status"] == "True") {
+            fresh["lastTransitionTime"] = old["lastTransitionTime"].clone();
+        }
+        return fresh;
+    }
+    let old = previous.cloned().unwrap_or(Value::Null);
+    match deadline {
+        Some(seconds)
+            if old["reason"] != "ProgressDeadlineExceeded" && deadline_passed(&old, seconds) =>
+        {
+            let message = format!("ReplicaSet \"{new_name}\" has timed out progressing.");
+            condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &message,
+                now,
+            )
+        }
+        _ => old,
+    }
+}
+
 fn write_status(
     shared: &Shared,
     kinds: Kinds,
@@ -363,13 +457,12 @@ fn write_status(
             .and_then(Value::as_str)
             == Some(hash)
     });
-    let new_name = new_rs.map(|rs| meta(rs, "name")).unwrap_or_default();
-    let (total, ready, available) = (
-        sum("/status/replicas"),
-        sum("/status/readyReplicas"),
-        sum("/status/availableReplicas"),
-    );
-    let updated = new_rs.map_or(0, |rs| replicas(rs, "/status/replicas"));
+    let counts = Counts {
+        total: sum("/status/replicas"),
+        updated: new_rs.map_or(0, |rs| replicas(rs, "/status/replicas")),
+        ready: sum("/status/readyReplicas"),
+        available: sum("/status/availableReplicas"),
+    };
     let old_status = deployment
         .get("status")
         .cloned()
@@ -381,7 +474,7 @@ fn write_status(
     let find = |kind: &str| old_conditions.iter().find(|c| c["type"] == kind);
     let now = store::now();
 
-    let available_condition = if available >= desired.saturating_sub(max_unavailable) {
+    let available = if counts.available >= desired.saturating_sub(max_unavailable) {
         condition(
             "Available",
             "True",
@@ -398,60 +491,23 @@ fn write_status(
             &now,
         )
     };
-    let complete = updated == desired && total == desired && available == desired;
-    let moved = progressed
-        || updated > replicas(&old_status, "/updatedReplicas")
-        || ready > replicas(&old_status, "/readyReplicas")
-        || available > replicas(&old_status, "/availableReplicas")
-        || total.saturating_sub(updated)
-            < replicas(&old_status, "/replicas")
-                .saturating_sub(replicas(&old_status, "/updatedReplicas"));
+    let complete =
+        counts.updated == desired && counts.total == desired && counts.available == desired;
+    let moved = progressed || counts.moved_since(&old_status);
     let deadline = deployment
         .pointer("/spec/progressDeadlineSeconds")
         .and_then(Value::as_u64);
-    let previous = find("Progressing");
-    let progressing = if complete {
-        condition(
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+    let new_name = new_rs.map(|rs| meta(rs, "name")).unwrap_or_default();
+    let conditions = [
+        carry_times(available, find("Available")),
+        progressing(
+            find("Progressing"),
+            complete,
+            moved,
+            deadline,
+            new_name,
             &now,
-        )
-    } else if moved || previous.is_none() {
-        let mut fresh = condition(
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            &format!("ReplicaSet \"{new_name}\" is progressing."),
-            &now,
-        );
-        if let Some(old) = previous.filter(|o| o["status"] == "True") {
-            fresh["lastTransitionTime"] = old["lastTransitionTime"].clone();
-        }
-        fresh
-    } else if let (Some(old), Some(seconds)) = (previous, deadline) {
-        if old["reason"] != "ProgressDeadlineExceeded" && deadline_passed(old, seconds) {
-            condition(
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
-                &now,
-            )
-        } else {
-            old.clone()
-        }
-    } else {
-        previous.cloned().unwrap_or(Value::Null)
-    };
-    let conditions = vec![
-        carry_times(available_condition, find("Available")),
-        if moved && !complete {
-            progressing
-        } else {
-            carry_times(progressing, previous)
-        },
+        ),
     ];
     let mut status = Map::new();
     status.insert(
@@ -459,11 +515,14 @@ fn write_status(
         deployment["metadata"]["generation"].clone(),
     );
     for (field, value) in [
-        ("replicas", total),
-        ("updatedReplicas", updated),
-        ("readyReplicas", ready),
-        ("availableReplicas", available),
-        ("unavailableReplicas", desired.saturating_sub(available)),
+        ("replicas", counts.total),
+        ("updatedReplicas", counts.updated),
+        ("readyReplicas", counts.ready),
+        ("availableReplicas", counts.available),
+        (
+            "unavailableReplicas",
+            desired.saturating_sub(counts.available),
+        ),
     ] {
         if value > 0 {
             status.insert(field.to_owned(), json!(value));
@@ -472,11 +531,12 @@ fn write_status(
     status.insert("conditions".to_owned(), json!(conditions));
     let status = Value::Object(status);
     if deployment.get("status") != Some(&status) {
+        let (namespace, name) = (meta(deployment, "namespace"), meta(deployment, "name"));
         // A Deployment deleted meanwhile needs no status.
         let _ = shared.store.modify(
             kinds.deployments,
-            meta(deployment, "namespace"),
-            meta(deployment, "name"),
+            namespace,
+            name,
             &writer(CONTROLLER_MANAGER, true),
             |o| {
                 o["status"] = status;

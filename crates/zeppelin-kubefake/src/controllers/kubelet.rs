@@ -77,21 +77,22 @@ impl Kubelet {
         let config = &shared.config;
         let uid = meta(pod, "uid").to_owned();
         let (namespace, name) = (meta(pod, "namespace"), meta(pod, "name"));
+        let events = Recorder { shared, kinds, pod };
         let containers: Vec<Value> = pod
             .pointer("/spec/containers")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let is_new = !self.pods.contains_key(&uid);
-        if is_new {
+        if !self.pods.contains_key(&uid) {
             self.next_ip += 1;
+            let message = format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake");
             events::record(
                 shared,
                 kinds,
                 pod,
                 "Normal",
                 "Scheduled",
-                &format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake"),
+                &message,
                 "default-scheduler",
             );
         }
@@ -114,100 +115,11 @@ impl Kubelet {
         if let Some(Trouble::PullFailure(bad)) = &trouble {
             if !tracked.reported_pull_failure {
                 tracked.reported_pull_failure = true;
-                let image = containers
-                    .iter()
-                    .find(|c| c["name"] == json!(bad))
-                    .and_then(|c| c["image"].as_str())
-                    .unwrap_or_default();
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Normal",
-                    "Pulling",
-                    &format!("Pulling image \"{image}\""),
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    &format!(
-                        "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
-                    ),
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ErrImagePull",
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Normal",
-                    "BackOff",
-                    &format!("Back-off pulling image \"{image}\""),
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ImagePullBackOff",
-                    KUBELET,
-                );
+                report_pull_failure(&events, &containers, bad);
             }
         } else if elapsed >= config.pod_start_delay && tracked.running_at.is_none() {
             tracked.running_at = Some(store::now());
-            for c in &containers {
-                let (cname, image) = (
-                    c["name"].as_str().unwrap_or_default(),
-                    c["image"].as_str().unwrap_or_default(),
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Normal",
-                    "Pulled",
-                    &format!("Container image \"{image}\" already present on machine"),
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Normal",
-                    "Created",
-                    &format!("Created container: {cname}"),
-                    KUBELET,
-                );
-                events::record(
-                    shared,
-                    kinds,
-                    pod,
-                    "Normal",
-                    "Started",
-                    &format!("Started container {cname}"),
-                    KUBELET,
-                );
-                shared.logs.write(
-                    namespace,
-                    name,
-                    cname,
-                    &format!("zeppelin-kubefake: started container {cname} (image {image})"),
-                );
-            }
+            start_containers(&events, &containers);
         }
         if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at) {
             let since_start = elapsed.saturating_sub(config.pod_start_delay);
@@ -220,26 +132,7 @@ impl Kubelet {
             while tracked.restarts < crashes {
                 tracked.restarts += 1;
                 tracked.last_crash = Some(store::now());
-                shared.logs.write(
-                    namespace,
-                    name,
-                    bad,
-                    &format!(
-                        "fatal: container {bad} exited with code 1 (simulated crash, attempt {})",
-                        tracked.restarts
-                    ),
-                );
-                if tracked.restarts == 1 {
-                    events::record(
-                        shared,
-                        kinds,
-                        pod,
-                        "Warning",
-                        "BackOff",
-                        &format!("Back-off restarting failed container {bad} in pod {name}"),
-                        KUBELET,
-                    );
-                }
+                crash(&events, bad, tracked.restarts);
             }
         }
         if tracked.running_at.is_some()
@@ -258,6 +151,94 @@ impl Kubelet {
                     o["status"] = status;
                 });
         }
+    }
+}
+
+/// Records the kubelet's events about one pod and writes its containers' logs.
+struct Recorder<'a> {
+    shared: &'a Shared,
+    kinds: Kinds,
+    pod: &'a Value,
+}
+
+impl Recorder<'_> {
+    fn event(&self, kind: &str, reason: &str, message: &str) {
+        events::record(
+            self.shared,
+            self.kinds,
+            self.pod,
+            kind,
+            reason,
+            message,
+            KUBELET,
+        );
+    }
+
+    fn log(&self, container: &str, line: &str) {
+        self.shared.logs.write(
+            meta(self.pod, "namespace"),
+            meta(self.pod, "name"),
+            container,
+            line,
+        );
+    }
+}
+
+fn report_pull_failure(events: &Recorder<'_>, containers: &[Value], bad: &str) {
+    let image = containers
+        .iter()
+        .find(|c| c["name"] == json!(bad))
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or_default();
+    events.event("Normal", "Pulling", &format!("Pulling image \"{image}\""));
+    events.event(
+        "Warning",
+        "Failed",
+        &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"),
+    );
+    events.event("Warning", "Failed", "Error: ErrImagePull");
+    events.event(
+        "Normal",
+        "BackOff",
+        &format!("Back-off pulling image \"{image}\""),
+    );
+    events.event("Warning", "Failed", "Error: ImagePullBackOff");
+}
+
+fn start_containers(events: &Recorder<'_>, containers: &[Value]) {
+    for c in containers {
+        let (name, image) = (
+            c["name"].as_str().unwrap_or_default(),
+            c["image"].as_str().unwrap_or_default(),
+        );
+        events.event(
+            "Normal",
+            "Pulled",
+            &format!("Container image \"{image}\" already present on machine"),
+        );
+        events.event("Normal", "Created", &format!("Created container: {name}"));
+        events.event("Normal", "Started", &format!("Started container {name}"));
+        events.log(
+            name,
+            &format!("zeppelin-kubefake: started container {name} (image {image})"),
+        );
+    }
+}
+
+fn crash(events: &Recorder<'_>, container: &str, attempt: u64) {
+    events.log(
+        container,
+        &format!(
+            "fatal: container {container} exited with code 1 (simulated crash, attempt {attempt})"
+        ),
+    );
+    if attempt == 1 {
+        let pod = meta(events.pod, "name");
+        events.event(
+            "Warning",
+            "BackOff",
+            &format!("Back-off restarting failed container {container} in pod {pod}"),
+        );
     }
 }
 

@@ -1,8 +1,11 @@
-//! Simulated controllers: the Deployment and `ReplicaSet` controllers and a kubelet stand-in,
-//! run together on a timer while switched on, writing through the same store as clients so
+//! Simulated controllers: Deployment, `ReplicaSet`, endpoints, namespace, autoscaler (without
+//! metrics) and disruption-budget controllers and a kubelet stand-in, run together on a timer while switched on, writing through the same store as clients so
 //! watchers see every change.
 
+mod autoscaler;
 mod deployment;
+mod disruption;
+mod endpoints;
 mod events;
 mod kubelet;
 mod replicaset;
@@ -23,6 +26,11 @@ struct Kinds {
     replicasets: ResourceId,
     pods: ResourceId,
     events: ResourceId,
+    services: ResourceId,
+    endpoints: ResourceId,
+    namespaces: ResourceId,
+    autoscalers: ResourceId,
+    budgets: ResourceId,
 }
 
 impl Kinds {
@@ -33,6 +41,12 @@ impl Kinds {
             replicasets: find("apps", "replicasets"),
             pods: find("", "pods"),
             events: find("", "events"),
+            services: find("", "services"),
+            endpoints: find("", "endpoints"),
+            namespaces: find("", "namespaces"),
+            autoscalers: resources::find("autoscaling", "v2", "horizontalpodautoscalers")
+                .expect("controller kinds are served"),
+            budgets: find("policy", "poddisruptionbudgets"),
         }
     }
 }
@@ -87,5 +101,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         deployment::reconcile_all(&shared, kinds);
         replicaset::reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
+        endpoints::reconcile_all(&shared, kinds);
+        autoscaler::reconcile_all(&shared, kinds);
+        disruption::reconcile_all(&shared, kinds);
+        for namespace in shared.store.all(kinds.namespaces) {
+            if namespace.pointer("/metadata/deletionTimestamp").is_some() {
+                shared.store.finish_namespace(meta(&namespace, "name"));
+            }
+        }
     }
 }

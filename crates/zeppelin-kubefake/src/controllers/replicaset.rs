@@ -44,7 +44,7 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
             metadata["name"] = json!(name);
             metadata["ownerReferences"] = json!([owner_reference(rs)]);
             let pod = json!({"metadata": metadata, "spec": template["spec"]});
-            if let Ok(pod) = shared.store.create(
+            if let Ok(pod) = shared.store.create_owned(
                 kinds.pods,
                 namespace,
                 pod,
