@@ -153,8 +153,8 @@ async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: Cancellatio
 /// Serves one client connection: HTTP/1.1 with keep-alive and upgrades.
 async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: CancellationToken) {
     let _ = stream.set_nodelay(true);
-    let (upstreams, driver) = Upstreams::new();
-    let upstreams = Arc::new(upstreams);
+    let upstreams = Arc::new(Upstreams::default());
+    let driving = Arc::clone(&upstreams);
     let client_ip = proxy::client_ip(peer);
     let service = service_fn(move |req| {
         let proxy = Arc::clone(&proxy);
@@ -168,7 +168,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: Can
         .with_upgrades();
     tokio::select! {
         () = stop.cancelled() => {}
-        () = driver.run() => {}
+        () = driving.drive() => {}
         result = connection => {
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "gateway connection ended with an error");
