@@ -7,10 +7,11 @@
 //! its process is stopped.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
@@ -68,7 +69,10 @@ struct State {
 #[derive(Debug)]
 struct Slot {
     backend: Backend,
-    open: watch::Sender<usize>,
+    /// Leases out on this backend.
+    open: AtomicUsize,
+    /// Notified when `open` drops to zero.
+    idle: Notify,
     /// Cancelled when a drain times out: every lease's user closes its connection.
     cut: CancellationToken,
 }
@@ -77,13 +81,28 @@ impl Slot {
     fn new(backend: Backend) -> Arc<Self> {
         Arc::new(Self {
             backend,
-            open: watch::Sender::new(0),
+            open: AtomicUsize::new(0),
+            idle: Notify::new(),
             cut: CancellationToken::new(),
         })
     }
 
     fn open(&self) -> usize {
-        *self.open.borrow()
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Completes once no lease is out on this backend.
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a release right after it is not missed.
+            notified.as_mut().enable();
+            if self.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -106,7 +125,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.slot.open.send_modify(|open| *open -= 1);
+        if self.slot.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.slot.idle.notify_waiters();
+        }
     }
 }
 
@@ -178,8 +199,7 @@ impl Pool {
         };
         let mut cut = 0;
         for slot in &slots {
-            let mut open = slot.open.subscribe();
-            if tokio::time::timeout(timeout, open.wait_for(|n| *n == 0))
+            if tokio::time::timeout(timeout, slot.wait_idle())
                 .await
                 .is_err()
             {
@@ -216,7 +236,7 @@ impl Pool {
         }?;
         state.next = (chosen + 1) % count;
         let slot = Arc::clone(&state.active[chosen]);
-        slot.open.send_modify(|open| *open += 1);
+        slot.open.fetch_add(1, Ordering::AcqRel);
         Some(Lease { slot })
     }
 

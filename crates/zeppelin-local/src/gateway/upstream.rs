@@ -44,7 +44,6 @@ pub(crate) struct Upstreams {
 }
 
 impl Upstreams {
-
     /// Sends `req` to the replica at `addr`, on the kept-alive connection when it is free,
     /// else on a new one.
     pub(crate) async fn send(
@@ -101,7 +100,10 @@ impl Upstreams {
     pub(crate) async fn drive(&self) {
         std::future::poll_fn(|cx| {
             self.driver.register(cx.waker());
-            let mut conns = self.conns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut conns = self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             conns.retain_mut(|conn| match conn.poll_unpin(cx) {
                 Poll::Pending => true,
                 Poll::Ready(result) => {
