@@ -6,6 +6,7 @@
 //! (naming the known routes), 503 when the sub has no healthy replica, 502 when the replica
 //! fails.
 
+mod body;
 mod proxy;
 mod routes;
 mod upstream;
