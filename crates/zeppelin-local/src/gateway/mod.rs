@@ -28,7 +28,7 @@ use zeppelin_core::model::Route;
 
 pub use routes::{RouteTarget, route_targets};
 
-use crate::balancer::Pool;
+use crate::balancer::{Pool, PortHolder};
 use proxy::Proxy;
 use routes::RouteTable;
 use upstream::Upstreams;
@@ -37,10 +37,11 @@ use upstream::Upstreams;
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
     #[error(
-        "gateway port {port} is already in use; free it, or change [gateway] port or pass --gateway-port"
+        "gateway port {port} is already in use{holder}; free it, or change [gateway] port or pass --gateway-port"
     )]
     InUse {
         port: u16,
+        holder: PortHolder,
         #[source]
         source: io::Error,
     },
@@ -92,6 +93,7 @@ impl Gateway {
             if source.kind() == io::ErrorKind::AddrInUse {
                 BindError::InUse {
                     port: addr.port(),
+                    holder: PortHolder::of(addr.port()),
                     source,
                 }
             } else {

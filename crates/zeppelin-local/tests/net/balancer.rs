@@ -200,6 +200,8 @@ async fn busy_port_is_an_error_naming_port_and_sub() {
         let message = error.to_string();
         assert!(message.contains(&addr.port().to_string()), "{message}");
         assert!(message.contains("\"api\""), "{message}");
+        let holder = format!("(by pid {},", std::process::id());
+        assert!(message.contains(&holder), "{message}");
     })
     .await;
 }
