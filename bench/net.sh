@@ -125,6 +125,7 @@ measure() {
   echo "$rps $p99 $(awk -v t=$((after - before)) -v us="$tick_us" -v n="$requests" 'BEGIN { printf "%.1f", t * us / n }')"
 }
 
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 targets=(direct balancer gateway nginx)
 declare -A urls=(
   [direct]="http://127.0.0.1:$replica1/"
@@ -163,7 +164,8 @@ ratio=$(awk -v g="${rps[gateway]}" -v n="${rps[nginx]}" 'BEGIN { printf "%.0f", 
   echo "13-byte answer from two replicas (one for the direct row). nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')"
   echo "proxies to the same replicas with upstream keep-alive and the same X-Forwarded headers."
   echo "wrk, the proxies and the replicas share the machine's CPUs, so the figures compare the"
-  echo "rows with each other rather than measure a ceiling. CPU per request is the CPU time the"
+  echo "rows with each other rather than measure a ceiling (load average when the run started:"
+  echo "$load_before). CPU per request is the CPU time the"
   echo "serving process used during the run divided by the requests served: it depends less on"
   echo "what else the machine was doing than requests/s does."
   echo
