@@ -155,6 +155,7 @@ for target in "${targets[@]}"; do
 done
 
 ratio=$(awk -v g="${rps[gateway]}" -v n="${rps[nginx]}" 'BEGIN { printf "%.0f", 100 * g / n }')
+cpu_ratio=$(awk -v g="${cpu[gateway]}" -v n="${cpu[nginx]}" 'BEGIN { printf "%.0f", 100 * g / n }')
 {
   echo "## Local networking: balancer and gateway"
   echo
@@ -176,6 +177,7 @@ ratio=$(awk -v g="${rps[gateway]}" -v n="${rps[nginx]}" 'BEGIN { printf "%.0f", 
   echo "| through the gateway (HTTP) | ${rps[gateway]} | ${p99[gateway]} | ${cpu[gateway]} µs (gateway) |"
   echo "| through nginx (reverse proxy) | ${rps[nginx]} | ${p99[nginx]} | ${cpu[nginx]} µs (nginx) |"
   echo
-  echo "The gateway reaches ${ratio}% of nginx's throughput (target: at least 80%, p99 within 1 ms)."
+  echo "The gateway reaches ${ratio}% of nginx's throughput (target: at least 80%, p99 within 1 ms)"
+  echo "and spends ${cpu_ratio}% of nginx's CPU time per request."
 } > "$out"
 cat "$out"
