@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
 pub use holder::PortHolder;
-pub use pool::{Backend, BackendLoad, Drained, Lease, Pool};
+pub(crate) use pool::Lease;
+pub use pool::{Backend, BackendLoad, Drained, Pool};
 
 /// How long the balancer waits for a replica to accept a connection before trying another.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
