@@ -5,6 +5,7 @@
 //! nothing of HTTP, so any protocol works. With no replica in rotation a connection is
 //! reset at once rather than left hanging.
 
+mod holder;
 mod pool;
 
 use std::io;
@@ -17,18 +18,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
-pub use pool::{Backend, BackendLoad, Drained, Lease, Pool};
+pub use holder::PortHolder;
+pub(crate) use pool::Lease;
+pub use pool::{Backend, BackendLoad, Drained, Pool};
 
 /// How long the balancer waits for a replica to accept a connection before trying another.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a balancer or the gateway could not start listening.
+/// Why a sub's balancer could not start listening.
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
-    #[error("port {port} for sub \"{sub}\" is already in use; free it or change sub.{sub}.port")]
+    #[error(
+        "port {port} for sub \"{sub}\" is already in use{holder}; free it or change sub.{sub}.port"
+    )]
     InUse {
         sub: String,
         port: u16,
+        holder: PortHolder,
         #[source]
         source: io::Error,
     },
@@ -60,6 +66,7 @@ impl Balancer {
                 BindError::InUse {
                     sub: sub.to_owned(),
                     port: addr.port(),
+                    holder: PortHolder::of(addr.port()),
                     source,
                 }
             } else {

@@ -7,10 +7,11 @@
 //! its process is stopped.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
@@ -68,7 +69,10 @@ struct State {
 #[derive(Debug)]
 struct Slot {
     backend: Backend,
-    open: watch::Sender<usize>,
+    /// Leases out on this backend.
+    open: AtomicUsize,
+    /// Notified when `open` drops to zero.
+    idle: Notify,
     /// Cancelled when a drain times out: every lease's user closes its connection.
     cut: CancellationToken,
 }
@@ -77,36 +81,53 @@ impl Slot {
     fn new(backend: Backend) -> Arc<Self> {
         Arc::new(Self {
             backend,
-            open: watch::Sender::new(0),
+            open: AtomicUsize::new(0),
+            idle: Notify::new(),
             cut: CancellationToken::new(),
         })
     }
 
     fn open(&self) -> usize {
-        *self.open.borrow()
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Completes once no lease is out on this backend.
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a release right after it is not missed.
+            notified.as_mut().enable();
+            if self.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
 /// The right to use one backend; the backend counts as busy until this is dropped.
 #[derive(Debug)]
-pub struct Lease {
+pub(crate) struct Lease {
     slot: Arc<Slot>,
 }
 
 impl Lease {
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         self.slot.backend
     }
 
     /// Completes when a drain of this backend timed out: the user must stop using it.
-    pub async fn cut(&self) {
+    pub(crate) async fn cut(&self) {
         self.slot.cut.cancelled().await;
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.slot.open.send_modify(|open| *open -= 1);
+        if self.slot.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.slot.idle.notify_waiters();
+        }
     }
 }
 
@@ -178,8 +199,7 @@ impl Pool {
         };
         let mut cut = 0;
         for slot in &slots {
-            let mut open = slot.open.subscribe();
-            if tokio::time::timeout(timeout, open.wait_for(|n| *n == 0))
+            if tokio::time::timeout(timeout, slot.wait_idle())
                 .await
                 .is_err()
             {
@@ -195,14 +215,9 @@ impl Pool {
         }
     }
 
-    /// Picks the backend for a new connection or request, or `None` when no replica of the
-    /// sub may take traffic.
-    pub fn pick(&self) -> Option<Lease> {
-        self.pick_avoiding(&[])
-    }
-
-    /// Like [`Pool::pick`], passing over backends that just refused a connection.
-    pub fn pick_avoiding(&self, refused: &[SocketAddr]) -> Option<Lease> {
+    /// Picks the backend for a new connection or request, passing over backends that just
+    /// refused one; `None` when no replica of the sub may take traffic.
+    pub(crate) fn pick_avoiding(&self, refused: &[SocketAddr]) -> Option<Lease> {
         let mut state = self.state();
         let count = state.active.len();
         let start = state.next;
@@ -216,7 +231,7 @@ impl Pool {
         }?;
         state.next = (chosen + 1) % count;
         let slot = Arc::clone(&state.active[chosen]);
-        slot.open.send_modify(|open| *open += 1);
+        slot.open.fetch_add(1, Ordering::AcqRel);
         Some(Lease { slot })
     }
 
@@ -261,7 +276,7 @@ mod tests {
     fn round_robin_takes_turns() {
         let pool = Pool::new("web", Balance::RoundRobin);
         pool.set_backends([backend(1), backend(2), backend(3)]);
-        let leases: Vec<Lease> = (0..6).map(|_| pool.pick().unwrap()).collect();
+        let leases: Vec<Lease> = (0..6).map(|_| pool.pick_avoiding(&[]).unwrap()).collect();
         assert_eq!(replicas(&leases), [1, 2, 3, 1, 2, 3]);
     }
 
@@ -269,26 +284,26 @@ mod tests {
     fn least_connections_fills_the_idle_backend() {
         let pool = Pool::new("web", Balance::LeastConnections);
         pool.set_backends([backend(1), backend(2), backend(3)]);
-        let mut leases: Vec<Lease> = (0..3).map(|_| pool.pick().unwrap()).collect();
+        let mut leases: Vec<Lease> = (0..3).map(|_| pool.pick_avoiding(&[]).unwrap()).collect();
         assert_eq!(replicas(&leases), [1, 2, 3]);
         leases.remove(1);
-        assert_eq!(pool.pick().unwrap().backend().replica, 2);
+        assert_eq!(pool.pick_avoiding(&[]).unwrap().backend().replica, 2);
     }
 
     #[test]
     fn empty_pool_picks_nothing() {
         let pool = Pool::new("web", Balance::RoundRobin);
-        assert!(pool.pick().is_none());
+        assert!(pool.pick_avoiding(&[]).is_none());
         pool.set_backends([backend(1)]);
         pool.set_backends([]);
-        assert!(pool.pick().is_none());
+        assert!(pool.pick_avoiding(&[]).is_none());
     }
 
     #[test]
     fn removed_backend_keeps_its_count_until_leases_end() {
         let pool = Pool::new("web", Balance::RoundRobin);
         pool.set_backends([backend(1), backend(2)]);
-        let held = pool.pick().unwrap();
+        let held = pool.pick_avoiding(&[]).unwrap();
         pool.set_backends([backend(2)]);
         assert_eq!(
             pool.loads(),
@@ -305,7 +320,7 @@ mod tests {
                 },
             ]
         );
-        assert!((0..4).all(|_| pool.pick().unwrap().backend().replica == 2));
+        assert!((0..4).all(|_| pool.pick_avoiding(&[]).unwrap().backend().replica == 2));
         drop(held);
         assert_eq!(pool.loads().len(), 1);
     }
@@ -326,7 +341,7 @@ mod tests {
     async fn drain_waits_for_leases_then_reports_idle() {
         let pool = Pool::new("web", Balance::RoundRobin);
         pool.set_backends([backend(1), backend(2)]);
-        let held = pool.pick().unwrap();
+        let held = pool.pick_avoiding(&[]).unwrap();
         let drain = tokio::spawn({
             let pool = pool.clone();
             async move { pool.drain(backend(1).addr, Duration::from_secs(30)).await }
@@ -343,7 +358,7 @@ mod tests {
     async fn drain_cuts_what_outlives_the_timeout() {
         let pool = Pool::new("web", Balance::RoundRobin);
         pool.set_backends([backend(1)]);
-        let held = pool.pick().unwrap();
+        let held = pool.pick_avoiding(&[]).unwrap();
         let drained = pool.drain(backend(1).addr, Duration::from_secs(10)).await;
         assert_eq!(drained, Drained::Cut { open: 1 });
         tokio::time::timeout(Duration::from_secs(1), held.cut())

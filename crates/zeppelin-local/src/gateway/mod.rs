@@ -6,6 +6,7 @@
 //! (naming the known routes), 503 when the sub has no healthy replica, 502 when the replica
 //! fails.
 
+mod body;
 mod proxy;
 mod routes;
 mod upstream;
@@ -21,13 +22,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Route;
 
 pub use routes::{RouteTarget, route_targets};
 
-use crate::balancer::Pool;
+use crate::balancer::{Pool, PortHolder};
 use proxy::Proxy;
 use routes::RouteTable;
 use upstream::Upstreams;
@@ -36,10 +37,11 @@ use upstream::Upstreams;
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
     #[error(
-        "gateway port {port} is already in use; free it, or change [gateway] port or pass --gateway-port"
+        "gateway port {port} is already in use{holder}; free it, or change [gateway] port or pass --gateway-port"
     )]
     InUse {
         port: u16,
+        holder: PortHolder,
         #[source]
         source: io::Error,
     },
@@ -61,12 +63,21 @@ pub enum BindError {
 
 /// A listening gateway. Dropping it stops listening and closes its connections;
 /// [`Gateway::shutdown`] does the same and returns once the port is free again.
+///
+/// The gateway runs on threads of its own, one event loop per CPU (at most
+/// [`MAX_WORKERS`]), each accepting from the shared port and serving its connections from
+/// start to end, as nginx's worker processes do: a request and its answer never wait for
+/// another thread, whatever runtime the caller uses.
 #[derive(Debug)]
 pub struct Gateway {
     local_addr: SocketAddr,
     stop: CancellationToken,
-    accepting: Option<JoinHandle<()>>,
+    /// One per worker thread, resolved once the thread has closed all it held.
+    stopped: Vec<oneshot::Receiver<()>>,
 }
+
+/// The most worker threads a gateway starts; a local gateway rarely needs more.
+pub const MAX_WORKERS: usize = 4;
 
 impl Gateway {
     /// Listens on `addr` and serves `routes`, each to the pool of its sub's balancer
@@ -91,6 +102,7 @@ impl Gateway {
             if source.kind() == io::ErrorKind::AddrInUse {
                 BindError::InUse {
                     port: addr.port(),
+                    holder: PortHolder::of(addr.port()),
                     source,
                 }
             } else {
@@ -100,13 +112,29 @@ impl Gateway {
         let local_addr = listener
             .local_addr()
             .map_err(|source| BindError::Listen { addr, source })?;
+        let listener = listener
+            .into_std()
+            .map_err(|source| BindError::Listen { addr, source })?;
         let stop = CancellationToken::new();
         let proxy = Arc::new(Proxy::new(RouteTable::new(table), stop.clone()));
-        let accepting = tokio::spawn(accept_loop(listener, proxy, stop.clone()));
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(MAX_WORKERS);
+        let mut stopped = Vec::with_capacity(workers);
+        for n in 0..workers {
+            let started = start_worker(n, &listener, Arc::clone(&proxy), stop.clone());
+            match started {
+                Ok(done) => stopped.push(done),
+                Err(source) => {
+                    stop.cancel();
+                    return Err(BindError::Listen { addr, source });
+                }
+            }
+        }
         Ok(Self {
             local_addr,
             stop,
-            accepting: Some(accepting),
+            stopped,
         })
     }
 
@@ -119,10 +147,39 @@ impl Gateway {
     /// bound again, e.g. by a gateway with the app's changed routes.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
-        if let Some(accepting) = self.accepting.take() {
-            let _ = accepting.await;
+        for done in std::mem::take(&mut self.stopped) {
+            let _ = done.await;
         }
     }
+}
+
+/// Starts worker thread `n`: its own single-threaded runtime serving connections accepted
+/// from `listener` until `stop`; the returned receiver resolves once it has closed them.
+fn start_worker(
+    n: usize,
+    listener: &std::net::TcpListener,
+    proxy: Arc<Proxy>,
+    stop: CancellationToken,
+) -> io::Result<oneshot::Receiver<()>> {
+    let listener = listener.try_clone()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (done, stopped) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("zeppelin-gateway-{n}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, proxy, stop).await,
+                    Err(error) => tracing::error!(%error, "gateway worker cannot listen"),
+                }
+            });
+            // Dropping the runtime ends every connection task and closes its sockets.
+            drop(runtime);
+            let _ = done.send(());
+        })?;
+    Ok(stopped)
 }
 
 impl Drop for Gateway {
@@ -153,8 +210,8 @@ async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: Cancellatio
 /// Serves one client connection: HTTP/1.1 with keep-alive and upgrades.
 async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: CancellationToken) {
     let _ = stream.set_nodelay(true);
-    let (upstreams, driver) = Upstreams::new();
-    let upstreams = Arc::new(upstreams);
+    let upstreams = Arc::new(Upstreams::default());
+    let driving = Arc::clone(&upstreams);
     let client_ip = proxy::client_ip(peer);
     let service = service_fn(move |req| {
         let proxy = Arc::clone(&proxy);
@@ -168,7 +225,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, proxy: Arc<Proxy>, stop: Can
         .with_upgrades();
     tokio::select! {
         () = stop.cancelled() => {}
-        () = driver.run() => {}
+        () = driving.drive() => {}
         result = connection => {
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "gateway connection ended with an error");

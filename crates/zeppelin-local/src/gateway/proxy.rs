@@ -11,19 +11,15 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio_util::sync::CancellationToken;
 
+use super::body::Body;
 use super::routes::RouteTable;
 use super::upstream::{self, SendError, Upstreams};
 use crate::balancer::{Lease, Pool};
-
-/// What the gateway answers with: a replica's streamed body or its own short text.
-pub(crate) type Body = UnsyncBoxBody<Bytes, hyper::Error>;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -138,18 +134,10 @@ impl Proxy {
                 lease,
                 self.stop.clone(),
             ));
-            return response.map(BodyExt::boxed_unsync);
+            return response.map(|_| Body::Own(None));
         }
         strip_hop_by_hop(response.headers_mut());
-        // The lease lives in the body, so the replica counts as busy until the last byte
-        // of the answer is sent; a drain waits for streamed answers too.
-        response.map(move |body| {
-            body.map_frame(move |frame| {
-                let _busy = &lease;
-                frame
-            })
-            .boxed_unsync()
-        })
+        response.map(|body| Body::replica(body, lease))
     }
 }
 
@@ -188,11 +176,7 @@ fn no_replica(sub: &str, refused: usize) -> Response<Body> {
 
 /// A short plain-text answer from the gateway itself.
 fn text(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
+    let mut response = Response::new(Body::Own(Some(Bytes::from(body))));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

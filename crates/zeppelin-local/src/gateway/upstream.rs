@@ -1,7 +1,7 @@
 //! Connections from the gateway to replicas, owned by one client connection.
 //!
 //! Each client connection keeps at most one idle kept-alive connection per replica and
-//! drives them in its own task (the [`Driver`] runs beside the client connection), so a
+//! drives them in its own task ([`Upstreams::drive`] runs beside the client connection), so a
 //! request and its answer never hop between threads. HTTP/1.1 serves one request at a time
 //! per connection, so one connection per replica is all a client connection can use.
 
@@ -9,15 +9,15 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use std::task::Poll;
+
 use futures_util::FutureExt as _;
-use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 /// How long a replica may take to accept a connection before the gateway tries another.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,28 +34,16 @@ pub(crate) enum SendError {
 }
 
 /// One client connection's connections to replicas.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Upstreams {
     idle: Mutex<Vec<(SocketAddr, SendRequest<Incoming>)>>,
-    driver: mpsc::UnboundedSender<Conn>,
-}
-
-/// Polls the connections of one [`Upstreams`]; run it beside the client connection.
-#[derive(Debug)]
-pub(crate) struct Driver {
-    new: mpsc::UnboundedReceiver<Conn>,
+    /// Every open connection, polled by [`Upstreams::drive`].
+    conns: Mutex<Vec<Conn>>,
+    /// The client connection's task, woken when a connection is added.
+    driver: AtomicWaker,
 }
 
 impl Upstreams {
-    pub(crate) fn new() -> (Self, Driver) {
-        let (driver, new) = mpsc::unbounded_channel();
-        let upstreams = Self {
-            idle: Mutex::new(Vec::new()),
-            driver,
-        };
-        (upstreams, Driver { new })
-    }
-
     /// Sends `req` to the replica at `addr`, on the kept-alive connection when it is free,
     /// else on a new one.
     pub(crate) async fn send(
@@ -79,8 +67,11 @@ impl Upstreams {
         }
         let mut sender = match connect(addr).await {
             Ok((sender, conn)) => {
-                // The driver lives as long as this connection's service; it cannot be gone.
-                let _ = self.driver.send(conn);
+                self.conns
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(conn);
+                self.driver.wake();
                 sender
             }
             Err(error) => return Err(SendError::Connect(Box::new(req), error)),
@@ -104,6 +95,29 @@ impl Upstreams {
         matches!(sender.ready().now_or_never(), Some(Ok(()))).then_some(sender)
     }
 
+    /// Drives every connection until the client connection ends (this never returns). It
+    /// runs in the client connection's own task, beside it.
+    pub(crate) async fn drive(&self) {
+        std::future::poll_fn(|cx| {
+            self.driver.register(cx.waker());
+            let mut conns = self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            conns.retain_mut(|conn| match conn.poll_unpin(cx) {
+                Poll::Pending => true,
+                Poll::Ready(result) => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "connection to a replica ended with an error");
+                    }
+                    false
+                }
+            });
+            Poll::<()>::Pending
+        })
+        .await;
+    }
+
     fn put_idle(&self, addr: SocketAddr, sender: SendRequest<Incoming>) {
         let mut idle = self
             .idle
@@ -111,24 +125,6 @@ impl Upstreams {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         idle.retain(|(a, s)| *a != addr && !s.is_closed());
         idle.push((addr, sender));
-    }
-}
-
-impl Driver {
-    /// Drives every connection until the client connection ends (this never returns).
-    pub(crate) async fn run(mut self) {
-        let mut conns = FuturesUnordered::new();
-        loop {
-            tokio::select! {
-                Some(conn) = self.new.recv() => conns.push(conn),
-                Some(result) = conns.next(), if !conns.is_empty() => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "connection to a replica ended with an error");
-                    }
-                }
-                else => std::future::pending::<()>().await,
-            }
-        }
     }
 }
 

@@ -158,22 +158,31 @@ async fn no_healthy_replica_refuses_promptly() {
         // A replica that died before the supervisor noticed refuses too.
         let gone = Replica::tcp_echo(1).await;
         balancer.set_backends([gone.backend]);
-        drop(gone);
+        gone.kill().await;
         assert_refused(&balancer).await;
     })
     .await;
 }
 
 #[tokio::test]
-async fn killed_replica_is_passed_over_until_it_is_removed() {
+async fn killed_replica_is_passed_over_and_used_again_once_back() {
     bounded(async {
         let replicas = [Replica::tcp_echo(1).await, Replica::tcp_echo(2).await];
         let balancer = balancer(Balance::RoundRobin, &replicas.each_ref()).await;
         let [killed, alive] = replicas;
-        drop(killed);
+        let port = killed.addr();
+        killed.kill().await;
         for _ in 0..4 {
             assert_eq!(open(&balancer).await.1, "replica 2");
         }
+        // Restarted on its port while still in rotation: it takes its turns again.
+        let _back = Replica::tcp_echo_at(1, port).await;
+        let mut seen: Vec<String> = Vec::new();
+        for _ in 0..4 {
+            seen.push(open(&balancer).await.1);
+        }
+        seen.sort();
+        assert_eq!(seen, ["replica 1", "replica 1", "replica 2", "replica 2"]);
         drop(alive);
     })
     .await;
@@ -191,6 +200,8 @@ async fn busy_port_is_an_error_naming_port_and_sub() {
         let message = error.to_string();
         assert!(message.contains(&addr.port().to_string()), "{message}");
         assert!(message.contains("\"api\""), "{message}");
+        let holder = format!("(by pid {},", std::process::id());
+        assert!(message.contains(&holder), "{message}");
     })
     .await;
 }

@@ -120,7 +120,7 @@ async fn failing_replica_is_502() {
         let garbled = Replica::tcp_echo(1).await;
         let gone = Replica::http(2).await;
         let (garbled_pool, gone_pool) = (pool("web", &[&garbled]), pool("api", &[&gone]));
-        drop(gone);
+        gone.kill().await;
         let routes = [
             route("shop.test", "/", "web"),
             route("shop.test", "/api", "api"),
@@ -144,7 +144,7 @@ async fn dead_replica_is_passed_over_for_a_live_one() {
     bounded(async {
         let (dead, alive) = (Replica::http(1).await, Replica::http(2).await);
         let web = pool("web", &[&dead, &alive]);
-        drop(dead);
+        dead.kill().await;
         let gateway = gateway(&[route("shop.test", "/", "web")], &[&web]).await;
         for _ in 0..4 {
             let answer = get(gateway.local_addr(), "shop.test", "/").await;

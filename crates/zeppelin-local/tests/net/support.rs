@@ -42,6 +42,7 @@ pub(crate) fn loopback() -> SocketAddr {
 pub(crate) struct Replica {
     pub(crate) backend: Backend,
     stop: CancellationToken,
+    accepting: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Replica {
@@ -55,9 +56,22 @@ impl Replica {
         self.backend.addr
     }
 
+    /// Stops the replica and returns once its port refuses connections.
+    pub(crate) async fn kill(mut self) {
+        self.stop.cancel();
+        if let Some(accepting) = self.accepting.take() {
+            accepting.await.unwrap();
+        }
+    }
+
     /// A TCP replica that greets each connection with `replica N\n`, then echoes.
     pub(crate) async fn tcp_echo(replica: u32) -> Self {
-        Self::spawn(replica, move |mut stream, stop| async move {
+        Self::tcp_echo_at(replica, loopback()).await
+    }
+
+    /// Like [`Replica::tcp_echo`], on a given address: a replica restarted on its old port.
+    pub(crate) async fn tcp_echo_at(replica: u32, addr: SocketAddr) -> Self {
+        Self::spawn_at(replica, addr, move |mut stream, stop| async move {
             let mut buf = vec![0; 4096];
             let work = async {
                 stream
@@ -130,11 +144,29 @@ impl Replica {
         F: Fn(TcpStream, CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind(loopback()).await.unwrap();
+        Self::spawn_at(replica, loopback(), handle).await
+    }
+
+    async fn spawn_at<F, Fut>(replica: u32, addr: SocketAddr, handle: F) -> Self
+    where
+        F: Fn(TcpStream, CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        // A port just released by a stopped replica frees up as soon as its accept task
+        // ends; retry until then (bounded by the test's timeout).
+        let listener = loop {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(error) => panic!("cannot listen on {addr}: {error}"),
+            }
+        };
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
         let accept_stop = stop.clone();
-        tokio::spawn(async move {
+        let accepting = tokio::spawn(async move {
             loop {
                 let stream = tokio::select! {
                     () = accept_stop.cancelled() => return,
@@ -146,6 +178,7 @@ impl Replica {
         Self {
             backend: Backend { replica, addr },
             stop,
+            accepting: Some(accepting),
         }
     }
 }
