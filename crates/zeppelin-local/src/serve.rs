@@ -48,6 +48,8 @@ pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Erro
         .build()
         .map_err(Error::Setup)?;
     let outcome = runtime.block_on(supervise(app, paths, options, detached));
+    // Finish the last writes (the recorded groups) before letting go of the app.
+    drop(runtime);
     drop(instance);
     outcome
 }
