@@ -148,8 +148,7 @@ pub struct Applied {
 }
 
 impl Supervisor {
-    /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime
-    /// whose thread lives as long as the replicas (the launcher's death signal follows it).
+    /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
         let (changed, _) = watch::channel(());
