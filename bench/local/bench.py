@@ -27,6 +27,8 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The interpreter itself, not a version-manager shim on PATH, so every tool starts the same thing.
+PY = sys.executable
 SERVER = os.path.join(HERE, "server.py")
 WRITER = os.path.join(HERE, "writer.py")
 REPLICAS = 50
@@ -124,7 +126,7 @@ def zeppelin(args, dir):
 
 def zeppelin_start(dir):
     port = free_port_block(1)
-    zeppelin_app(dir, f'[sub.web]\nrun = "exec python3 {SERVER}"\nport = {port}\nreplicas = {REPLICAS}\n'
+    zeppelin_app(dir, f'[sub.web]\nrun = "exec {PY} {SERVER}"\nport = {port}\nreplicas = {REPLICAS}\n'
                  'health = { http = "/", interval = "1s" }\n')
     t0 = time.perf_counter()
     zeppelin(["run", "-d", "--timeout", "300s"], dir)
@@ -146,7 +148,7 @@ def zeppelin_many(dir):
 
 def zeppelin_logs(dir):
     start_file = os.path.join(dir, "start")
-    zeppelin_app(dir, f'[sub.writer]\nrun = "exec python3 {WRITER}"\nrestart = "never"\n'
+    zeppelin_app(dir, f'[sub.writer]\nrun = "exec {PY} {WRITER}"\nrestart = "never"\n'
                  f'env = {{ LINES = "{LOG_LINES}", START_FILE = "{start_file}" }}\n[logs]\nmax_size = "4Gi"\n')
     zeppelin(["run", "-d"], dir)
     log = os.path.join(dir, "log/writer.log")
@@ -185,7 +187,7 @@ def pm2_env(dir):
 
 def pm2_start(dir):
     base = free_port_block(REPLICAS)
-    apps = [{"name": f"web-{i}", "script": SERVER, "interpreter": "python3", "env": {"PORT": str(base + i)},
+    apps = [{"name": f"web-{i}", "script": SERVER, "interpreter": PY, "env": {"PORT": str(base + i)},
              "autorestart": True} for i in range(REPLICAS)]
     eco = os.path.join(dir, "ecosystem.config.json")
     json.dump({"apps": apps}, open(eco, "w"))
@@ -241,7 +243,7 @@ def py_env():
 def supervisord_start(dir):
     base = free_port_block(REPLICAS)
     conf = supervisor_conf(dir, f"""[program:web]
-command=sh -c 'PORT=$((%(process_num)d + {base})) exec python3 {SERVER}'
+command=sh -c 'PORT=$((%(process_num)d + {base})) exec {PY} {SERVER}'
 process_name=%(program_name)s_%(process_num)02d
 numprocs={REPLICAS}
 startsecs=0
@@ -276,7 +278,7 @@ startsecs=0
 
 def honcho_start(dir):
     base = free_port_block(REPLICAS)
-    open(os.path.join(dir, "Procfile"), "w").write(f"web: exec python3 {SERVER}\n")
+    open(os.path.join(dir, "Procfile"), "w").write(f"web: exec {PY} {SERVER}\n")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-c", f"web={REPLICAS}", "-p", str(base)],
                             cwd=dir, env=py_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -166,6 +166,12 @@ run = "{a}"
     ));
     app.start();
     assert_eq!(app.read("events"), "start a\nstart b\nstart c\n");
+    let socket = std::fs::metadata(app.file(".zeppelin/control.sock")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&socket.permissions()) & 0o777,
+        0o600,
+        "only the user may talk to the supervisor"
+    );
     app.zeppelin(&["stop"]).assert().success();
     assert_eq!(
         app.read("events"),

@@ -20,8 +20,8 @@ use crate::error::Error;
 /// The longest record written as one line; longer lines continue in the next record.
 pub(crate) const MAX_RECORD: usize = 1024 * 1024;
 
-/// Records waiting for the writer before readers are made to wait.
-const QUEUE: usize = 4096;
+/// Chunks (up to 64 KiB each, usually) waiting for the writer before readers are made to wait.
+const QUEUE: usize = 64;
 
 /// Which pipe a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,16 +54,18 @@ pub struct LogLine<'a> {
 /// Something shown every captured line as it is written (the foreground terminal).
 pub type Echo = Arc<dyn Fn(&LogLine<'_>) + Send + Sync>;
 
-struct Record {
+/// Lines of one pipe read together, so they share a timestamp.
+struct Chunk {
     time: jiff::Timestamp,
     replica: u32,
     stream: Stream,
-    bytes: Vec<u8>,
+    /// One or more lines, each ending in a newline.
+    lines: Vec<u8>,
 }
 
 /// A sub's log file and the thread writing it; replicas send their lines through a handle.
 pub(crate) struct SubLog {
-    tx: mpsc::Sender<Record>,
+    tx: mpsc::Sender<Chunk>,
 }
 
 impl SubLog {
@@ -114,22 +116,15 @@ impl SubLog {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut reader = BufReader::with_capacity(64 * 1024, pipe);
-            loop {
-                let mut bytes = Vec::new();
-                match read_record(&mut reader, &mut bytes).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if bytes.last() == Some(&b'\n') {
-                    bytes.pop();
-                }
-                let record = Record {
+            let mut partial = Vec::new();
+            while let Some(lines) = next_lines(&mut reader, &mut partial).await {
+                let chunk = Chunk {
                     time: jiff::Timestamp::now(),
                     replica,
                     stream,
-                    bytes,
+                    lines,
                 };
-                if tx.send(record).await.is_err() {
+                if tx.send(chunk).await.is_err() {
                     return;
                 }
             }
@@ -137,32 +132,39 @@ impl SubLog {
     }
 }
 
-/// Reads up to a newline, or [`MAX_RECORD`] bytes, whichever comes first.
-async fn read_record<R: AsyncRead + Unpin>(
+/// The next complete lines available (each ending in a newline): what one read brought, a
+/// line cut at [`MAX_RECORD`], or at end of file the last line, given a newline. `None` at
+/// end of file. Reading whole runs of lines at once keeps capture close to disk speed.
+async fn next_lines<R: AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
-    bytes: &mut Vec<u8>,
-) -> std::io::Result<usize> {
+    partial: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
     loop {
-        let available = reader.fill_buf().await?;
+        // A read error ends the pipe like its end does.
+        let available = reader.fill_buf().await.unwrap_or_default();
         if available.is_empty() {
-            return Ok(bytes.len());
+            if partial.is_empty() {
+                return None;
+            }
+            let mut last = std::mem::take(partial);
+            last.push(b'\n');
+            return Some(last);
         }
-        let room = MAX_RECORD - bytes.len();
-        let (take, done) = match memchr_newline(available) {
-            Some(at) if at < room => (at + 1, true),
-            _ if available.len() >= room => (room, true),
-            _ => (available.len(), false),
-        };
-        bytes.extend_from_slice(&available[..take]);
+        if let Some(end) = available.iter().rposition(|&b| b == b'\n') {
+            let mut lines = std::mem::take(partial);
+            lines.extend_from_slice(&available[..=end]);
+            reader.consume(end + 1);
+            return Some(lines);
+        }
+        let take = available.len().min(MAX_RECORD - partial.len());
+        partial.extend_from_slice(&available[..take]);
         reader.consume(take);
-        if done {
-            return Ok(bytes.len());
+        if partial.len() >= MAX_RECORD {
+            let mut cut = std::mem::take(partial);
+            cut.push(b'\n');
+            return Some(cut);
         }
     }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 fn open_append(path: &Path) -> std::io::Result<File> {
@@ -182,53 +184,56 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Record>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Chunk>) {
         loop {
-            let record = match rx.try_recv() {
-                Ok(record) => record,
+            let chunk = match rx.try_recv() {
+                Ok(chunk) => chunk,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Idle: make what was written visible before blocking.
                     self.flush();
                     match rx.blocking_recv() {
-                        Some(record) => record,
+                        Some(chunk) => chunk,
                         None => break,
                     }
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
-            self.write(&record);
+            self.write(&chunk);
         }
         self.flush();
     }
 
-    fn write(&mut self, record: &Record) {
+    fn write(&mut self, chunk: &Chunk) {
         let head = format!(
             "{} {}.{} {} ",
-            record.time.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
+            chunk.time.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"),
             self.sub,
-            record.replica,
-            record.stream.as_str()
+            chunk.replica,
+            chunk.stream.as_str()
         );
-        let len = (head.len() + record.bytes.len() + 1) as u64;
-        if self.size > 0 && self.size + len > self.settings.max_bytes {
-            self.rotate();
-        }
-        let written = self
-            .file
-            .write_all(head.as_bytes())
-            .and_then(|()| self.file.write_all(&record.bytes))
-            .and_then(|()| self.file.write_all(b"\n"));
-        if let Err(err) = written {
-            eprintln!("zeppelin: cannot write {}: {err}", self.path.display());
-        }
-        self.size += len;
-        if let Some(echo) = &self.echo {
-            echo(&LogLine {
-                sub: &self.sub,
-                replica: record.replica,
-                stream: record.stream,
-                text: &record.bytes,
-            });
+        for line in chunk.lines.split_inclusive(|&b| b == b'\n') {
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            let len = (head.len() + text.len() + 1) as u64;
+            if self.size > 0 && self.size + len > self.settings.max_bytes {
+                self.rotate();
+            }
+            let written = self
+                .file
+                .write_all(head.as_bytes())
+                .and_then(|()| self.file.write_all(text))
+                .and_then(|()| self.file.write_all(b"\n"));
+            if let Err(err) = written {
+                eprintln!("zeppelin: cannot write {}: {err}", self.path.display());
+            }
+            self.size += len;
+            if let Some(echo) = &self.echo {
+                echo(&LogLine {
+                    sub: &self.sub,
+                    replica: chunk.replica,
+                    stream: chunk.stream,
+                    text,
+                });
+            }
         }
     }
 

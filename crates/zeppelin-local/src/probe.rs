@@ -82,7 +82,8 @@ async fn run(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let (child, exit) = reaper
-        .spawn(&mut command)
+        .spawn(command)
+        .await
         .map_err(|err| format!("cannot run the check: {err}"))?;
     let group = Pid::from_raw(pid_of(&child));
     match tokio::time::timeout(timeout, exit).await {

@@ -178,7 +178,7 @@ impl Life {
         let mut backoff = Backoff::new();
         loop {
             let started = Instant::now();
-            let ending = match self.spawn() {
+            let ending = match self.spawn().await {
                 Ok(mut process) => {
                     let ending = self.watch(started, &mut process.exit).await;
                     let (ending, clean) = self.finish(ending, process).await;
@@ -257,7 +257,7 @@ impl Life {
     }
 
     /// Starts the process through the launcher, in a process group of its own.
-    fn spawn(&self) -> Result<Process, String> {
+    async fn spawn(&self) -> Result<Process, String> {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.shared.next_instance();
         let mut command = self.shared.command(&self.sub.command);
@@ -277,7 +277,8 @@ impl Life {
         let (mut child, exit) = self
             .shared
             .reaper
-            .spawn(&mut command)
+            .spawn(command)
+            .await
             .map_err(|err| format!("cannot start: {err}"))?;
         let pid = pid_of(&child);
         let mut captures = Vec::with_capacity(2);

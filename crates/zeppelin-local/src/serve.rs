@@ -42,12 +42,14 @@ pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Erro
     }
     // Orphaned grandchildren of replicas become our children, so they are seen and reaped.
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| Error::Setup(e.into()))?;
-    // One thread: replicas are started from it, and their death signal is tied to it.
+    // One thread is plenty; processes are started by the reaper's own long-lived threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Setup)?;
     let outcome = runtime.block_on(supervise(app, paths, options, detached));
+    // Finish the last writes (the recorded groups) before letting go of the app.
+    drop(runtime);
     drop(instance);
     outcome
 }

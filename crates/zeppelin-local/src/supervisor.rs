@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) changed: watch::Sender<()>,
     /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`.
     groups: Mutex<BTreeMap<String, i32>>,
+    /// Wakes the task that writes `.zeppelin/groups`; a burst of changes makes one write.
+    groups_changed: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -69,22 +71,31 @@ impl Shared {
     pub(crate) fn record_group(&self, instance: &str, group: i32) {
         let mut groups = self.groups.lock().expect("groups");
         groups.insert(instance.to_owned(), group);
-        self.write_groups(&groups);
+        self.groups_changed.notify_one();
     }
 
     pub(crate) fn forget_group(&self, instance: &str) {
         let mut groups = self.groups.lock().expect("groups");
         groups.remove(instance);
-        self.write_groups(&groups);
+        self.groups_changed.notify_one();
     }
 
-    fn write_groups(&self, groups: &BTreeMap<String, i32>) {
-        let text: String = groups
-            .values()
-            .flat_map(|g| [g.to_string(), "\n".to_owned()])
-            .collect();
-        if let Err(err) = std::fs::write(self.paths.groups(), text) {
-            eprintln!("zeppelin: cannot record process groups: {err}");
+    /// Keeps `.zeppelin/groups` up to date, off the runtime thread, for as long as it runs.
+    async fn write_groups(self: Arc<Self>) {
+        loop {
+            self.groups_changed.notified().await;
+            let text: String = self
+                .groups
+                .lock()
+                .expect("groups")
+                .values()
+                .flat_map(|g| [g.to_string(), "\n".to_owned()])
+                .collect();
+            let path = self.paths.groups();
+            let written = tokio::task::spawn_blocking(move || std::fs::write(path, text)).await;
+            if let Ok(Err(err)) = written {
+                eprintln!("zeppelin: cannot record process groups: {err}");
+            }
         }
     }
 }
@@ -137,21 +148,23 @@ pub struct Applied {
 }
 
 impl Supervisor {
-    /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime
-    /// whose thread lives as long as the replicas (the launcher's death signal follows it).
+    /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
         let (changed, _) = watch::channel(());
+        let shared = Arc::new(Shared {
+            paths,
+            reaper,
+            launcher: options.launcher,
+            next: AtomicU64::new(0),
+            force: CancellationToken::new(),
+            changed,
+            groups: Mutex::new(BTreeMap::new()),
+            groups_changed: tokio::sync::Notify::new(),
+        });
+        tokio::spawn(Arc::clone(&shared).write_groups());
         Ok(Self {
-            shared: Arc::new(Shared {
-                paths,
-                reaper,
-                launcher: options.launcher,
-                next: AtomicU64::new(0),
-                force: CancellationToken::new(),
-                changed,
-                groups: Mutex::new(BTreeMap::new()),
-            }),
+            shared,
             state: Mutex::new(State {
                 app,
                 subs: BTreeMap::new(),
