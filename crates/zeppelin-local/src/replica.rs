@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -272,8 +271,7 @@ impl Life {
             .env(MARKER, &instance)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .process_group(0);
+            .stderr(std::process::Stdio::piped());
         let (mut child, exit) = self
             .shared
             .reaper
@@ -343,8 +341,7 @@ impl Life {
                         .current_dir(&shared.paths.dir)
                         .envs(env)
                         .env("PORT", port.to_string())
-                        .env("ZEPPELIN_REPLICA", self.index.to_string())
-                        .process_group(0);
+                        .env("ZEPPELIN_REPLICA", self.index.to_string());
                     command
                 }) => result,
                 status = &mut *exit => return Ending::Exited(status.unwrap_or(LOST)),
