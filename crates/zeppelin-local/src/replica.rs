@@ -26,7 +26,7 @@ use crate::sweep::{self, MARKER, Marked};
 /// A replica with no health check counts as healthy once it has run this long.
 const SETTLE: Duration = Duration::from_millis(500);
 /// While a replica is starting, it is probed at least this often.
-const START_PROBE: Duration = Duration::from_millis(250);
+const START_PROBE: Duration = Duration::from_millis(100);
 /// How long output is still read after a process exited.
 const DRAIN: Duration = Duration::from_secs(2);
 
