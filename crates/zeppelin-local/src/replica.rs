@@ -55,6 +55,8 @@ pub(crate) struct SubContext {
     pub(crate) env: BTreeMap<String, String>,
     /// Variables of Zeppelin's own environment that hold secret values: not passed on.
     pub(crate) hidden: Vec<String>,
+    /// Which secret values the replicas were started with.
+    pub(crate) secrets_digest: u64,
     pub(crate) log: SubLog,
     pub(crate) backends: Arc<tokio::sync::watch::Sender<Vec<crate::Backend>>>,
 }

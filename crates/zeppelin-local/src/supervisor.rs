@@ -242,6 +242,7 @@ impl Supervisor {
             command,
             env: env.for_sub(&sub.env),
             hidden: env.hidden.clone(),
+            secrets_digest: env.secrets_digest,
             log,
             backends: self.backend_sender(&sub.name),
         });
@@ -571,7 +572,7 @@ fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
 fn same_but_replicas(ctx: &SubContext, sub: &Sub, env: &AppEnv) -> bool {
     let mut running = ctx.spec.clone();
     running.replicas = sub.replicas;
-    running == *sub && ctx.env == env.for_sub(&sub.env)
+    running == *sub && ctx.env == env.for_sub(&sub.env) && ctx.secrets_digest == env.secrets_digest
 }
 
 async fn stop_replicas(replicas: Vec<Arc<Replica>>) -> bool {
