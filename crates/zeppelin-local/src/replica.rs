@@ -179,21 +179,8 @@ impl Life {
         let mut backoff = Backoff::new();
         loop {
             let started = Instant::now();
-            let ending = match self.spawn().await {
-                Ok(mut process) => {
-                    let ending = self.watch(started, &mut process.exit).await;
-                    let (ending, clean) = self.finish(ending, process).await;
-                    if let Ending::Cancelled = ending {
-                        self.update(|i| {
-                            i.state = ReplicaState::Stopped;
-                            i.ready = false;
-                            i.pid = None;
-                            i.started = None;
-                        });
-                        return clean;
-                    }
-                    ending
-                }
+            let mut process = match self.spawn().await {
+                Ok(process) => process,
                 Err(reason) => {
                     self.update(|i| {
                         i.state = ReplicaState::Exited;
@@ -205,14 +192,25 @@ impl Life {
                     return true;
                 }
             };
-            let (failed, reason, exit) = match ending {
-                Ending::Exited(exit) => (
+            let ending = self.watch(started, &mut process.exit).await;
+            let (failed, reason, exit) = match self.finish(ending, process).await {
+                (Ending::Cancelled, clean) => {
+                    self.update(|i| {
+                        i.state = ReplicaState::Stopped;
+                        i.ready = false;
+                        i.pid = None;
+                        i.started = None;
+                    });
+                    return clean;
+                }
+                (Ending::Exited(exit), _) => (
                     exit != Exit::Code(0),
                     format!("exited with status {}", exit.status()),
                     Some(exit.status()),
                 ),
-                Ending::Unhealthy(reason) => (true, format!("health check failed: {reason}"), None),
-                Ending::Cancelled => unreachable!("handled above"),
+                (Ending::Unhealthy(reason), _) => {
+                    (true, format!("health check failed: {reason}"), None)
+                }
             };
             let restart = match self.sub.spec.restart {
                 RestartPolicy::Always => true,
