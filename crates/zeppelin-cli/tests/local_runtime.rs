@@ -867,3 +867,30 @@ keep = 1
     // 300 lines of ~45 bytes span several 2 KiB files; none is missed or repeated.
     assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
 }
+
+#[test]
+fn running_again_replaces_subs_when_a_secret_value_changed() {
+    let app = TestApp::new(
+        r#"
+[secrets]
+TOKEN = { file = "token.txt" }
+[sub.a]
+run = "cat $TOKEN_FILE > seen; exec sleep 600"
+"#,
+    );
+    std::fs::write(app.file("token.txt"), "one").unwrap();
+    app.start();
+    assert_eq!(app.read("seen"), "one");
+    app.zeppelin(&["run", "-d"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("unchanged a"));
+    std::fs::write(app.file("token.txt"), "two").unwrap();
+    app.zeppelin(&["run", "-d"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("replaced a"));
+    wait_for("the new value", || {
+        (app.read("seen") == "two").then_some(())
+    });
+}

@@ -21,6 +21,9 @@ pub(crate) struct AppEnv {
     base: BTreeMap<String, String>,
     /// Variables a secret is read from: replicas get the secret's file, not the variable.
     pub(crate) hidden: Vec<String>,
+    /// A hash of the secrets' values: replicas started with other values must be replaced,
+    /// though their variables (file names) stay the same.
+    pub(crate) secrets_digest: u64,
 }
 
 impl AppEnv {
@@ -52,6 +55,7 @@ impl AppEnv {
                 base.insert(App::addr_var(&sub.name), format!("127.0.0.1:{port}"));
             }
         }
+        let mut digest = Vec::new();
         if !app.secrets.is_empty() {
             let dir = paths.secrets();
             std::fs::DirBuilder::new()
@@ -64,6 +68,10 @@ impl AppEnv {
                 })?;
             for (name, secret) in &app.secrets {
                 let value = read_secret(app.dir(), name, &secret.source)?;
+                digest.extend_from_slice(name.as_bytes());
+                digest.push(0);
+                digest.extend_from_slice(&value);
+                digest.push(0);
                 let file = dir.join(name);
                 write_private(&file, &value)?;
                 base.insert(App::secret_file_var(name), file.display().to_string());
@@ -72,7 +80,11 @@ impl AppEnv {
                 }
             }
         }
-        Ok(Self { base, hidden })
+        Ok(Self {
+            base,
+            hidden,
+            secrets_digest: crate::paths::fnv1a(&digest),
+        })
     }
 
     /// The variables of one sub: the app's, overridden by the sub's own `env`.

@@ -1,9 +1,11 @@
 //! The launcher: the first thing every replica runs, before its own command.
 //!
 //! It asks the kernel to SIGKILL it when the supervisor dies (`PR_SET_PDEATHSIG`), checks the
-//! supervisor did not die before that call, then executes `sh -c COMMAND` in its place. Doing
-//! this in a process of its own (the `zeppelin` binary run as `zeppelin __launch`) keeps the
-//! supervisor free of `unsafe` pre-exec hooks.
+//! supervisor did not die before that call, starts a session of its own (so it leads its own
+//! process group, which stopping the replica signals whole, and the scheduler shares the CPU
+//! between replicas as between terminal sessions), then executes `sh -c COMMAND` in its
+//! place. Doing this in a process of its own (the `zeppelin` binary run as `zeppelin
+//! __launch`) keeps the supervisor free of `unsafe` pre-exec hooks.
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsString};
@@ -11,7 +13,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use nix::sys::prctl;
 use nix::sys::signal::Signal;
-use nix::unistd::{Pid, execvp, getppid};
+use nix::unistd::{Pid, execvp, getppid, setsid};
 
 /// The argument that makes the `zeppelin` binary act as the launcher.
 pub const LAUNCH_ARG: &str = "__launch";
@@ -25,6 +27,8 @@ pub enum LaunchError {
     Orphaned(i32),
     #[error("cannot ask to be stopped with the supervisor")]
     Prctl(#[source] nix::Error),
+    #[error("cannot start a session of its own")]
+    Setsid(#[source] nix::Error),
     #[error("cannot execute the command")]
     Exec(#[source] nix::Error),
 }
@@ -47,5 +51,6 @@ pub fn launch(args: Vec<OsString>) -> Result<Infallible, LaunchError> {
     if getppid() != Pid::from_raw(parent) {
         return Err(LaunchError::Orphaned(parent));
     }
+    setsid().map_err(LaunchError::Setsid)?;
     execvp(program, &argv).map_err(LaunchError::Exec)
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ use crate::sweep::{self, MARKER, Marked};
 /// A replica with no health check counts as healthy once it has run this long.
 const SETTLE: Duration = Duration::from_millis(500);
 /// While a replica is starting, it is probed at least this often.
-const START_PROBE: Duration = Duration::from_millis(250);
+const START_PROBE: Duration = Duration::from_millis(100);
 /// How long output is still read after a process exited.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -56,6 +55,8 @@ pub(crate) struct SubContext {
     pub(crate) env: BTreeMap<String, String>,
     /// Variables of Zeppelin's own environment that hold secret values: not passed on.
     pub(crate) hidden: Vec<String>,
+    /// Which secret values the replicas were started with.
+    pub(crate) secrets_digest: u64,
     pub(crate) log: SubLog,
     pub(crate) backends: Arc<tokio::sync::watch::Sender<Vec<crate::Backend>>>,
 }
@@ -178,21 +179,8 @@ impl Life {
         let mut backoff = Backoff::new();
         loop {
             let started = Instant::now();
-            let ending = match self.spawn().await {
-                Ok(mut process) => {
-                    let ending = self.watch(started, &mut process.exit).await;
-                    let (ending, clean) = self.finish(ending, process).await;
-                    if let Ending::Cancelled = ending {
-                        self.update(|i| {
-                            i.state = ReplicaState::Stopped;
-                            i.ready = false;
-                            i.pid = None;
-                            i.started = None;
-                        });
-                        return clean;
-                    }
-                    ending
-                }
+            let mut process = match self.spawn().await {
+                Ok(process) => process,
                 Err(reason) => {
                     self.update(|i| {
                         i.state = ReplicaState::Exited;
@@ -204,14 +192,25 @@ impl Life {
                     return true;
                 }
             };
-            let (failed, reason, exit) = match ending {
-                Ending::Exited(exit) => (
+            let ending = self.watch(started, &mut process.exit).await;
+            let (failed, reason, exit) = match self.finish(ending, process).await {
+                (Ending::Cancelled, clean) => {
+                    self.update(|i| {
+                        i.state = ReplicaState::Stopped;
+                        i.ready = false;
+                        i.pid = None;
+                        i.started = None;
+                    });
+                    return clean;
+                }
+                (Ending::Exited(exit), _) => (
                     exit != Exit::Code(0),
                     format!("exited with status {}", exit.status()),
                     Some(exit.status()),
                 ),
-                Ending::Unhealthy(reason) => (true, format!("health check failed: {reason}"), None),
-                Ending::Cancelled => unreachable!("handled above"),
+                (Ending::Unhealthy(reason), _) => {
+                    (true, format!("health check failed: {reason}"), None)
+                }
             };
             let restart = match self.sub.spec.restart {
                 RestartPolicy::Always => true,
@@ -272,8 +271,7 @@ impl Life {
             .env(MARKER, &instance)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .process_group(0);
+            .stderr(std::process::Stdio::piped());
         let (mut child, exit) = self
             .shared
             .reaper
@@ -343,8 +341,7 @@ impl Life {
                         .current_dir(&shared.paths.dir)
                         .envs(env)
                         .env("PORT", port.to_string())
-                        .env("ZEPPELIN_REPLICA", self.index.to_string())
-                        .process_group(0);
+                        .env("ZEPPELIN_REPLICA", self.index.to_string());
                     command
                 }) => result,
                 status = &mut *exit => return Ending::Exited(status.unwrap_or(LOST)),

@@ -43,7 +43,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// `sh -c COMMAND`, through the launcher when there is one.
+    /// `sh -c COMMAND` as the leader of a process group of its own: through the launcher
+    /// (which also gives it a session of its own) when there is one.
     pub(crate) fn command(&self, command: &str) -> std::process::Command {
         let mut cmd = match &self.launcher {
             Some(launcher) => {
@@ -53,7 +54,11 @@ impl Shared {
                     .arg("sh");
                 cmd
             }
-            None => std::process::Command::new("sh"),
+            None => {
+                let mut cmd = std::process::Command::new("sh");
+                std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+                cmd
+            }
         };
         cmd.arg("-c").arg(command);
         cmd
@@ -237,6 +242,7 @@ impl Supervisor {
             command,
             env: env.for_sub(&sub.env),
             hidden: env.hidden.clone(),
+            secrets_digest: env.secrets_digest,
             log,
             backends: self.backend_sender(&sub.name),
         });
@@ -566,7 +572,7 @@ fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
 fn same_but_replicas(ctx: &SubContext, sub: &Sub, env: &AppEnv) -> bool {
     let mut running = ctx.spec.clone();
     running.replicas = sub.replicas;
-    running == *sub && ctx.env == env.for_sub(&sub.env)
+    running == *sub && ctx.env == env.for_sub(&sub.env) && ctx.secrets_digest == env.secrets_digest
 }
 
 async fn stop_replicas(replicas: Vec<Arc<Replica>>) -> bool {
