@@ -43,7 +43,9 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
                 .unwrap_or_else(|| json!({}));
             metadata["name"] = json!(name);
             metadata["ownerReferences"] = json!([owner_reference(rs)]);
-            let pod = json!({"metadata": metadata, "spec": template["spec"]});
+            let mut pod = json!({"metadata": metadata, "spec": template["spec"]});
+            // Scheduled on creation: the one node the kubelet stand-in plays.
+            pod["spec"]["nodeName"] = json!("zeppelin-kubefake");
             if let Ok(pod) = shared.store.create_owned(
                 kinds.pods,
                 namespace,
