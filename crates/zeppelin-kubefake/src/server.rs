@@ -143,7 +143,8 @@ impl FakeApiServer {
     }
 
     /// Starts the server on a runtime of its own, for synchronous tests (ones that run a
-    /// client binary with `std::process::Command`, for instance).
+    /// client binary with `std::process::Command`, for instance). Call it, and drop the
+    /// handle, outside any async runtime: a runtime cannot be dropped inside another.
     pub fn start_blocking(config: Config) -> Result<Self, StartError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
