@@ -821,6 +821,34 @@ async fn autoscalers_keep_replicas_in_range_and_budgets_count_healthy_pods() {
 }
 
 #[tokio::test]
+async fn https_clients_trust_the_kubeconfig_certificate_authority() {
+    let server = FakeApiServer::start(Config {
+        tls: true,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    assert!(server.url().starts_with("https://"));
+    assert!(
+        server
+            .ca_pem()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    let namespaces: Api<Namespace> = Api::all(client(&server).await);
+    let names: Vec<String> = namespaces
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert!(names.contains(&"default".to_owned()), "{names:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn faults_fail_requests_delay_them_and_drop_watches() {
     let server = FakeApiServer::start(Config::default()).await.unwrap();
     let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
