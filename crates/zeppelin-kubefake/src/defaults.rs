@@ -127,7 +127,8 @@ pub(crate) fn apply_defaults(
                 object.as_object_mut().and_then(|o| o.remove("stringData"))
             {
                 for (key, value) in plain {
-                    let encoded = base64(value.as_str().unwrap_or_default().as_bytes());
+                    let encoded =
+                        crate::base64::encode(value.as_str().unwrap_or_default().as_bytes());
                     set_default(object, "/data", json!({}));
                     object["data"][key] = json!(encoded);
                 }
@@ -146,26 +147,6 @@ pub(crate) fn apply_defaults(
         }
         _ => {}
     }
-}
-
-/// Standard base64, as Secret `data` holds it.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                text.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                text.push('=');
-            }
-        }
-    }
-    text
 }
 
 fn is_dns_label(name: &str) -> bool {

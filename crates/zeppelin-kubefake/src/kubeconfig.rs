@@ -5,15 +5,23 @@ use std::net::SocketAddr;
 /// The name used for the cluster, user and context entries.
 pub const CONTEXT: &str = "zeppelin-kubefake";
 
-/// A kubeconfig for the server at `address`, with `namespace` as the context's default.
-pub(crate) fn render(address: SocketAddr, namespace: &str) -> String {
+/// A kubeconfig for the server at `address`, with `namespace` as the context's default;
+/// `ca_pem` is the certificate authority of an HTTPS server, `None` for plain HTTP.
+pub(crate) fn render(address: SocketAddr, namespace: &str, ca_pem: Option<&str>) -> String {
+    let cluster = match ca_pem {
+        Some(pem) => format!(
+            "    server: https://{address}\n    certificate-authority-data: {}",
+            crate::base64::encode(pem.as_bytes())
+        ),
+        None => format!("    server: http://{address}"),
+    };
     format!(
         "apiVersion: v1
 kind: Config
 clusters:
 - name: {CONTEXT}
   cluster:
-    server: http://{address}
+{cluster}
 contexts:
 - name: {CONTEXT}
   context:
@@ -23,7 +31,8 @@ contexts:
 current-context: {CONTEXT}
 users:
 - name: {CONTEXT}
-  user: {{}}
+  user:
+    token: zeppelin-kubefake
 preferences: {{}}
 "
     )

@@ -1,7 +1,8 @@
 //! A Kubernetes API server in a process, for Zeppelin's tests and for trying `zeppelin
 //! deploy` without a cluster.
 //!
-//! It serves plain HTTP on 127.0.0.1 and writes a kubeconfig, so kube-rs, the real `kubectl`
+//! It serves HTTP (or HTTPS with a certificate made at start) on 127.0.0.1 and writes a
+//! kubeconfig, so kube-rs, the real `kubectl`
 //! and `zeppelin` use it unchanged: discovery, create/get/list/update/patch/delete with
 //! selectors and paging, server-side apply with field ownership and conflicts, dry runs,
 //! watches, pod logs, the status and scale subresources, and simulated Deployment/ReplicaSet
@@ -28,6 +29,7 @@
 //! whatever JSON clients send. So the store here is untyped `serde_json` and written anew.
 
 mod api_error;
+mod base64;
 mod controllers;
 mod defaults;
 mod discovery;
@@ -44,7 +46,9 @@ mod selector;
 mod server;
 mod store;
 mod table;
+mod tls;
 mod watch;
 
 pub use kubeconfig::CONTEXT;
 pub use server::{Config, FakeApiServer, KubeconfigError, StartError};
+pub use tls::TlsError;

@@ -33,6 +33,9 @@ struct Args {
     /// Print every request and its status code to stderr.
     #[arg(long)]
     log_requests: bool,
+    /// Serve HTTPS with a certificate authority made at start, written into the kubeconfig.
+    #[arg(long)]
+    tls: bool,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ async fn run(args: Args) -> ExitCode {
         image_pull_failure_marker: args.pull_failure_marker,
         crash_marker: args.crash_marker,
         log_requests: args.log_requests,
+        tls: args.tls,
         ..Config::default()
     };
     let server = match FakeApiServer::start(config).await {

@@ -41,6 +41,9 @@ pub struct Config {
     pub history_limit: usize,
     /// Print each request and its status code to stderr (for people running the binary).
     pub log_requests: bool,
+    /// Serve HTTPS with a certificate authority made at start (put in the kubeconfig)
+    /// instead of plain HTTP.
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             bookmark_interval: Duration::from_secs(5),
             history_limit: 10_000,
             log_requests: false,
+            tls: false,
         }
     }
 }
@@ -70,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) controllers: AtomicBool,
     pub(crate) shutdown: CancellationToken,
     pub(crate) address: SocketAddr,
+    /// The certificate authority clients must trust, when serving HTTPS.
+    pub(crate) ca_pem: Option<String>,
 }
 
 /// The server could not start.
@@ -83,6 +89,8 @@ pub enum StartError {
     },
     #[error("could not start a runtime for the fake API server")]
     Runtime(#[source] std::io::Error),
+    #[error("could not set up HTTPS for the fake API server; start it without TLS instead")]
+    Tls(#[source] crate::tls::TlsError),
 }
 
 /// The kubeconfig could not be written.
@@ -115,6 +123,11 @@ impl FakeApiServer {
             port: config.port,
             source,
         })?;
+        let identity = if config.tls {
+            Some(crate::tls::identity().map_err(StartError::Tls)?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             store: Store::new(config.history_limit),
             logs: LogBook::default(),
@@ -123,17 +136,33 @@ impl FakeApiServer {
             config,
             shutdown: CancellationToken::new(),
             address,
+            ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
         });
         let app = axum::Router::new()
             .fallback(crate::routes::handle)
             .with_state(shared.clone());
         let token = shared.shutdown.clone();
-        let server = tokio::spawn(async move {
-            // Serving ends only on shutdown; a failing accept loop has nobody to report to.
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
+        let server = match identity {
+            Some(identity) => {
+                let listener = crate::tls::TlsListener::spawn(listener, &identity, token.clone())
+                    .map_err(|source| StartError::Bind {
+                    port: address.port(),
+                    source,
+                })?;
+                tokio::spawn(async move {
+                    // Serving ends only on shutdown; a failing accept loop has nobody to report to.
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(token.cancelled_owned())
+                        .await;
+                })
+            }
+            None => tokio::spawn(async move {
+                // Serving ends only on shutdown; a failing accept loop has nobody to report to.
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(token.cancelled_owned())
+                    .await;
+            }),
+        };
         tokio::spawn(crate::controllers::run(shared.clone()));
         Ok(Self {
             shared,
@@ -143,7 +172,8 @@ impl FakeApiServer {
     }
 
     /// Starts the server on a runtime of its own, for synchronous tests (ones that run a
-    /// client binary with `std::process::Command`, for instance).
+    /// client binary with `std::process::Command`, for instance). Call it, and drop the
+    /// handle, outside any async runtime: a runtime cannot be dropped inside another.
     pub fn start_blocking(config: Config) -> Result<Self, StartError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -155,9 +185,19 @@ impl FakeApiServer {
         Ok(server)
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.shared.address)
+        let scheme = if self.shared.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.shared.address)
+    }
+
+    /// PEM of the certificate authority clients must trust, when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.shared.ca_pem.as_deref()
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -166,7 +206,11 @@ impl FakeApiServer {
 
     /// A kubeconfig pointing at this server, with `default` as the namespace.
     pub fn kubeconfig_yaml(&self) -> String {
-        crate::kubeconfig::render(self.shared.address, "default")
+        crate::kubeconfig::render(
+            self.shared.address,
+            "default",
+            self.shared.ca_pem.as_deref(),
+        )
     }
 
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> Result<(), KubeconfigError> {

@@ -32,6 +32,8 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("Status", "string"),
             ("Restarts", "string"),
             ("Age", "string"),
+            ("IP", "string"),
+            ("Node", "string"),
         ],
         "Service" => &[
             ("Name", "string"),
@@ -177,6 +179,8 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 json!(pod_status(object)),
                 json!(restarts.to_string()),
                 json!(created),
+                json!(text(object, "/status/podIP", "<none>")),
+                json!(text(object, "/spec/nodeName", "<none>")),
             ]
         }
         "Service" => {
@@ -290,7 +294,9 @@ pub(crate) fn table(
             .iter()
             .map(|(name, kind)| {
                 let format = if *name == "Name" { "name" } else { "" };
-                json!({"name": name, "type": kind, "format": format, "description": "", "priority": 0})
+                // Columns after the age are the `-o wide` extras.
+                let priority = u8::from(matches!(*name, "IP" | "Node"));
+                json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
             })
             .collect()
     } else {

@@ -610,3 +610,38 @@ async fn scale_undo_and_client_side_apply_work() {
         .collect();
     assert_eq!(revisions, ["2", "3"], "{history}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_the_generated_certificate_authority() {
+    if !kubectl_available() {
+        return;
+    }
+    let cluster = Cluster::with_config(zeppelin_kubefake::Config {
+        tls: true,
+        ..zeppelin_kubefake::Config::default()
+    })
+    .await;
+    assert!(cluster.server.url().starts_with("https://127.0.0.1:"));
+    let file = cluster.write(
+        "web.yaml",
+        &format!(
+            "{}---\n{}",
+            namespace("shop"),
+            deployment("shop", "web", "nginx:1.27", 2, 600)
+        ),
+    );
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let status = cluster
+        .kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+}

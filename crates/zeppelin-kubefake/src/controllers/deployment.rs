@@ -187,7 +187,12 @@ fn new_replica_set(
             },
             "ownerReferences": [owner_reference(deployment)],
         },
-        "spec": {"replicas": 0, "selector": selector, "template": template},
+        "spec": {
+            "replicas": 0,
+            "minReadySeconds": deployment["spec"].get("minReadySeconds").cloned().unwrap_or(json!(0)),
+            "selector": selector,
+            "template": template,
+        },
     });
     let created = shared.store.create_owned(
         kinds.replicasets,

@@ -17,6 +17,27 @@ pub(super) fn is_ready(pod: &Value) -> bool {
         })
 }
 
+/// True for a pod Ready for at least `min_ready_seconds` (the `minReadySeconds` of its
+/// replica set), which is what makes it count as available.
+fn is_available(pod: &Value, min_ready_seconds: u64) -> bool {
+    if min_ready_seconds == 0 {
+        return is_ready(pod);
+    }
+    let since = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    since.is_some_and(|since| {
+        let ready_for = jiff::Timestamp::now().duration_since(since).as_secs();
+        ready_for >= i64::try_from(min_ready_seconds).unwrap_or(i64::MAX)
+    })
+}
+
 pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
     let pods = shared.store.all(kinds.pods);
     for rs in shared.store.all(kinds.replicasets) {
@@ -43,7 +64,9 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
                 .unwrap_or_else(|| json!({}));
             metadata["name"] = json!(name);
             metadata["ownerReferences"] = json!([owner_reference(rs)]);
-            let pod = json!({"metadata": metadata, "spec": template["spec"]});
+            let mut pod = json!({"metadata": metadata, "spec": template["spec"]});
+            // Scheduled on creation: the one node the kubelet stand-in plays.
+            pod["spec"]["nodeName"] = json!("zeppelin-kubefake");
             if let Ok(pod) = shared.store.create_owned(
                 kinds.pods,
                 namespace,
@@ -90,11 +113,13 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
         }
     }
     let ready = live.iter().filter(|p| is_ready(p)).count();
+    let min_ready = rs["spec"]["minReadySeconds"].as_u64().unwrap_or(0);
+    let available = live.iter().filter(|p| is_available(p, min_ready)).count();
     let status = json!({
         "replicas": live.len(),
         "fullyLabeledReplicas": live.len(),
         "readyReplicas": ready,
-        "availableReplicas": ready,
+        "availableReplicas": available,
         "observedGeneration": rs["metadata"]["generation"],
     });
     if rs.get("status") != Some(&status) {
@@ -108,5 +133,24 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
                 o["status"] = status;
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready_since(seconds_ago: i64) -> Value {
+        let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(seconds_ago);
+        let since = since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        json!({"status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": since}]}})
+    }
+
+    #[test]
+    fn pods_are_available_once_ready_for_min_ready_seconds() {
+        assert!(is_available(&ready_since(0), 0));
+        assert!(!is_available(&ready_since(0), 30));
+        assert!(is_available(&ready_since(60), 30));
+        assert!(!is_available(&json!({"status": {}}), 0));
     }
 }

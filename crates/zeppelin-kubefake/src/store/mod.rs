@@ -375,3 +375,152 @@ fn decode_token(token: &str) -> Option<(String, String)> {
     let (ns, name) = text.split_once('/')?;
     Some((ns.to_owned(), name.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::find;
+
+    const WRITER: WriteOptions<'static> = WriteOptions {
+        manager: "test",
+        subresource: None,
+        dry_run: false,
+    };
+
+    fn config_maps() -> ResourceId {
+        find("", "v1", "configmaps").unwrap()
+    }
+
+    fn create(store: &Store, name: &str) -> Value {
+        store
+            .create(
+                config_maps(),
+                "default",
+                json!({"metadata": {"name": name}, "data": {"a": "1"}}),
+                &WRITER,
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn pages_continue_after_the_last_name_even_when_it_is_deleted() {
+        let store = Store::new(100);
+        for name in ["a", "b", "c", "d"] {
+            create(&store, name);
+        }
+        let everything = (LabelSelector::default(), FieldSelector::default());
+        let first = store
+            .list(
+                config_maps(),
+                Some("default"),
+                &everything.0,
+                &everything.1,
+                Some(2),
+                None,
+            )
+            .unwrap();
+        assert_eq!(first.remaining, 2);
+        store
+            .delete(config_maps(), "default", "b", Propagation::Cascade, false)
+            .unwrap();
+        let token = first.continue_token.unwrap();
+        let second = store
+            .list(
+                config_maps(),
+                Some("default"),
+                &everything.0,
+                &everything.1,
+                Some(2),
+                Some(&token),
+            )
+            .unwrap();
+        let names: Vec<&str> = second
+            .items
+            .iter()
+            .map(|o| meta_str(o, "name").unwrap())
+            .collect();
+        assert_eq!(names, ["c", "d"]);
+        assert!(second.continue_token.is_none());
+        assert!(
+            store
+                .list(
+                    config_maps(),
+                    None,
+                    &everything.0,
+                    &everything.1,
+                    None,
+                    Some("zz")
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn dry_runs_change_nothing_and_no_op_updates_keep_the_version() {
+        let store = Store::new(100);
+        let dry = WriteOptions {
+            dry_run: true,
+            ..WRITER
+        };
+        store
+            .create(
+                config_maps(),
+                "default",
+                json!({"metadata": {"name": "x"}}),
+                &dry,
+            )
+            .unwrap();
+        assert!(store.get(config_maps(), "default", "x").is_err());
+        let created = create(&store, "x");
+        let same = store
+            .update(config_maps(), "default", "x", created.clone(), &WRITER)
+            .unwrap();
+        assert_eq!(
+            same["metadata"]["resourceVersion"],
+            created["metadata"]["resourceVersion"]
+        );
+        let patched = store
+            .patch(
+                config_maps(),
+                "default",
+                "x",
+                PatchKind::Merge,
+                &json!({"data": {"a": "2"}}),
+                &dry,
+            )
+            .unwrap()
+            .0;
+        assert_eq!(patched["data"]["a"], "2");
+        assert_eq!(
+            store.get(config_maps(), "default", "x").unwrap()["data"]["a"],
+            "1"
+        );
+    }
+
+    #[test]
+    fn watches_replay_history_and_expire_old_versions() {
+        let store = Store::new(3);
+        let first = create(&store, "a");
+        let from: u64 = meta_str(&first, "resourceVersion")
+            .unwrap()
+            .parse()
+            .unwrap();
+        create(&store, "b");
+        let replay = store
+            .watch(config_maps(), Some("default"), Some(from))
+            .unwrap();
+        assert_eq!(replay.backlog.len(), 1);
+        assert_eq!(meta_str(&replay.backlog[0].object, "name"), Some("b"));
+        for name in ["c", "d", "e"] {
+            create(&store, name);
+        }
+        let error = store
+            .watch(config_maps(), Some("default"), Some(from))
+            .err()
+            .unwrap();
+        assert_eq!(error.code, 410);
+        let fresh = store.watch(config_maps(), Some("default"), None).unwrap();
+        assert_eq!(fresh.backlog.len(), 5);
+        assert!(fresh.backlog.iter().all(|e| e.kind == "ADDED"));
+    }
+}

@@ -1,7 +1,7 @@
 //! Test harness: a fake API server, a kubeconfig in a temporary folder, and the real
 //! `kubectl` pointed at it with every run bounded in time.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
