@@ -20,8 +20,8 @@ use zeppelin_core::status::ReplicaState;
 use crate::backoff::Backoff;
 use crate::capture::{Stream, SubLog};
 use crate::probe::probe;
-use crate::rotation::Rotation;
 use crate::reaper::{Exit, pid_of};
+use crate::rotation::Rotation;
 use crate::supervisor::Shared;
 use crate::sweep::{self, MARKER, Marked};
 

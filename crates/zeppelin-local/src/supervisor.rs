@@ -21,13 +21,13 @@ use zeppelin_core::{App, Sub};
 
 use crate::balancer::Balancer;
 use crate::capture::{Echo, SubLog};
-use crate::gateway::Gateway;
 use crate::environment::AppEnv;
 use crate::error::Error;
+use crate::gateway::Gateway;
 use crate::launch::LAUNCH_ARG;
 use crate::paths::AppPaths;
-use crate::reaper::Reaper;
 use crate::probe;
+use crate::reaper::Reaper;
 use crate::replica::{Replica, ReplicaInfo, SubContext};
 use crate::rotation::Rotation;
 
@@ -231,7 +231,10 @@ impl Supervisor {
         let mut traffic = self.traffic.lock().await;
         for sub in app.subs.values() {
             let Some(port) = sub.port else { continue };
-            let bound = traffic.balancers.get(&sub.name).map(|b| b.local_addr().port());
+            let bound = traffic
+                .balancers
+                .get(&sub.name)
+                .map(|b| b.local_addr().port());
             if bound == Some(port) {
                 continue;
             }
@@ -319,7 +322,12 @@ impl Supervisor {
     }
 
     /// What the replicas of `sub` run with.
-    async fn context_for(&self, sub: &Sub, env: &AppEnv, log: SubLog) -> Result<Arc<SubContext>, Error> {
+    async fn context_for(
+        &self,
+        sub: &Sub,
+        env: &AppEnv,
+        log: SubLog,
+    ) -> Result<Arc<SubContext>, Error> {
         let command = sub.run.clone().ok_or_else(|| Error::NoCommand {
             sub: sub.name.clone(),
         })?;
@@ -612,7 +620,9 @@ impl Supervisor {
         // A sub whose port changed stops before its balancer moves to the new port.
         let mut moved = BTreeSet::new();
         for sub in app.subs.values() {
-            let port_changed = self.context(&sub.name).is_some_and(|ctx| ctx.spec.port != sub.port);
+            let port_changed = self
+                .context(&sub.name)
+                .is_some_and(|ctx| ctx.spec.port != sub.port);
             if port_changed {
                 self.stop_sub(&sub.name).await;
                 self.state.lock().expect("state").subs.remove(&sub.name);
