@@ -84,6 +84,10 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  zeppelin restart\n  zeppelin restart web")]
     Restart(SubsArgs),
 
+    /// List the routes the gateway serves, and where each goes.
+    #[command(after_help = "Examples:\n  zeppelin routes\n  zeppelin routes --format json")]
+    Routes(RoutesArgs),
+
     /// Change how many replicas of subs run.
     #[command(after_help = "Example:\n  zeppelin scale web=4 worker=0")]
     Scale(ScaleArgs),
@@ -155,12 +159,19 @@ pub(crate) struct RunArgs {
     /// How long each sub may take to become healthy when it starts.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub(crate) timeout: String,
+
+    /// Serve the routes on this port instead of the app file's `[gateway] port`.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) gateway_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct SuperviseArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub(crate) timeout: String,
+
+    #[arg(long, value_name = "PORT")]
+    pub(crate) gateway_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +206,13 @@ pub(crate) struct LogsArgs {
     /// Start each line with the time it was written.
     #[arg(short = 't', long)]
     pub(crate) timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RoutesArgs {
+    /// How to print the routes.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]

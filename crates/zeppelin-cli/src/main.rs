@@ -24,6 +24,14 @@ fn main() -> ExitCode {
         return ExitCode::from(127);
     }
     let cli = args::parse();
+    // `zeppelin ps | head` should end quietly when `head` has read enough, as other Unix
+    // tools do. Not for a supervisor: its output going away must not stop the app.
+    if !matches!(
+        cli.command,
+        args::Command::Run(_) | args::Command::Supervise(_)
+    ) {
+        sigpipe::reset();
+    }
     let settings = match GlobalSettings::resolve(&cli) {
         Ok(settings) => settings,
         Err(err) => {

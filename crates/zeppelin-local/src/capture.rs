@@ -64,6 +64,7 @@ struct Chunk {
 }
 
 /// A sub's log file and the thread writing it; replicas send their lines through a handle.
+#[derive(Clone)]
 pub(crate) struct SubLog {
     tx: mpsc::Sender<Chunk>,
 }

@@ -38,6 +38,8 @@ pub enum Request {
     Scale { counts: BTreeMap<String, u32> },
     /// Read this app file again and apply the difference.
     Apply { file: PathBuf },
+    /// The gateway's port and routes.
+    Routes,
 }
 
 /// The supervisor's answer.
@@ -51,6 +53,10 @@ pub enum Reply {
     },
     Done,
     Applied(Applied),
+    Routes {
+        gateway_port: u16,
+        routes: Vec<crate::gateway::RouteTarget>,
+    },
     /// The first start failed; `sub` names the sub that did not become healthy.
     StartFailed {
         sub: Option<String>,
@@ -201,6 +207,13 @@ impl Server {
                 .stop(&subs)
                 .await
                 .map(|clean| Reply::Stopped { clean }),
+            Request::Routes => {
+                let (gateway_port, routes) = self.supervisor.routes();
+                Ok(Reply::Routes {
+                    gateway_port,
+                    routes,
+                })
+            }
             Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
             Request::Apply { file } => match zeppelin_core::load(&file) {

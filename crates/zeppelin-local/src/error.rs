@@ -37,13 +37,10 @@ pub enum Error {
     },
     #[error("sub {sub:?} has no `run` command, so it cannot run locally; add sub.{sub}.run")]
     NoCommand { sub: String },
-    #[error("port {port} for sub {sub:?} is already in use; free it or change sub.{sub}.port")]
-    PortInUse {
-        sub: String,
-        port: u16,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Balancer(#[from] crate::balancer::BindError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::BindError),
     #[error("cannot start a replica of sub {sub:?}")]
     Spawn {
         sub: String,

@@ -22,6 +22,7 @@ pub mod paths;
 mod probe;
 mod reaper;
 mod replica;
+mod rotation;
 mod serve;
 mod supervisor;
 mod sweep;
@@ -32,14 +33,3 @@ pub use instance::{is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
 pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};
-
-/// One replica a sub's balancer may send connections to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backend {
-    /// The replica's index (`ZEPPELIN_REPLICA`).
-    pub replica: u32,
-    /// Where the replica's own process listens (its `PORT`).
-    pub addr: std::net::SocketAddr,
-    /// Whether it passes its health check; only healthy replicas should receive traffic.
-    pub healthy: bool,
-}

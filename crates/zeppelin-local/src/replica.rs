@@ -20,6 +20,7 @@ use crate::backoff::Backoff;
 use crate::capture::{Stream, SubLog};
 use crate::probe::probe;
 use crate::reaper::{Exit, pid_of};
+use crate::rotation::Rotation;
 use crate::supervisor::Shared;
 use crate::sweep::{self, MARKER, Marked};
 
@@ -58,7 +59,8 @@ pub(crate) struct SubContext {
     /// Which secret values the replicas were started with.
     pub(crate) secrets_digest: u64,
     pub(crate) log: SubLog,
-    pub(crate) backends: Arc<tokio::sync::watch::Sender<Vec<crate::Backend>>>,
+    /// The sub's balancer rotation, shared by every context of the sub.
+    pub(crate) rotation: Arc<Rotation>,
 }
 
 /// A running replica task and what it reports.
@@ -89,6 +91,7 @@ impl Replica {
                 shared: Arc::clone(shared),
                 sub: Arc::clone(sub),
                 index,
+                serial: shared.next_serial(),
                 info: Arc::clone(&info),
                 cancel: cancel.clone(),
             }
@@ -140,6 +143,8 @@ struct Life {
     shared: Arc<Shared>,
     sub: Arc<SubContext>,
     index: u32,
+    /// Unique to this replica among all the supervisor started: its key in the rotation.
+    serial: u64,
     info: Arc<Mutex<ReplicaInfo>>,
     cancel: CancellationToken,
 }
@@ -153,24 +158,16 @@ impl Life {
     /// Tells the balancer and anyone waiting for health what changed.
     fn publish(&self) {
         let info = self.info.lock().expect("replica info").clone();
-        let index = self.index;
-        self.sub.backends.send_if_modified(|backends| {
-            let before = backends.clone();
-            backends.retain(|b| b.replica != index);
-            if let (
+        let addr = match (info.port, info.state) {
+            (
                 Some(port),
                 ReplicaState::Starting | ReplicaState::Healthy | ReplicaState::Unhealthy,
-            ) = (info.port, info.state)
-            {
-                backends.push(crate::Backend {
-                    replica: index,
-                    addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                    healthy: info.ready,
-                });
-                backends.sort_by_key(|b| b.replica);
-            }
-            *backends != before
-        });
+            ) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+            _ => None,
+        };
+        self.sub
+            .rotation
+            .report(self.serial, self.index, addr, info.ready);
         self.shared.changed.send_replace(());
     }
 
@@ -385,10 +382,19 @@ impl Life {
         let (ending, clean) = match ending {
             Ending::Exited(status) => (Ending::Exited(status), true),
             Ending::Cancelled => {
+                let port = self.info.lock().expect("replica info").port;
                 self.update(|i| {
                     i.state = ReplicaState::Stopping;
                     i.ready = false;
                 });
+                // Out of rotation now; let the connections it still serves finish first.
+                if let Some(port) = port {
+                    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                    tokio::select! {
+                        _ = self.sub.rotation.drain(addr, stop_timeout) => {}
+                        () = self.shared.force.cancelled() => {}
+                    }
+                }
                 (
                     Ending::Cancelled,
                     terminate(group, exit, stop_timeout, &self.shared.force).await,

@@ -1,9 +1,12 @@
 //! The supervisor: the subs of one app and their replicas, started in dependency order with
 //! health gating, stopped in reverse order, and changed live (stop, restart, scale, apply).
 //!
-//! Operations are serialized; status can be read at any time. Each sub publishes its
-//! replicas' addresses and readiness on a watch channel ([`Supervisor::backends`]), which is
-//! what a load balancer in front of the sub follows.
+//! Operations are serialized; status can be read at any time. Every sub with a port gets a
+//! load balancer on that port, fed with the sub's ready replicas ([`crate::rotation`]), and
+//! the app's routes get the gateway; both are bound before any process starts, so a port
+//! in use fails the start with nothing running. Restarts and changed subs are rolled one
+//! replica at a time: the new one starts and becomes ready before the old one is drained
+//! and stopped, so a sub that serves traffic keeps serving it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,14 +19,17 @@ use tokio_util::sync::CancellationToken;
 use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus};
 use zeppelin_core::{App, Sub};
 
+use crate::balancer::Balancer;
 use crate::capture::{Echo, SubLog};
 use crate::environment::AppEnv;
 use crate::error::Error;
+use crate::gateway::Gateway;
 use crate::launch::LAUNCH_ARG;
 use crate::paths::AppPaths;
+use crate::probe;
 use crate::reaper::Reaper;
 use crate::replica::{Replica, ReplicaInfo, SubContext};
-use crate::{Backend, probe};
+use crate::rotation::Rotation;
 
 /// What every replica task needs from the supervisor.
 pub(crate) struct Shared {
@@ -62,6 +68,11 @@ impl Shared {
         };
         cmd.arg("-c").arg(command);
         cmd
+    }
+
+    /// A number no other replica of this supervisor has.
+    pub(crate) fn next_serial(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A new marker value for one run of one replica.
@@ -116,6 +127,8 @@ pub struct Options {
     pub start_timeout: Option<Duration>,
     /// Called once, when every sub has become healthy after the start.
     pub on_started: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The gateway's port instead of the app file's `[gateway] port`.
+    pub gateway_port: Option<u16>,
 }
 
 /// How long a sub may take to become healthy, unless told otherwise.
@@ -131,15 +144,27 @@ struct State {
     subs: BTreeMap<String, SubRun>,
 }
 
+/// The listening side of the app: a balancer per sub with a port, and the gateway.
+#[derive(Default)]
+struct Traffic {
+    balancers: BTreeMap<String, Balancer>,
+    gateway: Option<Gateway>,
+    /// What the gateway was built for: its port, the routes and the subs with balancers.
+    gateway_for: Option<(u16, Vec<zeppelin_core::model::Route>, Vec<String>)>,
+}
+
 /// One app's running subs.
 pub struct Supervisor {
     shared: Arc<Shared>,
     state: Mutex<State>,
     /// Serializes operations that change what runs.
     ops: tokio::sync::Mutex<()>,
-    backends: Mutex<BTreeMap<String, Arc<watch::Sender<Vec<Backend>>>>>,
+    /// Balancers and gateway; changed only under `ops`.
+    traffic: tokio::sync::Mutex<Traffic>,
+    rotations: Mutex<BTreeMap<String, Arc<Rotation>>>,
     echo: Option<Echo>,
     start_timeout: Duration,
+    gateway_port: Option<u16>,
 }
 
 /// What `apply` did to each sub.
@@ -175,24 +200,91 @@ impl Supervisor {
                 subs: BTreeMap::new(),
             }),
             ops: tokio::sync::Mutex::new(()),
-            backends: Mutex::new(BTreeMap::new()),
+            traffic: tokio::sync::Mutex::new(Traffic::default()),
+            rotations: Mutex::new(BTreeMap::new()),
             echo: options.echo,
             start_timeout: options.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
+            gateway_port: options.gateway_port,
         })
     }
 
-    /// The replicas of `sub` a balancer may send traffic to, as they change.
-    pub fn backends(&self, sub: &str) -> watch::Receiver<Vec<Backend>> {
-        self.backend_sender(sub).subscribe()
+    /// The sub's rotation, made (for its balancer, if it has one) the first time it is asked.
+    async fn rotation(&self, sub: &str) -> Arc<Rotation> {
+        if let Some(rotation) = self.rotations.lock().expect("rotations").get(sub) {
+            return Arc::clone(rotation);
+        }
+        let pool = self
+            .traffic
+            .lock()
+            .await
+            .balancers
+            .get(sub)
+            .map(|b| b.pool().clone());
+        let rotation = Arc::new(Rotation::new(pool));
+        self.rotations
+            .lock()
+            .expect("rotations")
+            .insert(sub.to_owned(), Arc::clone(&rotation));
+        rotation
     }
 
-    fn backend_sender(&self, sub: &str) -> Arc<watch::Sender<Vec<Backend>>> {
-        let mut backends = self.backends.lock().expect("backends");
-        Arc::clone(
-            backends
-                .entry(sub.to_owned())
-                .or_insert_with(|| Arc::new(watch::channel(Vec::new()).0)),
-        )
+    /// Binds what `app` needs and is not bound yet: a balancer for every sub with a port
+    /// (re-bound when the port changed), and the gateway when there are routes (rebuilt
+    /// when its port, the routes or the balancers changed). Balancers of subs that lost
+    /// their port or left the app are closed by [`Self::close_traffic`].
+    async fn open_traffic(&self, app: &App) -> Result<(), Error> {
+        let mut traffic = self.traffic.lock().await;
+        for sub in app.subs.values() {
+            let Some(port) = sub.port else { continue };
+            let bound = traffic
+                .balancers
+                .get(&sub.name)
+                .map(|b| b.local_addr().port());
+            if bound == Some(port) {
+                continue;
+            }
+            if let Some(old) = traffic.balancers.remove(&sub.name) {
+                old.shutdown().await;
+            }
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let balancer = Balancer::bind(&sub.name, addr, sub.balance).await?;
+            traffic.balancers.insert(sub.name.clone(), balancer);
+        }
+        let port = self.gateway_port.unwrap_or(app.gateway.port);
+        let wanted = (!app.routes.is_empty()).then(|| {
+            (
+                port,
+                app.routes.clone(),
+                traffic.balancers.keys().cloned().collect::<Vec<_>>(),
+            )
+        });
+        if traffic.gateway_for != wanted {
+            if let Some(old) = traffic.gateway.take() {
+                old.shutdown().await;
+            }
+            traffic.gateway_for = None;
+            if wanted.is_some() {
+                let pools = traffic
+                    .balancers
+                    .iter()
+                    .map(|(name, b)| (name.clone(), b.pool().clone()))
+                    .collect();
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                traffic.gateway = Some(Gateway::bind(addr, &app.routes, &pools).await?);
+                traffic.gateway_for = wanted;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the balancer of `sub` and forgets its rotation (the sub stopped for good, or
+    /// its port changed); the gateway is rebuilt by the next [`Self::open_traffic`].
+    async fn close_traffic(&self, sub: &str) {
+        self.rotations.lock().expect("rotations").remove(sub);
+        let mut traffic = self.traffic.lock().await;
+        if let Some(balancer) = traffic.balancers.remove(sub) {
+            balancer.shutdown().await;
+        }
     }
 
     /// Makes the next stops kill at once instead of waiting for the stop timeout.
@@ -205,11 +297,13 @@ impl Supervisor {
     pub async fn start(&self) -> Result<(), Error> {
         let _ops = self.ops.lock().await;
         let app = self.state.lock().expect("state").app.clone();
-        let env = preflight(&app, &self.shared.paths)?;
+        let env = preflight_env(&app, &self.shared.paths)?;
         let mut logs = self.open_logs(&app, app.subs.keys())?;
+        self.open_traffic(&app).await?;
         for sub in app.start_order() {
             let log = logs.remove(&sub.name).expect("a log per sub");
-            let replicas = self.launch(sub, &env, log)?;
+            let ctx = self.context_for(sub, &env, log).await?;
+            let replicas = self.launch(&ctx);
             self.wait_ready(&sub.name, &replicas).await?;
         }
         Ok(())
@@ -232,31 +326,91 @@ impl Supervisor {
         .collect()
     }
 
-    /// Starts a sub's replicas (replacing any record of it).
-    fn launch(&self, sub: &Sub, env: &AppEnv, log: SubLog) -> Result<Vec<Arc<Replica>>, Error> {
+    /// What the replicas of `sub` run with.
+    async fn context_for(
+        &self,
+        sub: &Sub,
+        env: &AppEnv,
+        log: SubLog,
+    ) -> Result<Arc<SubContext>, Error> {
         let command = sub.run.clone().ok_or_else(|| Error::NoCommand {
             sub: sub.name.clone(),
         })?;
-        let ctx = Arc::new(SubContext {
+        Ok(Arc::new(SubContext {
             spec: sub.clone(),
             command,
             env: env.for_sub(&sub.env),
             hidden: env.hidden.clone(),
             secrets_digest: env.secrets_digest,
             log,
-            backends: self.backend_sender(&sub.name),
-        });
-        let replicas: Vec<Arc<Replica>> = (0..sub.local_replicas())
-            .map(|index| Arc::new(Replica::start(&self.shared, &ctx, index)))
+            rotation: self.rotation(&sub.name).await,
+        }))
+    }
+
+    /// Starts a sub's replicas (replacing any record of it).
+    fn launch(&self, ctx: &Arc<SubContext>) -> Vec<Arc<Replica>> {
+        let replicas: Vec<Arc<Replica>> = (0..ctx.spec.local_replicas())
+            .map(|index| Arc::new(Replica::start(&self.shared, ctx, index)))
             .collect();
         self.state.lock().expect("state").subs.insert(
-            sub.name.clone(),
+            ctx.spec.name.clone(),
             SubRun {
-                ctx,
+                ctx: Arc::clone(ctx),
                 replicas: replicas.clone(),
             },
         );
-        Ok(replicas)
+        replicas
+    }
+
+    /// Replaces every replica of a sub with one running `ctx`, one at a time: the new
+    /// replica starts and becomes ready (and so joins the balancer) before the old one is
+    /// drained and stopped. Ends with `ctx`'s replica count.
+    async fn roll(&self, ctx: &Arc<SubContext>) -> Result<(), Error> {
+        let sub = ctx.spec.name.clone();
+        let desired = ctx.spec.local_replicas() as usize;
+        let old: Vec<Arc<Replica>> = {
+            let mut state = self.state.lock().expect("state");
+            let run = state.subs.get_mut(&sub).expect("a running sub is rolled");
+            run.ctx = Arc::clone(ctx);
+            run.replicas.clone()
+        };
+        for index in 0..desired.max(old.len()) {
+            if index < desired {
+                let new = Arc::new(Replica::start(
+                    &self.shared,
+                    ctx,
+                    u32::try_from(index).expect("replica count fits u32"),
+                ));
+                self.set_replica(&sub, index, Some(Arc::clone(&new)));
+                if let Err(err) = self.wait_ready(&sub, std::slice::from_ref(&new)).await {
+                    // Keep the old replica serving; the new one goes.
+                    if let Some(previous) = old.get(index) {
+                        self.set_replica(&sub, index, Some(Arc::clone(previous)));
+                    }
+                    new.stop().await;
+                    return Err(err);
+                }
+            } else {
+                self.set_replica(&sub, index, None);
+            }
+            if let Some(previous) = old.get(index) {
+                previous.stop().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `replica` at `index` of a sub's list (or drops the list's tail from `index`).
+    fn set_replica(&self, sub: &str, index: usize, replica: Option<Arc<Replica>>) {
+        let mut state = self.state.lock().expect("state");
+        let Some(run) = state.subs.get_mut(sub) else {
+            return;
+        };
+        match replica {
+            Some(replica) if index < run.replicas.len() => run.replicas[index] = replica,
+            Some(replica) => run.replicas.push(replica),
+            None => run.replicas.truncate(index),
+        }
     }
 
     /// Waits until every replica given is healthy (or finished its work, for a sub that is
@@ -374,7 +528,8 @@ impl Supervisor {
         Ok(clean)
     }
 
-    /// Restarts the named subs one replica at a time, each waited until healthy.
+    /// Restarts the named subs one replica at a time: each new replica is ready before the
+    /// old one is drained and stopped.
     pub async fn restart(&self, subs: &[String]) -> Result<(), Error> {
         let names = self.resolve_subs(subs)?;
         let _ops = self.ops.lock().await;
@@ -382,26 +537,18 @@ impl Supervisor {
             let Some(ctx) = self.context(&sub) else {
                 continue;
             };
-            let desired = self.replicas_of(&sub).len();
-            for index in 0..desired {
-                let old = self.replicas_of(&sub).get(index).cloned();
-                if let Some(old) = old {
-                    old.stop().await;
-                }
-                let new = Arc::new(Replica::start(
-                    &self.shared,
-                    &ctx,
-                    u32::try_from(index).expect("replica count fits u32"),
-                ));
-                if let Some(run) = self.state.lock().expect("state").subs.get_mut(&sub) {
-                    if index < run.replicas.len() {
-                        run.replicas[index] = Arc::clone(&new);
-                    } else {
-                        run.replicas.push(Arc::clone(&new));
-                    }
-                }
-                self.wait_ready(&sub, &[new]).await?;
-            }
+            // Keep the count that runs now (it may have been scaled).
+            let mut spec = ctx.spec.clone();
+            spec.replicas = Some(u32::try_from(self.replicas_of(&sub).len()).unwrap_or(u32::MAX));
+            let ctx = Arc::new(SubContext {
+                spec,
+                command: ctx.command.clone(),
+                env: ctx.env.clone(),
+                hidden: ctx.hidden.clone(),
+                log: ctx.log.clone(),
+                rotation: Arc::clone(&ctx.rotation),
+            });
+            self.roll(&ctx).await?;
         }
         Ok(())
     }
@@ -455,8 +602,9 @@ impl Supervisor {
         self.wait_ready(sub, &added).await
     }
 
-    /// Makes what runs match `app`: new subs start, changed subs are replaced, subs whose
-    /// replica count alone changed are scaled, removed subs stop, the rest is left alone.
+    /// Makes what runs match `app`: new subs start, changed subs are rolled one replica at
+    /// a time (replaced outright when their port changed), subs whose replica count alone
+    /// changed are scaled, removed subs stop, the rest is left alone.
     pub async fn apply(&self, app: App) -> Result<Applied, Error> {
         let env = preflight_env(&app, &self.shared.paths)?;
         let _ops = self.ops.lock().await;
@@ -472,12 +620,26 @@ impl Supervisor {
         for gone in running.iter().filter(|s| !app.subs.contains_key(*s)) {
             self.stop_sub(gone).await;
             self.state.lock().expect("state").subs.remove(gone);
+            self.close_traffic(gone).await;
             applied.removed.push(gone.clone());
         }
+        // A sub whose port changed stops before its balancer moves to the new port.
+        let mut moved = BTreeSet::new();
+        for sub in app.subs.values() {
+            let port_changed = self
+                .context(&sub.name)
+                .is_some_and(|ctx| ctx.spec.port != sub.port);
+            if port_changed {
+                self.stop_sub(&sub.name).await;
+                self.state.lock().expect("state").subs.remove(&sub.name);
+                self.close_traffic(&sub.name).await;
+                moved.insert(sub.name.clone());
+            }
+        }
+        self.open_traffic(&app).await?;
         self.state.lock().expect("state").app = app.clone();
         for sub in app.start_order() {
-            let current = self.context(&sub.name);
-            match current {
+            match self.context(&sub.name) {
                 Some(ctx) if same_but_replicas(&ctx, sub, &env) => {
                     let count = self.replicas_of(&sub.name).len();
                     if count == sub.local_replicas() as usize {
@@ -487,34 +649,36 @@ impl Supervisor {
                         applied.scaled.push(sub.name.clone());
                     }
                 }
-                Some(_) => {
-                    self.stop_sub(&sub.name).await;
-                    self.state.lock().expect("state").subs.remove(&sub.name);
-                    let log = self
-                        .open_logs(&app, std::iter::once(&sub.name))?
-                        .remove(&sub.name)
-                        .expect("opened");
-                    let replicas = self.launch(sub, &env, log)?;
-                    self.wait_ready(&sub.name, &replicas).await?;
+                Some(old) => {
+                    let ctx = self.context_for(sub, &env, old.log.clone()).await?;
+                    self.roll(&ctx).await?;
                     applied.replaced.push(sub.name.clone());
                 }
                 None => {
-                    if sub.run.is_none() {
-                        return Err(Error::NoCommand {
-                            sub: sub.name.clone(),
-                        });
-                    }
                     let log = self
                         .open_logs(&app, std::iter::once(&sub.name))?
                         .remove(&sub.name)
                         .expect("opened");
-                    let replicas = self.launch(sub, &env, log)?;
+                    let ctx = self.context_for(sub, &env, log).await?;
+                    let replicas = self.launch(&ctx);
                     self.wait_ready(&sub.name, &replicas).await?;
-                    applied.started.push(sub.name.clone());
+                    if moved.contains(&sub.name) {
+                        applied.replaced.push(sub.name.clone());
+                    } else {
+                        applied.started.push(sub.name.clone());
+                    }
                 }
             }
         }
         Ok(applied)
+    }
+
+    /// The app's routes and where each goes, with the gateway's port: what `zeppelin
+    /// routes` prints.
+    pub fn routes(&self) -> (u16, Vec<crate::gateway::RouteTarget>) {
+        let state = self.state.lock().expect("state");
+        let port = self.gateway_port.unwrap_or(state.app.gateway.port);
+        (port, crate::gateway::route_targets(&state.app))
     }
 
     /// What runs now, in the status model `ps` prints.
@@ -587,23 +751,8 @@ async fn stop_replicas(replicas: Vec<Arc<Replica>>) -> bool {
     clean
 }
 
-/// Everything checked before any process of a fresh start runs: commands, secrets, ports.
-pub(crate) fn preflight(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
-    let env = preflight_env(app, paths)?;
-    for sub in app.subs.values() {
-        if let Some(port) = sub.port {
-            std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|source| {
-                Error::PortInUse {
-                    sub: sub.name.clone(),
-                    port,
-                    source,
-                }
-            })?;
-        }
-    }
-    Ok(env)
-}
-
+/// Everything checked before any process starts: commands and secrets (ports are checked by
+/// binding their balancers).
 fn preflight_env(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
     if let Some(sub) = app.subs.values().find(|s| s.run.is_none()) {
         return Err(Error::NoCommand {

@@ -7,6 +7,7 @@ mod logs;
 mod new;
 mod ps;
 mod render;
+mod routes;
 mod run;
 mod scale;
 mod schema;
@@ -25,7 +26,8 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::Render(args) => render::render(&args.into(), settings),
         Command::Schema => Ok(schema::schema()),
         Command::Run(args) => run::run(&args, settings),
-        Command::Supervise(args) => run::supervise(&args.timeout, settings),
+        Command::Supervise(args) => run::supervise(&args, settings),
+        Command::Routes(args) => routes::routes(args.format, settings),
         Command::Ps(args) => ps::ps(args.format, settings),
         Command::Logs(args) => logs::logs(&args, settings),
         Command::Stop(args) => stop::stop(&args.subs, settings),

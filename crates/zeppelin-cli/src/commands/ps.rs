@@ -22,13 +22,38 @@ pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<Ex
         other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
     };
     match format {
-        Format::Text => println!("{}", table(&status).trim_fmt()),
+        Format::Text => {
+            println!("{}", subs_table(&status).trim_fmt());
+            println!();
+            println!("{}", table(&status).trim_fmt());
+        }
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&status).expect("the status serializes")
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per sub: where others reach it (the local balancer, or the Kubernetes
+/// Service) and how many of its replicas receive traffic.
+pub(crate) fn subs_table(status: &AppStatus) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_header(["SUB", "ADDRESS", "TRAFFIC"]);
+    for sub in &status.subs {
+        let traffic = match &sub.address {
+            Some(_) => format!("{}/{} replicas", sub.ready, sub.desired),
+            None => "-".to_owned(),
+        };
+        table.add_row([
+            sub.name.clone(),
+            sub.address.clone().unwrap_or_else(|| "-".to_owned()),
+            traffic,
+        ]);
+    }
+    table
 }
 
 /// The status table, the same for every runtime.

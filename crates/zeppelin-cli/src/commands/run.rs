@@ -14,7 +14,7 @@ use zeppelin_local::control::{Reply, Request};
 use zeppelin_local::logs::Query;
 use zeppelin_local::{AppPaths, Error, Options};
 
-use crate::args::RunArgs;
+use crate::args::{RunArgs, SuperviseArgs};
 use crate::log_lines::LinePrinter;
 use crate::settings::GlobalSettings;
 
@@ -25,21 +25,25 @@ pub(crate) fn run(args: &RunArgs, settings: &GlobalSettings) -> miette::Result<E
     let timeout = parse_timeout(&args.timeout)?;
     let app = settings.load_app()?;
     if args.detach {
-        detached(&app, &args.timeout)
+        detached(&app, &args.timeout, args.gateway_port)
     } else {
-        foreground(app, timeout, settings)
+        foreground(app, timeout, args.gateway_port, settings)
     }
 }
 
 /// The background supervisor `run -d` starts: no terminal, output only in the log files.
-pub(crate) fn supervise(timeout: &str, settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    let timeout = parse_timeout(timeout)?;
+pub(crate) fn supervise(
+    args: &SuperviseArgs,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
+    let timeout = parse_timeout(&args.timeout)?;
     let app = settings.load_app()?;
     let options = Options {
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: None,
         start_timeout: Some(timeout),
         on_started: None,
+        gateway_port: args.gateway_port,
     };
     let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
     Ok(exit_code(outcome.clean))
@@ -51,7 +55,12 @@ fn parse_timeout(text: &str) -> miette::Result<Duration> {
         .map_err(|err| miette::miette!("--timeout {text}: {err}"))
 }
 
-fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+fn foreground(
+    app: App,
+    timeout: Duration,
+    gateway_port: Option<u16>,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
     let color = settings.color && std::io::stdout().is_terminal();
     let max_replicas = app
         .subs
@@ -80,6 +89,7 @@ fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette:
         on_started: Some(Arc::new(|| {
             eprintln!("zeppelin: every sub is healthy; `zeppelin ps` shows them");
         })),
+        gateway_port,
     };
     eprintln!(
         "zeppelin: running {} ({}); Ctrl-C stops it, twice stops it at once",
@@ -99,7 +109,7 @@ fn foreground(app: App, timeout: Duration, settings: &GlobalSettings) -> miette:
     Ok(exit_code(outcome.clean))
 }
 
-fn detached(app: &App, timeout: &str) -> miette::Result<ExitCode> {
+fn detached(app: &App, timeout: &str, gateway_port: Option<u16>) -> miette::Result<ExitCode> {
     let paths = AppPaths::new(app.dir());
     let apply = Request::Apply {
         file: app.source.file.clone(),
@@ -126,7 +136,8 @@ fn detached(app: &App, timeout: &str) -> miette::Result<ExitCode> {
         Err(err) => return Err(err).into_diagnostic(),
     }
     let exe = std::env::current_exe().into_diagnostic()?;
-    let args: [&OsStr; 6] = [
+    let gateway_port = gateway_port.map(|port| port.to_string());
+    let mut args: Vec<&OsStr> = vec![
         OsStr::new("--color=never"),
         OsStr::new("--file"),
         app.source.file.as_os_str(),
@@ -134,6 +145,9 @@ fn detached(app: &App, timeout: &str) -> miette::Result<ExitCode> {
         OsStr::new("--timeout"),
         OsStr::new(timeout),
     ];
+    if let Some(port) = &gateway_port {
+        args.extend([OsStr::new("--gateway-port"), OsStr::new(port)]);
+    }
     match zeppelin_local::detach(&exe, &args, &paths, &app.name) {
         Ok(()) => {
             eprintln!(

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+pub mod app;
+
 use assert_cmd::Command;
 
 /// A temporary folder to run `zeppelin` in.

@@ -137,6 +137,9 @@ impl Proxy {
             return response.map(|_| Body::Own(None));
         }
         strip_hop_by_hop(response.headers_mut());
+        // The client talks to the gateway, not to the replica: an HTTP/1.0 replica must not
+        // turn the client's kept-alive connection into a one-shot one.
+        *response.version_mut() = Version::HTTP_11;
         response.map(|body| Body::replica(body, lease))
     }
 }

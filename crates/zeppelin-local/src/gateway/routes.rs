@@ -12,7 +12,7 @@ use zeppelin_core::App;
 use zeppelin_core::model::Route;
 
 /// One route as the gateway applies it, in the order routes are tried.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RouteTarget {
     /// Exact host, or `*.example.com`.
     pub host: String,

@@ -155,6 +155,22 @@ async fn dead_replica_is_passed_over_for_a_live_one() {
 }
 
 #[tokio::test]
+async fn http10_replica_keeps_the_client_connection_alive() {
+    bounded(async {
+        let old = Replica::http10(1).await;
+        let old_pool = pool("web", &[&old]);
+        let gateway = gateway(&[route("shop.test", "/", "web")], &[&old_pool]).await;
+        let mut client = Client::connect(gateway.local_addr()).await;
+        for _ in 0..3 {
+            let answer = client.get("shop.test", "/").await.unwrap();
+            assert_eq!(answer.status, StatusCode::OK);
+            assert_eq!(answer.body, "replica 1");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn replica_sees_forwarded_headers() {
     bounded(async {
         let web = Replica::http(1).await;

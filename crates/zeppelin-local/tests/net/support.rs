@@ -118,6 +118,25 @@ impl Replica {
         .await
     }
 
+    /// An HTTP/1.0 replica that answers `replica N` without a length, ending the answer by
+    /// closing the connection, as simple servers do.
+    pub(crate) async fn http10(replica: u32) -> Self {
+        Self::spawn(replica, move |mut stream, _stop| async move {
+            let mut head = Vec::new();
+            let mut buf = [0; 1024];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer =
+                format!("HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nreplica {replica}");
+            let _ = stream.write_all(answer.as_bytes()).await;
+        })
+        .await
+    }
+
     /// A WebSocket replica that echoes every message.
     pub(crate) async fn websocket_echo(replica: u32) -> Self {
         Self::spawn(replica, move |stream, stop| async move {

@@ -1,0 +1,158 @@
+//! An app in a temporary folder, run by the real `zeppelin` binary and stopped when the
+//! test ends; every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Longest any single wait may take.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A small HTTP server for test apps (Python's standard library): answers
+/// `NAME REPLICA PATH host=HOST xff=X-FORWARDED-FOR` on any path, `ok` on `/healthz`, and
+/// closes the connection without an answer on `/boom`.
+pub const ECHO_SERVER: &str = r#"
+import os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+NAME, REPLICA = sys.argv[1], os.environ["ZEPPELIN_REPLICA"]
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.path == "/boom":
+            self.close_connection = True
+            return
+        text = "ok" if self.path == "/healthz" else f"{NAME} {REPLICA} {self.path} host={self.headers['Host']} xff={self.headers.get('X-Forwarded-For')}"
+        data = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"#;
+
+pub struct TestApp {
+    dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// An app named `t` with this app file body (after `name = "t"`), and `echo.py`.
+    pub fn new(body: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("zeppelin.toml"),
+            format!("name = \"t\"\n{body}"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("echo.py"), ECHO_SERVER).unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn zeppelin(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("zeppelin").unwrap();
+        cmd.current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("ZEPPELIN_FILE")
+            .timeout(WAIT);
+        cmd
+    }
+
+    /// `zeppelin run -d`, which must succeed.
+    pub fn start(&self) {
+        self.zeppelin(&["run", "-d"]).assert().success();
+    }
+
+    /// `zeppelin ps --format json`, `None` while the app does not answer.
+    pub fn try_status(&self) -> Option<Value> {
+        let out = self.zeppelin(&["ps", "--format", "json"]).output().unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    /// The replicas of `sub` as `ps --format json` shows them.
+    pub fn replicas(&self, sub: &str) -> Vec<Value> {
+        let Some(status) = self.try_status() else {
+            return Vec::new();
+        };
+        status["subs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == sub)
+            .map(|s| s["replicas"].as_array().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `count` replicas of `sub` are healthy.
+    pub fn wait_healthy(&self, sub: &str, count: usize) -> Vec<Value> {
+        wait_for(&format!("{count} healthy replicas of {sub}"), || {
+            let replicas = self.replicas(sub);
+            (replicas.len() == count && replicas.iter().all(|r| r["state"] == "healthy"))
+                .then_some(replicas)
+        })
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self
+            .zeppelin(&["stop"])
+            .timeout(Duration::from_secs(30))
+            .output();
+    }
+}
+
+/// Polls `check` until it gives a value; panics after [`WAIT`].
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` with `Host: host` on a new connection; the status code and body, or an
+/// error when the connection fails or is cut.
+pub fn get(port: u16, host: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {answer:?}")))?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or_else(String::new, |(_, body)| body.to_owned());
+    Ok((status, body))
+}

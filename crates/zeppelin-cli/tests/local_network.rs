@@ -1,0 +1,247 @@
+//! End-to-end tests of local networking through the real `zeppelin` binary: a balancer on
+//! each sub's port, the gateway for routes, and restarts that lose no request.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use harness::app::{TestApp, free_port, get, wait_for};
+
+fn echo_sub(name: &str, port: u16, replicas: u32) -> String {
+    format!(
+        "[sub.{name}]\nrun = \"exec python3 echo.py {name}\"\nport = {port}\nreplicas = {replicas}\nhealth = {{ http = \"/healthz\", interval = \"1s\" }}\nstop_timeout = \"5s\"\n"
+    )
+}
+
+/// Which replica answered each of `count` requests to the balancer on `port`.
+fn spread(port: u16, count: usize) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for _ in 0..count {
+        let (status, body) = get(port, "x", "/").expect("the balancer answers");
+        assert_eq!(status, 200, "{body}");
+        let replica = body
+            .split(' ')
+            .nth(1)
+            .unwrap_or_else(|| panic!("not an echo answer: {body:?}"))
+            .to_owned();
+        *seen.entry(replica).or_insert(0) += 1;
+    }
+    seen
+}
+
+#[test]
+fn the_balancer_spreads_connections_over_three_replicas_in_turn() {
+    let port = free_port();
+    let app = TestApp::new(&echo_sub("api", port, 3));
+    app.start();
+    app.wait_healthy("api", 3);
+    let seen = spread(port, 30);
+    assert_eq!(
+        seen,
+        BTreeMap::from([("0".into(), 10), ("1".into(), 10), ("2".into(), 10)])
+    );
+    let ps = app.zeppelin(&["ps"]).output().unwrap();
+    let table = String::from_utf8(ps.stdout).unwrap();
+    assert!(
+        table.contains(&format!("127.0.0.1:{port}  3/3 replicas")),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_killed_replica_drops_out_and_comes_back() {
+    let port = free_port();
+    let app = TestApp::new(&echo_sub("api", port, 2));
+    app.start();
+    let replicas = app.wait_healthy("api", 2);
+    let victim = replicas[1]["pid"].as_i64().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    // Every request still succeeds: the dead replica is passed over, then taken out.
+    let seen = spread(port, 20);
+    assert!(seen.contains_key("0"), "{seen:?}");
+    wait_for("api.1 to be restarted and healthy", || {
+        let replicas = app.replicas("api");
+        (replicas.len() == 2
+            && replicas.iter().all(|r| r["state"] == "healthy")
+            && replicas[1]["restarts"].as_u64() >= Some(1))
+        .then_some(())
+    });
+    let seen = spread(port, 10);
+    assert_eq!(
+        seen.get("1"),
+        Some(&5),
+        "api.1 gets traffic again: {seen:?}"
+    );
+}
+
+#[test]
+fn the_gateway_routes_by_host_and_longest_prefix_and_explains_failures() {
+    let (web, api, down, gateway) = (free_port(), free_port(), free_port(), free_port());
+    let body = format!(
+        "{}{}{}
+[gateway]
+port = {gateway}
+
+[[route]]
+host = \"shop.test\"
+sub = \"web\"
+
+[[route]]
+host = \"shop.test\"
+path = \"/api\"
+sub = \"api\"
+
+[[route]]
+host = \"*.shop.test\"
+sub = \"api\"
+
+[[route]]
+host = \"down.test\"
+sub = \"down\"
+",
+        echo_sub("web", web, 1),
+        echo_sub("api", api, 1),
+        echo_sub("down", down, 0),
+    );
+    let app = TestApp::new(&body);
+    app.start();
+    let answer = |host: &str, path: &str| get(gateway, host, path).expect("the gateway answers");
+
+    let (status, text) = answer("shop.test", "/");
+    assert_eq!(status, 200);
+    assert!(
+        text.starts_with("web 0 / host=shop.test xff=127.0.0.1"),
+        "{text}"
+    );
+    assert!(
+        answer("shop.test", "/api/items")
+            .1
+            .starts_with("api 0 /api/items")
+    );
+    assert!(
+        answer("shop.test", "/apis").1.starts_with("web 0"),
+        "whole segments only"
+    );
+    assert!(
+        answer("eu.shop.test", "/").1.starts_with("api 0"),
+        "one-label wildcard"
+    );
+
+    let (status, text) = answer("a.b.shop.test", "/");
+    assert_eq!(status, 404, "a wildcard covers one label only");
+    assert!(
+        text.contains("shop.test/api -> api"),
+        "404 names the routes: {text}"
+    );
+    assert_eq!(answer("down.test", "/").0, 503, "no healthy replica");
+    assert_eq!(answer("shop.test", "/boom").0, 502, "the replica hung up");
+}
+
+#[test]
+fn restarts_and_changes_under_steady_traffic_lose_no_request() {
+    let (web, gateway) = (free_port(), free_port());
+    let body = format!(
+        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\nsub = \"web\"\n",
+        echo_sub("web", web, 2)
+    );
+    let app = TestApp::new(&body);
+    app.start();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0, Vec::new());
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && Instant::now() < deadline
+                && ok + failed.len() < 20_000
+            {
+                for port in [web, gateway] {
+                    match get(port, "shop.test", "/") {
+                        Ok((200, _)) => ok += 1,
+                        other => failed.push(format!("{port}: {other:?}")),
+                    }
+                }
+            }
+            (ok, failed)
+        })
+    };
+    app.zeppelin(&["restart", "web"]).assert().success();
+    // A changed environment rolls the sub the same way.
+    let file = app.path().join("zeppelin.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("[sub.web]", "[sub.web]\nenv = { V = \"2\" }"),
+    )
+    .unwrap();
+    let applied = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&applied.stderr).contains("replaced web"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = load.join().unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} failed of {}: {:?}",
+        failed.len(),
+        ok + failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(
+        ok > 20,
+        "the load kept running during the restarts ({ok} requests)"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named_and_nothing_is_left_running() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let app = TestApp::new(&format!(
+        "{}{}",
+        echo_sub("web", free_port(), 1),
+        echo_sub("api", port, 1)
+    ));
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} for sub \"api\" is already in use")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("(by pid {}", std::process::id())),
+        "names the holder: {stderr}"
+    );
+    assert!(app.try_status().is_none(), "no supervisor is left running");
+}
+
+#[test]
+fn routes_are_listed_with_their_targets() {
+    let (web, gateway) = (free_port(), free_port());
+    let body = format!(
+        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\npath = \"/shop\"\nsub = \"web\"\n",
+        echo_sub("web", web, 1)
+    );
+    let app = TestApp::new(&body);
+    let listed = |app: &TestApp| -> serde_json::Value {
+        let out = app
+            .zeppelin(&["routes", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let stopped = listed(&app);
+    assert_eq!(stopped["running"], false);
+    app.start();
+    let running = listed(&app);
+    assert_eq!(running["running"], true);
+    let route = &running["routes"][0];
+    assert_eq!(route["target"], format!("127.0.0.1:{web}"));
+    assert_eq!(route["url"], format!("http://shop.test:{gateway}/shop"));
+}
