@@ -50,6 +50,7 @@ pub(crate) struct ReplicaInfo {
 }
 
 /// Everything replicas of one sub share.
+#[derive(Clone)]
 pub(crate) struct SubContext {
     pub(crate) spec: Sub,
     pub(crate) command: String,

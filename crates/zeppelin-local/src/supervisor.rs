@@ -538,16 +538,10 @@ impl Supervisor {
                 continue;
             };
             // Keep the count that runs now (it may have been scaled).
-            let mut spec = ctx.spec.clone();
-            spec.replicas = Some(u32::try_from(self.replicas_of(&sub).len()).unwrap_or(u32::MAX));
-            let ctx = Arc::new(SubContext {
-                spec,
-                command: ctx.command.clone(),
-                env: ctx.env.clone(),
-                hidden: ctx.hidden.clone(),
-                log: ctx.log.clone(),
-                rotation: Arc::clone(&ctx.rotation),
-            });
+            let mut next = (*ctx).clone();
+            next.spec.replicas =
+                Some(u32::try_from(self.replicas_of(&sub).len()).unwrap_or(u32::MAX));
+            let ctx = Arc::new(next);
             self.roll(&ctx).await?;
         }
         Ok(())

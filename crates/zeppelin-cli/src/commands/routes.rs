@@ -16,7 +16,7 @@ use crate::settings::GlobalSettings;
 
 /// The JSON `zeppelin routes --format json` prints.
 #[derive(serde::Serialize)]
-struct Routes<'a> {
+struct RouteList<'a> {
     running: bool,
     gateway_port: u16,
     routes: Vec<Route<'a>>,
@@ -56,7 +56,7 @@ pub(crate) fn routes(format: Format, settings: &GlobalSettings) -> miette::Resul
         .collect();
     match format {
         Format::Json => {
-            let routes = Routes {
+            let routes = RouteList {
                 running,
                 gateway_port,
                 routes: rows,
