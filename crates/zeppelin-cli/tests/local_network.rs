@@ -61,9 +61,12 @@ fn a_killed_replica_drops_out_and_comes_back() {
         .args(["-9", &victim.to_string()])
         .status()
         .unwrap();
-    // Every request still succeeds: the dead replica is passed over, then taken out.
+    // Once the supervisor has seen it die, it gets no traffic: every request goes to api.0.
+    wait_for("api.1 to be seen dead", || {
+        (app.replicas("api")[1]["state"] != "healthy").then_some(())
+    });
     let seen = spread(port, 20);
-    assert!(seen.contains_key("0"), "{seen:?}");
+    assert_eq!(seen, BTreeMap::from([("0".into(), 20)]));
     wait_for("api.1 to be restarted and healthy", || {
         let replicas = app.replicas("api");
         (replicas.len() == 2
