@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::{Cluster, deployment, kubectl_available, namespace, path_str};
+use harness::{Cluster, deployment, require_kubectl, namespace, path_str};
 use serde_json::Value;
 
 const EVERY_KIND: &str = "apiVersion: v1
@@ -80,9 +80,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_shows_every_kind_after_a_server_side_apply() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
     let applied = cluster
@@ -157,9 +155,7 @@ async fn get_shows_every_kind_after_a_server_side_apply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reapply_without_a_field_removes_it_and_other_managers_conflict() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
     cluster
@@ -224,9 +220,7 @@ async fn reapply_without_a_field_removes_it_and_other_managers_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_changes_nothing() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("other.yaml", &namespace("other"));
     let out = cluster
@@ -282,9 +276,7 @@ async fn dry_run_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
     cluster
@@ -359,9 +351,7 @@ async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_status_fails_for_a_stuck_rollout() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
     cluster
@@ -401,9 +391,7 @@ async fn rollout_status_fails_for_a_stuck_rollout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_come_from_simulated_pods_including_crashing_ones() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
     cluster
@@ -474,9 +462,7 @@ async fn logs_come_from_simulated_pods_including_crashing_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_owned_objects() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
     cluster
@@ -519,9 +505,7 @@ async fn delete_removes_owned_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_undo_and_client_side_apply_work() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::start().await;
     let manifests = format!(
         "{}---\n{}",
@@ -613,9 +597,7 @@ async fn scale_undo_and_client_side_apply_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_the_generated_certificate_authority() {
-    if !kubectl_available() {
-        return;
-    }
+    require_kubectl();
     let cluster = Cluster::with_config(zeppelin_kubefake::Config {
         tls: true,
         ..zeppelin_kubefake::Config::default()

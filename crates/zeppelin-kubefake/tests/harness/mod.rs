@@ -30,18 +30,19 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
 }
 
-/// True if the real kubectl is on PATH; the kubectl tests say so and pass without it.
-pub fn kubectl_available() -> bool {
+/// Fails the test when the real kubectl is missing: these tests exist to check kubectl
+/// against the server, so passing without it would prove nothing.
+pub fn require_kubectl() {
     let found = std::process::Command::new("kubectl")
         .args(["version", "--client"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        eprintln!("skipped: the real kubectl is not on PATH");
-    }
-    found
+    assert!(
+        found,
+        "these tests run the real kubectl, and it is not on PATH; install it (CI machines have it)"
+    );
 }
 
 impl Cluster {
