@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::{Cluster, deployment, require_kubectl, namespace, path_str};
+use harness::{Cluster, deployment, namespace, path_str, require_kubectl};
 use serde_json::Value;
 
 const EVERY_KIND: &str = "apiVersion: v1

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -57,6 +57,15 @@ impl TestApp {
         self.dir.path()
     }
 
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    /// A file of the app folder, empty when it does not exist.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
     pub fn zeppelin(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("zeppelin").unwrap();
         cmd.current_dir(self.path())
@@ -80,6 +89,10 @@ impl TestApp {
             .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 
+    pub fn status(&self) -> Value {
+        self.try_status().expect("the app answers `zeppelin ps`")
+    }
+
     /// The replicas of `sub` as `ps --format json` shows them.
     pub fn replicas(&self, sub: &str) -> Vec<Value> {
         let Some(status) = self.try_status() else {
@@ -94,10 +107,22 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// The pids of the running replicas of `sub`.
+    pub fn pids(&self, sub: &str) -> Vec<i32> {
+        self.replicas(sub)
+            .iter()
+            .filter_map(|r| r["pid"].as_i64())
+            .map(|p| i32::try_from(p).unwrap())
+            .collect()
+    }
+
     /// Waits until `count` replicas of `sub` are healthy.
     pub fn wait_healthy(&self, sub: &str, count: usize) -> Vec<Value> {
         wait_for(&format!("{count} healthy replicas of {sub}"), || {
             let replicas = self.replicas(sub);
+            if replicas.is_empty() && count > 0 {
+                return None;
+            }
             (replicas.len() == count && replicas.iter().all(|r| r["state"] == "healthy"))
                 .then_some(replicas)
         })
@@ -123,6 +148,17 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether a process runs (exists and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
 }
 
 /// A port nothing listens on right now.
