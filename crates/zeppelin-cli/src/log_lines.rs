@@ -18,6 +18,17 @@ pub(crate) struct LinePrinter {
 
 impl LinePrinter {
     /// A printer for these subs (their order picks the colours).
+    /// A printer for `subs` of `app`, wide enough for its largest replica number.
+    pub(crate) fn for_app(app: &zeppelin_core::App, subs: Vec<String>, color: bool) -> Self {
+        let max_replicas = app
+            .subs
+            .values()
+            .map(zeppelin_core::Sub::local_replicas)
+            .max()
+            .unwrap_or(1);
+        Self::new(subs, max_replicas, color)
+    }
+
     pub(crate) fn new(subs: Vec<String>, max_replicas: u32, color: bool) -> Self {
         let digits = max_replicas.max(1).saturating_sub(1).to_string().len();
         let width = subs.iter().map(String::len).max().unwrap_or(0) + 1 + digits;

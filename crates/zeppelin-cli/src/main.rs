@@ -20,7 +20,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() == Some(std::ffi::OsStr::new(zeppelin_local::launch::LAUNCH_ARG)) {
         let Err(err) = zeppelin_local::launch::launch(args.collect());
-        eprintln!("zeppelin: cannot start the replica: {}", error_chain(&err));
+        eprintln!(
+            "zeppelin: cannot start the replica: {}",
+            zeppelin_core::error_chain(&err)
+        );
         return ExitCode::from(127);
     }
     let cli = args::parse();
@@ -61,16 +64,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error and its causes on one line, `outer: inner: innermost`, for JSON and plain output.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

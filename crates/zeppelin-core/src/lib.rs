@@ -23,6 +23,19 @@ pub use model::{App, AppSource, Sub};
 pub use quantity::Quantity;
 pub use status::AppStatus;
 
+/// An error and its causes on one line, `outer: inner: innermost`: for JSON, logs and
+/// answers that cross a socket, where a multi-line report does not fit.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The app file's name, looked for in the current folder and its parents.
 pub const APP_FILE: &str = "zeppelin.toml";
 

@@ -88,6 +88,15 @@ impl App {
         format!("{}_ADDR", env_name(sub))
     }
 
+    /// Secrets the app file explicitly also gives as plain environment variables.
+    pub fn exposed_secrets(&self) -> Vec<&str> {
+        self.secrets
+            .iter()
+            .filter(|(_, s)| s.expose_env)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     /// The `<NAME>_FILE` variable that announces a secret's file.
     pub fn secret_file_var(secret: &str) -> String {
         format!("{secret}_FILE")

@@ -102,12 +102,7 @@ pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderErro
             availability::hpa(app, sub, &mut warnings).map(Object::HorizontalPodAutoscaler),
         );
     }
-    let exposed: Vec<&str> = app
-        .secrets
-        .iter()
-        .filter(|(_, s)| s.expose_env)
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let exposed = app.exposed_secrets();
     if !exposed.is_empty() {
         warnings.push(Warning {
             sub: None,

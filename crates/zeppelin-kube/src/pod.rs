@@ -149,12 +149,7 @@ fn env(app: &App, sub: &Sub, skips: &mut Skips) -> Vec<EnvVar> {
     for name in app.secrets.keys() {
         plain(App::secret_file_var(name), secrets::file_path(name));
     }
-    let exposed: Vec<&str> = app
-        .secrets
-        .iter()
-        .filter(|(_, s)| s.expose_env)
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let exposed = app.exposed_secrets();
     for name in &exposed {
         vars.insert(
             (*name).to_owned(),

@@ -226,18 +226,6 @@ impl Server {
                 Err(err) => Err(Error::Load(Box::new(err))),
             },
         };
-        result.unwrap_or_else(|err| Reply::Error(error_chain(&err)))
+        result.unwrap_or_else(|err| Reply::Error(zeppelin_core::error_chain(&err)))
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

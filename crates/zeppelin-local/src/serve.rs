@@ -15,7 +15,9 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::App;
 
-use crate::control::{self, Reply, Request, Server, error_chain};
+use zeppelin_core::error_chain;
+
+use crate::control::{self, Reply, Request, Server};
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::paths::AppPaths;

@@ -78,7 +78,7 @@ fn json(file: Option<String>, result: &Result<App, LoadError>) -> ExitCode {
                 file,
                 app: None,
                 diagnostics: &[],
-                error: Some(crate::error_chain(other)),
+                error: Some(zeppelin_core::error_chain(other)),
             },
             ExitCode::FAILURE,
         ),

@@ -45,13 +45,7 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
     };
     let paths = AppPaths::new(app.dir());
     let color = settings.color && std::io::stdout().is_terminal();
-    let max_replicas = app
-        .subs
-        .values()
-        .map(zeppelin_core::Sub::local_replicas)
-        .max()
-        .unwrap_or(1);
-    let printer = LinePrinter::new(known, max_replicas, color);
+    let printer = LinePrinter::for_app(&app, known, color);
     let mut out = std::io::stdout().lock();
     let mut show = |entry: &Entry| {
         let time = args.timestamps.then_some(entry.time.as_str());

@@ -43,7 +43,7 @@ pub(crate) fn render(
         Err(err) => {
             eprintln!(
                 "note: {}; the config hash covers the secrets' sources instead of their values, so it differs from what `zeppelin deploy` writes",
-                crate::error_chain(&err)
+                zeppelin_core::error_chain(&err)
             );
             None
         }

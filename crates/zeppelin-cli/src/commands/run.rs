@@ -62,13 +62,7 @@ fn foreground(
     settings: &GlobalSettings,
 ) -> miette::Result<ExitCode> {
     let color = settings.color && std::io::stdout().is_terminal();
-    let max_replicas = app
-        .subs
-        .values()
-        .map(zeppelin_core::Sub::local_replicas)
-        .max()
-        .unwrap_or(1);
-    let printer = LinePrinter::new(app.subs.keys().cloned().collect(), max_replicas, color);
+    let printer = LinePrinter::for_app(&app, app.subs.keys().cloned().collect(), color);
     let echo: zeppelin_local::Echo = Arc::new(move |line| {
         let mut out = std::io::stdout().lock();
         // A closed terminal must not stop the app; the log file still has every line.

@@ -102,13 +102,13 @@ impl Proxy {
                     req = *unsent;
                 }
                 Err(SendError::Exchange(error)) => {
-                    tracing::warn!(sub = pool.sub(), backend = %addr, error = %error_chain(&error), "request to replica failed");
+                    tracing::warn!(sub = pool.sub(), backend = %addr, error = %zeppelin_core::error_chain(&error), "request to replica failed");
                     return text(
                         StatusCode::BAD_GATEWAY,
                         format!(
                             "sub \"{}\" failed to answer: {}\n",
                             pool.sub(),
-                            error_chain(&error)
+                            zeppelin_core::error_chain(&error)
                         ),
                     );
                 }
@@ -265,18 +265,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named.iter().chain(&HOP_BY_HOP) {
         headers.remove(name);
     }
-}
-
-/// An error and its causes on one line, for the 502 body and the log.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
