@@ -44,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         if os.environ.get("LOG_LEVEL", "info") == "debug" or not self.path == "/healthz":
-            print(f"api.{REPLICA} {self.command} {self.path} {args[1] if len(args) > 1 else ''}", flush=True)
+            print(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}", flush=True)
 
 
 def serve(name, handler):
@@ -55,10 +55,10 @@ def serve(name, handler):
     stop = lambda *_: threading.Thread(target=server.shutdown).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"{name}.{REPLICA} listening on port {port}", flush=True)
+    print(f"{name} listening on port {port}", flush=True)
     server.serve_forever()
     server.server_close()
-    print(f"{name}.{REPLICA} stopped", flush=True)
+    print(f"{name} stopped", flush=True)
 
 
 if __name__ == "__main__":

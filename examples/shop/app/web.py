@@ -52,7 +52,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         if self.path != "/healthz":
-            print(f"web.{REPLICA} {self.command} {self.path} {args[1] if len(args) > 1 else ''}", flush=True)
+            print(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,11 @@ def work():
         with urllib.request.urlopen(f"http://{API_ADDR}/items", timeout=2) as answer:
             catalogue = json.load(answer)
     except (urllib.error.URLError, OSError, ValueError) as err:
-        print(f"worker.{REPLICA} api at {API_ADDR} unavailable: {err}", flush=True)
+        print(f"api at {API_ADDR} unavailable: {err}", flush=True)
         return
     total = sum(item["price"] for item in catalogue["items"]) / 100
     print(
-        f"worker.{REPLICA} stock of {len(catalogue['items'])} items is worth "
+        f"stock of {len(catalogue['items'])} items is worth "
         f"{total:.2f} {catalogue['currency']} (from api.{catalogue['replica']})",
         flush=True,
     )
@@ -50,7 +50,7 @@ def main():
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    print(f"worker.{REPLICA} started, every {INTERVAL:g}s", flush=True)
+    print(f"worker started, every {INTERVAL:g}s", flush=True)
     while not stopping:
         work()
         with open(HEARTBEAT, "w") as beat:
@@ -62,7 +62,7 @@ def main():
         os.unlink(HEARTBEAT)
     except OSError:
         pass
-    print(f"worker.{REPLICA} stopped", flush=True)
+    print("worker stopped", flush=True)
 
 
 if __name__ == "__main__":
