@@ -4,7 +4,8 @@
 mod harness;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use harness::app::{TestApp, free_port, get, wait_for};
@@ -247,4 +248,82 @@ fn routes_are_listed_with_their_targets() {
     let route = &running["routes"][0];
     assert_eq!(route["target"], format!("127.0.0.1:{web}"));
     assert_eq!(route["url"], format!("http://shop.test:{gateway}/shop"));
+}
+
+/// An app with one sub `web` routed from `shop.test` on the gateway; (app, gateway port).
+fn routed_web() -> (TestApp, u16) {
+    let (web, gateway) = (free_port(), free_port());
+    let body = format!(
+        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\nsub = \"web\"\n",
+        echo_sub("web", web, 1)
+    );
+    let app = TestApp::new(&body);
+    app.start();
+    (app, gateway)
+}
+
+#[test]
+fn websocket_messages_pass_through_the_gateway() {
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::{Message, http::HeaderValue};
+
+    let (_app, gateway) = routed_web();
+    let mut request = format!("ws://127.0.0.1:{gateway}/chat")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Host", HeaderValue::from_static("shop.test"));
+    let (mut socket, answer) = tungstenite::connect(request).expect("the upgrade goes through");
+    assert_eq!(answer.status(), 101);
+    socket.send(Message::text("hello, airship")).unwrap();
+    assert_eq!(socket.read().unwrap(), Message::text("hello, airship"));
+    let cargo: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    socket.send(Message::binary(cargo.clone())).unwrap();
+    assert_eq!(socket.read().unwrap(), Message::binary(cargo));
+    socket.close(None).unwrap();
+}
+
+#[test]
+fn a_large_upload_streams_through_the_gateway_intact() {
+    use sha2::{Digest, Sha256};
+
+    let (_app, gateway) = routed_web();
+    const SIZE: usize = 64 << 20;
+    let mut stream = TcpStream::connect(("127.0.0.1", gateway)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: {SIZE}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut digest = Sha256::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut state = 0x2545_f491_u32;
+    for _ in 0..SIZE / chunk.len() {
+        for byte in &mut chunk {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *byte = state.to_le_bytes()[0];
+        }
+        digest.update(&chunk);
+        stream.write_all(&chunk).unwrap();
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected = format!("{SIZE} {hex}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(body, expected);
 }
