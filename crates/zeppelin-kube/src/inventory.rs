@@ -1,0 +1,57 @@
+//! The objects of an app that are in the cluster now: every kind Zeppelin renders, listed
+//! by the ownership labels in the app's namespace. A deploy compares it with what it
+//! applies (to say what changed) and prunes what the app no longer has.
+
+use std::collections::BTreeMap;
+
+use futures::future::try_join_all;
+use kube::api::{Api, DynamicObject, ListParams};
+
+use crate::Cluster;
+use crate::cluster_error::{ClusterError, request};
+use crate::manifest::{KINDS, resource};
+
+/// `(kind, name)` → resource version, of the objects carrying the app's ownership labels.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub objects: BTreeMap<(String, String), String>,
+}
+
+impl Inventory {
+    /// Lists every kind at once. The Namespace is listed too, cluster-wide, by the same
+    /// labels; a namespace that does not exist yet simply has nothing in it.
+    pub async fn list(
+        cluster: &Cluster,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Self, ClusterError> {
+        let lists = KINDS.iter().map(|(kind, _, _, _, namespaced)| async move {
+            let ar = resource(kind).expect("every listed kind has a resource");
+            let api: Api<DynamicObject> = if *namespaced {
+                Api::namespaced_with(cluster.client.clone(), namespace, &ar)
+            } else {
+                Api::all_with(cluster.client.clone(), &ar)
+            };
+            let list = api
+                .list(&ListParams::default().labels(selector))
+                .await
+                .map_err(request(format!(
+                    "list the {}s of the app in namespace {namespace}",
+                    ar.kind
+                )))?;
+            Ok::<_, ClusterError>(
+                list.items
+                    .into_iter()
+                    .map(|o| {
+                        (
+                            ((*kind).to_owned(), o.metadata.name.unwrap_or_default()),
+                            o.metadata.resource_version.unwrap_or_default(),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let objects = try_join_all(lists).await?.into_iter().flatten().collect();
+        Ok(Self { objects })
+    }
+}
