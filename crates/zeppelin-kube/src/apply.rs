@@ -68,14 +68,14 @@ pub async fn apply(
         let mut failure = None;
         for (item, result) in stage.iter().zip(results) {
             match result {
-                Ok(live) => {
+                Ok((live, dry_outcome)) => {
                     let version = live["metadata"]["resourceVersion"].as_str();
                     let key = (item.kind().to_owned(), item.name().to_owned());
-                    let outcome = match before.objects.get(&key) {
+                    let outcome = dry_outcome.unwrap_or(match before.objects.get(&key) {
                         None => Outcome::Created,
                         Some(old) if Some(old.as_str()) == version => Outcome::Unchanged,
                         Some(_) => Outcome::Configured,
-                    };
+                    });
                     applied.push(Applied {
                         object: item.display_name(),
                         kind: item.kind().to_owned(),
@@ -95,20 +95,42 @@ pub async fn apply(
     Ok(applied)
 }
 
+/// Applies one object; on a dry run, also says what it would have done, since a dry run
+/// leaves the resource version as it was.
 async fn apply_one(
     cluster: &Cluster,
     item: &Item,
     params: &PatchParams,
-) -> Result<Value, ClusterError> {
+) -> Result<(Value, Option<Outcome>), ClusterError> {
     let api: Api<DynamicObject> = match item.object["metadata"]["namespace"].as_str() {
         Some(namespace) => Api::namespaced_with(cluster.client.clone(), namespace, &item.resource),
         None => Api::all_with(cluster.client.clone(), &item.resource),
+    };
+    let live = if params.dry_run {
+        let live = api
+            .get_opt(item.name())
+            .await
+            .map_err(|source| ClusterError::Apply {
+                object: item.display_name(),
+                source: ApiCause(source),
+            })?;
+        Some(live.map(|o| crate::diff::clean(serde_json::to_value(o).expect("objects serialize"))))
+    } else {
+        None
     };
     match api
         .patch(item.name(), params, &Patch::Apply(&item.object))
         .await
     {
-        Ok(live) => Ok(serde_json::to_value(live).expect("objects serialize")),
+        Ok(applied) => {
+            let applied = serde_json::to_value(applied).expect("objects serialize");
+            let outcome = live.map(|live| match live {
+                None => Outcome::Created,
+                Some(live) if live == crate::diff::clean(applied.clone()) => Outcome::Unchanged,
+                Some(_) => Outcome::Configured,
+            });
+            Ok((applied, outcome))
+        }
         Err(kube::Error::Api(status)) if status.code == 409 && !params.force => {
             let conflicts = conflicts(&status);
             if conflicts.is_empty() {

@@ -118,7 +118,7 @@ async fn diff_one(
 }
 
 /// Removes what the server maintains on its own, and hides Secret values.
-fn clean(mut object: Value) -> Value {
+pub(crate) fn clean(mut object: Value) -> Value {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         for key in [
             "managedFields",
