@@ -483,7 +483,7 @@ fn logs_follow_picks_up_pods_of_a_rollout() {
             match received.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
-                Err(_) => panic!("no log line with {needle:?} within a minute"),
+                Err(err) => panic!("no log line with {needle:?} within a minute: {err}"),
             }
         }
     };

@@ -25,7 +25,9 @@ pub struct Cluster {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster").field("url", &self.url).finish()
+        f.debug_struct("Cluster")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 

@@ -3,6 +3,7 @@
 //! Each variant names the object or sub involved and says what to do next; the underlying
 //! API error sits in `#[source]` as an [`ApiCause`], which prints only the server's message.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 /// What the API server (or the connection to it) said, without kube's debug dump.
@@ -161,10 +162,11 @@ pub enum ClusterError {
 }
 
 fn list_conflicts(conflicts: &[FieldConflict]) -> String {
-    conflicts
-        .iter()
-        .map(|c| format!("\n  {} is owned by \"{}\"", c.field, c.manager))
-        .collect()
+    let mut text = String::new();
+    for c in conflicts {
+        let _ = write!(text, "\n  {} is owned by \"{}\"", c.field, c.manager);
+    }
+    text
 }
 
 /// `5m`, `90s`, `1m30s`.

@@ -2,6 +2,7 @@
 //! `follow` also of pods that appear later (during a rollout, a scale-up, a restart).
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -39,7 +40,7 @@ pub struct LogOptions {
 fn selector(target: &Target, subs: &[String]) -> String {
     let mut selector = target.owner_selector();
     if !subs.is_empty() {
-        selector.push_str(&format!(",{NAME} in ({})", subs.join(",")));
+        let _ = write!(selector, ",{NAME} in ({})", subs.join(","));
     }
     selector
 }
