@@ -576,3 +576,27 @@ fn an_unreachable_cluster_is_a_clear_error_before_anything_is_applied() {
     );
     assert!(!text.contains("created"), "{text}");
 }
+
+#[test]
+fn a_missing_api_is_a_clear_error_before_anything_is_applied() {
+    let world = World::new("t-noapi");
+    let Some(fake) = &world.fake else {
+        // A real cluster serves autoscaling/v2 since Kubernetes 1.23.
+        return;
+    };
+    fake.hide_api("autoscaling/v2");
+    world.app_file(&format!(
+        "\n[sub.web]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\nautoscale = {{ min = 2, max = 4, cpu_percent = 70 }}\n"
+    ));
+    let out = world.zeppelin(&["deploy"]);
+    let text = stderr(&out);
+    assert_ne!(code(&out), 0, "{text}");
+    assert!(
+        text.contains("has no HorizontalPodAutoscaler API (autoscaling/v2)"),
+        "{text}"
+    );
+    assert!(
+        world.get("", "v1", "Namespace", "t-noapi").is_none(),
+        "{text}"
+    );
+}
