@@ -30,6 +30,9 @@ struct Args {
     /// Images containing this text crash on start (`CrashLoopBackOff`).
     #[arg(long, default_value = "crashloop")]
     crash_marker: String,
+    /// Milliseconds added to every request, as a remote cluster would (for benchmarks).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ async fn run(args: Args) -> ExitCode {
         Ok(server) => server,
         Err(error) => return report(&error),
     };
+    server.set_latency(Duration::from_millis(args.latency_ms));
     if let Err(error) = server.write_kubeconfig(&args.kubeconfig) {
         return report(&error);
     }
