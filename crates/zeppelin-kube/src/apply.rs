@@ -171,3 +171,26 @@ fn conflicts(status: &kube::core::Status) -> Vec<FieldConflict> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_name_the_field_and_the_manager() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "code": 409, "reason": "Conflict", "message": "Apply failed with 1 conflict",
+            "details": {"causes": [{"reason": "FieldManagerConflict",
+                "message": "conflict with \"kubectl-edit\" using apps/v1",
+                "field": ".spec.replicas"}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            conflicts(&status),
+            vec![FieldConflict {
+                field: ".spec.replicas".to_owned(),
+                manager: "kubectl-edit".to_owned(),
+            }]
+        );
+    }
+}

@@ -166,3 +166,42 @@ impl Manifest {
         self.items.iter().map(|item| item.object.clone()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_revision_is_read_back_in_apply_order() {
+        let object = |kind: &str, api_version: &str| {
+            json!({"apiVersion": api_version, "kind": kind,
+                   "metadata": {"name": "x", "namespace": "shop"}})
+        };
+        let manifest = Manifest::from_values(vec![
+            object("Ingress", "networking.k8s.io/v1"),
+            object("Deployment", "apps/v1"),
+            object("ConfigMap", "v1"),
+            object("Secret", "v1"),
+        ])
+        .unwrap();
+        let stages: Vec<Vec<&str>> = manifest
+            .stages()
+            .iter()
+            .map(|stage| stage.iter().map(|item| item.kind()).collect())
+            .collect();
+        assert_eq!(
+            stages,
+            vec![
+                vec!["ConfigMap", "Secret"],
+                vec!["Deployment"],
+                vec!["Ingress"]
+            ]
+        );
+        assert_eq!(manifest.items[2].resource.plural, "deployments");
+        assert!(manifest.contains("Ingress", "x"));
+        let err = Manifest::from_values(vec![object("CronJob", "batch/v1")]).unwrap_err();
+        assert!(err.contains("CronJob"), "{err}");
+    }
+}

@@ -258,3 +258,91 @@ fn hopeless(pod: &Pod) -> Option<String> {
         (HOPELESS.contains(&reason) || crashing).then(|| reason.to_owned())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn deployment(generation: i64, status: serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "generation": generation},
+            "spec": {"replicas": 3, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn waiting_for(d: &Deployment) -> Option<String> {
+        rollout_state("web", d).unwrap().waiting_for
+    }
+
+    #[test]
+    fn done_only_when_kubectl_would_say_so() {
+        let done = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+                          "readyReplicas": 3, "availableReplicas": 3});
+        assert!(
+            rollout_state("web", &deployment(2, done.clone()))
+                .unwrap()
+                .done
+        );
+        // The controller has not seen the latest spec yet.
+        assert_eq!(
+            waiting_for(&deployment(3, done)).as_deref(),
+            Some("the controller to see the new spec")
+        );
+        let updating = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 2,
+                              "availableReplicas": 3});
+        assert_eq!(
+            waiting_for(&deployment(2, updating)).as_deref(),
+            Some("2 of 3 updated replicas")
+        );
+        let old_left = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
+                              "availableReplicas": 3});
+        assert_eq!(
+            waiting_for(&deployment(2, old_left)).as_deref(),
+            Some("1 old replicas to terminate")
+        );
+        let unavailable = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+                                 "availableReplicas": 1});
+        assert_eq!(
+            waiting_for(&deployment(2, unavailable)).as_deref(),
+            Some("1 of 3 updated replicas available")
+        );
+    }
+
+    #[test]
+    fn a_passed_progress_deadline_is_a_failure() {
+        let status = json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "False",
+                            "reason": "ProgressDeadlineExceeded",
+                            "message": "ReplicaSet \"web-1\" has timed out progressing."}]});
+        let err = rollout_state("web", &deployment(1, status)).unwrap_err();
+        assert!(err.contains("has timed out progressing"), "{err}");
+    }
+
+    #[test]
+    fn only_reasons_waiting_cannot_fix_fail_a_rollout() {
+        let pod = |reason: &str, restarts: i32| -> Pod {
+            serde_json::from_value(json!({
+                "metadata": {"name": "web-1"},
+                "status": {"containerStatuses": [{
+                    "name": "web", "image": "web:1", "imageID": "", "ready": false,
+                    "restartCount": restarts,
+                    "state": {"waiting": {"reason": reason}}}]}
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            hopeless(&pod("ImagePullBackOff", 0)).as_deref(),
+            Some("ImagePullBackOff")
+        );
+        assert_eq!(hopeless(&pod("ContainerCreating", 0)), None);
+        assert_eq!(hopeless(&pod("CrashLoopBackOff", 1)), None);
+        assert_eq!(
+            hopeless(&pod("CrashLoopBackOff", CRASH_RESTARTS)).as_deref(),
+            Some("CrashLoopBackOff")
+        );
+    }
+}
