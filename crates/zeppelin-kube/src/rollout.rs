@@ -265,7 +265,7 @@ mod tests {
 
     use super::*;
 
-    fn deployment(generation: i64, status: serde_json::Value) -> Deployment {
+    fn deployment(generation: i64, status: &serde_json::Value) -> Deployment {
         serde_json::from_value(json!({
             "metadata": {"name": "web", "generation": generation},
             "spec": {"replicas": 3, "selector": {}, "template": {}},
@@ -282,32 +282,28 @@ mod tests {
     fn done_only_when_kubectl_would_say_so() {
         let done = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
                           "readyReplicas": 3, "availableReplicas": 3});
-        assert!(
-            rollout_state("web", &deployment(2, done.clone()))
-                .unwrap()
-                .done
-        );
+        assert!(rollout_state("web", &deployment(2, &done)).unwrap().done);
         // The controller has not seen the latest spec yet.
         assert_eq!(
-            waiting_for(&deployment(3, done)).as_deref(),
+            waiting_for(&deployment(3, &done)).as_deref(),
             Some("the controller to see the new spec")
         );
         let updating = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 2,
                               "availableReplicas": 3});
         assert_eq!(
-            waiting_for(&deployment(2, updating)).as_deref(),
+            waiting_for(&deployment(2, &updating)).as_deref(),
             Some("2 of 3 updated replicas")
         );
         let old_left = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
                               "availableReplicas": 3});
         assert_eq!(
-            waiting_for(&deployment(2, old_left)).as_deref(),
+            waiting_for(&deployment(2, &old_left)).as_deref(),
             Some("1 old replicas to terminate")
         );
         let unavailable = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
                                  "availableReplicas": 1});
         assert_eq!(
-            waiting_for(&deployment(2, unavailable)).as_deref(),
+            waiting_for(&deployment(2, &unavailable)).as_deref(),
             Some("1 of 3 updated replicas available")
         );
     }
@@ -318,7 +314,7 @@ mod tests {
             "conditions": [{"type": "Progressing", "status": "False",
                             "reason": "ProgressDeadlineExceeded",
                             "message": "ReplicaSet \"web-1\" has timed out progressing."}]});
-        let err = rollout_state("web", &deployment(1, status)).unwrap_err();
+        let err = rollout_state("web", &deployment(1, &status)).unwrap_err();
         assert!(err.contains("has timed out progressing"), "{err}");
     }
 
