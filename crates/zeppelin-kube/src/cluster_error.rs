@@ -23,7 +23,15 @@ impl std::fmt::Display for ApiCause {
     }
 }
 
-impl std::error::Error for ApiCause {}
+impl std::error::Error for ApiCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            kube::Error::Api(_) => None,
+            // Display already printed kube's cause; go on from the one after it.
+            other => std::error::Error::source(other)?.source(),
+        }
+    }
+}
 
 impl ApiCause {
     /// The HTTP status of an API error, if the server answered.
@@ -48,7 +56,7 @@ pub struct FieldConflict {
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
-        "cannot read the kubeconfig (KUBECONFIG, or ~/.kube/config); set KUBECONFIG to a valid file"
+        "cannot use the kubeconfig (KUBECONFIG, or ~/.kube/config); check that the file exists and has the context asked for (--context)"
     )]
     Kubeconfig(#[source] kube::config::KubeconfigError),
     #[error(
