@@ -600,3 +600,21 @@ fn a_missing_api_is_a_clear_error_before_anything_is_applied() {
         "{text}"
     );
 }
+
+#[test]
+fn a_first_dry_run_stores_nothing() {
+    let world = World::new("t-dryfirst");
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    let out = world.ok(&["deploy", "--dry-run"]);
+    assert!(
+        out.contains("Namespace/t-dryfirst created (server dry run)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Deployment/api created (server dry run)"),
+        "{out}"
+    );
+    assert!(world.get("", "v1", "Namespace", "t-dryfirst").is_none());
+    let history = world.zeppelin(&["history", "--format", "json"]);
+    assert_eq!(stdout(&history).trim(), "[]", "{}", stderr(&history));
+}

@@ -62,9 +62,29 @@ pub async fn apply(
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = options.dry_run;
-    let mut applied = Vec::with_capacity(manifest.items.len());
+    let mut applied: Vec<Applied> = Vec::with_capacity(manifest.items.len());
     for stage in manifest.stages() {
-        let results = join_all(stage.iter().map(|item| apply_one(cluster, item, &params))).await;
+        // A dry run cannot create the namespace, so the server would refuse every object
+        // in it; those objects are reported as they would be created, unsent.
+        let new_namespaces: Vec<String> = applied
+            .iter()
+            .filter(|a| options.dry_run && a.kind == "Namespace" && a.outcome == Outcome::Created)
+            .filter_map(|a| a.live["metadata"]["name"].as_str().map(str::to_owned))
+            .collect();
+        let results = join_all(stage.iter().map(|item| {
+            let unsent = item.object["metadata"]["namespace"]
+                .as_str()
+                .is_some_and(|ns| new_namespaces.iter().any(|n| n == ns));
+            let params = &params;
+            async move {
+                if unsent {
+                    Ok((item.object.clone(), Some(Outcome::Created)))
+                } else {
+                    apply_one(cluster, item, params).await
+                }
+            }
+        }))
+        .await;
         let mut failure = None;
         for (item, result) in stage.iter().zip(results) {
             match result {
