@@ -24,6 +24,7 @@ pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> miette::Result<T> 
 pub(crate) async fn connect(settings: &GlobalSettings) -> miette::Result<Cluster> {
     let options = ConnectOptions {
         context: settings.context.clone(),
+        kubeconfig: None,
     };
     Cluster::connect(&options).await.into_diagnostic()
 }

@@ -59,11 +59,14 @@ impl RolloutProgress {
 
     /// Stops the live lines, leaving their last state on the screen.
     pub(crate) fn finish(&mut self) {
-        if let Some((_, bars)) = &self.bars {
+        if let Some((_, bars)) = &mut self.bars {
             for bar in bars.values() {
                 bar.abandon();
             }
+            // A rollback that follows gets lines of its own.
+            bars.clear();
         }
+        self.last.clear();
     }
 }
 

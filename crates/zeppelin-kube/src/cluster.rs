@@ -14,6 +14,8 @@ use crate::manifest::Manifest;
 pub struct ConnectOptions {
     /// `--context`: a context of the kubeconfig other than the current one.
     pub context: Option<String>,
+    /// A kubeconfig file to read instead of `KUBECONFIG` or `~/.kube/config`.
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 /// A connection to one cluster, checked to answer.
@@ -40,12 +42,19 @@ impl Cluster {
             context: options.context.clone(),
             ..KubeConfigOptions::default()
         };
-        let config = match Kubeconfig::read() {
+        let read = match &options.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        };
+        let config = match read {
             Ok(kubeconfig) => Config::from_custom_kubeconfig(kubeconfig, &kube_options)
                 .await
                 .map_err(ClusterError::Kubeconfig)?,
             Err(read_error) => {
-                if options.context.is_some() || std::env::var_os("KUBECONFIG").is_some() {
+                if options.context.is_some()
+                    || options.kubeconfig.is_some()
+                    || std::env::var_os("KUBECONFIG").is_some()
+                {
                     return Err(ClusterError::Kubeconfig(read_error));
                 }
                 Config::incluster().map_err(ClusterError::NoConfig)?
