@@ -39,7 +39,7 @@ sub = "web"
 
 fn manifest(app: &zeppelin_core::App) -> Manifest {
     let options = RenderOptions {
-        secrets: Some(Default::default()),
+        secrets: Some(zeppelin_kube::SecretValues::new()),
         include_secret: true,
     };
     Manifest::from_rendered(&render(app, &options).unwrap())
