@@ -261,6 +261,11 @@ fn an_image_that_cannot_be_pulled_fails_the_deploy_with_the_reason() {
     assert!(text.contains("check the image name"), "{text}");
     let history = stdout(&world.zeppelin(&["history"]));
     assert!(history.contains("failed"), "{history}");
+    let ps = stdout(&world.zeppelin(&["ps", "--k8s"]));
+    assert!(
+        ps.contains("pending (ImagePullBackOff)") || ps.contains("pending (ErrImagePull)"),
+        "{ps}"
+    );
 }
 
 #[test]

@@ -32,16 +32,25 @@ impl Inventory {
             } else {
                 Api::all_with(cluster.client.clone(), &ar)
             };
-            let list = api
-                .list(&ListParams::default().labels(selector))
-                .await
-                .map_err(request(format!(
-                    "list the {}s of the app in namespace {namespace}",
-                    ar.kind
-                )))?;
+            let list = match api.list(&ListParams::default().labels(selector)).await {
+                Ok(list) => list.items,
+                // An API the cluster does not serve holds nothing of the app's; a user
+                // allowed only into the app's namespace cannot list Namespaces, and a
+                // Namespace it cannot see is one it would not manage anyway.
+                Err(kube::Error::Api(status))
+                    if status.code == 404 || (status.code == 403 && !*namespaced) =>
+                {
+                    Vec::new()
+                }
+                Err(source) => {
+                    return Err(request(format!(
+                        "list the {}s of the app in namespace {namespace}",
+                        ar.kind
+                    ))(source));
+                }
+            };
             Ok::<_, ClusterError>(
-                list.items
-                    .into_iter()
+                list.into_iter()
                     .map(|o| {
                         (
                             ((*kind).to_owned(), o.metadata.name.unwrap_or_default()),
