@@ -162,7 +162,17 @@ async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut 
     let selector = format!("involvedObject.name={name}");
     if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
         let mut items = list.items;
-        items.sort_by_key(|e| e.last_timestamp.clone().map(|t| t.0));
+        // Timestamps have whole seconds; within one second, the resource version (which
+        // grows with every write) keeps the order the events happened in.
+        items.sort_by_key(|e| {
+            (
+                e.last_timestamp.clone().map(|t| t.0),
+                e.metadata
+                    .resource_version
+                    .as_deref()
+                    .and_then(|v| v.parse::<u64>().ok()),
+            )
+        });
         let recent: Vec<_> = items.iter().rev().take(EVENTS).rev().collect();
         if !recent.is_empty() {
             let _ = write!(text, "\n    recent events:");
