@@ -332,6 +332,14 @@ fn prune_removes_a_dropped_sub_and_nothing_else() {
     world.app_file(&format!(
         "\n[conf]\nGREETING = \"hello\"\n\n[sub.api]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\nreplicas = 2\n"
     ));
+    let diff = world.zeppelin(&["diff"]);
+    assert_eq!(code(&diff), 1, "{}", stderr(&diff));
+    assert!(
+        stdout(&diff).contains("- Deployment/web (pruned"),
+        "{}",
+        stdout(&diff)
+    );
+    assert!(!stdout(&diff).contains("hand-made"), "{}", stdout(&diff));
     let out = world.ok(&["deploy"]);
     assert!(out.contains("Deployment/web pruned"), "{out}");
     assert!(world.deployment("web").is_none());
@@ -472,9 +480,9 @@ fn logs_follow_picks_up_pods_of_a_rollout() {
         .spawn()
         .unwrap();
     let (lines, received) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
+    let pipe = child.stdout.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { return };
             if lines.send(line).is_err() {
                 return;
@@ -492,6 +500,16 @@ fn logs_follow_picks_up_pods_of_a_rollout() {
             }
         }
     };
+    let once = world.zeppelin(&["logs", "--k8s", "api", "--tail", "5"]);
+    assert_eq!(code(&once), 0, "{}", stderr(&once));
+    let lines = stdout(&once);
+    assert!(lines.lines().count() >= 2, "{lines}");
+    assert!(
+        lines
+            .lines()
+            .all(|l| l.starts_with("api-") && l.contains(" | ")),
+        "{lines}"
+    );
     let old = wait_for("(image acme/api:1)");
     assert!(old.starts_with("api-"), "{old}");
     world.app_file(&two_subs("acme/api:2", IMAGE_V1, "hello"));
