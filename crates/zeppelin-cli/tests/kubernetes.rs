@@ -538,6 +538,8 @@ fn dry_run_and_diff_change_nothing() {
     let world = World::new("t-dry");
     world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
     world.ok(&["deploy"]);
+    let same = world.ok(&["deploy", "--dry-run"]);
+    assert!(same.contains(" 0 created, 0 configured"), "{same}");
     world.app_file(&two_subs(IMAGE_V2, IMAGE_V1, "hello"));
     let dry = world.ok(&["deploy", "--dry-run"]);
     assert!(

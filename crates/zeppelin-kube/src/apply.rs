@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Cluster;
 use crate::cluster_error::{ApiCause, ClusterError, FieldConflict};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, content};
 use crate::manifest::{Item, Manifest};
 
 /// The field manager every Zeppelin write uses.
@@ -78,7 +78,7 @@ pub async fn apply(
             let params = &params;
             async move {
                 if unsent {
-                    Ok((item.object.clone(), Some(Outcome::Created)))
+                    Ok(item.object.clone())
                 } else {
                     apply_one(cluster, item, params).await
                 }
@@ -88,14 +88,23 @@ pub async fn apply(
         let mut failure = None;
         for (item, result) in stage.iter().zip(results) {
             match result {
-                Ok((live, dry_outcome)) => {
-                    let version = live["metadata"]["resourceVersion"].as_str();
+                Ok(live) => {
                     let key = (item.kind().to_owned(), item.name().to_owned());
-                    let outcome = dry_outcome.unwrap_or(match before.objects.get(&key) {
+                    let outcome = match before.objects.get(&key) {
                         None => Outcome::Created,
-                        Some(old) if Some(old.as_str()) == version => Outcome::Unchanged,
+                        // The same version means no write (a dry run never writes, so only
+                        // content counts there); the same content means only the status,
+                        // which controllers keep writing, moved on meanwhile.
+                        Some(old)
+                            if (!options.dry_run
+                                && live["metadata"]["resourceVersion"].as_str()
+                                    == Some(old.resource_version.as_str()))
+                                || content(live.clone()) == old.content =>
+                        {
+                            Outcome::Unchanged
+                        }
                         Some(_) => Outcome::Configured,
-                    });
+                    };
                     applied.push(Applied {
                         object: item.display_name(),
                         kind: item.kind().to_owned(),
@@ -115,42 +124,21 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Applies one object; on a dry run, also says what it would have done, since a dry run
-/// leaves the resource version as it was.
+/// Applies one object; returns it as the server stored it (or would have, on a dry run).
 async fn apply_one(
     cluster: &Cluster,
     item: &Item,
     params: &PatchParams,
-) -> Result<(Value, Option<Outcome>), ClusterError> {
+) -> Result<Value, ClusterError> {
     let api: Api<DynamicObject> = match item.object["metadata"]["namespace"].as_str() {
         Some(namespace) => Api::namespaced_with(cluster.client.clone(), namespace, &item.resource),
         None => Api::all_with(cluster.client.clone(), &item.resource),
-    };
-    let live = if params.dry_run {
-        let live = api
-            .get_opt(item.name())
-            .await
-            .map_err(|source| ClusterError::Apply {
-                object: item.display_name(),
-                source: ApiCause(source),
-            })?;
-        Some(live.map(|o| crate::diff::clean(serde_json::to_value(o).expect("objects serialize"))))
-    } else {
-        None
     };
     match api
         .patch(item.name(), params, &Patch::Apply(&item.object))
         .await
     {
-        Ok(applied) => {
-            let applied = serde_json::to_value(applied).expect("objects serialize");
-            let outcome = live.map(|live| match live {
-                None => Outcome::Created,
-                Some(live) if live == crate::diff::clean(applied.clone()) => Outcome::Unchanged,
-                Some(_) => Outcome::Configured,
-            });
-            Ok((applied, outcome))
-        }
+        Ok(applied) => Ok(serde_json::to_value(applied).expect("objects serialize")),
         Err(kube::Error::Api(status)) if status.code == 409 && !params.force => {
             let conflicts = conflicts(&status);
             if conflicts.is_empty() {

@@ -11,10 +11,19 @@ use crate::Cluster;
 use crate::cluster_error::{ClusterError, request};
 use crate::manifest::{KINDS, resource};
 
-/// `(kind, name)` → resource version, of the objects carrying the app's ownership labels.
+/// One listed object: its resource version and its content without what the server
+/// maintains on its own (status, managed fields…).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub resource_version: String,
+    pub content: serde_json::Value,
+}
+
+/// `(kind, name)` → what is in the cluster, of the objects carrying the app's ownership
+/// labels.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    pub objects: BTreeMap<(String, String), String>,
+    pub objects: BTreeMap<(String, String), Listed>,
 }
 
 impl Inventory {
@@ -52,10 +61,19 @@ impl Inventory {
             Ok::<_, ClusterError>(
                 list.into_iter()
                     .map(|o| {
-                        (
-                            ((*kind).to_owned(), o.metadata.name.unwrap_or_default()),
-                            o.metadata.resource_version.unwrap_or_default(),
-                        )
+                        let key = (
+                            (*kind).to_owned(),
+                            o.metadata.name.clone().unwrap_or_default(),
+                        );
+                        let listed = Listed {
+                            resource_version: o
+                                .metadata
+                                .resource_version
+                                .clone()
+                                .unwrap_or_default(),
+                            content: content(serde_json::to_value(o).expect("objects serialize")),
+                        };
+                        (key, listed)
                     })
                     .collect::<Vec<_>>(),
             )
@@ -63,4 +81,15 @@ impl Inventory {
         let objects = try_join_all(lists).await?.into_iter().flatten().collect();
         Ok(Self { objects })
     }
+}
+
+/// An object's content as the app sets it: without status, server-maintained metadata, or
+/// `apiVersion` and `kind` (which list items may leave out).
+pub(crate) fn content(object: serde_json::Value) -> serde_json::Value {
+    let mut object = crate::diff::clean(object);
+    if let Some(map) = object.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    object
 }
