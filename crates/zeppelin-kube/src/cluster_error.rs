@@ -153,12 +153,6 @@ pub enum ClusterError {
         #[source]
         source: kube::runtime::wait::Error,
     },
-    #[error("no sub named `{sub}` in {app}; the subs are: {known}")]
-    UnknownSub {
-        app: String,
-        sub: String,
-        known: String,
-    },
     #[error(
         "{app} has no Deployment `{sub}` in namespace {namespace}; deploy it first with `zeppelin deploy`"
     )]
