@@ -68,8 +68,14 @@ impl Cluster {
         })?;
         let cluster = Self { client, url };
         if let Err(source) = cluster.client.apiserver_version().await {
+            // An auth plugin that cannot get a token fails before any request is sent.
+            let refused = matches!(source, kube::Error::Auth(_));
             let source = ApiCause(source);
             return Err(match source.code() {
+                _ if refused => ClusterError::Unauthorized {
+                    url: cluster.url,
+                    source,
+                },
                 Some(401 | 403) => ClusterError::Unauthorized {
                     url: cluster.url,
                     source,
