@@ -643,3 +643,33 @@ fn a_first_dry_run_stores_nothing() {
     let history = world.zeppelin(&["history", "--format", "json"]);
     assert_eq!(stdout(&history).trim(), "[]", "{}", stderr(&history));
 }
+
+#[test]
+fn credentials_that_cannot_be_had_are_a_clear_error() {
+    let world = World::new("t-auth");
+    let Some(fake) = &world.fake else {
+        // The kubeconfig below points at the test server.
+        return;
+    };
+    // An exec credential plugin that fails, as an expired single sign-on session does.
+    let kubeconfig = world.dir.write(
+        "expired.kubeconfig",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: \"false\"\n      interactiveMode: Never\n",
+            fake.url()
+        ),
+    );
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    let out = world
+        .command(&["deploy"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    assert_ne!(code(&out), 0, "{text}");
+    assert!(text.contains("refused the credentials"), "{text}");
+    assert!(
+        world.get("", "v1", "Namespace", "t-auth").is_none(),
+        "{text}"
+    );
+}

@@ -62,9 +62,16 @@ impl Cluster {
         };
         let url = config.cluster_url.to_string();
         let url = url.trim_end_matches('/').to_owned();
-        let client = Client::try_from(config).map_err(|source| ClusterError::Client {
-            url: url.clone(),
-            source: ApiCause(source),
+        let client = Client::try_from(config).map_err(|source| match source {
+            // A credential plugin that cannot get a token (an expired sign-in) fails here.
+            kube::Error::Auth(_) => ClusterError::Unauthorized {
+                url: url.clone(),
+                source: ApiCause(source),
+            },
+            _ => ClusterError::Client {
+                url: url.clone(),
+                source: ApiCause(source),
+            },
         })?;
         let cluster = Self { client, url };
         if let Err(source) = cluster.client.apiserver_version().await {
