@@ -1,7 +1,7 @@
 //! `zeppelin logs --k8s`: the logs of every pod of the chosen subs, line by line, and with
 //! `follow` also of pods that appear later (during a rollout, a scale-up, a restart).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
@@ -108,7 +108,9 @@ async fn follow(
     params: LogParams,
     lines: mpsc::Sender<LogLine>,
 ) -> Result<(), ClusterError> {
-    let mut followed: BTreeSet<String> = BTreeSet::new();
+    // Pods followed, with their containers' restart count when they were: a container
+    // that restarts ends its log stream, and its successor is followed from its first line.
+    let mut followed: BTreeMap<String, i32> = BTreeMap::new();
     let start = k8s_openapi::jiff::Timestamp::now();
     let events = watcher(pods.clone(), watcher::Config::default().labels(selector))
         .default_backoff()
@@ -125,23 +127,32 @@ async fn follow(
                     continue;
                 };
                 let name = pod.metadata.name.clone().unwrap_or_default();
-                let started = pod
+                let statuses = pod
                     .status
                     .as_ref()
-                    .and_then(|s| s.container_statuses.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| {
-                        c.state.as_ref().is_some_and(|s| s.running.is_some() || s.terminated.is_some())
-                    }));
-                if !started || followed.contains(&name) {
-                    continue;
-                }
-                followed.insert(name.clone());
+                    .and_then(|s| s.container_statuses.clone())
+                    .unwrap_or_default();
+                let running = statuses
+                    .iter()
+                    .any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()));
+                let terminated = statuses
+                    .iter()
+                    .any(|c| c.state.as_ref().is_some_and(|s| s.terminated.is_some()));
+                let restarts: i32 = statuses.iter().map(|c| c.restart_count).sum();
                 let mut params = params.clone();
                 params.follow = true;
-                if pod.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0 > start) {
-                    // A pod that appeared while following is read from its first line.
-                    params.tail_lines = None;
+                match followed.get(&name) {
+                    Some(&seen) if restarts > seen && running => params.tail_lines = None,
+                    Some(_) => continue,
+                    None if running || terminated => {
+                        if pod.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0 > start) {
+                            // A pod that appeared while following is read from its first line.
+                            params.tail_lines = None;
+                        }
+                    }
+                    None => continue,
                 }
+                followed.insert(name.clone(), restarts);
                 let pods = pods.clone();
                 let lines = lines.clone();
                 let sub = sub_of(&pod);
