@@ -141,16 +141,21 @@ async fn follow(
                 let restarts: i32 = statuses.iter().map(|c| c.restart_count).sum();
                 let mut params = params.clone();
                 params.follow = true;
+                let appeared_later = pod
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .is_some_and(|t| t.0 > start);
                 match followed.get(&name) {
+                    // A pod that appeared while following is read from its first line, and
+                    // so is a restarted container.
                     Some(&seen) if restarts > seen && running => params.tail_lines = None,
-                    Some(_) => continue,
                     None if running || terminated => {
-                        if pod.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0 > start) {
-                            // A pod that appeared while following is read from its first line.
+                        if appeared_later {
                             params.tail_lines = None;
                         }
                     }
-                    None => continue,
+                    _ => continue,
                 }
                 followed.insert(name.clone(), restarts);
                 let pods = pods.clone();
