@@ -673,3 +673,19 @@ fn credentials_that_cannot_be_had_are_a_clear_error() {
         "{text}"
     );
 }
+
+#[test]
+fn a_deploy_that_waits_settles_a_revision_applied_without_waiting() {
+    let world = World::new("t-settle");
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    let out = world.ok(&["deploy", "--no-wait"]);
+    assert!(out.contains("applied, not waited for"), "{out}");
+    let status = |w: &World| {
+        let out = w.zeppelin(&["history", "--format", "json"]);
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (list.as_array().unwrap().len(), list[0]["status"].clone())
+    };
+    assert_eq!(status(&world), (1, json!("applied")));
+    world.ok(&["deploy"]);
+    assert_eq!(status(&world), (1, json!("deployed")));
+}

@@ -231,7 +231,15 @@ async fn apply_and_record(
     };
     report.revision = number.or(revisions.last().map(|r| r.number));
     on_event(DeployEvent::Recorded(number));
-    Ok((report, number.filter(|_| options.wait.is_some())))
+    // The revision whose status the wait settles: the new one, or an unchanged one that
+    // was applied without waiting.
+    let settles = number.or_else(|| {
+        revisions
+            .last()
+            .filter(|last| unchanged && last.status == RevisionStatus::Applied)
+            .map(|last| last.number)
+    });
+    Ok((report, settles.filter(|_| options.wait.is_some())))
 }
 
 /// Marks revision `number` deployed and the one deployed before it superseded.
