@@ -11,7 +11,7 @@ use zeppelin_local::logs::{Entry, Query};
 
 use crate::args::LogsArgs;
 use crate::cluster;
-use crate::log_lines::LinePrinter;
+use crate::log_lines::{LinePrinter, PALETTE};
 use crate::settings::GlobalSettings;
 
 pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
@@ -126,7 +126,7 @@ fn logs_k8s(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCo
             while let Some(line) = receiver.recv().await {
                 let written = if color {
                     let index = known.iter().position(|s| *s == line.sub).unwrap_or(0);
-                    let colour = ["36", "33", "32", "35", "34", "31"][index % 6];
+                    let colour = PALETTE[index % PALETTE.len()];
                     writeln!(out, "\x1b[{colour}m{} |\x1b[0m {}", line.pod, line.text)
                 } else {
                     writeln!(out, "{} | {}", line.pod, line.text)
