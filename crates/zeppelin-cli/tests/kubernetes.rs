@@ -689,3 +689,25 @@ fn a_deploy_that_waits_settles_a_revision_applied_without_waiting() {
     world.ok(&["deploy"]);
     assert_eq!(status(&world), (1, json!("deployed")));
 }
+
+#[test]
+fn a_rollout_that_does_not_finish_in_time_fails_with_what_it_waited_for() {
+    let world = World::new("t-timeout");
+    let Some(fake) = &world.fake else {
+        // A real cluster's controllers cannot be paused.
+        return;
+    };
+    fake.set_controllers(false);
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    let out = world.zeppelin(&["deploy", "--timeout", "2s"]);
+    let text = stderr(&out);
+    assert_ne!(code(&out), 0, "{text}");
+    assert!(
+        text.contains("timed out after 2s waiting for api, web"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sub `api` did not roll out: still waiting for the controller"),
+        "{text}"
+    );
+}

@@ -117,7 +117,12 @@ pub(crate) async fn explain(
             reason
         };
         let _ = write!(text, "sub `{sub}` did not roll out: {reason}");
-        let advice = advice(reason);
+        // The reason may be a bare waiting reason or a sentence that names one.
+        let advice = reason
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .map(advice)
+            .find(|a| !a.is_empty())
+            .unwrap_or_default();
         if !advice.is_empty() {
             let _ = write!(text, "\n  {advice}");
         }

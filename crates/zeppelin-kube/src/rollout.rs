@@ -102,7 +102,11 @@ pub async fn wait(
                 let failures: Vec<(String, String)> = last
                     .iter()
                     .filter(|p| !p.done)
-                    .map(|p| (p.sub.clone(), p.waiting_for.clone().unwrap_or_default()))
+                    .map(|p| {
+                        let waiting = p.waiting_for.as_ref();
+                        let reason = waiting.map(|w| format!("still waiting for {w}"));
+                        (p.sub.clone(), reason.unwrap_or_default())
+                    })
                     .collect();
                 let text = diagnosis::explain(cluster, options, &pod_store, &failures).await;
                 return Err(ClusterError::RolloutFailed(format!(
@@ -183,7 +187,7 @@ fn judge(options: &WaitOptions, deployments: &Store<Deployment>, pods: &Store<Po
                 && let Ok(p) = &mut state
                 && !p.done
             {
-                p.waiting_for = Some(reason);
+                p.waiting_for = Some(format!("a pod in {reason}"));
             }
         }
         if let Ok(p) = state {
