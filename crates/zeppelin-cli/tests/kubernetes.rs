@@ -711,3 +711,46 @@ fn a_rollout_that_does_not_finish_in_time_fails_with_what_it_waited_for() {
         "{text}"
     );
 }
+
+#[test]
+fn secrets_are_applied_and_diffed_without_showing_their_values() {
+    let world = World::new("t-secret");
+    world.app_file(&format!(
+        "{}\n[secrets]\nTOKEN = {{ env = \"T_SECRET_TOKEN\" }}\n",
+        two_subs(IMAGE_V1, IMAGE_V1, "hello")
+    ));
+    let deploy = |value: &str| {
+        let out = world
+            .command(&["deploy"])
+            .env("T_SECRET_TOKEN", value)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    };
+    deploy("first-value");
+    let secret = world.get("", "v1", "Secret", "t-secret-secrets").unwrap();
+    assert!(secret["data"]["TOKEN"].is_string(), "{secret}");
+    let api = generation(&world.deployment("api").unwrap());
+    let diff = world
+        .command(&["diff"])
+        .env("T_SECRET_TOKEN", "second-value")
+        .output()
+        .unwrap();
+    let text = stdout(&diff);
+    assert_eq!(code(&diff), 1, "{}", stderr(&diff));
+    assert!(text.contains("~ Secret/t-secret-secrets"), "{text}");
+    assert!(text.contains("(hidden, sha256 "), "{text}");
+    for shown in [
+        "first-value",
+        "second-value",
+        "Zmlyc3QtdmFsdWU",
+        "c2Vjb25kLXZhbHVl",
+    ] {
+        assert!(
+            !text.contains(shown),
+            "the diff shows a secret value:\n{text}"
+        );
+    }
+    deploy("second-value");
+    assert_eq!(generation(&world.deployment("api").unwrap()), api + 1);
+}
