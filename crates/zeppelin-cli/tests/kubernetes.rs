@@ -108,13 +108,24 @@ impl World {
         stderr
     }
 
-    /// One object, as JSON, if it exists.
+    /// One object in the app's namespace, as JSON, if it exists.
     fn get(&self, group: &str, version: &str, kind: &str, name: &str) -> Option<Value> {
+        self.get_in(&self.app, group, version, kind, name)
+    }
+
+    fn get_in(
+        &self,
+        namespace: &str,
+        group: &str,
+        version: &str,
+        kind: &str,
+        name: &str,
+    ) -> Option<Value> {
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
         let api: Api<DynamicObject> = if kind == "Namespace" {
             Api::all_with(self.client.clone(), &ar)
         } else {
-            Api::namespaced_with(self.client.clone(), &self.app, &ar)
+            Api::namespaced_with(self.client.clone(), namespace, &ar)
         };
         self.runtime
             .block_on(api.get_opt(name))
@@ -753,4 +764,33 @@ fn secrets_are_applied_and_diffed_without_showing_their_values() {
     }
     deploy("second-value");
     assert_eq!(generation(&world.deployment("api").unwrap()), api + 1);
+}
+
+#[test]
+fn namespace_flag_deploys_the_app_elsewhere() {
+    let world = World::new("t-ns");
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    world.ok(&["--namespace", "t-ns-staging", "deploy"]);
+    assert!(
+        world
+            .get_in("t-ns-staging", "apps", "v1", "Deployment", "api")
+            .is_some()
+    );
+    assert!(world.deployment("api").is_none());
+    let ps = world.zeppelin(&[
+        "ps",
+        "--k8s",
+        "--namespace",
+        "t-ns-staging",
+        "--format",
+        "json",
+    ]);
+    let status: Value = serde_json::from_slice(&ps.stdout).unwrap();
+    assert_eq!(status["subs"].as_array().unwrap().len(), 2, "{status}");
+    world.ok(&["delete", "--namespace", "t-ns-staging"]);
+    assert!(
+        world
+            .get_in("t-ns-staging", "apps", "v1", "Deployment", "api")
+            .is_none()
+    );
 }
