@@ -25,6 +25,14 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
 
+    /// The kubeconfig context for cluster commands, instead of its current one.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) context: Option<String>,
+
+    /// The Kubernetes namespace for cluster commands, instead of the app file's.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) namespace: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -91,6 +99,28 @@ pub(crate) enum Command {
     /// Change how many replicas of subs run.
     #[command(after_help = "Example:\n  zeppelin scale web=4 worker=0")]
     Scale(ScaleArgs),
+
+    /// Apply the app to the Kubernetes cluster, wait until it runs, and prune what it no longer has.
+    #[command(
+        after_help = "Examples:\n  zeppelin deploy\n  zeppelin deploy --atomic --timeout 10m\n  zeppelin deploy --dry-run\n  zeppelin --context prod --namespace shop-prod deploy\n\nThe cluster comes from KUBECONFIG (or ~/.kube/config), or the pod's service account."
+    )]
+    Deploy(DeployArgs),
+
+    /// Show what `zeppelin deploy` would change in the cluster.
+    #[command(after_help = "Example:\n  zeppelin diff")]
+    Diff,
+
+    /// List the revisions `zeppelin deploy` recorded in the cluster.
+    #[command(after_help = "Examples:\n  zeppelin history\n  zeppelin history --format json")]
+    History(HistoryArgs),
+
+    /// Re-apply an earlier revision (by default the last one that rolled out) and wait.
+    #[command(after_help = "Examples:\n  zeppelin rollback\n  zeppelin rollback 3")]
+    Rollback(RollbackArgs),
+
+    /// Delete every object of the app from the cluster, and wait until they are gone.
+    #[command(after_help = "Example:\n  zeppelin delete")]
+    Delete(DeleteArgs),
 
     /// The background supervisor that `zeppelin run -d` starts.
     #[command(name = "__supervise", hide = true)]
@@ -179,6 +209,76 @@ pub(crate) struct PsArgs {
     /// How to print the status.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
+
+    /// The app in the Kubernetes cluster instead of the local one.
+    #[arg(long)]
+    pub(crate) k8s: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    /// Return once applied, without waiting for the rollout.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+
+    /// How long the rollout may take (`90s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub(crate) timeout: String,
+
+    /// Take over fields another field manager (kubectl, an operator) owns.
+    #[arg(long)]
+    pub(crate) force_conflicts: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+
+    /// Run the apply as a server-side dry run: validated by the cluster, stored nowhere.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Roll back to the last revision that rolled out when this rollout fails.
+    #[arg(long, conflicts_with = "no_wait")]
+    pub(crate) atomic: bool,
+
+    /// Keep objects of the app it no longer has, instead of deleting them.
+    #[arg(long)]
+    pub(crate) no_prune: bool,
+
+    /// How many revisions to keep in the cluster.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) history: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// How to print the revisions.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The revision to go back to; by default the last one that rolled out before the
+    /// current one.
+    #[arg(value_name = "REV")]
+    pub(crate) revision: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+
+    /// How many revisions to keep in the cluster.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) history: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// How long to wait for every object to be gone.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub(crate) timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +306,10 @@ pub(crate) struct LogsArgs {
     /// Start each line with the time it was written.
     #[arg(short = 't', long)]
     pub(crate) timestamps: bool,
+
+    /// The pods of the app in the Kubernetes cluster instead of the local log files.
+    #[arg(long, conflicts_with = "replica")]
+    pub(crate) k8s: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +331,10 @@ pub(crate) struct ScaleArgs {
     /// `SUB=REPLICAS` pairs, such as `web=4`.
     #[arg(value_name = "SUB=N", required = true)]
     pub(crate) counts: Vec<String>,
+
+    /// Scale the Deployments in the Kubernetes cluster instead of the local replicas.
+    #[arg(long)]
+    pub(crate) k8s: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::io::Write;
 use zeppelin_local::Stream;
 
 /// ANSI colours given to subs in turn.
-const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+pub(crate) const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 /// Prefixes lines with their replica's name, aligned and coloured.
 #[derive(Debug, Clone)]

@@ -4,8 +4,10 @@
 //! every error comes back here and is printed once, as a chain, with a non-zero exit.
 
 mod args;
+mod cluster;
 mod commands;
 mod log_lines;
+mod progress;
 mod sample;
 mod settings;
 

@@ -16,6 +16,10 @@ pub(crate) struct GlobalSettings {
     cwd: PathBuf,
     /// Whether stderr gets colours.
     pub(crate) color: bool,
+    /// `--context`, for cluster commands.
+    pub(crate) context: Option<String>,
+    /// `--namespace`, for cluster commands.
+    pub(crate) namespace: Option<String>,
 }
 
 impl GlobalSettings {
@@ -32,6 +36,8 @@ impl GlobalSettings {
             file: cli.file.clone(),
             cwd: std::env::current_dir()?,
             color,
+            context: cli.context.clone(),
+            namespace: cli.namespace.clone(),
         })
     }
 
@@ -51,5 +57,14 @@ impl GlobalSettings {
     /// Finds, reads and validates the app file.
     pub(crate) fn load_app(&self) -> Result<App, LoadError> {
         zeppelin_core::load(&self.app_file()?)
+    }
+
+    /// The app file for a cluster command: `--namespace` replaces the app's namespace.
+    pub(crate) fn load_cluster_app(&self) -> Result<App, LoadError> {
+        let mut app = self.load_app()?;
+        if let Some(namespace) = &self.namespace {
+            app.namespace = Some(namespace.clone());
+        }
+        Ok(app)
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn config_hash(app: &App, sub: &Sub, options: &RenderOptions) -> Stri
     format!("sha256:{}", hex(&digest))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s

@@ -14,18 +14,33 @@
 #![allow(clippy::doc_markdown)]
 
 mod app_wide;
+pub mod apply;
 mod availability;
+mod cluster;
+mod cluster_error;
+pub mod deploy;
+mod diagnosis;
+pub mod diff;
 mod error;
 mod hash;
 mod ingress;
+mod inventory;
 pub mod labels;
+mod manifest;
 mod network;
 mod object;
 pub mod output;
 mod pod;
+pub mod pod_logs;
 mod probes;
+pub mod prune;
+pub mod revision;
+pub mod rollout;
+pub mod scale;
 pub mod secrets;
 mod service;
+pub mod status;
+pub mod teardown;
 mod warning;
 mod workload;
 mod yaml;
@@ -34,7 +49,11 @@ use std::collections::BTreeMap;
 
 use zeppelin_core::App;
 
+pub use cluster::{Cluster, ConnectOptions};
+pub use cluster_error::{ApiCause, ClusterError, FieldConflict};
 pub use error::RenderError;
+pub use inventory::Inventory;
+pub use manifest::{Item, Manifest};
 pub use object::{Object, Stage};
 pub use secrets::{SecretError, SecretValues};
 pub use warning::Warning;

@@ -1,6 +1,7 @@
 //! Faults tests switch on: latency added to every request, requests failing after a count,
-//! and open watches dropped on demand.
+//! open watches dropped on demand, and API groups hidden from discovery.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,6 +17,8 @@ pub(crate) struct Faults {
     fail_after: AtomicU64,
     /// Bumped to end every open watch.
     watch_epoch: watch::Sender<u64>,
+    /// Group versions (`networking.k8s.io/v1`) discovery says are not served.
+    hidden: Mutex<BTreeSet<String>>,
 }
 
 impl Default for Faults {
@@ -25,6 +28,7 @@ impl Default for Faults {
             requests: AtomicU64::new(0),
             fail_after: AtomicU64::new(u64::MAX),
             watch_epoch: watch::channel(0).0,
+            hidden: Mutex::new(BTreeSet::new()),
         }
     }
 }
@@ -73,5 +77,20 @@ impl Faults {
     /// A receiver that changes when watches must be dropped.
     pub(crate) fn watch_drops(&self) -> watch::Receiver<u64> {
         self.watch_epoch.subscribe()
+    }
+
+    pub(crate) fn hide(&self, group_version: &str) {
+        self.hidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(group_version.to_owned());
+    }
+
+    /// Whether discovery must answer 404 for `group_version`.
+    pub(crate) fn is_hidden(&self, group_version: &str) -> bool {
+        self.hidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(group_version)
     }
 }

@@ -36,6 +36,9 @@ struct Args {
     /// Serve HTTPS with a certificate authority made at start, written into the kubeconfig.
     #[arg(long)]
     tls: bool,
+    /// Milliseconds added to every request, as a remote cluster would (for benchmarks).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ async fn run(args: Args) -> ExitCode {
         Ok(server) => server,
         Err(error) => return report(&error),
     };
+    server.set_latency(Duration::from_millis(args.latency_ms));
     if let Err(error) = server.write_kubeconfig(&args.kubeconfig) {
         return report(&error);
     }

@@ -121,6 +121,7 @@ fn route(
         ["apis"] => Some(discovery::group_list()),
         ["api", version] => discovery::resource_list("", version),
         ["apis", group] => discovery::api_group(group),
+        ["apis", group, version] if shared.faults.is_hidden(&format!("{group}/{version}")) => None,
         ["apis", group, version] => discovery::resource_list(group, version),
         ["openapi", "v3"] => Some(crate::openapi::index()),
         ["openapi", "v3", "api", version] => crate::openapi::group_version("", version),

@@ -237,6 +237,13 @@ impl FakeApiServer {
         self.shared.faults.fail_after(count);
     }
 
+    /// Makes discovery answer 404 for a group version (`networking.k8s.io/v1`), as a
+    /// cluster without that API would; its objects are still served to clients that skip
+    /// discovery.
+    pub fn hide_api(&self, group_version: &str) {
+        self.shared.faults.hide(group_version);
+    }
+
     /// Removes added latency and failing requests.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();

@@ -10,10 +10,14 @@ use zeppelin_local::AppPaths;
 use zeppelin_local::logs::{Entry, Query};
 
 use crate::args::LogsArgs;
-use crate::log_lines::LinePrinter;
+use crate::cluster;
+use crate::log_lines::{LinePrinter, PALETTE};
 use crate::settings::GlobalSettings;
 
 pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    if args.k8s {
+        return logs_k8s(args, settings);
+    }
     let app = settings.load_app()?;
     let known: Vec<String> = app.subs.keys().cloned().collect();
     if let Some(unknown) = args.subs.iter().find(|s| !known.contains(s)) {
@@ -71,5 +75,64 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
     if args.follow {
         zeppelin_local::logs::follow(&paths, &query, show).into_diagnostic()?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `zeppelin logs --k8s`: every pod of the subs, prefixed by pod, followed with `-f` (new
+/// pods included) until interrupted.
+fn logs_k8s(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let known: Vec<String> = app.subs.keys().cloned().collect();
+    if let Some(unknown) = args.subs.iter().find(|s| !known.contains(s)) {
+        miette::bail!(
+            "no sub named {unknown:?} in {}; the subs are: {}",
+            app.name,
+            known.join(", ")
+        );
+    }
+    let since_seconds = match &args.since {
+        Some(text) => {
+            let ago =
+                AppDuration::parse(text).map_err(|err| miette::miette!("--since {text}: {err}"))?;
+            Some(
+                i64::try_from(ago.get().as_secs())
+                    .unwrap_or(i64::MAX)
+                    .max(1),
+            )
+        }
+        None => None,
+    };
+    let options = zeppelin_kube::pod_logs::LogOptions {
+        subs: args.subs.clone(),
+        follow: args.follow,
+        tail: args.tail.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        since_seconds,
+        timestamps: args.timestamps,
+    };
+    let target = cluster::target(&app);
+    let color = settings.color && std::io::stdout().is_terminal();
+    cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+        let reader = zeppelin_kube::pod_logs::stream(&cluster, &target, &options, sender);
+        let printer = async {
+            let mut out = std::io::stdout().lock();
+            while let Some(line) = receiver.recv().await {
+                let written = if color {
+                    let index = known.iter().position(|s| *s == line.sub).unwrap_or(0);
+                    let colour = PALETTE[index % PALETTE.len()];
+                    writeln!(out, "\x1b[{colour}m{} |\x1b[0m {}", line.pod, line.text)
+                } else {
+                    writeln!(out, "{} | {}", line.pod, line.text)
+                };
+                if written.and_then(|()| out.flush()).is_err() {
+                    // The reader went away (`| head`): stop reading.
+                    return;
+                }
+            }
+        };
+        let (read, ()) = tokio::join!(reader, printer);
+        read.into_diagnostic()
+    })??;
     Ok(ExitCode::SUCCESS)
 }

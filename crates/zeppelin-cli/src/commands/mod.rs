@@ -3,6 +3,10 @@
 
 mod check;
 mod completions;
+mod delete;
+mod deploy;
+mod diff;
+mod history;
 mod logs;
 mod new;
 mod ps;
@@ -28,11 +32,16 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::Run(args) => run::run(&args, settings),
         Command::Supervise(args) => run::supervise(&args, settings),
         Command::Routes(args) => routes::routes(args.format, settings),
-        Command::Ps(args) => ps::ps(args.format, settings),
+        Command::Deploy(args) => deploy::deploy(&args, settings),
+        Command::Diff => diff::diff(settings),
+        Command::History(args) => history::history(args.format, settings),
+        Command::Rollback(args) => deploy::rollback(&args, settings),
+        Command::Delete(args) => delete::delete(&args, settings),
+        Command::Ps(args) => ps::ps(&args, settings),
         Command::Logs(args) => logs::logs(&args, settings),
         Command::Stop(args) => stop::stop(&args.subs, settings),
         Command::Restart(args) => stop::restart(&args.subs, settings),
-        Command::Scale(args) => scale::scale(&args.counts, settings),
+        Command::Scale(args) => scale::scale(&args, settings),
         Command::Completions(args) => Ok(completions::completions(args.shell)),
     }
 }

@@ -5,14 +5,19 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets};
 use miette::IntoDiagnostic;
-use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus};
+use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime};
 use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
 
-use crate::args::Format;
+use crate::args::{Format, PsArgs};
+use crate::cluster;
 use crate::settings::GlobalSettings;
 
-pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn ps(args: &PsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    if args.k8s {
+        return ps_k8s(args.format, settings);
+    }
+    let format = args.format;
     let app = settings.load_app()?;
     let paths = AppPaths::new(app.dir());
     let status = match zeppelin_local::control::request(&paths, &app.name, &Request::Status)
@@ -23,7 +28,7 @@ pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<Ex
     };
     match format {
         Format::Text => {
-            println!("{}", subs_table(&status).trim_fmt());
+            println!("{}", sub_table(&status).trim_fmt());
             println!();
             println!("{}", table(&status).trim_fmt());
         }
@@ -35,29 +40,71 @@ pub(crate) fn ps(format: Format, settings: &GlobalSettings) -> miette::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line per sub: where others reach it (the local balancer, or the Kubernetes
-/// Service) and how many of its replicas receive traffic.
-pub(crate) fn subs_table(status: &AppStatus) -> Table {
+/// `zeppelin ps --k8s`: the same status model, read from the cluster.
+fn ps_k8s(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let target = cluster::target(&app);
+    let status = cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        zeppelin_kube::status::app_status(&cluster, &target)
+            .await
+            .into_diagnostic()
+    })??;
+    match format {
+        Format::Text => {
+            if status.subs.is_empty() {
+                eprintln!(
+                    "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
+                    app.name, target.namespace
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{}", sub_table(&status).trim_fmt());
+            println!();
+            println!("{}", table(&status).trim_fmt());
+            for endpoint in &status.endpoints {
+                println!("route {endpoint}");
+            }
+        }
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("the status serializes")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per sub: replicas desired, ready, updated, available, and its address.
+pub(crate) fn sub_table(status: &AppStatus) -> Table {
     let mut table = Table::new();
-    table
-        .load_style(presets::NOTHING)
-        .set_header(["SUB", "ADDRESS", "TRAFFIC"]);
+    table.load_style(presets::NOTHING).set_header([
+        "SUB",
+        "DESIRED",
+        "READY",
+        "UPDATED",
+        "AVAILABLE",
+        "ADDRESS",
+    ]);
+    let count = |n: Option<u32>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
     for sub in &status.subs {
-        let traffic = match &sub.address {
-            Some(_) => format!("{}/{} replicas", sub.ready, sub.desired),
-            None => "-".to_owned(),
-        };
         table.add_row([
             sub.name.clone(),
+            sub.desired.to_string(),
+            sub.ready.to_string(),
+            count(sub.updated),
+            count(sub.available),
             sub.address.clone().unwrap_or_else(|| "-".to_owned()),
-            traffic,
         ]);
     }
     table
 }
 
-/// The status table, the same for every runtime.
+/// The status table, the same for every runtime: a local replica has a pid and a port,
+/// a pod has a node.
 pub(crate) fn table(status: &AppStatus) -> Table {
+    if status.runtime == Runtime::Kubernetes {
+        return pod_table(status);
+    }
     let mut table = Table::new();
     table.load_style(presets::NOTHING).set_header([
         "SUB", "REPLICA", "PID", "STATE", "HEALTH", "RESTARTS", "UPTIME", "PORT",
@@ -77,6 +124,27 @@ pub(crate) fn table(status: &AppStatus) -> Table {
                 replica
                     .port
                     .map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            ]);
+        }
+    }
+    table
+}
+
+fn pod_table(status: &AppStatus) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "SUB", "POD", "STATE", "HEALTH", "RESTARTS", "UPTIME", "NODE",
+    ]);
+    for sub in &status.subs {
+        for replica in &sub.replicas {
+            table.add_row([
+                sub.name.clone(),
+                replica.name.clone(),
+                state(replica),
+                health(replica).to_owned(),
+                replica.restarts.to_string(),
+                replica.uptime.map_or_else(|| "-".to_owned(), uptime),
+                replica.node.clone().unwrap_or_else(|| "-".to_owned()),
             ]);
         }
     }
@@ -117,7 +185,7 @@ mod tests {
 
     #[test]
     fn the_table_shows_every_replica() {
-        use zeppelin_core::status::{Runtime, SubStatus};
+        use zeppelin_core::status::SubStatus;
         let replica = |name: &str, state, ready, reason: Option<&str>| ReplicaStatus {
             name: name.to_owned(),
             state,

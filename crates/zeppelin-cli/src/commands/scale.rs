@@ -7,10 +7,15 @@ use miette::IntoDiagnostic;
 use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
 
+use crate::args::ScaleArgs;
+use crate::cluster;
 use crate::settings::GlobalSettings;
 
-pub(crate) fn scale(pairs: &[String], settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    let counts = parse_counts(pairs)?;
+pub(crate) fn scale(args: &ScaleArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let counts = parse_counts(&args.counts)?;
+    if args.k8s {
+        return scale_k8s(&counts, settings);
+    }
     let app = settings.load_app()?;
     let paths = AppPaths::new(app.dir());
     let request = Request::Scale {
@@ -24,6 +29,38 @@ pub(crate) fn scale(pairs: &[String], settings: &GlobalSettings) -> miette::Resu
         }
         other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
     }
+}
+
+/// `zeppelin scale --k8s`: each Deployment's replica count, refused under an autoscaler.
+fn scale_k8s(
+    counts: &BTreeMap<String, u32>,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let target = cluster::target(&app);
+    if let Some(unknown) = counts.keys().find(|sub| !app.subs.contains_key(*sub)) {
+        let known: Vec<&str> = app.subs.keys().map(String::as_str).collect();
+        miette::bail!(
+            "no sub named {unknown:?} in {}; the subs are: {}",
+            app.name,
+            known.join(", ")
+        );
+    }
+    cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        for (sub, count) in counts {
+            zeppelin_kube::scale::scale(&cluster, &target, sub, *count)
+                .await
+                .into_diagnostic()?;
+            eprintln!(
+                "zeppelin: scaled {sub} to {count} in namespace {}",
+                target.namespace
+            );
+        }
+        Ok::<_, miette::Report>(())
+    })??;
+    eprintln!("note: `zeppelin deploy` sets the replicas from zeppelin.toml again");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_counts(pairs: &[String]) -> miette::Result<BTreeMap<String, u32>> {

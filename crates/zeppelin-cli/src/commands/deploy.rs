@@ -1,0 +1,144 @@
+//! `zeppelin deploy` and `zeppelin rollback`: apply through the cluster's API, print what
+//! changed and the rollout's progress on stderr, exit non-zero when the rollout fails.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic as _, WrapErr as _};
+use zeppelin_core::AppDuration;
+use zeppelin_kube::apply::{ApplyOptions, Outcome};
+use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
+
+use crate::args::{DeployArgs, RollbackArgs, WaitArgs};
+use crate::cluster;
+use crate::progress::RolloutProgress;
+use crate::settings::GlobalSettings;
+
+fn wait_time(args: &WaitArgs) -> miette::Result<Option<Duration>> {
+    if args.no_wait {
+        return Ok(None);
+    }
+    let timeout = AppDuration::parse(&args.timeout)
+        .map_err(|err| miette::miette!("--timeout {}: {err}", args.timeout))?;
+    Ok(Some(timeout.get()))
+}
+
+/// Prints each event of a deploy as it happens.
+fn printer(
+    progress: &mut RolloutProgress,
+    dry_run: bool,
+) -> impl FnMut(DeployEvent<'_>) + Send + '_ {
+    let suffix = if dry_run { " (server dry run)" } else { "" };
+    move |event| match event {
+        DeployEvent::Applied(applied) => {
+            if applied.outcome != Outcome::Unchanged {
+                eprintln!("{} {}{suffix}", applied.object, applied.outcome.as_str());
+            }
+        }
+        DeployEvent::Pruned(object) => eprintln!("{object} pruned{suffix}"),
+        DeployEvent::Recorded(Some(number)) => eprintln!("recorded revision {number}"),
+        DeployEvent::Recorded(None) => {}
+        DeployEvent::Progress(subs) => progress.update(subs),
+        DeployEvent::RollingBack(number) => {
+            progress.finish();
+            eprintln!("the rollout failed; rolling back to revision {number}");
+        }
+    }
+}
+
+fn summary(report: &DeployReport) -> String {
+    format!(
+        "{} created, {} configured, {} unchanged, {} pruned",
+        report.count(Outcome::Created),
+        report.count(Outcome::Configured),
+        report.count(Outcome::Unchanged),
+        report.pruned.len()
+    )
+}
+
+pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let file = settings.app_file()?;
+    let text = std::fs::read(&file)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", file.display()))?;
+    let manifest = cluster::manifest(&app)?;
+    let target = cluster::target(&app);
+    let options = DeployOptions {
+        apply: ApplyOptions {
+            force_conflicts: args.wait.force_conflicts,
+            dry_run: args.dry_run,
+        },
+        wait: wait_time(&args.wait)?,
+        atomic: args.atomic,
+        prune: !args.no_prune,
+        history: args.history,
+        app_hash: zeppelin_kube::revision::app_hash(&text),
+    };
+    let mut progress = RolloutProgress::new();
+    let result = cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        eprintln!(
+            "deploying {} to namespace {} at {}{}",
+            app.name,
+            target.namespace,
+            cluster.url(),
+            if args.dry_run {
+                " (server dry run)"
+            } else {
+                ""
+            }
+        );
+        let mut print = printer(&mut progress, args.dry_run);
+        zeppelin_kube::deploy::deploy(&cluster, &target, &manifest, &options, "deploy", &mut print)
+            .await
+            .into_diagnostic()
+    })?;
+    progress.finish();
+    let report = result?;
+    let outcome = if args.dry_run {
+        "server dry run"
+    } else if options.wait.is_some() {
+        "rolled out"
+    } else {
+        "applied, not waited for"
+    };
+    let revision = report
+        .revision
+        .map(|n| format!(" revision {n}"))
+        .unwrap_or_default();
+    eprintln!("{}{revision} {outcome}: {}", app.name, summary(&report));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn rollback(args: &RollbackArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let target = cluster::target(&app);
+    let options = DeployOptions {
+        apply: ApplyOptions {
+            force_conflicts: args.wait.force_conflicts,
+            dry_run: false,
+        },
+        wait: wait_time(&args.wait)?,
+        atomic: false,
+        prune: true,
+        history: args.history,
+        app_hash: String::new(),
+    };
+    let mut progress = RolloutProgress::new();
+    let result = cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        let mut print = printer(&mut progress, false);
+        zeppelin_kube::deploy::rollback(&cluster, &target, args.revision, &options, &mut print)
+            .await
+            .into_diagnostic()
+    })?;
+    progress.finish();
+    let (number, report) = result?;
+    eprintln!(
+        "{} rolled back to revision {number}: {}",
+        app.name,
+        summary(&report)
+    );
+    Ok(ExitCode::SUCCESS)
+}

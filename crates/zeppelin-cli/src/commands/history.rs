@@ -1,0 +1,67 @@
+//! `zeppelin history`: the revisions recorded in the cluster, oldest first.
+
+use std::process::ExitCode;
+
+use comfy_table::{Table, presets};
+use miette::IntoDiagnostic as _;
+
+use crate::args::Format;
+use crate::cluster;
+use crate::settings::GlobalSettings;
+
+pub(crate) fn history(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let app = settings.load_cluster_app()?;
+    let target = cluster::target(&app);
+    let revisions = cluster::block_on(async {
+        let cluster = cluster::connect(settings).await?;
+        zeppelin_kube::revision::list(&cluster, &target.namespace, &target.app)
+            .await
+            .into_diagnostic()
+    })??;
+    match format {
+        Format::Json => {
+            let list: Vec<_> = revisions
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "revision": r.number,
+                        "status": r.status.as_str(),
+                        "created": r.created,
+                        "cause": r.cause,
+                        "app_hash": r.app_hash,
+                        "objects": r.objects.len(),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).expect("JSON values serialize")
+            );
+        }
+        Format::Text => {
+            if revisions.is_empty() {
+                eprintln!(
+                    "{} has no revisions in namespace {}; `zeppelin deploy` records one",
+                    app.name, target.namespace
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut table = Table::new();
+            table.load_style(presets::NOTHING).set_header([
+                "REVISION", "STATUS", "CREATED", "CAUSE", "OBJECTS", "APP FILE",
+            ]);
+            for r in &revisions {
+                table.add_row([
+                    r.number.to_string(),
+                    r.status.as_str().to_owned(),
+                    r.created.clone().unwrap_or_else(|| "-".to_owned()),
+                    r.cause.clone(),
+                    r.objects.len().to_string(),
+                    r.app_hash.get(..12).unwrap_or("-").to_owned(),
+                ]);
+            }
+            println!("{}", table.trim_fmt());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

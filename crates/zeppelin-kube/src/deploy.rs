@@ -1,0 +1,316 @@
+//! `zeppelin deploy` and `zeppelin rollback`: apply, prune, record a revision, wait, and
+//! with `atomic` roll back to the last revision that rolled out when waiting fails.
+//!
+//! Progress comes back through a callback of [`DeployEvent`]s; printing is the CLI's job.
+
+use std::time::Duration;
+
+use crate::Cluster;
+use crate::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster_error::ClusterError;
+use crate::inventory::Inventory;
+use crate::manifest::Manifest;
+use crate::prune::prune;
+use crate::revision::{self, NewRevision, Revision, RevisionStatus};
+use crate::rollout::{self, SubProgress, WaitOptions};
+
+/// The app a cluster command acts on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub app: String,
+    pub namespace: String,
+}
+
+impl Target {
+    /// The label selector of every object the app owns.
+    pub fn owner_selector(&self) -> String {
+        format!(
+            "{}={},{}={}",
+            crate::labels::MANAGED_BY,
+            crate::labels::MANAGER,
+            crate::labels::INSTANCE,
+            self.app
+        )
+    }
+}
+
+/// How to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub apply: ApplyOptions,
+    /// Wait this long for the rollout; `None` with `--no-wait`.
+    pub wait: Option<Duration>,
+    /// Roll back to the last revision that rolled out when the rollout fails.
+    pub atomic: bool,
+    /// Delete the app's objects it no longer has.
+    pub prune: bool,
+    /// Revisions kept in the cluster.
+    pub history: usize,
+    /// SHA-256 of the app file, recorded with the revision.
+    pub app_hash: String,
+}
+
+/// Something worth telling the user while a deploy runs.
+#[derive(Debug)]
+pub enum DeployEvent<'a> {
+    Applied(&'a Applied),
+    Pruned(&'a str),
+    /// A revision was recorded; `None` when nothing changed since the last one.
+    Recorded(Option<u64>),
+    Progress(&'a [SubProgress]),
+    /// The rollout failed and `atomic` rolls back to this revision.
+    RollingBack(u64),
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Default)]
+pub struct DeployReport {
+    pub applied: Vec<Applied>,
+    pub pruned: Vec<String>,
+    pub revision: Option<u64>,
+}
+
+impl DeployReport {
+    /// How many objects an apply created, changed, or left as they were.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.applied.iter().filter(|a| a.outcome == outcome).count()
+    }
+}
+
+/// Applies `manifest` for `target` and waits as `options` say.
+pub async fn deploy(
+    cluster: &Cluster,
+    target: &Target,
+    manifest: &Manifest,
+    options: &DeployOptions,
+    cause: &str,
+    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
+) -> Result<DeployReport, ClusterError> {
+    cluster.check_apis(manifest).await?;
+    let (report, number) =
+        apply_and_record(cluster, target, manifest, options, cause, on_event).await?;
+    let Some(timeout) = options.wait.filter(|_| !options.apply.dry_run) else {
+        return Ok(report);
+    };
+    let wait = WaitOptions {
+        namespace: target.namespace.clone(),
+        app: target.app.clone(),
+        subs: manifest
+            .items
+            .iter()
+            .filter(|item| item.kind() == "Deployment")
+            .map(|item| item.name().to_owned())
+            .collect(),
+        timeout,
+    };
+    let waited = rollout::wait(cluster, &wait, |progress| {
+        on_event(DeployEvent::Progress(progress));
+    })
+    .await;
+    match waited {
+        Ok(()) => {
+            if let Some(number) = number {
+                mark_deployed(cluster, target, number).await?;
+            }
+            Ok(report)
+        }
+        Err(failure) => {
+            if let Some(number) = number {
+                revision::set_status(
+                    cluster,
+                    &target.namespace,
+                    &target.app,
+                    number,
+                    RevisionStatus::Failed,
+                )
+                .await?;
+            }
+            if !options.atomic {
+                return Err(failure);
+            }
+            let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+            let Some(good) = last_good(&revisions, number) else {
+                return Err(ClusterError::NotRolledBack(Box::new(failure)));
+            };
+            on_event(DeployEvent::RollingBack(good.number));
+            let previous = good.manifest(&target.app)?;
+            let rollback_options = DeployOptions {
+                atomic: false,
+                app_hash: good.app_hash.clone(),
+                apply: ApplyOptions {
+                    force_conflicts: true,
+                    ..options.apply
+                },
+                ..options.clone()
+            };
+            let cause = format!("rollback to {}", good.number);
+            Box::pin(deploy(
+                cluster,
+                target,
+                &previous,
+                &rollback_options,
+                &cause,
+                on_event,
+            ))
+            .await?;
+            Err(ClusterError::RolledBack {
+                revision: good.number,
+                source: Box::new(failure),
+            })
+        }
+    }
+}
+
+async fn apply_and_record(
+    cluster: &Cluster,
+    target: &Target,
+    manifest: &Manifest,
+    options: &DeployOptions,
+    cause: &str,
+    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
+) -> Result<(DeployReport, Option<u64>), ClusterError> {
+    let before = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
+    let applied = apply::apply(cluster, manifest, &before, options.apply).await?;
+    for object in &applied {
+        on_event(DeployEvent::Applied(object));
+    }
+    let pruned = if options.prune {
+        prune(
+            cluster,
+            &target.namespace,
+            &before,
+            manifest,
+            options.apply.dry_run,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    for object in &pruned {
+        on_event(DeployEvent::Pruned(object));
+    }
+    let mut report = DeployReport {
+        applied,
+        pruned,
+        revision: None,
+    };
+    if options.apply.dry_run {
+        return Ok((report, None));
+    }
+    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let hash = revision::objects_hash(manifest);
+    let unchanged = revisions
+        .last()
+        .is_some_and(|last| last.objects_hash == hash && last.status != RevisionStatus::Failed);
+    let number = if unchanged {
+        None
+    } else {
+        let status = if options.wait.is_some() {
+            RevisionStatus::Failed
+        } else {
+            RevisionStatus::Applied
+        };
+        let new = NewRevision {
+            manifest,
+            app_hash: options.app_hash.clone(),
+            // Recorded as failed until the rollout is seen to finish, so a deploy cut
+            // off while waiting never looks like a good one to roll back to.
+            status,
+            cause: cause.to_owned(),
+        };
+        Some(
+            revision::record(
+                cluster,
+                &target.namespace,
+                &target.app,
+                &new,
+                options.history,
+            )
+            .await?,
+        )
+    };
+    report.revision = number.or(revisions.last().map(|r| r.number));
+    on_event(DeployEvent::Recorded(number));
+    // The revision whose status the wait settles: the new one, or an unchanged one that
+    // was applied without waiting.
+    let settles = number.or_else(|| {
+        revisions
+            .last()
+            .filter(|last| unchanged && last.status == RevisionStatus::Applied)
+            .map(|last| last.number)
+    });
+    Ok((report, settles.filter(|_| options.wait.is_some())))
+}
+
+/// Marks revision `number` deployed and the one deployed before it superseded.
+async fn mark_deployed(
+    cluster: &Cluster,
+    target: &Target,
+    number: u64,
+) -> Result<(), ClusterError> {
+    for old in revision::list(cluster, &target.namespace, &target.app).await? {
+        if old.number != number && old.status == RevisionStatus::Deployed {
+            revision::set_status(
+                cluster,
+                &target.namespace,
+                &target.app,
+                old.number,
+                RevisionStatus::Superseded,
+            )
+            .await?;
+        }
+    }
+    revision::set_status(
+        cluster,
+        &target.namespace,
+        &target.app,
+        number,
+        RevisionStatus::Deployed,
+    )
+    .await
+}
+
+/// The newest revision, other than `failed`, whose rollout was seen to finish.
+fn last_good(revisions: &[Revision], failed: Option<u64>) -> Option<&Revision> {
+    revisions.iter().rev().find(|r| {
+        Some(r.number) != failed
+            && matches!(
+                r.status,
+                RevisionStatus::Deployed | RevisionStatus::Superseded
+            )
+    })
+}
+
+/// Re-applies revision `number` (by default the last good one before the current) and
+/// waits as `options` say; the rollback is recorded as a revision of its own.
+pub async fn rollback(
+    cluster: &Cluster,
+    target: &Target,
+    number: Option<u64>,
+    options: &DeployOptions,
+    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
+) -> Result<(u64, DeployReport), ClusterError> {
+    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let chosen = match number {
+        Some(number) => revisions
+            .iter()
+            .find(|r| r.number == number)
+            .ok_or_else(|| ClusterError::NoSuchRevision {
+                app: target.app.clone(),
+                revision: number,
+            })?,
+        None => last_good(&revisions, revisions.last().map(|r| r.number)).ok_or_else(|| {
+            ClusterError::NothingToRollBack {
+                app: target.app.clone(),
+            }
+        })?,
+    };
+    let manifest = chosen.manifest(&target.app)?;
+    let options = DeployOptions {
+        app_hash: chosen.app_hash.clone(),
+        ..options.clone()
+    };
+    let cause = format!("rollback to {}", chosen.number);
+    let report = deploy(cluster, target, &manifest, &options, &cause, on_event).await?;
+    Ok((chosen.number, report))
+}

@@ -1,0 +1,95 @@
+//! The objects of an app that are in the cluster now: every kind Zeppelin renders, listed
+//! by the ownership labels in the app's namespace. A deploy compares it with what it
+//! applies (to say what changed) and prunes what the app no longer has.
+
+use std::collections::BTreeMap;
+
+use futures::future::try_join_all;
+use kube::api::{Api, DynamicObject, ListParams};
+
+use crate::Cluster;
+use crate::cluster_error::{ClusterError, request};
+use crate::manifest::{KINDS, resource};
+
+/// One listed object: its resource version and its content without what the server
+/// maintains on its own (status, managed fields…).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub resource_version: String,
+    pub content: serde_json::Value,
+}
+
+/// `(kind, name)` → what is in the cluster, of the objects carrying the app's ownership
+/// labels.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub objects: BTreeMap<(String, String), Listed>,
+}
+
+impl Inventory {
+    /// Lists every kind at once. The Namespace is listed too, cluster-wide, by the same
+    /// labels; a namespace that does not exist yet simply has nothing in it.
+    pub async fn list(
+        cluster: &Cluster,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Self, ClusterError> {
+        let lists = KINDS.iter().map(|(kind, _, _, _, namespaced)| async move {
+            let ar = resource(kind).expect("every listed kind has a resource");
+            let api: Api<DynamicObject> = if *namespaced {
+                Api::namespaced_with(cluster.client.clone(), namespace, &ar)
+            } else {
+                Api::all_with(cluster.client.clone(), &ar)
+            };
+            let list = match api.list(&ListParams::default().labels(selector)).await {
+                Ok(list) => list.items,
+                // An API the cluster does not serve holds nothing of the app's; a user
+                // allowed only into the app's namespace cannot list Namespaces, and a
+                // Namespace it cannot see is one it would not manage anyway.
+                Err(kube::Error::Api(status))
+                    if status.code == 404 || (status.code == 403 && !*namespaced) =>
+                {
+                    Vec::new()
+                }
+                Err(source) => {
+                    return Err(request(format!(
+                        "list the {}s of the app in namespace {namespace}",
+                        ar.kind
+                    ))(source));
+                }
+            };
+            Ok::<_, ClusterError>(
+                list.into_iter()
+                    .map(|o| {
+                        let key = (
+                            (*kind).to_owned(),
+                            o.metadata.name.clone().unwrap_or_default(),
+                        );
+                        let listed = Listed {
+                            resource_version: o
+                                .metadata
+                                .resource_version
+                                .clone()
+                                .unwrap_or_default(),
+                            content: content(serde_json::to_value(o).expect("objects serialize")),
+                        };
+                        (key, listed)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let objects = try_join_all(lists).await?.into_iter().flatten().collect();
+        Ok(Self { objects })
+    }
+}
+
+/// An object's content as the app sets it: without status, server-maintained metadata, or
+/// `apiVersion` and `kind` (which list items may leave out).
+pub(crate) fn content(object: serde_json::Value) -> serde_json::Value {
+    let mut object = crate::diff::clean(object);
+    if let Some(map) = object.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    object
+}

@@ -1,0 +1,48 @@
+//! Removing what the app no longer has: objects that carry its ownership labels in its
+//! namespace but are not in the manifest just applied. Objects without the labels, or of
+//! another app, are never listed and so never touched; the Namespace is left to `delete`.
+
+use futures::future::try_join_all;
+use kube::api::{Api, DeleteParams, DynamicObject};
+
+use crate::Cluster;
+use crate::cluster_error::{ClusterError, request};
+use crate::inventory::Inventory;
+use crate::manifest::{Manifest, resource};
+
+/// Deletes the objects of `before` that `manifest` no longer has; returns their
+/// `kind/name`s. With `dry_run`, only says what it would delete.
+pub async fn prune(
+    cluster: &Cluster,
+    namespace: &str,
+    before: &Inventory,
+    manifest: &Manifest,
+    dry_run: bool,
+) -> Result<Vec<String>, ClusterError> {
+    let stale: Vec<(&str, &str)> = before
+        .objects
+        .keys()
+        .filter(|(kind, name)| kind != "Namespace" && !manifest.contains(kind, name))
+        .map(|(kind, name)| (kind.as_str(), name.as_str()))
+        .collect();
+    let params = DeleteParams {
+        dry_run,
+        ..DeleteParams::background()
+    };
+    let deletions = stale.iter().map(|(kind, name)| {
+        let params = &params;
+        async move {
+            let ar = resource(kind).expect("the inventory lists known kinds only");
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(cluster.client.clone(), namespace, &ar);
+            match api.delete(name, params).await {
+                Ok(_) => Ok(format!("{kind}/{name}")),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(format!("{kind}/{name}")),
+                Err(source) => Err(request(format!(
+                    "delete {kind}/{name}, which the app no longer has (`--no-prune` keeps it)"
+                ))(source)),
+            }
+        }
+    });
+    try_join_all(deletions).await
+}

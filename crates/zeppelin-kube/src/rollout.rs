@@ -1,0 +1,348 @@
+//! Waiting for Deployments to roll out, by watching them and their pods (no polling).
+//!
+//! A Deployment is done exactly when `kubectl rollout status` says so: the controller has
+//! observed the latest generation, every replica is updated, no old replica is left, and
+//! every updated replica is available. `ProgressDeadlineExceeded` is a failure, and so is a
+//! pod of the new template stuck where waiting longer cannot help (its image cannot be
+//! pulled, its container keeps crashing); [`crate::diagnosis`] then says why.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+
+use crate::Cluster;
+use crate::cluster_error::{ClusterError, humanize};
+use crate::diagnosis;
+use crate::labels::{INSTANCE, MANAGED_BY, MANAGER, NAME};
+
+/// Waiting reasons no amount of waiting fixes.
+const HOPELESS: [&str; 5] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
+/// Restarts after which a crash-looping container fails the rollout.
+const CRASH_RESTARTS: i32 = 2;
+
+/// Where one sub's rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubProgress {
+    pub sub: String,
+    pub desired: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub done: bool,
+    /// What it waits for, in kubectl's words, or a pod's waiting reason.
+    pub waiting_for: Option<String>,
+}
+
+/// What to wait for.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    pub namespace: String,
+    pub app: String,
+    /// The Deployments (one per sub) to wait for.
+    pub subs: Vec<String>,
+    pub timeout: Duration,
+}
+
+enum Verdict {
+    Progress(Vec<SubProgress>),
+    Done(Vec<SubProgress>),
+    Failed(Vec<(String, String)>),
+}
+
+/// Waits until every sub in `options` has rolled out, calling `on_progress` whenever a
+/// count or reason changes.
+pub async fn wait(
+    cluster: &Cluster,
+    options: &WaitOptions,
+    mut on_progress: impl FnMut(&[SubProgress]),
+) -> Result<(), ClusterError> {
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &options.namespace);
+    let selector = format!("{INSTANCE}={},{MANAGED_BY}={MANAGER}", options.app);
+    let (deployment_store, deployment_writer) = reflector::store();
+    let (pod_store, pod_writer) = reflector::store();
+    let deployment_events = reflector::reflector(
+        deployment_writer,
+        watcher(deployments, watcher::Config::default().labels(&selector)),
+    )
+    .default_backoff()
+    .map(|event| event.map(|e| (0, matches!(e, watcher::Event::InitDone))));
+    let pod_events = reflector::reflector(
+        pod_writer,
+        watcher(pods, watcher::Config::default().labels(&selector)),
+    )
+    .default_backoff()
+    .map(|event| event.map(|e| (1, matches!(e, watcher::Event::InitDone))));
+    let mut events = Box::pin(futures::stream::select(deployment_events, pod_events));
+    // Whether each watch has listed what exists, so the stores are complete.
+    let mut listed = [false, false];
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let mut last: Vec<SubProgress> = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Err(_) => {
+                let waiting: Vec<String> = last
+                    .iter()
+                    .filter(|p| !p.done)
+                    .map(|p| p.sub.clone())
+                    .collect();
+                let failures: Vec<(String, String)> = last
+                    .iter()
+                    .filter(|p| !p.done)
+                    .map(|p| {
+                        let waiting = p.waiting_for.as_ref();
+                        let reason = waiting.map(|w| format!("still waiting for {w}"));
+                        (p.sub.clone(), reason.unwrap_or_default())
+                    })
+                    .collect();
+                let text = diagnosis::explain(cluster, options, &pod_store, &failures).await;
+                return Err(ClusterError::RolloutFailed(format!(
+                    "timed out after {} waiting for {}\n{text}",
+                    humanize(options.timeout),
+                    waiting.join(", ")
+                )));
+            }
+            Ok(None) => {
+                return Err(ClusterError::RolloutFailed(
+                    "the watch on the cluster ended; `zeppelin ps --k8s` shows where the rollout stands".to_owned(),
+                ));
+            }
+            // Watch errors are retried with backoff by the stream itself.
+            Ok(Some(Err(_))) => {}
+            Ok(Some(Ok((which, init_done)))) => listed[which] |= init_done,
+        }
+        if !listed.iter().all(|l| *l) {
+            continue;
+        }
+        match judge(options, &deployment_store, &pod_store) {
+            Verdict::Progress(progress) => {
+                if progress != last {
+                    on_progress(&progress);
+                    last = progress;
+                }
+            }
+            Verdict::Done(progress) => {
+                if progress != last {
+                    on_progress(&progress);
+                }
+                return Ok(());
+            }
+            Verdict::Failed(failures) => {
+                let text = diagnosis::explain(cluster, options, &pod_store, &failures).await;
+                return Err(ClusterError::RolloutFailed(text));
+            }
+        }
+    }
+}
+
+fn judge(options: &WaitOptions, deployments: &Store<Deployment>, pods: &Store<Pod>) -> Verdict {
+    let by_name: BTreeMap<String, _> = deployments
+        .state()
+        .into_iter()
+        .filter_map(|d| Some((d.metadata.name.clone()?, d)))
+        .collect();
+    let pods = pods.state();
+    let mut progress = Vec::new();
+    let mut failures = Vec::new();
+    for sub in &options.subs {
+        let Some(deployment) = by_name.get(sub) else {
+            progress.push(SubProgress {
+                sub: sub.clone(),
+                desired: 0,
+                updated: 0,
+                ready: 0,
+                available: 0,
+                done: false,
+                waiting_for: Some("the Deployment to appear".to_owned()),
+            });
+            continue;
+        };
+        let mut state = rollout_state(sub, deployment);
+        if let Err(reason) = &state {
+            failures.push((sub.clone(), reason.clone()));
+            continue;
+        }
+        let sub_pods = pods
+            .iter()
+            .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(NAME)) == Some(sub));
+        for pod in sub_pods.filter(|p| diagnosis::runs_template(p, deployment)) {
+            if let Some(reason) = hopeless(pod) {
+                failures.push((sub.clone(), reason));
+                break;
+            }
+            if let Some(reason) = diagnosis::waiting_reason(pod)
+                && let Ok(p) = &mut state
+                && !p.done
+            {
+                p.waiting_for = Some(format!("a pod in {reason}"));
+            }
+        }
+        if let Ok(p) = state {
+            progress.push(p);
+        }
+    }
+    if !failures.is_empty() {
+        return Verdict::Failed(failures);
+    }
+    if progress.iter().all(|p| p.done) {
+        Verdict::Done(progress)
+    } else {
+        Verdict::Progress(progress)
+    }
+}
+
+/// kubectl's rollout status for one Deployment; `Err` when its progress deadline passed.
+fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, String> {
+    let spec = deployment.spec.as_ref();
+    let status = deployment.status.clone().unwrap_or_default();
+    let desired = spec.and_then(|s| s.replicas).unwrap_or(1);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let replicas = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    let mut progress = SubProgress {
+        sub: sub.to_owned(),
+        desired,
+        updated,
+        ready: status.ready_replicas.unwrap_or(0),
+        available,
+        done: false,
+        waiting_for: None,
+    };
+    let generation = deployment.metadata.generation.unwrap_or(0);
+    if status.observed_generation.unwrap_or(0) < generation {
+        progress.waiting_for = Some("the controller to see the new spec".to_owned());
+        return Ok(progress);
+    }
+    if let Some(condition) = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    }) {
+        return Err(format!(
+            "its progress deadline passed ({})",
+            condition
+                .message
+                .as_deref()
+                .unwrap_or("ProgressDeadlineExceeded")
+        ));
+    }
+    progress.waiting_for = if updated < desired {
+        Some(format!("{updated} of {desired} updated replicas"))
+    } else if replicas > updated {
+        Some(format!("{} old replicas to terminate", replicas - updated))
+    } else if available < updated {
+        Some(format!(
+            "{available} of {updated} updated replicas available"
+        ))
+    } else {
+        None
+    };
+    progress.done = progress.waiting_for.is_none();
+    Ok(progress)
+}
+
+/// Why a pod of the new template will not start however long one waits.
+fn hopeless(pod: &Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|c| {
+        let waiting = c.state.as_ref()?.waiting.as_ref()?;
+        let reason = waiting.reason.as_deref()?;
+        let crashing = reason == "CrashLoopBackOff" && c.restart_count >= CRASH_RESTARTS;
+        (HOPELESS.contains(&reason) || crashing).then(|| reason.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn deployment(generation: i64, status: &serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "generation": generation},
+            "spec": {"replicas": 3, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn waiting_for(d: &Deployment) -> Option<String> {
+        rollout_state("web", d).unwrap().waiting_for
+    }
+
+    #[test]
+    fn done_only_when_kubectl_would_say_so() {
+        let done = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+                          "readyReplicas": 3, "availableReplicas": 3});
+        assert!(rollout_state("web", &deployment(2, &done)).unwrap().done);
+        // The controller has not seen the latest spec yet.
+        assert_eq!(
+            waiting_for(&deployment(3, &done)).as_deref(),
+            Some("the controller to see the new spec")
+        );
+        let updating = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 2,
+                              "availableReplicas": 3});
+        assert_eq!(
+            waiting_for(&deployment(2, &updating)).as_deref(),
+            Some("2 of 3 updated replicas")
+        );
+        let old_left = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
+                              "availableReplicas": 3});
+        assert_eq!(
+            waiting_for(&deployment(2, &old_left)).as_deref(),
+            Some("1 old replicas to terminate")
+        );
+        let unavailable = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
+                                 "availableReplicas": 1});
+        assert_eq!(
+            waiting_for(&deployment(2, &unavailable)).as_deref(),
+            Some("1 of 3 updated replicas available")
+        );
+    }
+
+    #[test]
+    fn a_passed_progress_deadline_is_a_failure() {
+        let status = json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "False",
+                            "reason": "ProgressDeadlineExceeded",
+                            "message": "ReplicaSet \"web-1\" has timed out progressing."}]});
+        let err = rollout_state("web", &deployment(1, &status)).unwrap_err();
+        assert!(err.contains("has timed out progressing"), "{err}");
+    }
+
+    #[test]
+    fn only_reasons_waiting_cannot_fix_fail_a_rollout() {
+        let pod = |reason: &str, restarts: i32| -> Pod {
+            serde_json::from_value(json!({
+                "metadata": {"name": "web-1"},
+                "status": {"containerStatuses": [{
+                    "name": "web", "image": "web:1", "imageID": "", "ready": false,
+                    "restartCount": restarts,
+                    "state": {"waiting": {"reason": reason}}}]}
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            hopeless(&pod("ImagePullBackOff", 0)).as_deref(),
+            Some("ImagePullBackOff")
+        );
+        assert_eq!(hopeless(&pod("ContainerCreating", 0)), None);
+        assert_eq!(hopeless(&pod("CrashLoopBackOff", 1)), None);
+        assert_eq!(
+            hopeless(&pod("CrashLoopBackOff", CRASH_RESTARTS)).as_deref(),
+            Some("CrashLoopBackOff")
+        );
+    }
+}

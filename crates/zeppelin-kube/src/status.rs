@@ -1,0 +1,175 @@
+//! `zeppelin ps --k8s`: the app's Deployments, pods and Ingress addresses in the same
+//! status model the local runtime reports.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, ListParams};
+use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus};
+
+use crate::Cluster;
+use crate::cluster_error::{ClusterError, request};
+use crate::deploy::Target;
+use crate::diagnosis::waiting_reason;
+use crate::labels::NAME;
+
+/// The app's status as the cluster sees it now.
+pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus, ClusterError> {
+    let ns = &target.namespace;
+    let selector = target.owner_selector();
+    let params = ListParams::default().labels(&selector);
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
+    let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), ns);
+    let (deployments, pods, ingresses) = futures::join!(
+        deployments.list(&params),
+        pods.list(&params),
+        ingresses.list(&params)
+    );
+    let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
+    let deployments = deployments.map_err(request(action("Deployments")))?;
+    let pods = pods.map_err(request(action("pods")))?;
+    let ingresses = ingresses.map_err(request(action("Ingresses")))?;
+    let mut by_sub: BTreeMap<String, Vec<ReplicaStatus>> = BTreeMap::new();
+    for pod in &pods.items {
+        let Some(sub) = pod.metadata.labels.as_ref().and_then(|l| l.get(NAME)) else {
+            continue;
+        };
+        by_sub.entry(sub.clone()).or_default().push(replica(pod));
+    }
+    let mut subs = Vec::new();
+    for deployment in &deployments.items {
+        let name = deployment.metadata.name.clone().unwrap_or_default();
+        let status = deployment.status.clone().unwrap_or_default();
+        let count = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
+        let mut replicas = by_sub.remove(&name).unwrap_or_default();
+        replicas.sort_by(|a, b| a.name.cmp(&b.name));
+        subs.push(SubStatus {
+            address: service_address(deployment),
+            desired: count(deployment.spec.as_ref().and_then(|s| s.replicas)),
+            ready: count(status.ready_replicas),
+            updated: Some(count(status.updated_replicas)),
+            available: Some(count(status.available_replicas)),
+            name,
+            replicas,
+        });
+    }
+    subs.sort_by(|a, b| a.name.cmp(&b.name));
+    let endpoints = ingresses.items.iter().flat_map(ingress_addresses).collect();
+    Ok(AppStatus {
+        app: target.app.clone(),
+        runtime: Runtime::Kubernetes,
+        subs,
+        endpoints,
+    })
+}
+
+/// `sub:port`, the address other subs use, when the sub's container has a port.
+fn service_address(deployment: &Deployment) -> Option<String> {
+    let name = deployment.metadata.name.as_deref()?;
+    let port = deployment
+        .spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .ports
+        .as_ref()?
+        .first()?
+        .container_port;
+    Some(format!("{name}:{port}"))
+}
+
+/// `http(s)://host/path → address` for each rule of an Ingress.
+fn ingress_addresses(ingress: &Ingress) -> Vec<String> {
+    let addresses: Vec<String> = ingress
+        .status
+        .iter()
+        .filter_map(|s| s.load_balancer.as_ref())
+        .flat_map(|lb| lb.ingress.iter().flatten())
+        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+        .collect();
+    let spec = ingress.spec.clone().unwrap_or_default();
+    let scheme = if spec.tls.as_ref().is_some_and(|t| !t.is_empty()) {
+        "https"
+    } else {
+        "http"
+    };
+    let mut out = Vec::new();
+    for rule in spec.rules.iter().flatten() {
+        let host = rule.host.clone().unwrap_or_else(|| "*".to_owned());
+        for path in rule.http.iter().flat_map(|h| &h.paths) {
+            let path = path.path.clone().unwrap_or_else(|| "/".to_owned());
+            let via = if addresses.is_empty() {
+                " (no address yet)".to_owned()
+            } else {
+                format!(" ({})", addresses.join(", "))
+            };
+            out.push(format!("{scheme}://{host}{path}{via}"));
+        }
+    }
+    out
+}
+
+/// One pod as a replica.
+fn replica(pod: &Pod) -> ReplicaStatus {
+    let status = pod.status.clone().unwrap_or_default();
+    let containers = status.container_statuses.clone().unwrap_or_default();
+    let ready = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let restarts = containers
+        .iter()
+        .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
+        .sum();
+    let terminating = pod.metadata.deletion_timestamp.is_some();
+    let reason = waiting_reason(pod);
+    let running = status.phase.as_deref() == Some("Running");
+    let state = match status.phase.as_deref() {
+        _ if terminating => ReplicaState::Stopping,
+        _ if reason.as_deref() == Some("CrashLoopBackOff") => ReplicaState::Backoff,
+        Some("Running") if ready => ReplicaState::Healthy,
+        Some("Running") => ReplicaState::Starting,
+        Some("Succeeded" | "Failed") => ReplicaState::Exited,
+        _ => ReplicaState::Pending,
+    };
+    let last_exit = containers.iter().find_map(|c| {
+        c.last_state
+            .as_ref()?
+            .terminated
+            .as_ref()
+            .map(|t| t.exit_code)
+    });
+    let uptime = status
+        .start_time
+        .as_ref()
+        .filter(|_| running)
+        .and_then(|t| {
+            let age = jiff_age(&t.0);
+            (age >= 0.0).then(|| std::time::Duration::from_secs_f64(age))
+        });
+    ReplicaStatus {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        state,
+        ready,
+        restarts,
+        uptime,
+        pid: None,
+        port: None,
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        reason,
+        last_exit,
+    }
+}
+
+fn jiff_age(time: &k8s_openapi::jiff::Timestamp) -> f64 {
+    k8s_openapi::jiff::Timestamp::now()
+        .duration_since(*time)
+        .as_secs_f64()
+}
