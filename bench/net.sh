@@ -2,7 +2,8 @@
 # Measures Zeppelin's local networking with wrk, side by side with nginx, in one run:
 # requests/s and p99 latency straight to one replica, through the balancer (TCP), through
 # the gateway (HTTP routes) and through nginx set up as the equivalent reverse proxy to the
-# same two replicas. Writes the figures to docs/readme/net-benchmarks.md (or $OUT).
+# same two replicas. Prints the figures as a BENCHMARKS.md section and keeps a copy in
+# target/net-benchmarks.md (or $OUT).
 #
 # Needs wrk and nginx (Debian: apt-get install -y wrk nginx). Loopback only.
 # Settings: DURATION (default 10s), CONNECTIONS (64), THREADS (2), ROUNDS (3): each row is
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${OUT:-$root/docs/readme/net-benchmarks.md}
+out=${OUT:-$root/target/net-benchmarks.md}
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}

@@ -23,8 +23,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-ZEPPELIN = os.path.join(TARGET, "debug", "zeppelin")
-KUBEFAKE = os.path.join(TARGET, "debug", "zeppelin-kubefake")
+# `ZEPPELIN_PROFILE=release` measures release builds (`cargo build --release ...`).
+PROFILE = os.environ.get("ZEPPELIN_PROFILE", "debug")
+ZEPPELIN = os.path.join(TARGET, PROFILE, "zeppelin")
+KUBEFAKE = os.path.join(TARGET, PROFILE, "zeppelin-kubefake")
 
 
 def app_file(name, subs):
