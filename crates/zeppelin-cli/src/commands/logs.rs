@@ -19,19 +19,10 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
         return logs_k8s(args, settings);
     }
     let app = settings.load_app()?;
-    let known: Vec<String> = app.subs.keys().cloned().collect();
-    if let Some(unknown) = args.subs.iter().find(|s| !known.contains(s)) {
-        miette::bail!(
-            "no sub named {unknown:?} in {}; the subs are: {}",
-            app.name,
-            known.join(", ")
-        );
-    }
-    let since = match &args.since {
-        Some(text) => {
-            let ago =
-                AppDuration::parse(text).map_err(|err| miette::miette!("--since {text}: {err}"))?;
-            let ago = jiff::SignedDuration::try_from(ago.get()).into_diagnostic()?;
+    let known = known_subs(&app, &args.subs)?;
+    let since = match since(args)? {
+        Some(ago) => {
+            let ago = jiff::SignedDuration::try_from(ago).into_diagnostic()?;
             Some(jiff::Timestamp::now().checked_sub(ago).into_diagnostic()?)
         }
         None => None,
@@ -82,26 +73,9 @@ pub(crate) fn logs(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result
 /// pods included) until interrupted.
 fn logs_k8s(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
-    let known: Vec<String> = app.subs.keys().cloned().collect();
-    if let Some(unknown) = args.subs.iter().find(|s| !known.contains(s)) {
-        miette::bail!(
-            "no sub named {unknown:?} in {}; the subs are: {}",
-            app.name,
-            known.join(", ")
-        );
-    }
-    let since_seconds = match &args.since {
-        Some(text) => {
-            let ago =
-                AppDuration::parse(text).map_err(|err| miette::miette!("--since {text}: {err}"))?;
-            Some(
-                i64::try_from(ago.get().as_secs())
-                    .unwrap_or(i64::MAX)
-                    .max(1),
-            )
-        }
-        None => None,
-    };
+    let known = known_subs(&app, &args.subs)?;
+    let since_seconds =
+        since(args)?.map(|ago| i64::try_from(ago.as_secs()).unwrap_or(i64::MAX).max(1));
     let options = zeppelin_kube::pod_logs::LogOptions {
         subs: args.subs.clone(),
         follow: args.follow,
@@ -135,4 +109,29 @@ fn logs_k8s(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCo
         read.into_diagnostic()
     })??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The app's subs, after checking that every sub asked for is one of them.
+fn known_subs(app: &zeppelin_core::App, asked: &[String]) -> miette::Result<Vec<String>> {
+    let known: Vec<String> = app.subs.keys().cloned().collect();
+    if let Some(unknown) = asked.iter().find(|s| !known.contains(s)) {
+        miette::bail!(
+            "no sub named {unknown:?} in {}; the subs are: {}",
+            app.name,
+            known.join(", ")
+        );
+    }
+    Ok(known)
+}
+
+/// `--since 10m` as a duration back from now.
+fn since(args: &LogsArgs) -> miette::Result<Option<std::time::Duration>> {
+    args.since
+        .as_deref()
+        .map(|text| {
+            AppDuration::parse(text)
+                .map(AppDuration::get)
+                .map_err(|err| miette::miette!("--since {text}: {err}"))
+        })
+        .transpose()
 }
