@@ -338,3 +338,46 @@ fn a_large_upload_streams_through_the_gateway_intact() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(body, expected);
 }
+
+#[test]
+fn the_sample_app_runs_and_serves_its_storefront() {
+    let (app, api, _) = TestApp::sample("shop");
+    let gateway = free_port();
+    app.zeppelin(&["run", "-d", "--gateway-port", &gateway.to_string()])
+        .assert()
+        .success();
+    let status = app.try_status().expect("the sample answers `zeppelin ps`");
+    let states: Vec<(String, String)> = status["subs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|sub| sub["replicas"].as_array().unwrap().clone())
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>(),
+        ["api.0", "api.1", "web.0", "web.1", "worker.0"]
+    );
+    assert!(
+        states.iter().all(|(_, state)| state == "healthy"),
+        "{states:?}"
+    );
+
+    let (code, page) = get(gateway, "shop.localhost", "/").unwrap();
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("<h1>Shop</h1>") && page.contains("Airship model"),
+        "the storefront shows the api's catalogue: {page}"
+    );
+    let (code, items) = get(api, "x", "/items").unwrap();
+    assert_eq!(code, 200);
+    assert!(items.contains("\"currency\": \"EUR\""), "{items}");
+}

@@ -83,6 +83,8 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
 
 pub struct TestApp {
     dir: tempfile::TempDir,
+    /// The app folder: the temporary folder, or a folder `zeppelin new` made in it.
+    app: PathBuf,
 }
 
 impl TestApp {
@@ -95,11 +97,39 @@ impl TestApp {
         )
         .unwrap();
         std::fs::write(dir.path().join("echo.py"), ECHO_SERVER).unwrap();
-        Self { dir }
+        let app = dir.path().to_path_buf();
+        Self { dir, app }
+    }
+
+    /// The sample app `zeppelin new NAME` makes, with its fixed ports (which may be taken
+    /// on this machine) moved to free ones: `(app, api port, web port)`.
+    pub fn sample(name: &str) -> (Self, u16, u16) {
+        let dir = tempfile::tempdir().unwrap();
+        let made = Command::cargo_bin("zeppelin")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["new", name])
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let app = dir.path().join(name);
+        let (api, web) = (free_port(), free_port());
+        let file = app.join("zeppelin.toml");
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("port = 8081", &format!("port = {api}"))
+            .replace("port = 8080", &format!("port = {web}"));
+        std::fs::write(&file, text).unwrap();
+        (Self { dir, app }, api, web)
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.app
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
