@@ -20,11 +20,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
+        let old = state.existing(&key)?;
         if dry_run {
             return Ok(old);
         }

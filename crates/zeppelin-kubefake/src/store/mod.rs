@@ -92,6 +92,16 @@ struct State {
     next_ip: u32,
 }
 
+impl State {
+    /// A copy of the object at `key`, or the API's 404 for it.
+    fn existing(&self, key: &Key) -> Result<Value, ApiError> {
+        self.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&RESOURCES[key.0], &key.2))
+    }
+}
+
 /// The shared object store.
 pub(crate) struct Store {
     state: Mutex<State>,
@@ -194,10 +204,7 @@ impl Store {
         name: &str,
     ) -> Result<Value, ApiError> {
         self.lock()
-            .objects
-            .get(&(resource, namespace.to_owned(), name.to_owned()))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))
+            .existing(&(resource, namespace.to_owned(), name.to_owned()))
     }
 
     /// Objects of `resource` in `namespace` (all namespaces when `None`), in name order.

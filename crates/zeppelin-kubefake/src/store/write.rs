@@ -386,11 +386,7 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let mut state = self.lock();
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&RESOURCES[resource], name))?;
+        let old = state.existing(&key)?;
         let mut new = old.clone();
         change(&mut new);
         self.replace_locked(&mut state, resource, &old, new, options, false)
