@@ -381,3 +381,26 @@ fn the_sample_app_runs_and_serves_its_storefront() {
     assert_eq!(code, 200);
     assert!(items.contains("\"currency\": \"EUR\""), "{items}");
 }
+
+#[test]
+fn running_again_with_another_gateway_port_moves_the_gateway() {
+    let (app, _) = routed_web();
+    let moved = free_port();
+    let applied = app
+        .zeppelin(&["run", "-d", "--gateway-port", &moved.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let (code, text) = get(moved, "shop.test", "/").expect("the gateway moved");
+    assert_eq!(code, 200, "{text}");
+    let out = app
+        .zeppelin(&["routes", "--format", "json"])
+        .output()
+        .unwrap();
+    let routes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(routes["gateway_port"], moved);
+}

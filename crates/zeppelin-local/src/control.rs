@@ -36,8 +36,13 @@ pub enum Request {
     Restart { subs: Vec<String> },
     /// Set replica counts.
     Scale { counts: BTreeMap<String, u32> },
-    /// Read this app file again and apply the difference.
-    Apply { file: PathBuf },
+    /// Read this app file again and apply the difference; `gateway_port` is the new run's
+    /// `--gateway-port`.
+    Apply {
+        file: PathBuf,
+        #[serde(default)]
+        gateway_port: Option<u16>,
+    },
     /// The gateway's port and routes.
     Routes,
 }
@@ -216,13 +221,17 @@ impl Server {
             }
             Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
-            Request::Apply { file } => match zeppelin_core::load(&file) {
+            Request::Apply { file, gateway_port } => match zeppelin_core::load(&file) {
                 Ok(app) if app.dir() != self.app_dir => Ok(Reply::Error(format!(
                     "{} belongs to another app folder than the running app ({})",
                     file.display(),
                     self.app_dir.display()
                 ))),
-                Ok(app) => self.supervisor.apply(app).await.map(Reply::Applied),
+                Ok(app) => self
+                    .supervisor
+                    .apply(app, gateway_port)
+                    .await
+                    .map(Reply::Applied),
                 Err(err) => Err(Error::Load(Box::new(err))),
             },
         };

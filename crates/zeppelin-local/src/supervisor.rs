@@ -164,7 +164,8 @@ pub struct Supervisor {
     rotations: Mutex<BTreeMap<String, Arc<Rotation>>>,
     echo: Option<Echo>,
     start_timeout: Duration,
-    gateway_port: Option<u16>,
+    /// `--gateway-port` of the last `run`, over the app file's `[gateway] port`.
+    gateway_port: Mutex<Option<u16>>,
 }
 
 /// What `apply` did to each sub.
@@ -204,7 +205,7 @@ impl Supervisor {
             rotations: Mutex::new(BTreeMap::new()),
             echo: options.echo,
             start_timeout: options.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
-            gateway_port: options.gateway_port,
+            gateway_port: Mutex::new(options.gateway_port),
         })
     }
 
@@ -250,7 +251,11 @@ impl Supervisor {
             let balancer = Balancer::bind(&sub.name, addr, sub.balance).await?;
             traffic.balancers.insert(sub.name.clone(), balancer);
         }
-        let port = self.gateway_port.unwrap_or(app.gateway.port);
+        let port = self
+            .gateway_port
+            .lock()
+            .expect("gateway port")
+            .unwrap_or(app.gateway.port);
         let wanted = (!app.routes.is_empty()).then(|| {
             (
                 port,
@@ -599,9 +604,11 @@ impl Supervisor {
     /// Makes what runs match `app`: new subs start, changed subs are rolled one replica at
     /// a time (replaced outright when their port changed), subs whose replica count alone
     /// changed are scaled, removed subs stop, the rest is left alone.
-    pub async fn apply(&self, app: App) -> Result<Applied, Error> {
+    /// `gateway_port` is the new run's `--gateway-port`: the gateway moves when it differs.
+    pub async fn apply(&self, app: App, gateway_port: Option<u16>) -> Result<Applied, Error> {
         let env = preflight_env(&app, &self.shared.paths)?;
         let _ops = self.ops.lock().await;
+        *self.gateway_port.lock().expect("gateway port") = gateway_port;
         let mut applied = Applied::default();
         let running: BTreeSet<String> = self
             .state
@@ -671,7 +678,11 @@ impl Supervisor {
     /// routes` prints.
     pub fn routes(&self) -> (u16, Vec<crate::gateway::RouteTarget>) {
         let state = self.state.lock().expect("state");
-        let port = self.gateway_port.unwrap_or(state.app.gateway.port);
+        let port = self
+            .gateway_port
+            .lock()
+            .expect("gateway port")
+            .unwrap_or(state.app.gateway.port);
         (port, crate::gateway::route_targets(&state.app))
     }
 

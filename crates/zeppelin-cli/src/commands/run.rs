@@ -107,6 +107,7 @@ fn detached(app: &App, timeout: &str, gateway_port: Option<u16>) -> miette::Resu
     let paths = AppPaths::new(app.dir());
     let apply = Request::Apply {
         file: app.source.file.clone(),
+        gateway_port,
     };
     match zeppelin_local::control::request(&paths, &app.name, &apply) {
         Ok(Reply::Applied(applied)) => {
