@@ -88,6 +88,24 @@ impl App {
         format!("{}_ADDR", env_name(sub))
     }
 
+    /// Checks that every name given is a sub of the app, for commands that take sub names.
+    pub fn check_subs<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), UnknownSub> {
+        match names
+            .into_iter()
+            .find(|name| !self.subs.contains_key(*name))
+        {
+            Some(unknown) => Err(UnknownSub {
+                app: self.name.clone(),
+                sub: unknown.clone(),
+                known: self.subs.keys().cloned().collect::<Vec<_>>().join(", "),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Secrets the app file explicitly also gives as plain environment variables.
     pub fn exposed_secrets(&self) -> Vec<&str> {
         self.secrets
@@ -101,6 +119,15 @@ impl App {
     pub fn secret_file_var(secret: &str) -> String {
         format!("{secret}_FILE")
     }
+}
+
+/// A sub name given on the command line that the app does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no sub named {sub:?} in {app}; the subs are: {known}")]
+pub struct UnknownSub {
+    pub app: String,
+    pub sub: String,
+    pub known: String,
 }
 
 /// Turns a DNS-1123 name into the upper-case form used in environment variable names.

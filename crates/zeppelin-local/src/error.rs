@@ -63,8 +63,8 @@ pub enum Error {
     },
     #[error("the supervisor refused the request: {0}")]
     Refused(String),
-    #[error("no sub named {sub:?} in the app; the subs are: {known}")]
-    UnknownSub { sub: String, known: String },
+    #[error(transparent)]
+    UnknownSub(#[from] zeppelin_core::model::UnknownSub),
     #[error("cannot load the app file")]
     Load(#[source] Box<zeppelin_core::LoadError>),
 }

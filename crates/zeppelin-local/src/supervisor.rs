@@ -504,18 +504,8 @@ impl Supervisor {
     /// Checks that every name is a sub of the app; an empty list means all, in start order.
     fn resolve_subs(&self, subs: &[String]) -> Result<Vec<String>, Error> {
         let state = self.state.lock().expect("state");
-        let order: Vec<String> = state
-            .app
-            .start_order()
-            .iter()
-            .map(|s| s.name.clone())
-            .collect();
-        if let Some(unknown) = subs.iter().find(|s| !state.app.subs.contains_key(*s)) {
-            return Err(Error::UnknownSub {
-                sub: unknown.clone(),
-                known: order.join(", "),
-            });
-        }
+        state.app.check_subs(subs)?;
+        let order = state.app.start_order().into_iter().map(|s| s.name.clone());
         Ok(order
             .into_iter()
             .filter(|s| subs.is_empty() || subs.contains(s))

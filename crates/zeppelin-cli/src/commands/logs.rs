@@ -113,15 +113,8 @@ fn logs_k8s(args: &LogsArgs, settings: &GlobalSettings) -> miette::Result<ExitCo
 
 /// The app's subs, after checking that every sub asked for is one of them.
 fn known_subs(app: &zeppelin_core::App, asked: &[String]) -> miette::Result<Vec<String>> {
-    let known: Vec<String> = app.subs.keys().cloned().collect();
-    if let Some(unknown) = asked.iter().find(|s| !known.contains(s)) {
-        miette::bail!(
-            "no sub named {unknown:?} in {}; the subs are: {}",
-            app.name,
-            known.join(", ")
-        );
-    }
-    Ok(known)
+    app.check_subs(asked).into_diagnostic()?;
+    Ok(app.subs.keys().cloned().collect())
 }
 
 /// `--since 10m` as a duration back from now.

@@ -26,17 +26,7 @@ pub(crate) fn ps(args: &PsArgs, settings: &GlobalSettings) -> miette::Result<Exi
         Reply::Status(status) => status,
         other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
     };
-    match format {
-        Format::Text => {
-            println!("{}", sub_table(&status).trim_fmt());
-            println!();
-            println!("{}", table(&status).trim_fmt());
-        }
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("the status serializes")
-        ),
-    }
+    print(&status, format);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -50,28 +40,34 @@ fn ps_k8s(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode>
             .await
             .into_diagnostic()
     })??;
+    if format == Format::Text && status.subs.is_empty() {
+        eprintln!(
+            "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
+            app.name, target.namespace
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(&status, format);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The status as the sub table, the replica (or pod) table and the routes, or as JSON:
+/// the same for both runtimes.
+fn print(status: &AppStatus, format: Format) {
     match format {
         Format::Text => {
-            if status.subs.is_empty() {
-                eprintln!(
-                    "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
-                    app.name, target.namespace
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!("{}", sub_table(&status).trim_fmt());
+            println!("{}", sub_table(status).trim_fmt());
             println!();
-            println!("{}", table(&status).trim_fmt());
+            println!("{}", table(status).trim_fmt());
             for endpoint in &status.endpoints {
                 println!("route {endpoint}");
             }
         }
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&status).expect("the status serializes")
+            serde_json::to_string_pretty(status).expect("the status serializes")
         ),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// One row per sub: replicas desired, ready, updated, available, and its address.

@@ -38,14 +38,7 @@ fn scale_k8s(
 ) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
-    if let Some(unknown) = counts.keys().find(|sub| !app.subs.contains_key(*sub)) {
-        let known: Vec<&str> = app.subs.keys().map(String::as_str).collect();
-        miette::bail!(
-            "no sub named {unknown:?} in {}; the subs are: {}",
-            app.name,
-            known.join(", ")
-        );
-    }
+    app.check_subs(counts.keys()).into_diagnostic()?;
     cluster::block_on(async {
         let cluster = cluster::connect(settings).await?;
         for (sub, count) in counts {
