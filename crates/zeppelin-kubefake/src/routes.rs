@@ -495,13 +495,13 @@ impl Call<'_> {
         for object in page.items {
             let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
-            deleted.push(store.delete(
-                self.target.resource,
-                namespace,
-                name,
-                propagation,
-                dry_run,
-            )?);
+            // An item may be gone by now (a controller or a cascade deleted it):
+            // like the real server, skip it rather than fail the whole collection.
+            match store.delete(self.target.resource, namespace, name, propagation, dry_run) {
+                Ok(object) => deleted.push(object),
+                Err(e) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(json_response(200, &self.list(json!({}), deleted)))
     }
