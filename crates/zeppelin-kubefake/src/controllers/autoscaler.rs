@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CONTROLLER_MANAGER, Kinds, meta, writer};
+use super::{CONTROLLER_MANAGER, Kinds, meta, write_status, writer};
 use crate::resources;
 use crate::server::Shared;
 use crate::store;
@@ -65,14 +65,5 @@ fn reconcile(shared: &Shared, kinds: Kinds, hpa: &Value) {
     if let Some(time) = last_scale {
         status["lastScaleTime"] = time;
     }
-    if hpa.get("status") != Some(&status) {
-        // An autoscaler deleted meanwhile needs no status.
-        let _ = shared.store.modify(
-            kinds.autoscalers,
-            namespace,
-            meta(hpa, "name"),
-            &writer(CONTROLLER_MANAGER, true),
-            |o| o["status"] = status,
-        );
-    }
+    write_status(shared, kinds.autoscalers, hpa, CONTROLLER_MANAGER, status);
 }

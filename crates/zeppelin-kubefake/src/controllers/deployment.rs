@@ -4,7 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, writer};
+use super::{
+    CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, write_status, writer,
+};
 use crate::server::Shared;
 use crate::store;
 
@@ -245,7 +247,7 @@ fn reconcile(shared: &Shared, kinds: Kinds, deployment: &Value) {
             );
         }
     }
-    write_status(
+    update_status(
         shared,
         kinds,
         deployment,
@@ -446,7 +448,7 @@ fn progressing(
     }
 }
 
-fn write_status(
+fn update_status(
     shared: &Shared,
     kinds: Kinds,
     deployment: &Value,
@@ -535,19 +537,13 @@ fn write_status(
     }
     status.insert("conditions".to_owned(), json!(conditions));
     let status = Value::Object(status);
-    if deployment.get("status") != Some(&status) {
-        let (namespace, name) = (meta(deployment, "namespace"), meta(deployment, "name"));
-        // A Deployment deleted meanwhile needs no status.
-        let _ = shared.store.modify(
-            kinds.deployments,
-            namespace,
-            name,
-            &writer(CONTROLLER_MANAGER, true),
-            |o| {
-                o["status"] = status;
-            },
-        );
-    }
+    write_status(
+        shared,
+        kinds.deployments,
+        deployment,
+        CONTROLLER_MANAGER,
+        status,
+    );
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CONTROLLER_MANAGER, Kinds, meta, replicaset::is_ready, writer};
+use super::{CONTROLLER_MANAGER, Kinds, meta, replicaset::is_ready, write_status};
 use crate::selector::LabelSelector;
 use crate::server::Shared;
 
@@ -64,15 +64,6 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
                 "observedGeneration": pdb["metadata"]["generation"], "lastTransitionTime": since,
             }],
         });
-        if pdb.get("status") != Some(&status) {
-            // A budget deleted meanwhile needs no status.
-            let _ = shared.store.modify(
-                kinds.budgets,
-                meta(&pdb, "namespace"),
-                meta(&pdb, "name"),
-                &writer(CONTROLLER_MANAGER, true),
-                |o| o["status"] = status,
-            );
-        }
+        write_status(shared, kinds.budgets, &pdb, CONTROLLER_MANAGER, status);
     }
 }

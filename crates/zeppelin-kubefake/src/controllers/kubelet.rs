@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{Kinds, events, meta, writer};
+use super::{Kinds, events, meta, write_status};
 use crate::server::Shared;
 use crate::store;
 
@@ -143,14 +143,7 @@ impl Kubelet {
             tracked.ready_at = Some(store::now());
         }
         let status = status(tracked, &containers, trouble.as_ref());
-        if pod.get("status") != Some(&status) {
-            // A pod deleted meanwhile needs no status.
-            let _ = shared
-                .store
-                .modify(kinds.pods, namespace, name, &writer(KUBELET, true), |o| {
-                    o["status"] = status;
-                });
-        }
+        write_status(shared, kinds.pods, pod, KUBELET, status);
     }
 }
 
@@ -243,7 +236,7 @@ fn crash(events: &Recorder<'_>, container: &str, attempt: u64) {
 }
 
 fn condition(kind: &str, ok: bool, since: &str) -> Value {
-    json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": since})
+    json!({"type": kind, "status": if ok { "True" } else { "False" }, "lastTransitionTime": since})
 }
 
 fn status(tracked: &Tracked, containers: &[Value], trouble: Option<&Trouble>) -> Value {

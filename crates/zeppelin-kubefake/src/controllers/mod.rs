@@ -65,6 +65,30 @@ fn meta<'v>(object: &'v Value, field: &str) -> &'v str {
     object["metadata"][field].as_str().unwrap_or_default()
 }
 
+/// Writes `status` to `object` through the status subresource, as `manager`, unless the
+/// object already has it. The comparison is made as the store keeps objects, without null
+/// fields, so an unchanged status is not rewritten on every tick.
+fn write_status(
+    shared: &Shared,
+    resource: ResourceId,
+    object: &Value,
+    manager: &str,
+    mut status: Value,
+) {
+    crate::store::drop_nulls(&mut status);
+    if object.get("status") == Some(&status) {
+        return;
+    }
+    // An object deleted meanwhile needs no status.
+    let _ = shared.store.modify(
+        resource,
+        meta(object, "namespace"),
+        meta(object, "name"),
+        &writer(manager, true),
+        |o| o["status"] = status,
+    );
+}
+
 /// True if `object` names `owner` (by uid) as its controller.
 fn owned_by(object: &Value, owner: &Value) -> bool {
     let uid = meta(owner, "uid");

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::{CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, writer};
+use super::{
+    CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, write_status, writer,
+};
 use crate::server::Shared;
 use crate::store::{Propagation, name_suffix};
 
@@ -122,18 +124,7 @@ fn reconcile(shared: &Shared, kinds: Kinds, rs: &Value, pods: &[&Value]) {
         "availableReplicas": available,
         "observedGeneration": rs["metadata"]["generation"],
     });
-    if rs.get("status") != Some(&status) {
-        // A ReplicaSet deleted meanwhile needs no status.
-        let _ = shared.store.modify(
-            kinds.replicasets,
-            namespace,
-            meta(rs, "name"),
-            &writer(CONTROLLER_MANAGER, true),
-            |o| {
-                o["status"] = status;
-            },
-        );
-    }
+    write_status(shared, kinds.replicasets, rs, CONTROLLER_MANAGER, status);
 }
 
 #[cfg(test)]

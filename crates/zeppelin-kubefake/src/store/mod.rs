@@ -345,7 +345,7 @@ impl Store {
 
 /// Removes `null` fields, as decoding into the typed objects of a real server does
 /// (`creationTimestamp: null` in templates, for one, must not change a template's hash).
-fn drop_nulls(value: &mut Value) {
+pub(crate) fn drop_nulls(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.retain(|_, v| !v.is_null());
