@@ -505,6 +505,26 @@ mod tests {
     }
 
     #[test]
+    fn replacing_a_service_without_a_cluster_ip_keeps_its_address() {
+        let services = find("", "v1", "services").unwrap();
+        let store = Store::new(100);
+        let service = json!({
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        });
+        let created = store
+            .create(services, "default", service.clone(), &WRITER)
+            .unwrap();
+        let ip = created["spec"]["clusterIP"].clone();
+        assert!(ip.as_str().is_some_and(|ip| !ip.is_empty()));
+        let replaced = store
+            .update(services, "default", "web", service, &WRITER)
+            .unwrap();
+        assert_eq!(replaced["spec"]["clusterIP"], ip);
+        assert_eq!(replaced["spec"]["clusterIPs"], json!([ip]));
+    }
+
+    #[test]
     fn watches_replay_history_and_expire_old_versions() {
         let store = Store::new(3);
         let first = create(&store, "a");

@@ -270,7 +270,13 @@ impl Store {
                 }
             }
         }
-        defaults::apply_defaults(kind, &mut new, String::new);
+        // A replace without spec.clusterIP keeps the Service's address, as the real server does.
+        defaults::apply_defaults(kind, &mut new, || {
+            old.pointer("/spec/clusterIP")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        });
         defaults::validate(kind, &new, Some(old))?;
         if kind.tracks_generation() && spec_part(&new) != spec_part(old) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
