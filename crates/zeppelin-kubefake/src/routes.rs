@@ -552,16 +552,11 @@ fn set_scale(
         subresource: None,
         ..*options
     };
-    let updated = if options.dry_run {
-        let mut object = shared.store.get(resource, namespace, name)?;
-        object["spec"]["replicas"] = json!(replicas);
-        object
-    } else {
-        shared
-            .store
-            .modify(resource, namespace, name, &options, |o| {
-                o["spec"]["replicas"] = json!(replicas);
-            })?
-    };
+    // The store handles a dry run itself, after defaults and validation.
+    let updated = shared
+        .store
+        .modify(resource, namespace, name, &options, |o| {
+            o["spec"]["replicas"] = json!(replicas);
+        })?;
     Ok(json_response(200, &scale_of(&updated)))
 }
