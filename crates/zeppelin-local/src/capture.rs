@@ -265,7 +265,11 @@ impl Writer {
                 self.file = BufWriter::with_capacity(256 * 1024, file);
                 self.size = 0;
             }
-            Err(err) => eprintln!("zeppelin: cannot rotate {}: {err}", self.path.display()),
+            Err(err) => {
+                eprintln!("zeppelin: cannot rotate {}: {err}", self.path.display());
+                // Try again after another `max_size`, not on every line from now on.
+                self.size = 0;
+            }
         }
     }
 }

@@ -156,8 +156,15 @@ impl Server {
     /// Answers connections until the task is dropped.
     pub(crate) async fn run(self, listener: UnixListener) {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning on
+                    // the thread that also runs the replicas and balancers.
+                    eprintln!("zeppelin: the control socket cannot accept a connection: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let server = self.clone();
             tokio::spawn(async move {

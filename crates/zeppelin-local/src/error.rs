@@ -63,6 +63,8 @@ pub enum Error {
     },
     #[error("the supervisor refused the request: {0}")]
     Refused(String),
+    #[error("the background supervisor could not start the app: {0}")]
+    StartFailed(String),
     #[error(transparent)]
     UnknownSub(#[from] zeppelin_core::model::UnknownSub),
     #[error("cannot load the app file")]

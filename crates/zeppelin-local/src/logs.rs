@@ -72,7 +72,7 @@ impl Query {
 }
 
 /// The lines already written, oldest first.
-pub fn history(paths: &AppPaths, query: &Query) -> std::io::Result<Vec<Entry>> {
+pub fn history(paths: &AppPaths, query: &Query) -> Result<Vec<Entry>, crate::Error> {
     let since = query.since_text();
     let mut entries = Vec::new();
     for sub in &query.subs {
@@ -80,7 +80,7 @@ pub fn history(paths: &AppPaths, query: &Query) -> std::io::Result<Vec<Entry>> {
             let bytes = match std::fs::read(&file) {
                 Ok(bytes) => bytes,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(err) => return Err(err),
+                Err(source) => return Err(crate::Error::Read { path: file, source }),
             };
             entries.extend(
                 bytes
@@ -125,7 +125,7 @@ pub fn follow(
     paths: &AppPaths,
     query: &Query,
     mut show: impl FnMut(&Entry) -> bool,
-) -> std::io::Result<()> {
+) -> Result<(), crate::Error> {
     let since = query.since_text();
     let mut followed: Vec<Followed> = query
         .subs
@@ -135,7 +135,11 @@ pub fn follow(
     loop {
         let mut batch = Vec::new();
         for file in &mut followed {
-            file.read_new(&mut batch)?;
+            file.read_new(&mut batch)
+                .map_err(|source| crate::Error::Read {
+                    path: file.path.clone(),
+                    source,
+                })?;
         }
         batch.retain(|e| query.keeps(e, since.as_deref()));
         batch.sort_by(|a, b| a.time.cmp(&b.time));
@@ -182,6 +186,11 @@ impl Followed {
         }
         let current = inode_of(&self.path);
         if current.is_some_and(|ino| ino != self.inode) {
+            // The writer flushes the old file just before renaming it: read what it added
+            // after the read above.
+            if let Some(file) = &mut self.file {
+                file.read_to_end(&mut self.partial)?;
+            }
             // Rotated twice since the last look: the file in between is now `.1`.
             let between = PathBuf::from(format!("{}.1", self.path.display()));
             if self.file.is_some()

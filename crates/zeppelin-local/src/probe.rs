@@ -31,7 +31,10 @@ pub(crate) async fn probe(
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(result) => result,
-        Err(_) => Err(format!("no answer within {}", humanize(timeout))),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            zeppelin_core::AppDuration::from(timeout)
+        )),
     }
 }
 
@@ -94,18 +97,9 @@ async fn run(
             let _ = killpg(group, Signal::SIGKILL);
             Err(format!(
                 "the check did not finish within {}",
-                humanize(timeout)
+                zeppelin_core::AppDuration::from(timeout)
             ))
         }
-    }
-}
-
-/// `2s`, `1.5s`, `250ms`.
-pub(crate) fn humanize(duration: Duration) -> String {
-    if duration.as_millis() < 1000 {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{}s", duration.as_secs_f64())
     }
 }
 

@@ -190,7 +190,9 @@ impl Life {
                     return true;
                 }
             };
-            let ending = self.watch(started, &mut process.exit).await;
+            let ending = self
+                .watch(started, &process.instance, &mut process.exit)
+                .await;
             let (failed, reason, exit) = match self.finish(ending, process).await {
                 (Ending::Cancelled, clean) => {
                     self.update(|i| {
@@ -253,11 +255,11 @@ impl Life {
         }
     }
 
-    /// Starts the process through the launcher, in a process group of its own.
-    async fn spawn(&self) -> Result<Process, String> {
-        let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
-        let instance = self.shared.next_instance();
-        let mut command = self.shared.command(&self.sub.command);
+    /// `sh -c COMMAND` as this replica runs it, for its process and its exec health checks:
+    /// in the app folder, with the sub's environment, its `PORT` and number, and the marker
+    /// that lets a stop find everything it started.
+    fn command(&self, cmd: &str, port: u16, instance: &str) -> std::process::Command {
+        let mut command = self.shared.command(cmd);
         for var in &self.sub.hidden {
             command.env_remove(var);
         }
@@ -266,7 +268,16 @@ impl Life {
             .envs(&self.sub.env)
             .env("PORT", port.to_string())
             .env("ZEPPELIN_REPLICA", self.index.to_string())
-            .env(MARKER, &instance)
+            .env(MARKER, instance);
+        command
+    }
+
+    /// Starts the process through the launcher, in a process group of its own.
+    async fn spawn(&self) -> Result<Process, String> {
+        let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
+        let instance = self.shared.next_instance();
+        let mut command = self.command(&self.sub.command, port, &instance);
+        command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -302,7 +313,12 @@ impl Life {
     }
 
     /// Probes the running process until it exits, fails its health check or is cancelled.
-    async fn watch(&self, started: Instant, exit: &mut oneshot::Receiver<Exit>) -> Ending {
+    async fn watch(
+        &self,
+        started: Instant,
+        instance: &str,
+        exit: &mut oneshot::Receiver<Exit>,
+    ) -> Ending {
         let health = self.sub.spec.health.clone();
         let port = self.info.lock().expect("replica info").port.unwrap_or(0);
         let mut passed = false;
@@ -327,20 +343,9 @@ impl Life {
                 });
                 continue;
             };
-            let shared = &self.shared;
-            let env = &self.sub.env;
             let result = tokio::select! {
-                result = probe(&h.check, port, h.timeout.get(), &shared.reaper, |cmd| {
-                    let mut command = shared.command(cmd);
-                    for var in &self.sub.hidden {
-                        command.env_remove(var);
-                    }
-                    command
-                        .current_dir(&shared.paths.dir)
-                        .envs(env)
-                        .env("PORT", port.to_string())
-                        .env("ZEPPELIN_REPLICA", self.index.to_string());
-                    command
+                result = probe(&h.check, port, h.timeout.get(), &self.shared.reaper, |cmd| {
+                    self.command(cmd, port, instance)
                 }) => result,
                 status = &mut *exit => return Ending::Exited(status.unwrap_or(LOST)),
                 () = self.cancel.cancelled() => return Ending::Cancelled,

@@ -181,10 +181,14 @@ pub fn detach(
                         sub,
                         reason: message,
                     },
-                    None => Error::Refused(message),
+                    None => Error::StartFailed(message),
                 });
             }
-            Ok(_) => return Err(Error::Refused("unexpected answer to a start".to_owned())),
+            Ok(_) => {
+                return Err(Error::StartFailed(
+                    "unexpected answer to a start".to_owned(),
+                ));
+            }
             Err(Error::NotRunning { .. }) => std::thread::sleep(Duration::from_millis(20)),
             Err(err) => {
                 reap_within(&mut child, Duration::from_secs(120));
@@ -197,7 +201,7 @@ pub fn detach(
 fn supervisor_died(log: &Path, status: std::process::ExitStatus) -> Error {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let message = text.trim();
-    Error::Refused(if message.is_empty() {
+    Error::StartFailed(if message.is_empty() {
         format!("the supervisor exited ({status}) before starting")
     } else {
         message.to_owned()

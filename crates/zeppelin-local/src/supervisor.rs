@@ -26,7 +26,6 @@ use crate::error::Error;
 use crate::gateway::Gateway;
 use crate::launch::LAUNCH_ARG;
 use crate::paths::AppPaths;
-use crate::probe;
 use crate::reaper::Reaper;
 use crate::replica::{Replica, ReplicaInfo, SubContext};
 use crate::rotation::Rotation;
@@ -161,7 +160,6 @@ pub struct Supervisor {
     ops: tokio::sync::Mutex<()>,
     /// Balancers and gateway; changed only under `ops`.
     traffic: tokio::sync::Mutex<Traffic>,
-    rotations: Mutex<BTreeMap<String, Arc<Rotation>>>,
     echo: Option<Echo>,
     start_timeout: Duration,
     /// `--gateway-port` of the last `run`, over the app file's `[gateway] port`.
@@ -202,31 +200,18 @@ impl Supervisor {
             }),
             ops: tokio::sync::Mutex::new(()),
             traffic: tokio::sync::Mutex::new(Traffic::default()),
-            rotations: Mutex::new(BTreeMap::new()),
             echo: options.echo,
             start_timeout: options.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
             gateway_port: Mutex::new(options.gateway_port),
         })
     }
 
-    /// The sub's rotation, made (for its balancer, if it has one) the first time it is asked.
-    async fn rotation(&self, sub: &str) -> Arc<Rotation> {
-        if let Some(rotation) = self.rotations.lock().expect("rotations").get(sub) {
-            return Arc::clone(rotation);
-        }
-        let pool = self
-            .traffic
-            .lock()
-            .await
-            .balancers
-            .get(sub)
-            .map(|b| b.pool().clone());
-        let rotation = Arc::new(Rotation::new(pool));
-        self.rotations
-            .lock()
-            .expect("rotations")
-            .insert(sub.to_owned(), Arc::clone(&rotation));
-        rotation
+    /// A new rotation for `sub`, feeding its balancer when it has one. A sub keeps its
+    /// rotation (in its context) while it is rolled; a new one comes with a new balancer.
+    async fn new_rotation(&self, sub: &str) -> Arc<Rotation> {
+        let traffic = self.traffic.lock().await;
+        let pool = traffic.balancers.get(sub).map(|b| b.pool().clone());
+        Arc::new(Rotation::new(pool))
     }
 
     /// Binds what `app` needs and is not bound yet: a balancer for every sub with a port
@@ -237,15 +222,9 @@ impl Supervisor {
         let mut traffic = self.traffic.lock().await;
         for sub in app.subs.values() {
             let Some(port) = sub.port else { continue };
-            let bound = traffic
-                .balancers
-                .get(&sub.name)
-                .map(|b| b.local_addr().port());
-            if bound == Some(port) {
+            // A sub whose port changed was closed by `close_traffic` first.
+            if traffic.balancers.contains_key(&sub.name) {
                 continue;
-            }
-            if let Some(old) = traffic.balancers.remove(&sub.name) {
-                old.shutdown().await;
             }
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let balancer = Balancer::bind(&sub.name, addr, sub.balance).await?;
@@ -282,13 +261,14 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Closes the balancer of `sub` and forgets its rotation (the sub stopped for good, or
-    /// its port changed); the gateway is rebuilt by the next [`Self::open_traffic`].
+    /// Closes the balancer of `sub` (the sub stopped for good, or its port changed). The
+    /// gateway holds the balancer's pool, so it is rebuilt by the next
+    /// [`Self::open_traffic`].
     async fn close_traffic(&self, sub: &str) {
-        self.rotations.lock().expect("rotations").remove(sub);
         let mut traffic = self.traffic.lock().await;
         if let Some(balancer) = traffic.balancers.remove(sub) {
             balancer.shutdown().await;
+            traffic.gateway_for = None;
         }
     }
 
@@ -307,7 +287,8 @@ impl Supervisor {
         self.open_traffic(&app).await?;
         for sub in app.start_order() {
             let log = logs.remove(&sub.name).expect("a log per sub");
-            let ctx = self.context_for(sub, &env, log).await?;
+            let rotation = self.new_rotation(&sub.name).await;
+            let ctx = sub_context(sub, &env, log, rotation)?;
             let replicas = self.launch(&ctx);
             self.wait_ready(&sub.name, &replicas).await?;
         }
@@ -331,27 +312,6 @@ impl Supervisor {
         .collect()
     }
 
-    /// What the replicas of `sub` run with.
-    async fn context_for(
-        &self,
-        sub: &Sub,
-        env: &AppEnv,
-        log: SubLog,
-    ) -> Result<Arc<SubContext>, Error> {
-        let command = sub.run.clone().ok_or_else(|| Error::NoCommand {
-            sub: sub.name.clone(),
-        })?;
-        Ok(Arc::new(SubContext {
-            spec: sub.clone(),
-            command,
-            env: env.for_sub(&sub.env),
-            hidden: env.hidden.clone(),
-            secrets_digest: env.secrets_digest,
-            log,
-            rotation: self.rotation(&sub.name).await,
-        }))
-    }
-
     /// Starts a sub's replicas (replacing any record of it).
     fn launch(&self, ctx: &Arc<SubContext>) -> Vec<Arc<Replica>> {
         let replicas: Vec<Arc<Replica>> = (0..ctx.spec.local_replicas())
@@ -373,12 +333,7 @@ impl Supervisor {
     async fn roll(&self, ctx: &Arc<SubContext>) -> Result<(), Error> {
         let sub = ctx.spec.name.clone();
         let desired = ctx.spec.local_replicas() as usize;
-        let old: Vec<Arc<Replica>> = {
-            let mut state = self.state.lock().expect("state");
-            let run = state.subs.get_mut(&sub).expect("a running sub is rolled");
-            run.ctx = Arc::clone(ctx);
-            run.replicas.clone()
-        };
+        let old = self.replicas_of(&sub);
         for index in 0..desired.max(old.len()) {
             if index < desired {
                 let new = Arc::new(Replica::start(
@@ -401,6 +356,11 @@ impl Supervisor {
             if let Some(previous) = old.get(index) {
                 previous.stop().await;
             }
+        }
+        // Only now is this what runs: after a failed roll, the next `run -d` still sees the
+        // difference and tries again.
+        if let Some(run) = self.state.lock().expect("state").subs.get_mut(&sub) {
+            run.ctx = Arc::clone(ctx);
         }
         Ok(())
     }
@@ -449,7 +409,7 @@ impl Supervisor {
                         .map_or_else(String::new, |r| format!(" (last: {r})"));
                     return Err(Error::Unhealthy {
                         sub: sub.to_owned(),
-                        reason: format!("not healthy within {}{why}", probe::humanize(self.start_timeout)),
+                        reason: format!("not healthy within {}{why}", zeppelin_core::AppDuration::from(self.start_timeout)),
                     });
                 }
             }
@@ -641,7 +601,7 @@ impl Supervisor {
                     }
                 }
                 Some(old) => {
-                    let ctx = self.context_for(sub, &env, old.log.clone()).await?;
+                    let ctx = sub_context(sub, &env, old.log.clone(), Arc::clone(&old.rotation))?;
                     self.roll(&ctx).await?;
                     applied.replaced.push(sub.name.clone());
                 }
@@ -650,7 +610,8 @@ impl Supervisor {
                         .open_logs(&app, std::iter::once(&sub.name))?
                         .remove(&sub.name)
                         .expect("opened");
-                    let ctx = self.context_for(sub, &env, log).await?;
+                    let rotation = self.new_rotation(&sub.name).await;
+                    let ctx = sub_context(sub, &env, log, rotation)?;
                     let replicas = self.launch(&ctx);
                     self.wait_ready(&sub.name, &replicas).await?;
                     if moved.contains(&sub.name) {
@@ -725,6 +686,27 @@ fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
         address: sub.port.map(|port| format!("127.0.0.1:{port}")),
         replicas,
     }
+}
+
+/// What the replicas of `sub` run with.
+fn sub_context(
+    sub: &Sub,
+    env: &AppEnv,
+    log: SubLog,
+    rotation: Arc<Rotation>,
+) -> Result<Arc<SubContext>, Error> {
+    let command = sub.run.clone().ok_or_else(|| Error::NoCommand {
+        sub: sub.name.clone(),
+    })?;
+    Ok(Arc::new(SubContext {
+        spec: sub.clone(),
+        command,
+        env: env.for_sub(&sub.env),
+        hidden: env.hidden.clone(),
+        secrets_digest: env.secrets_digest,
+        log,
+        rotation,
+    }))
 }
 
 /// Whether a running sub differs from `sub` in nothing but its replica count.
