@@ -404,3 +404,25 @@ fn running_again_with_another_gateway_port_moves_the_gateway() {
     let routes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(routes["gateway_port"], moved);
 }
+
+#[test]
+fn a_routed_sub_moved_to_another_port_is_still_served_by_the_gateway() {
+    let (app, gateway) = routed_web();
+    let file = app.path().join("zeppelin.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let moved = free_port();
+    let old = text
+        .lines()
+        .find(|line| line.starts_with("port = ") && !text.contains(&format!("[gateway]\n{line}")))
+        .unwrap()
+        .to_owned();
+    std::fs::write(&file, text.replacen(&old, &format!("port = {moved}"), 1)).unwrap();
+    app.zeppelin(&["run", "-d"]).assert().success();
+    let (code, body) = get(gateway, "shop.test", "/").expect("the gateway answers");
+    assert_eq!(
+        code, 200,
+        "the route reaches the sub's new balancer: {body}"
+    );
+    let (code, _) = get(moved, "x", "/").expect("the new balancer answers");
+    assert_eq!(code, 200);
+}
