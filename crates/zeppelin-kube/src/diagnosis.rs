@@ -2,50 +2,64 @@
 //! reasons, the pods' recent events, and the last log lines of a crashing container.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams};
-use kube::runtime::reflector::Store;
 
 use crate::Cluster;
-use crate::labels::{CONFIG_HASH, NAME};
-use crate::rollout::WaitOptions;
+use crate::rollout::{Stores, WaitOptions};
+
+/// The revision the Deployment controller puts on a Deployment and its ReplicaSets.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+/// The label the Deployment controller puts on a ReplicaSet and its pods.
+const TEMPLATE_HASH: &str = "pod-template-hash";
 
 /// Log lines shown for a crashing container.
 const LOG_LINES: i64 = 10;
 /// Events shown per pod.
 const EVENTS: usize = 5;
 
-/// Whether `pod` runs the Deployment's current template (same images, same config hash),
-/// as opposed to a pod of the previous rollout.
-pub(crate) fn runs_template(pod: &Pod, deployment: &Deployment) -> bool {
-    let Some(template) = deployment.spec.as_ref().map(|s| &s.template) else {
-        return false;
-    };
-    let images = |containers: &[k8s_openapi::api::core::v1::Container]| -> Vec<Option<String>> {
-        containers.iter().map(|c| c.image.clone()).collect()
-    };
-    let hash_of = |annotations: Option<&std::collections::BTreeMap<String, String>>| {
-        annotations.and_then(|a| a.get(CONFIG_HASH)).cloned()
-    };
-    let template_images = template
-        .spec
-        .as_ref()
-        .map(|s| images(&s.containers))
-        .unwrap_or_default();
-    let pod_images = pod
-        .spec
-        .as_ref()
-        .map(|s| images(&s.containers))
-        .unwrap_or_default();
-    template_images == pod_images
-        && hash_of(
-            template
-                .metadata
+/// The `pod-template-hash` of the Deployment's current template: the label of the
+/// ReplicaSet it owns whose revision is the Deployment's. `None` until the controller has
+/// made that ReplicaSet.
+pub(crate) fn current_template_hash(
+    deployment: &Deployment,
+    replica_sets: &[Arc<ReplicaSet>],
+) -> Option<String> {
+    let name = deployment.metadata.name.as_deref()?;
+    let revision = deployment.metadata.annotations.as_ref()?.get(REVISION)?;
+    replica_sets
+        .iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.kind == "Deployment" && o.name == name)
+        })
+        .find(|rs| {
+            rs.metadata
+                .annotations
                 .as_ref()
-                .and_then(|m| m.annotations.as_ref()),
-        ) == hash_of(pod.metadata.annotations.as_ref())
+                .and_then(|a| a.get(REVISION))
+                == Some(revision)
+        })
+        .and_then(|rs| rs.metadata.labels.as_ref()?.get(TEMPLATE_HASH).cloned())
+}
+
+/// Whether `pod` runs the template whose `pod-template-hash` is `hash`, as opposed to a
+/// pod of an earlier rollout.
+pub(crate) fn runs_template(pod: &Pod, hash: Option<&str>) -> bool {
+    hash.is_some()
+        && pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(TEMPLATE_HASH))
+            .map(String::as_str)
+            == hash
 }
 
 /// Why a pod is not ready: a container's waiting reason, or the scheduler's.
@@ -105,11 +119,10 @@ fn advice(reason: &str) -> &'static str {
 pub(crate) async fn explain(
     cluster: &Cluster,
     options: &WaitOptions,
-    pods: &Store<Pod>,
+    stores: &Stores,
     failures: &[(String, String)],
 ) -> String {
     let mut text = String::new();
-    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
     for (sub, reason) in failures {
         let reason = if reason.is_empty() {
             "it did not become ready"
@@ -126,13 +139,7 @@ pub(crate) async fn explain(
         if !advice.is_empty() {
             let _ = write!(text, "\n  {advice}");
         }
-        let deployment = deployments.get_opt(sub).await.ok().flatten();
-        let mut sub_pods: Vec<_> = pods
-            .state()
-            .into_iter()
-            .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(NAME)) == Some(sub))
-            .filter(|p| deployment.as_ref().is_none_or(|d| runs_template(p, d)))
-            .collect();
+        let mut sub_pods = stores.new_pods(sub);
         sub_pods.sort_by_key(|p| p.metadata.name.clone());
         for pod in sub_pods.iter().take(3) {
             describe_pod(cluster, &options.namespace, pod, &mut text).await;

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
@@ -56,6 +58,45 @@ pub struct WaitOptions {
     pub timeout: Duration,
 }
 
+/// What the watches have seen of the app's Deployments, ReplicaSets and pods.
+pub(crate) struct Stores {
+    pub deployments: Store<Deployment>,
+    pub replica_sets: Store<ReplicaSet>,
+    pub pods: Store<Pod>,
+}
+
+impl Stores {
+    fn deployment(&self, sub: &str) -> Option<Arc<Deployment>> {
+        self.deployments
+            .state()
+            .into_iter()
+            .find(|d| d.metadata.name.as_deref() == Some(sub))
+    }
+
+    /// The pods of `sub` that run its Deployment's current template (those of the
+    /// ReplicaSet of the Deployment's revision); every pod of `sub` if it has no
+    /// Deployment.
+    pub(crate) fn new_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
+        let deployment = self.deployment(sub);
+        let hash = deployment
+            .as_ref()
+            .and_then(|d| diagnosis::current_template_hash(d, &self.replica_sets.state()));
+        self.pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(NAME))
+                    .map(String::as_str)
+                    == Some(sub)
+            })
+            .filter(|p| deployment.is_none() || diagnosis::runs_template(p, hash.as_deref()))
+            .collect()
+    }
+}
+
 enum Verdict {
     Progress(Vec<SubProgress>),
     Done(Vec<SubProgress>),
@@ -71,9 +112,11 @@ pub async fn wait(
 ) -> Result<(), ClusterError> {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &options.namespace);
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let selector = format!("{INSTANCE}={},{MANAGED_BY}={MANAGER}", options.app);
     let (deployment_store, deployment_writer) = reflector::store();
     let (pod_store, pod_writer) = reflector::store();
+    let (replica_set_store, replica_set_writer) = reflector::store();
     let deployment_events = reflector::reflector(
         deployment_writer,
         watcher(deployments, watcher::Config::default().labels(&selector)),
@@ -86,9 +129,23 @@ pub async fn wait(
     )
     .default_backoff()
     .map(|event| event.map(|e| (1, matches!(e, watcher::Event::InitDone))));
-    let mut events = Box::pin(futures::stream::select(deployment_events, pod_events));
+    let replica_set_events = reflector::reflector(
+        replica_set_writer,
+        watcher(replica_sets, watcher::Config::default().labels(&selector)),
+    )
+    .default_backoff()
+    .map(|event| event.map(|e| (2, matches!(e, watcher::Event::InitDone))));
+    let mut events = Box::pin(futures::stream::select(
+        deployment_events,
+        futures::stream::select(pod_events, replica_set_events),
+    ));
+    let stores = Stores {
+        deployments: deployment_store,
+        replica_sets: replica_set_store,
+        pods: pod_store,
+    };
     // Whether each watch has listed what exists, so the stores are complete.
-    let mut listed = [false, false];
+    let mut listed = [false, false, false];
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut last: Vec<SubProgress> = Vec::new();
     loop {
@@ -108,7 +165,7 @@ pub async fn wait(
                         (p.sub.clone(), reason.unwrap_or_default())
                     })
                     .collect();
-                let text = diagnosis::explain(cluster, options, &pod_store, &failures).await;
+                let text = diagnosis::explain(cluster, options, &stores, &failures).await;
                 return Err(ClusterError::RolloutFailed(format!(
                     "timed out after {} waiting for {}\n{text}",
                     humanize(options.timeout),
@@ -127,7 +184,7 @@ pub async fn wait(
         if !listed.iter().all(|l| *l) {
             continue;
         }
-        match judge(options, &deployment_store, &pod_store) {
+        match judge(options, &stores) {
             Verdict::Progress(progress) => {
                 if progress != last {
                     on_progress(&progress);
@@ -141,20 +198,20 @@ pub async fn wait(
                 return Ok(());
             }
             Verdict::Failed(failures) => {
-                let text = diagnosis::explain(cluster, options, &pod_store, &failures).await;
+                let text = diagnosis::explain(cluster, options, &stores, &failures).await;
                 return Err(ClusterError::RolloutFailed(text));
             }
         }
     }
 }
 
-fn judge(options: &WaitOptions, deployments: &Store<Deployment>, pods: &Store<Pod>) -> Verdict {
-    let by_name: BTreeMap<String, _> = deployments
+fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
+    let by_name: BTreeMap<String, _> = stores
+        .deployments
         .state()
         .into_iter()
         .filter_map(|d| Some((d.metadata.name.clone()?, d)))
         .collect();
-    let pods = pods.state();
     let mut progress = Vec::new();
     let mut failures = Vec::new();
     for sub in &options.subs {
@@ -175,15 +232,12 @@ fn judge(options: &WaitOptions, deployments: &Store<Deployment>, pods: &Store<Po
             failures.push((sub.clone(), reason.clone()));
             continue;
         }
-        let sub_pods = pods
-            .iter()
-            .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(NAME)) == Some(sub));
-        for pod in sub_pods.filter(|p| diagnosis::runs_template(p, deployment)) {
-            if let Some(reason) = hopeless(pod) {
+        for pod in stores.new_pods(sub) {
+            if let Some(reason) = hopeless(&pod) {
                 failures.push((sub.clone(), reason));
                 break;
             }
-            if let Some(reason) = diagnosis::waiting_reason(pod)
+            if let Some(reason) = diagnosis::waiting_reason(&pod)
                 && let Ok(p) = &mut state
                 && !p.done
             {
@@ -320,6 +374,70 @@ mod tests {
                             "message": "ReplicaSet \"web-1\" has timed out progressing."}]});
         let err = rollout_state("web", &deployment(1, &status)).unwrap_err();
         assert!(err.contains("has timed out progressing"), "{err}");
+    }
+
+    fn store<K>(objects: &[serde_json::Value]) -> Store<K>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + 'static,
+    {
+        let (store, mut writer) = reflector::store();
+        for object in objects {
+            let object: K = serde_json::from_value(object.clone()).unwrap();
+            writer.apply_watcher_event(&watcher::Event::Apply(object));
+        }
+        store
+    }
+
+    #[test]
+    fn pods_of_an_earlier_template_do_not_fail_a_rollout() {
+        // Revision 1 (hash `old`) crash-loops; revision 2 (hash `new`) has the same images
+        // and config hash but a fixed command, and its pod is still starting.
+        let rs = |hash: &str, revision: &str| {
+            json!({"metadata": {"name": format!("api-{hash}"),
+                "labels": {"pod-template-hash": hash},
+                "annotations": {"deployment.kubernetes.io/revision": revision},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "name": "api", "uid": "1", "controller": true}]}})
+        };
+        let pod = |name: &str, hash: &str, reason: &str, restarts: i32| {
+            json!({"metadata": {"name": name,
+                    "labels": {"app.kubernetes.io/name": "api", "pod-template-hash": hash}},
+                "status": {"containerStatuses": [{
+                    "name": "api", "image": "api:1", "imageID": "", "ready": false,
+                    "restartCount": restarts, "state": {"waiting": {"reason": reason}}}]}})
+        };
+        let stores = Stores {
+            deployments: store(&[json!({
+                "metadata": {"name": "api", "generation": 2,
+                             "annotations": {"deployment.kubernetes.io/revision": "2"}},
+                "spec": {"replicas": 1, "selector": {}, "template": {}},
+                "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1},
+            })]),
+            replica_sets: store(&[rs("old", "1"), rs("new", "2")]),
+            pods: store(&[
+                pod("api-old-1", "old", "CrashLoopBackOff", 5),
+                pod("api-new-1", "new", "ContainerCreating", 0),
+            ]),
+        };
+        let options = WaitOptions {
+            namespace: "ns".to_owned(),
+            app: "app".to_owned(),
+            subs: vec!["api".to_owned()],
+            timeout: Duration::from_secs(1),
+        };
+        let Verdict::Progress(progress) = judge(&options, &stores) else {
+            panic!("a pod of revision 1 failed the rollout of revision 2");
+        };
+        assert_eq!(
+            progress[0].waiting_for.as_deref(),
+            Some("a pod in ContainerCreating")
+        );
+        let new: Vec<_> = stores
+            .new_pods("api")
+            .iter()
+            .map(|p| p.metadata.name.clone())
+            .collect();
+        assert_eq!(new, [Some("api-new-1".to_owned())]);
     }
 
     #[test]
