@@ -19,7 +19,7 @@ fn set_default(object: &mut Value, pointer: &str, value: Value) {
         current = current
             .as_object_mut()
             .expect("made an object above")
-            .entry(part.replace("~1", "/").replace("~0", "~"))
+            .entry(crate::json_patch::unescape(part))
             .or_insert(Value::Null);
     }
     *current = value;

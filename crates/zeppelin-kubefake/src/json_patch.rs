@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::api_error::ApiError;
 
-fn unescape(token: &str) -> String {
+pub(crate) fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
 

@@ -390,10 +390,7 @@ impl Call<'_> {
     fn get(&self, name: &str) -> Result<Response, ApiError> {
         let object = self.stored(name)?;
         if crate::table::wanted(self.accept) {
-            let rv = object["metadata"]["resourceVersion"]
-                .as_str()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let rv = crate::store::resource_version(&object);
             return Ok(json_response(
                 200,
                 &crate::table::table(self.kind, &[object], rv, true),
@@ -434,10 +431,11 @@ impl Call<'_> {
                 &self.options(),
             );
         }
-        if matches!(patch, PatchKind::Apply { .. }) && self.query.get("fieldManager").is_none() {
-            return Err(ApiError::bad_request(
-                "PATCH of type apply needs a fieldManager query parameter; pass ?fieldManager=NAME",
-            ));
+        let mut options = self.options();
+        if matches!(patch, PatchKind::Apply { .. }) {
+            // Apply takes its manager only from ?fieldManager= (no user-agent fallback):
+            // the store refuses an apply without one.
+            options.manager = self.query.get("fieldManager").unwrap_or_default();
         }
         let (object, created) = self.shared.store.patch(
             self.target.resource,
@@ -445,7 +443,7 @@ impl Call<'_> {
             name,
             patch,
             &body,
-            &self.options(),
+            &options,
         )?;
         Ok(json_response(if created { 201 } else { 200 }, &object))
     }

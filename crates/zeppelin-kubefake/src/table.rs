@@ -105,7 +105,8 @@ fn age(timestamp: &Value) -> String {
     }
 }
 
-fn int(object: &Value, pointer: &str) -> u64 {
+/// The unsigned integer at `pointer`; 0 if missing.
+pub(crate) fn int(object: &Value, pointer: &str) -> u64 {
     object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
 }
 

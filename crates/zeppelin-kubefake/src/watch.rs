@@ -45,10 +45,7 @@ impl Encoder {
         if !self.table || kind == "BOOKMARK" || kind == "ERROR" {
             return line(kind, object);
         }
-        let rv = object["metadata"]["resourceVersion"]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let rv = crate::store::resource_version(object);
         let table = crate::table::table(
             &RESOURCES[self.resource],
             std::slice::from_ref(object),

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::server::Shared;
 use crate::store;
+use crate::table::int as replicas;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -74,10 +75,6 @@ fn resolve(value: Option<&Value>, total: u64, default_percent: u64, round_up: bo
             .map_or(percent(default_percent), percent),
         _ => percent(default_percent),
     }
-}
-
-fn replicas(object: &Value, pointer: &str) -> u64 {
-    object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
 }
 
 fn revision(rs: &Value) -> u64 {

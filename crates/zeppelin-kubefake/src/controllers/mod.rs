@@ -62,7 +62,7 @@ fn writer(manager: &str, status: bool) -> WriteOptions<'_> {
 }
 
 fn meta<'v>(object: &'v Value, field: &str) -> &'v str {
-    object["metadata"][field].as_str().unwrap_or_default()
+    crate::store::meta_str(object, field).unwrap_or_default()
 }
 
 /// Writes `status` to `object` through the status subresource, as `manager`, unless the

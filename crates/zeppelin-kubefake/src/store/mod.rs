@@ -137,8 +137,15 @@ pub(crate) fn name_suffix(len: usize) -> String {
         .collect()
 }
 
-fn meta_str<'v>(object: &'v Value, field: &str) -> Option<&'v str> {
+pub(crate) fn meta_str<'v>(object: &'v Value, field: &str) -> Option<&'v str> {
     object.get("metadata")?.get(field)?.as_str()
+}
+
+/// `metadata.resourceVersion` as a number; 0 if missing or not a number.
+pub(crate) fn resource_version(object: &Value) -> u64 {
+    meta_str(object, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Everything but metadata and status: a change here bumps `generation`.
@@ -316,9 +323,7 @@ impl Store {
                     Arc::new(WatchEvent {
                         resource: *r,
                         namespace: ns.clone(),
-                        resource_version: meta_str(o, "resourceVersion")
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(0),
+                        resource_version: self::resource_version(o),
                         kind: "ADDED",
                         object: o.clone(),
                         previous: None,

@@ -206,17 +206,12 @@ impl Store {
         options: &WriteOptions<'_>,
     ) -> Result<Value, ApiError> {
         let mut state = self.lock();
-        let kind = &RESOURCES[resource];
         let key = (resource, namespace.to_owned(), name.to_owned());
-        let old = state
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(kind, name))?;
+        let old = state.existing(&key)?;
         if let Some(rv) = meta_str(&object, "resourceVersion").filter(|rv| !rv.is_empty())
             && Some(rv) != meta_str(&old, "resourceVersion")
         {
-            return Err(ApiError::stale(kind, name));
+            return Err(ApiError::stale(&RESOURCES[resource], name));
         }
         self.replace_locked(&mut state, resource, &old, object, options, false)
     }
