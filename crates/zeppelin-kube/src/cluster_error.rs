@@ -118,6 +118,16 @@ pub enum ClusterError {
         #[source]
         source: Box<ClusterError>,
     },
+    #[error(
+        "the rollout failed, and rolling back to revision {revision} failed too: {}",
+        chain(.rollback)
+    )]
+    RollbackFailed {
+        revision: u64,
+        #[source]
+        rollout: Box<ClusterError>,
+        rollback: Box<ClusterError>,
+    },
     #[error("the rollout failed, and there is no earlier revision that rolled out to go back to")]
     NotRolledBack(#[source] Box<ClusterError>),
     #[error(
@@ -167,6 +177,17 @@ fn list_conflicts(conflicts: &[FieldConflict]) -> String {
     let mut text = String::new();
     for c in conflicts {
         let _ = write!(text, "\n  {} is owned by \"{}\"", c.field, c.manager);
+    }
+    text
+}
+
+/// An error and its causes on one line, for an error shown inside another's message.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let _ = write!(text, ": {c}");
+        cause = c.source();
     }
     text
 }

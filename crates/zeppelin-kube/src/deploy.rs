@@ -115,12 +115,15 @@ pub async fn deploy(
             Ok(report)
         }
         Err(failure) => {
-            if let Some(number) = number {
+            // The revision that failed to roll out: the new one, or the current one when
+            // nothing changed.
+            let failed = number.or(report.revision);
+            if let Some(failed) = failed {
                 revision::set_status(
                     cluster,
                     &target.namespace,
                     &target.app,
-                    number,
+                    failed,
                     RevisionStatus::Failed,
                 )
                 .await?;
@@ -129,7 +132,7 @@ pub async fn deploy(
                 return Err(failure);
             }
             let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
-            let Some(good) = last_good(&revisions, number) else {
+            let Some(good) = last_good(&revisions, failed) else {
                 return Err(ClusterError::NotRolledBack(Box::new(failure)));
             };
             on_event(DeployEvent::RollingBack(good.number));
@@ -144,7 +147,7 @@ pub async fn deploy(
                 ..options.clone()
             };
             let cause = format!("rollback to {}", good.number);
-            Box::pin(deploy(
+            let rolled_back = Box::pin(deploy(
                 cluster,
                 target,
                 &previous,
@@ -152,11 +155,18 @@ pub async fn deploy(
                 &cause,
                 on_event,
             ))
-            .await?;
-            Err(ClusterError::RolledBack {
-                revision: good.number,
-                source: Box::new(failure),
-            })
+            .await;
+            match rolled_back {
+                Ok(_) => Err(ClusterError::RolledBack {
+                    revision: good.number,
+                    source: Box::new(failure),
+                }),
+                Err(rollback) => Err(ClusterError::RollbackFailed {
+                    revision: good.number,
+                    rollout: Box::new(failure),
+                    rollback: Box::new(rollback),
+                }),
+            }
         }
     }
 }
