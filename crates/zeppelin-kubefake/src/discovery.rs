@@ -54,12 +54,17 @@ pub(crate) fn api_group(name: &str) -> Option<Value> {
 }
 
 fn entry(resource: &Resource) -> Vec<Value> {
-    let mut verbs = vec![
-        "create", "delete", "get", "list", "patch", "update", "watch",
+    // Every kind is served `deletecollection` (DELETE on the collection), so every kind lists it.
+    let verbs = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
     ];
-    if resource.kind == "Namespace" {
-        verbs.retain(|v| *v != "deletecollection");
-    }
     let in_all = matches!(
         resource.kind,
         "Pod" | "Service" | "Deployment" | "ReplicaSet" | "HorizontalPodAutoscaler"
