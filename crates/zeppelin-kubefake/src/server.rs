@@ -15,6 +15,9 @@ use crate::logs::LogBook;
 use crate::resources::{self, RESOURCES};
 use crate::store::Store;
 
+/// The shortest timer period used: interval settings below it (zero, say) are raised to it.
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// How the server behaves; `Config::default()` suits most tests.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -163,7 +163,12 @@ async fn stream(
     }
     let timeout = tokio::time::sleep(request.timeout.unwrap_or(Duration::MAX / 4));
     tokio::pin!(timeout);
-    let mut bookmarks = tokio::time::interval(shared.config.bookmark_interval);
+    let mut bookmarks = tokio::time::interval(
+        shared
+            .config
+            .bookmark_interval
+            .max(crate::server::MIN_INTERVAL),
+    );
     bookmarks.tick().await;
     loop {
         tokio::select! {

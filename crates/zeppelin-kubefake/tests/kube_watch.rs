@@ -22,6 +22,45 @@ use serde_json::json;
 use zeppelin_kubefake::{Config, FakeApiServer};
 
 #[tokio::test]
+async fn zero_intervals_are_raised_rather_than_panicking() {
+    let server = FakeApiServer::start(Config {
+        controller_interval: Duration::ZERO,
+        bookmark_interval: Duration::ZERO,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mut bookmarks = maps
+        .watch(&WatchParams::default().timeout(5), "0")
+        .await
+        .unwrap()
+        .boxed();
+    for _ in 0..3 {
+        let event = tokio::time::timeout(LIMIT, bookmarks.next())
+            .await
+            .unwrap()
+            .expect("the watch goes on")
+            .unwrap();
+        assert!(matches!(event, WatchEvent::Bookmark(_)), "{event:?}");
+    }
+    let deployments: Api<Deployment> = Api::namespaced(client, "default");
+    deployments
+        .create(&PostParams::default(), &web_deployment("nginx:1"))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        LIMIT,
+        await_condition(deployments, "web", conditions::is_deployment_completed()),
+    )
+    .await
+    .expect("the controllers run")
+    .unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn watches_resume_from_a_resource_version_and_report_gone() {
     let server = FakeApiServer::start(Config {
         history_limit: 5,

@@ -125,7 +125,7 @@ impl Kubelet {
             let since_start = elapsed.saturating_sub(config.pod_start_delay);
             let interval = config
                 .crash_restart_interval
-                .max(std::time::Duration::from_millis(10));
+                .max(crate::server::MIN_INTERVAL);
             let crashes = u64::try_from(since_start.as_millis() / interval.as_millis())
                 .unwrap_or(u64::MAX)
                 + 1;

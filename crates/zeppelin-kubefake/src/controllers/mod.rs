@@ -112,7 +112,12 @@ fn owner_reference(owner: &Value) -> Value {
 pub(crate) async fn run(shared: Arc<Shared>) {
     let kinds = Kinds::new();
     let mut kubelet = kubelet::Kubelet::default();
-    let mut tick = tokio::time::interval(shared.config.controller_interval);
+    let mut tick = tokio::time::interval(
+        shared
+            .config
+            .controller_interval
+            .max(crate::server::MIN_INTERVAL),
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
