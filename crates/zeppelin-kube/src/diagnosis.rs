@@ -23,11 +23,20 @@ const EVENTS: usize = 5;
 
 /// The `pod-template-hash` of the Deployment's current template: the label of the
 /// ReplicaSet it owns whose revision is the Deployment's. `None` until the controller has
-/// made that ReplicaSet.
+/// made that ReplicaSet, and until it has seen the Deployment's latest spec (before that,
+/// the revision is the previous template's).
 pub(crate) fn current_template_hash(
     deployment: &Deployment,
     replica_sets: &[Arc<ReplicaSet>],
 ) -> Option<String> {
+    let observed = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.observed_generation)
+        .unwrap_or(0);
+    if observed < deployment.metadata.generation.unwrap_or(0) {
+        return None;
+    }
     let name = deployment.metadata.name.as_deref()?;
     let revision = deployment.metadata.annotations.as_ref()?.get(REVISION)?;
     replica_sets
