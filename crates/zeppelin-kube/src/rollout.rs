@@ -19,7 +19,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::Cluster;
-use crate::cluster_error::{ClusterError, humanize};
+use crate::cluster_error::{ApiCause, ClusterError, humanize};
 use crate::diagnosis;
 use crate::labels::{INSTANCE, MANAGED_BY, MANAGER, NAME};
 
@@ -31,6 +31,9 @@ const HOPELESS: [&str; 5] = [
     "CreateContainerConfigError",
     "CreateContainerError",
 ];
+
+/// What each of the wait's watches watches, in the order of its stores.
+const WATCHED: [&str; 3] = ["Deployments", "pods", "ReplicaSets"];
 
 /// Restarts after which a crash-looping container fails the rollout.
 const CRASH_RESTARTS: i32 = 2;
@@ -122,19 +125,19 @@ pub async fn wait(
         watcher(deployments, watcher::Config::default().labels(&selector)),
     )
     .default_backoff()
-    .map(|event| event.map(|e| (0, matches!(e, watcher::Event::InitDone))));
+    .map(|event| (0, event.map(|e| matches!(e, watcher::Event::InitDone))));
     let pod_events = reflector::reflector(
         pod_writer,
         watcher(pods, watcher::Config::default().labels(&selector)),
     )
     .default_backoff()
-    .map(|event| event.map(|e| (1, matches!(e, watcher::Event::InitDone))));
+    .map(|event| (1, event.map(|e| matches!(e, watcher::Event::InitDone))));
     let replica_set_events = reflector::reflector(
         replica_set_writer,
         watcher(replica_sets, watcher::Config::default().labels(&selector)),
     )
     .default_backoff()
-    .map(|event| event.map(|e| (2, matches!(e, watcher::Event::InitDone))));
+    .map(|event| (2, event.map(|e| matches!(e, watcher::Event::InitDone))));
     let mut events = Box::pin(futures::stream::select(
         deployment_events,
         futures::stream::select(pod_events, replica_set_events),
@@ -146,16 +149,24 @@ pub async fn wait(
     };
     // Whether each watch has listed what exists, so the stores are complete.
     let mut listed = [false, false, false];
+    // The last error of each watch; the stream retries them with backoff.
+    let mut errors: [Option<watcher::Error>; 3] = [None, None, None];
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut last: Vec<SubProgress> = Vec::new();
     loop {
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) => {
-                let waiting: Vec<String> = last
+                if let Some(which) = (0..3).find(|&w| !listed[w]) {
+                    return Err(unwatched(options, WATCHED[which], errors[which].take()));
+                }
+                let mut waiting: Vec<String> = last
                     .iter()
                     .filter(|p| !p.done)
                     .map(|p| p.sub.clone())
                     .collect();
+                if waiting.is_empty() {
+                    waiting.clone_from(&options.subs);
+                }
                 let failures: Vec<(String, String)> = last
                     .iter()
                     .filter(|p| !p.done)
@@ -178,8 +189,8 @@ pub async fn wait(
                 ));
             }
             // Watch errors are retried with backoff by the stream itself.
-            Ok(Some(Err(_))) => {}
-            Ok(Some(Ok((which, init_done)))) => listed[which] |= init_done,
+            Ok(Some((which, Err(error)))) => errors[which] = Some(error),
+            Ok(Some((which, Ok(init_done)))) => listed[which] |= init_done,
         }
         if !listed.iter().all(|l| *l) {
             continue;
@@ -202,6 +213,34 @@ pub async fn wait(
                 return Err(ClusterError::RolloutFailed(text));
             }
         }
+    }
+}
+
+/// The error of a watch that never finished listing what it watches.
+fn unwatched(options: &WaitOptions, what: &str, error: Option<watcher::Error>) -> ClusterError {
+    let action = format!(
+        "watch the {what} of {} in namespace {} (the listing did not finish in {})",
+        options.app,
+        options.namespace,
+        humanize(options.timeout)
+    );
+    let source = match error {
+        Some(
+            watcher::Error::InitialListFailed(e)
+            | watcher::Error::WatchStartFailed(e)
+            | watcher::Error::WatchFailed(e),
+        ) => e,
+        Some(watcher::Error::WatchError(status)) => kube::Error::Api(status),
+        Some(watcher::Error::NoResourceVersion) => {
+            return ClusterError::RolloutFailed(format!(
+                "cannot {action}: the cluster gave no resourceVersion to watch from"
+            ));
+        }
+        None => return ClusterError::RolloutFailed(format!("cannot {action}")),
+    };
+    ClusterError::Request {
+        action,
+        source: ApiCause(source),
     }
 }
 
@@ -438,6 +477,33 @@ mod tests {
             .map(|p| p.metadata.name.clone())
             .collect();
         assert_eq!(new, [Some("api-new-1".to_owned())]);
+    }
+
+    #[test]
+    fn a_watch_that_never_listed_is_named_with_its_last_error() {
+        let options = WaitOptions {
+            namespace: "ns".to_owned(),
+            app: "shop".to_owned(),
+            subs: vec!["api".to_owned()],
+            timeout: Duration::from_secs(300),
+        };
+        let status: kube::core::Status = serde_json::from_value(json!({
+            "status": "Failure", "message": "pods is forbidden", "reason": "Forbidden",
+            "code": 403}))
+        .unwrap();
+        let error = unwatched(
+            &options,
+            "pods",
+            Some(watcher::Error::WatchError(Box::new(status))),
+        );
+        assert_eq!(
+            error.to_string(),
+            "cannot watch the pods of shop in namespace ns (the listing did not finish in 5m)"
+        );
+        let source = std::error::Error::source(&error).unwrap().to_string();
+        assert_eq!(source, "pods is forbidden (403)");
+        let silent = unwatched(&options, "ReplicaSets", None).to_string();
+        assert!(silent.contains("ReplicaSets of shop"), "{silent}");
     }
 
     #[test]
