@@ -100,6 +100,23 @@ impl State {
             .cloned()
             .ok_or_else(|| ApiError::not_found(&RESOURCES[key.0], &key.2))
     }
+
+    /// The objects of `resource` (only those in `namespace` when given), in (namespace, name)
+    /// order: a range of the map, not a scan of every kind.
+    fn of_kind<'a>(
+        &'a self,
+        resource: ResourceId,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Value)> {
+        let from = (
+            resource,
+            namespace.unwrap_or_default().to_owned(),
+            String::new(),
+        );
+        self.objects
+            .range(from..)
+            .take_while(move |((r, ns, _), _)| *r == resource && namespace.is_none_or(|n| n == ns))
+    }
 }
 
 /// The shared object store.
@@ -234,9 +251,7 @@ impl Store {
         };
         let state = self.lock();
         let all: Vec<(String, String, Value)> = state
-            .objects
-            .iter()
-            .filter(|((r, ns, _), _)| *r == resource && namespace.is_none_or(|n| n == ns))
+            .of_kind(resource, namespace)
             .filter(|((_, ns, name), _)| {
                 start.as_ref().is_none_or(|(sns, sname)| {
                     (ns.as_str(), name.as_str()) > (sns.as_str(), sname.as_str())
@@ -265,9 +280,7 @@ impl Store {
     /// Every object of `resource`, for tests and controllers.
     pub(crate) fn all(&self, resource: ResourceId) -> Vec<Value> {
         self.lock()
-            .objects
-            .iter()
-            .filter(|((r, _, _), _)| *r == resource)
+            .of_kind(resource, None)
             .map(|(_, o)| o.clone())
             .collect()
     }
@@ -316,9 +329,7 @@ impl Store {
         let in_scope = |r: ResourceId, ns: &str| r == resource && namespace.is_none_or(|n| n == ns);
         let backlog = match resource_version.filter(|rv| *rv > 0) {
             None => state
-                .objects
-                .iter()
-                .filter(|((r, ns, _), _)| in_scope(*r, ns))
+                .of_kind(resource, namespace)
                 .map(|((r, ns, _), o)| {
                     Arc::new(WatchEvent {
                         resource: *r,
@@ -527,6 +538,63 @@ mod tests {
             .unwrap();
         assert_eq!(replaced["spec"]["clusterIP"], ip);
         assert_eq!(replaced["spec"]["clusterIPs"], json!([ip]));
+    }
+
+    #[test]
+    fn lists_watches_and_all_see_only_their_kind_and_namespace() {
+        let store = Store::new(100);
+        let secrets = find("", "v1", "secrets").unwrap();
+        for (namespace, name) in [("default", "b"), ("kube-system", "a"), ("default", "a")] {
+            store
+                .create(
+                    config_maps(),
+                    namespace,
+                    json!({"metadata": {"name": name}}),
+                    &WRITER,
+                )
+                .unwrap();
+            store
+                .create(
+                    secrets,
+                    namespace,
+                    json!({"metadata": {"name": name}}),
+                    &WRITER,
+                )
+                .unwrap();
+        }
+        let names = |objects: &[Value]| -> Vec<String> {
+            objects
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{}",
+                        meta_str(o, "namespace").unwrap(),
+                        meta_str(o, "name").unwrap()
+                    )
+                })
+                .collect()
+        };
+        let everywhere = ["default/a", "default/b", "kube-system/a"];
+        assert_eq!(names(&store.all(config_maps())), everywhere);
+        let (labels, fields) = (LabelSelector::default(), FieldSelector::default());
+        let list = |namespace| {
+            store
+                .list(config_maps(), namespace, &labels, &fields, None, None)
+                .unwrap()
+                .items
+        };
+        assert_eq!(names(&list(None)), everywhere);
+        assert_eq!(names(&list(Some("kube-system"))), ["kube-system/a"]);
+        assert!(list(Some("kube-public")).is_empty());
+        let watched = |namespace| {
+            let start = store.watch(config_maps(), namespace, None).unwrap();
+            let objects: Vec<Value> = start.backlog.iter().map(|e| e.object.clone()).collect();
+            names(&objects)
+        };
+        assert_eq!(watched(None), everywhere);
+        assert_eq!(watched(Some("default")), ["default/a", "default/b"]);
+        let namespaces = find("", "v1", "namespaces").unwrap();
+        assert_eq!(store.all(namespaces).len(), 4);
     }
 
     #[test]
