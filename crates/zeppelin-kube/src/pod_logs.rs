@@ -82,9 +82,10 @@ pub async fn stream(
         list.sort_by_key(|p| (sub_of(p), p.metadata.name.clone()));
         for pod in list {
             let name = pod.metadata.name.clone().unwrap_or_default();
-            // A pod whose container has not started has no logs yet; that is no error.
-            let Ok(text) = pods.logs(&name, &params).await else {
-                continue;
+            let text = match pods.logs(&name, &params).await {
+                Ok(text) => text,
+                Err(error) if no_logs_yet(&error) => continue,
+                Err(error) => return Err(request(format!("read the logs of pod {name}"))(error)),
             };
             for line in text.lines() {
                 let line = LogLine {
@@ -99,12 +100,39 @@ pub async fn stream(
         }
         return Ok(());
     }
-    follow(pods, &selector, params, lines).await
+    let what = format!(
+        "the pods of {} in namespace {}",
+        target.app, target.namespace
+    );
+    follow(pods, &selector, &what, params, lines).await
+}
+
+/// A pod whose container has not started yet has no logs (the API answers 400), and one
+/// deleted since it was listed has none any more (404, as pods come and go in a rollout):
+/// neither is an error.
+fn no_logs_yet(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 400 || status.code == 404)
+}
+
+/// The API error of a watch refused for lack of permission (403): retrying cannot help.
+fn forbidden(error: &watcher::Error) -> Option<kube::Error> {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status))
+        | watcher::Error::WatchError(status)
+            if status.code == 403 =>
+        {
+            Some(kube::Error::Api(status.clone()))
+        }
+        _ => None,
+    }
 }
 
 async fn follow(
     pods: Api<Pod>,
     selector: &str,
+    what: &str,
     params: LogParams,
     lines: mpsc::Sender<LogLine>,
 ) -> Result<(), ClusterError> {
@@ -120,11 +148,17 @@ async fn follow(
     loop {
         tokio::select! {
             () = lines.closed() => return Ok(()),
+            Some(Ok(Err(error))) = tasks.join_next() => return Err(error),
             event = events.try_next() => {
-                let Ok(Some(pod)) = event else {
-                    // Watch errors are retried by the backoff; an ended stream ends following.
-                    if matches!(event, Ok(None)) { return Ok(()); }
-                    continue;
+                let pod = match event {
+                    Ok(Some(pod)) => pod,
+                    // An ended stream ends following.
+                    Ok(None) => return Ok(()),
+                    Err(error) => match forbidden(&error) {
+                        Some(error) => return Err(request(format!("watch {what}"))(error)),
+                        // Other watch errors are retried by the backoff.
+                        None => continue,
+                    },
                 };
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 let statuses = pod
@@ -162,18 +196,56 @@ async fn follow(
                 let lines = lines.clone();
                 let sub = sub_of(&pod);
                 tasks.spawn(async move {
-                    let Ok(reader) = pods.log_stream(&name, &params).await else {
-                        return;
+                    let reader = match pods.log_stream(&name, &params).await {
+                        Ok(reader) => reader,
+                        Err(error) if no_logs_yet(&error) => return Ok(()),
+                        Err(error) => {
+                            return Err(request(format!("follow the logs of pod {name}"))(error));
+                        }
                     };
                     let mut reader = std::pin::pin!(reader.lines());
+                    // The stream ends (or breaks off) when the container stops or the pod
+                    // goes away; a restart is picked up from the watch.
                     while let Some(Ok(text)) = reader.next().await {
                         let line = LogLine { sub: sub.clone(), pod: name.clone(), text };
                         if lines.send(line).await.is_err() {
-                            return;
+                            return Ok(());
                         }
                     }
+                    Ok(())
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "message": "no", "code": code}))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn only_a_container_not_started_or_a_pod_gone_has_no_logs_without_error() {
+        assert!(no_logs_yet(&api_error(400)));
+        assert!(no_logs_yet(&api_error(404)));
+        assert!(!no_logs_yet(&api_error(403)));
+        assert!(!no_logs_yet(&api_error(500)));
+    }
+
+    #[test]
+    fn a_forbidden_watch_stops_following() {
+        let status = |code| match api_error(code) {
+            kube::Error::Api(status) => status,
+            _ => unreachable!(),
+        };
+        assert!(forbidden(&watcher::Error::WatchError(status(403))).is_some());
+        assert!(forbidden(&watcher::Error::InitialListFailed(api_error(403))).is_some());
+        assert!(forbidden(&watcher::Error::WatchError(status(410))).is_none());
     }
 }
