@@ -147,13 +147,14 @@ pub enum ClusterError {
     )]
     Autoscaled { sub: String, min: i32, max: i32 },
     #[error(
-        "{object} was still there after {timeout}; a finalizer may hold it (`kubectl get {plural} {name} -o yaml` shows which)"
+        "{object} was still there after {timeout}; a finalizer may hold it (`kubectl get {plural} {name} -n {namespace} -o yaml` shows which)"
     )]
     StillThere {
         object: String,
         timeout: String,
         plural: String,
         name: String,
+        namespace: String,
     },
     #[error(
         "lost the watch on {object} while waiting for it to go away; run `zeppelin delete` again"

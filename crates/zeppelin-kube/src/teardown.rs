@@ -22,7 +22,6 @@ pub async fn delete(
     timeout: Duration,
 ) -> Result<Vec<String>, ClusterError> {
     let inventory = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
-    revision::delete_all(cluster, &target.namespace, &target.app).await?;
     let deletions = inventory
         .objects
         .iter()
@@ -57,11 +56,16 @@ pub async fn delete(
                             timeout: humanize(timeout),
                             plural: ar.plural.clone(),
                             name: name.clone(),
+                            namespace: target.namespace.clone(),
                         });
                     }
                 }
             }
             Ok(format!("{kind}/{name}"))
         });
-    try_join_all(deletions).await
+    let deleted = try_join_all(deletions).await?;
+    // Only now: a delete that failed part way keeps the history, so the app can still be
+    // rolled back or deleted again.
+    revision::delete_all(cluster, &target.namespace, &target.app).await?;
+    Ok(deleted)
 }
