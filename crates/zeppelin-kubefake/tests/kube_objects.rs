@@ -273,6 +273,40 @@ async fn server_side_apply_owns_fields_and_honours_dry_run_and_force() {
 }
 
 #[tokio::test]
+async fn delete_collection_skips_items_a_cascade_already_deleted() {
+    let server = FakeApiServer::start(Config {
+        controllers: false,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
+    let owner = maps
+        .create(&PostParams::default(), &config_map("a-owner", &[]))
+        .await
+        .unwrap();
+    let mut owned = config_map("b-owned", &[]);
+    owned.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "a-owner",
+            "uid": owner.uid().unwrap(),
+        }))
+        .unwrap(),
+    ]);
+    maps.create(&PostParams::default(), &owned).await.unwrap();
+    let deleted = maps
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("the deleted items");
+    let names: Vec<String> = deleted.items.iter().map(ResourceExt::name_any).collect();
+    assert_eq!(names, ["a-owner"]);
+    assert!(server.objects("configmaps").is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn namespaces_terminate_through_the_namespace_controller() {
     let server = FakeApiServer::start(Config {
         controllers: false,

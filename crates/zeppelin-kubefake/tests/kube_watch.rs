@@ -61,6 +61,50 @@ async fn zero_intervals_are_raised_rather_than_panicking() {
 }
 
 #[tokio::test]
+async fn settled_objects_keep_their_resource_versions() {
+    let server = FakeApiServer::start(Config {
+        controller_interval: Duration::from_millis(20),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client(&server).await, "default");
+    deployments
+        .create(&PostParams::default(), &web_deployment("nginx:1"))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        LIMIT,
+        await_condition(deployments, "web", conditions::is_deployment_completed()),
+    )
+    .await
+    .expect("the rollout completes in time")
+    .unwrap();
+    let versions = || {
+        let mut versions: Vec<(String, String)> = ["pods", "replicasets", "deployments"]
+            .into_iter()
+            .flat_map(|kind| server.objects(kind))
+            .map(|o| {
+                let meta = &o["metadata"];
+                (
+                    meta["name"].as_str().unwrap().to_owned(),
+                    meta["resourceVersion"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        versions.sort();
+        versions
+    };
+    // Once every pod is available, the controllers change nothing: no new resource versions.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = versions();
+    assert!(settled.len() >= 4, "{settled:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(versions(), settled);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn watches_resume_from_a_resource_version_and_report_gone() {
     let server = FakeApiServer::start(Config {
         history_limit: 5,
