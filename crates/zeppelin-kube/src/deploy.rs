@@ -87,7 +87,7 @@ pub async fn deploy(
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
 ) -> Result<DeployReport, ClusterError> {
     cluster.check_apis(manifest).await?;
-    let (report, number) =
+    let (report, number, revisions) =
         apply_and_record(cluster, target, manifest, options, cause, on_event).await?;
     let Some(timeout) = options.wait.filter(|_| !options.apply.dry_run) else {
         return Ok(report);
@@ -110,7 +110,7 @@ pub async fn deploy(
     match waited {
         Ok(()) => {
             if let Some(number) = number {
-                mark_deployed(cluster, target, number).await?;
+                mark_deployed(cluster, target, &revisions, number).await?;
             }
             Ok(report)
         }
@@ -131,7 +131,7 @@ pub async fn deploy(
             if !options.atomic {
                 return Err(failure);
             }
-            let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+            // Only `failed` changed status since the list was read, and it is left out.
             let Some(good) = last_good(&revisions, failed) else {
                 return Err(ClusterError::NotRolledBack(Box::new(failure)));
             };
@@ -178,7 +178,7 @@ async fn apply_and_record(
     options: &DeployOptions,
     cause: &str,
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(DeployReport, Option<u64>), ClusterError> {
+) -> Result<(DeployReport, Option<u64>, Vec<Revision>), ClusterError> {
     let before = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
     let applied = apply::apply(cluster, manifest, &before, options.apply).await?;
     for object in &applied {
@@ -205,9 +205,9 @@ async fn apply_and_record(
         revision: None,
     };
     if options.apply.dry_run {
-        return Ok((report, None));
+        return Ok((report, None, Vec::new()));
     }
-    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let mut revisions = revision::list(cluster, &target.namespace, &target.app).await?;
     let hash = revision::objects_hash(manifest);
     let unchanged = revisions
         .last()
@@ -222,6 +222,7 @@ async fn apply_and_record(
         };
         let new = NewRevision {
             manifest,
+            objects_hash: hash,
             app_hash: options.app_hash.clone(),
             // Recorded as failed until the rollout is seen to finish, so a deploy cut
             // off while waiting never looks like a good one to roll back to.
@@ -235,6 +236,7 @@ async fn apply_and_record(
                 &target.app,
                 &new,
                 options.history,
+                &mut revisions,
             )
             .await?,
         )
@@ -249,16 +251,22 @@ async fn apply_and_record(
             .filter(|last| unchanged && last.status == RevisionStatus::Applied)
             .map(|last| last.number)
     });
-    Ok((report, settles.filter(|_| options.wait.is_some())))
+    Ok((
+        report,
+        settles.filter(|_| options.wait.is_some()),
+        revisions,
+    ))
 }
 
-/// Marks revision `number` deployed and the one deployed before it superseded.
+/// Marks revision `number` deployed and the one deployed before it (in `revisions`, the
+/// kept ones) superseded.
 async fn mark_deployed(
     cluster: &Cluster,
     target: &Target,
+    revisions: &[Revision],
     number: u64,
 ) -> Result<(), ClusterError> {
-    for old in revision::list(cluster, &target.namespace, &target.app).await? {
+    for old in revisions {
         if old.number != number && old.status == RevisionStatus::Deployed {
             revision::set_status(
                 cluster,

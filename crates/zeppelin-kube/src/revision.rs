@@ -170,20 +170,24 @@ fn decode(secret: Secret) -> Result<Revision, ClusterError> {
 #[derive(Debug, Clone)]
 pub struct NewRevision<'a> {
     pub manifest: &'a Manifest,
+    /// [`objects_hash`] of `manifest`.
+    pub objects_hash: String,
     pub app_hash: String,
     pub status: RevisionStatus,
     pub cause: String,
 }
 
-/// Records a revision numbered after the highest kept one and deletes the oldest beyond `keep`. Returns its number.
+/// Records a revision numbered after the highest of `existing` (the kept ones, as [`list`]
+/// returns them) and deletes the oldest beyond `keep`, also from `existing`. Returns its
+/// number.
 pub async fn record(
     cluster: &Cluster,
     namespace: &str,
     app: &str,
     new: &NewRevision<'_>,
     keep: usize,
+    existing: &mut Vec<Revision>,
 ) -> Result<u64, ClusterError> {
-    let existing = list(cluster, namespace, app).await?;
     let number = existing.last().map_or(1, |r| r.number + 1);
     let api: Api<Secret> = Api::namespaced(cluster.client.clone(), namespace);
     let data = BTreeMap::from([
@@ -193,7 +197,7 @@ pub async fn record(
         ),
         (
             "objects-hash".to_owned(),
-            ByteString(objects_hash(new.manifest).into_bytes()),
+            ByteString(new.objects_hash.clone().into_bytes()),
         ),
         (
             "app-hash".to_owned(),
@@ -227,7 +231,7 @@ pub async fn record(
         .await
         .map_err(request(format!("record revision {number} of {app}")))?;
     let excess = (existing.len() + 1).saturating_sub(keep.max(1));
-    for old in existing.iter().take(excess) {
+    for old in existing.drain(..excess.min(existing.len())) {
         match api
             .delete(&secret_name(app, old.number), &DeleteParams::default())
             .await
