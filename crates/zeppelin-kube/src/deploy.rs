@@ -9,6 +9,7 @@ use crate::Cluster;
 use crate::apply::{self, Applied, ApplyOptions, Outcome};
 use crate::cluster_error::ClusterError;
 use crate::inventory::Inventory;
+use crate::labels::owner_selector;
 use crate::manifest::Manifest;
 use crate::prune::prune;
 use crate::revision::{self, NewRevision, Revision, RevisionStatus};
@@ -19,19 +20,6 @@ use crate::rollout::{self, SubProgress, WaitOptions};
 pub struct Target {
     pub app: String,
     pub namespace: String,
-}
-
-impl Target {
-    /// The label selector of every object the app owns.
-    pub fn owner_selector(&self) -> String {
-        format!(
-            "{}={},{}={}",
-            crate::labels::MANAGED_BY,
-            crate::labels::MANAGER,
-            crate::labels::INSTANCE,
-            self.app
-        )
-    }
 }
 
 /// How to deploy.
@@ -179,7 +167,7 @@ async fn apply_and_record(
     cause: &str,
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
 ) -> Result<(DeployReport, Option<u64>, Vec<Revision>), ClusterError> {
-    let before = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
+    let before = Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
     let applied = apply::apply(cluster, manifest, &before, options.apply).await?;
     for object in &applied {
         on_event(DeployEvent::Applied(object));

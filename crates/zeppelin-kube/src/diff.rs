@@ -15,6 +15,7 @@ use crate::cluster_error::{ApiCause, ClusterError, request};
 use crate::deploy::Target;
 use crate::hash::hex;
 use crate::inventory::Inventory;
+use crate::labels::owner_selector;
 use crate::manifest::{Item, Manifest};
 
 /// How one object would change.
@@ -44,7 +45,7 @@ pub async fn diff(
     manifest: &Manifest,
 ) -> Result<Vec<ObjectDiff>, ClusterError> {
     cluster.check_apis(manifest).await?;
-    let before = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
+    let before = Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
     let namespace_missing = manifest.items.iter().any(|i| i.kind() == "Namespace")
         && !before.objects.keys().any(|(kind, _)| kind == "Namespace");
     let diffs = manifest

@@ -30,9 +30,10 @@ pub const SECRETS_AS_ENV: &str = "zeppelin.dev/secrets-as-env";
 /// Annotation on a Deployment listing the pod-security defaults its sub opted out of.
 pub const SECURITY_OPT_OUTS: &str = "zeppelin.dev/security-opt-outs";
 
-/// The label selector matching every object of `app`: what a deploy lists to prune.
-pub fn owner_selector(app: &App) -> String {
-    format!("{MANAGED_BY}={MANAGER},{INSTANCE}={}", app.name)
+/// The label selector matching every object of the app named `app`: what a deploy lists
+/// to prune, and what every cluster command lists or watches.
+pub fn owner_selector(app: &str) -> String {
+    format!("{MANAGED_BY}={MANAGER},{INSTANCE}={app}")
 }
 
 /// Labels of objects that belong to the whole app (Namespace, ServiceAccount, ConfigMap…).

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::Cluster;
 use crate::cluster_error::{ClusterError, request};
 use crate::deploy::Target;
-use crate::labels::NAME;
+use crate::labels::{NAME, owner_selector};
 
 /// One line a container wrote.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub struct LogOptions {
 }
 
 fn selector(target: &Target, subs: &[String]) -> String {
-    let mut selector = target.owner_selector();
+    let mut selector = owner_selector(&target.app);
     if !subs.is_empty() {
         let _ = write!(selector, ",{NAME} in ({})", subs.join(","));
     }

@@ -21,7 +21,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use crate::Cluster;
 use crate::cluster_error::{ApiCause, ClusterError, humanize};
 use crate::diagnosis;
-use crate::labels::{INSTANCE, MANAGED_BY, MANAGER, NAME};
+use crate::labels::{NAME, owner_selector};
 
 /// Waiting reasons no amount of waiting fixes.
 const HOPELESS: [&str; 5] = [
@@ -116,7 +116,7 @@ pub async fn wait(
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let replica_sets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), &options.namespace);
-    let selector = format!("{INSTANCE}={},{MANAGED_BY}={MANAGER}", options.app);
+    let selector = owner_selector(&options.app);
     let (deployment_store, deployment_writer) = reflector::store();
     let (pod_store, pod_writer) = reflector::store();
     let (replica_set_store, replica_set_writer) = reflector::store();

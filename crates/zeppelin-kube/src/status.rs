@@ -14,11 +14,12 @@ use crate::cluster_error::{ClusterError, request};
 use crate::deploy::Target;
 use crate::diagnosis::waiting_reason;
 use crate::labels::NAME;
+use crate::labels::owner_selector;
 
 /// The app's status as the cluster sees it now.
 pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus, ClusterError> {
     let ns = &target.namespace;
-    let selector = target.owner_selector();
+    let selector = owner_selector(&target.app);
     let params = ListParams::default().labels(&selector);
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);

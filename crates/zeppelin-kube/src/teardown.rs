@@ -9,6 +9,7 @@ use kube::runtime::wait::{await_condition, conditions};
 
 use crate::Cluster;
 use crate::cluster_error::{ClusterError, humanize, request};
+use crate::labels::owner_selector;
 
 use crate::deploy::Target;
 use crate::inventory::Inventory;
@@ -21,7 +22,8 @@ pub async fn delete(
     target: &Target,
     timeout: Duration,
 ) -> Result<Vec<String>, ClusterError> {
-    let inventory = Inventory::list(cluster, &target.namespace, &target.owner_selector()).await?;
+    let inventory =
+        Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
     let deletions = inventory
         .objects
         .iter()

@@ -569,7 +569,7 @@ fn objects_come_in_apply_stages_with_ownership_labels() {
         ]
     );
     assert_eq!(
-        labels::owner_selector(&app),
+        labels::owner_selector(&app.name),
         "app.kubernetes.io/managed-by=zeppelin,app.kubernetes.io/instance=shop"
     );
     for object in &r.objects {
