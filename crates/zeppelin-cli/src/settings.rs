@@ -61,10 +61,21 @@ impl GlobalSettings {
 
     /// The app file for a cluster command: `--namespace` replaces the app's namespace.
     pub(crate) fn load_cluster_app(&self) -> Result<App, LoadError> {
-        let mut app = self.load_app()?;
+        self.load_cluster_app_and_text().map(|(app, _)| app)
+    }
+
+    /// [`Self::load_cluster_app`], with the app file's text as it was read (what a
+    /// revision's app hash covers).
+    pub(crate) fn load_cluster_app_and_text(&self) -> Result<(App, String), LoadError> {
+        let path = self.app_file()?;
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut app = zeppelin_core::parse(&text, &path)?;
         if let Some(namespace) = &self.namespace {
             app.namespace = Some(namespace.clone());
         }
-        Ok(app)
+        Ok((app, text))
     }
 }

@@ -794,3 +794,14 @@ fn namespace_flag_deploys_the_app_elsewhere() {
             .is_none()
     );
 }
+
+#[test]
+fn namespace_flag_renders_the_app_elsewhere() {
+    let world = World::new("t-ns-render");
+    world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
+    let out = world.zeppelin(&["--namespace", "t-ns-other", "render"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("namespace: t-ns-other"), "{text}");
+    assert!(!text.contains("namespace: t-ns-render"), "{text}");
+}

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use miette::{IntoDiagnostic as _, WrapErr as _};
+use miette::IntoDiagnostic as _;
 use zeppelin_core::AppDuration;
 use zeppelin_kube::apply::{ApplyOptions, Outcome};
 use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
@@ -57,11 +57,7 @@ fn summary(report: &DeployReport) -> String {
 }
 
 pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    let app = settings.load_cluster_app()?;
-    let file = settings.app_file()?;
-    let text = std::fs::read(&file)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", file.display()))?;
+    let (app, text) = settings.load_cluster_app_and_text()?;
     let manifest = cluster::manifest(&app)?;
     let target = cluster::target(&app);
     let options = DeployOptions {
@@ -73,7 +69,7 @@ pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Re
         atomic: args.atomic,
         prune: !args.no_prune,
         history: args.history,
-        app_hash: zeppelin_kube::revision::app_hash(&text),
+        app_hash: zeppelin_kube::revision::app_hash(text.as_bytes()),
     };
     let mut progress = RolloutProgress::new();
     let result = cluster::block_on(async {

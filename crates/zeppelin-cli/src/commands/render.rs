@@ -34,7 +34,8 @@ pub(crate) fn render(
     render: &RenderSettings,
     settings: &GlobalSettings,
 ) -> miette::Result<ExitCode> {
-    let app = settings.load_app()?;
+    // `--namespace` applies to what is rendered as it does to what is deployed.
+    let app = settings.load_cluster_app()?;
     // The values are read even when the Secret is left out: the config hash covers them,
     // so the output matches what `zeppelin deploy` applies.
     let secrets = match zeppelin_kube::secrets::resolve(&app) {
