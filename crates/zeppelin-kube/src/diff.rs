@@ -4,19 +4,18 @@
 //! Secret values never appear: each is replaced by a short digest, so a changed value shows
 //! as a changed line without being printed.
 
-use futures::future::try_join_all;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::Cluster;
-use crate::apply::FIELD_MANAGER;
-use crate::cluster_error::{ApiCause, ClusterError, request};
+use crate::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster_error::ClusterError;
 use crate::deploy::Target;
 use crate::hash::hex;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, content};
 use crate::labels::owner_selector;
-use crate::manifest::{Item, Manifest};
+use crate::manifest::Manifest;
+use crate::yaml;
 
 /// How one object would change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,8 @@ pub struct ObjectDiff {
     pub change: Change,
 }
 
-/// Compares `manifest` with the cluster.
+/// Compares `manifest` with the cluster: a server-side dry-run apply (as `deploy
+/// --dry-run` does) compared with the app's objects as listed.
 pub async fn diff(
     cluster: &Cluster,
     target: &Target,
@@ -46,13 +46,40 @@ pub async fn diff(
 ) -> Result<Vec<ObjectDiff>, ClusterError> {
     cluster.check_apis(manifest).await?;
     let before = Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
-    let namespace_missing = manifest.items.iter().any(|i| i.kind() == "Namespace")
-        && !before.objects.keys().any(|(kind, _)| kind == "Namespace");
-    let diffs = manifest
+    let options = ApplyOptions {
+        force_conflicts: false,
+        dry_run: true,
+    };
+    let applied = apply::apply(cluster, manifest, &before, options).await?;
+    let mut diffs: Vec<ObjectDiff> = manifest
         .items
         .iter()
-        .map(|item| diff_one(cluster, item, namespace_missing));
-    let mut diffs = try_join_all(diffs).await?;
+        .zip(manifest_order(manifest, &applied))
+        .map(|(item, applied)| {
+            let change = match applied.outcome {
+                Outcome::Unchanged => Change::Unchanged,
+                // The object as rendered is what would be created (a dry run in a namespace
+                // that does not exist yet is not sent at all).
+                Outcome::Created => Change::Create(yaml::document(&clean(item.object.clone()))),
+                Outcome::Configured => {
+                    let key = (item.kind().to_owned(), item.name().to_owned());
+                    let old = before.objects.get(&key).map(|o| yaml::document(&o.content));
+                    let new = yaml::document(&content(applied.live.clone()));
+                    Change::Update(
+                        similar::TextDiff::from_lines(&old.unwrap_or_default(), &new)
+                            .unified_diff()
+                            .context_radius(3)
+                            .header("live", "deploy")
+                            .to_string(),
+                    )
+                }
+            };
+            ObjectDiff {
+                object: item.display_name(),
+                change,
+            }
+        })
+        .collect();
     for (kind, name) in before.objects.keys() {
         if kind != "Namespace" && !manifest.contains(kind, name) {
             diffs.push(ObjectDiff {
@@ -64,58 +91,19 @@ pub async fn diff(
     Ok(diffs)
 }
 
-async fn diff_one(
-    cluster: &Cluster,
-    item: &Item,
-    namespace_missing: bool,
-) -> Result<ObjectDiff, ClusterError> {
-    let object = item.display_name();
-    let api: Api<DynamicObject> = match item.object["metadata"]["namespace"].as_str() {
-        Some(namespace) => Api::namespaced_with(cluster.client.clone(), namespace, &item.resource),
-        None => Api::all_with(cluster.client.clone(), &item.resource),
-    };
-    let live = if namespace_missing && item.is_namespaced() {
-        None
-    } else {
-        api.get_opt(item.name())
-            .await
-            .map_err(request(format!("read the live {object}")))?
-    };
-    let Some(live) = live else {
-        // A dry run in a namespace that does not exist yet would fail; the object as
-        // rendered is what would be created.
-        return Ok(ObjectDiff {
-            object,
-            change: Change::Create(yaml(&clean(item.object.clone()))),
-        });
-    };
-    let mut params = PatchParams::apply(FIELD_MANAGER);
-    params.dry_run = true;
-    let applied = api
-        .patch(item.name(), &params, &Patch::Apply(&item.object))
-        .await
-        .map_err(|source| ClusterError::Apply {
-            object: object.clone(),
-            source: ApiCause(source),
-        })?;
-    let old = yaml(&clean(
-        serde_json::to_value(live).expect("objects serialize"),
-    ));
-    let new = yaml(&clean(
-        serde_json::to_value(applied).expect("objects serialize"),
-    ));
-    let change = if old == new {
-        Change::Unchanged
-    } else {
-        Change::Update(
-            similar::TextDiff::from_lines(&old, &new)
-                .unified_diff()
-                .context_radius(3)
-                .header("live", "deploy")
-                .to_string(),
-        )
-    };
-    Ok(ObjectDiff { object, change })
+/// `applied` (in the order of the apply's stages) in the order of `manifest`'s items.
+fn manifest_order<'a>(manifest: &Manifest, applied: &'a [Applied]) -> Vec<&'a Applied> {
+    manifest
+        .items
+        .iter()
+        .map(|item| {
+            let name = item.display_name();
+            applied
+                .iter()
+                .find(|a| a.object == name)
+                .expect("the apply returns every object of the manifest")
+        })
+        .collect()
 }
 
 /// Removes what the server maintains on its own, and hides Secret values.
@@ -151,8 +139,4 @@ pub(crate) fn clean(mut object: Value) -> Value {
         }
     }
     object
-}
-
-fn yaml(object: &Value) -> String {
-    serde_yaml_ng::to_string(object).expect("JSON values serialize as YAML")
 }

@@ -93,10 +93,6 @@ impl Item {
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.kind(), self.name())
     }
-
-    pub(crate) fn is_namespaced(&self) -> bool {
-        self.object["metadata"]["namespace"].is_string()
-    }
 }
 
 /// Every object of one deploy, sorted by stage.
