@@ -477,6 +477,21 @@ mod tests {
             .map(|p| p.metadata.name.clone())
             .collect();
         assert_eq!(new, [Some("api-new-1".to_owned())]);
+
+        // A spec the controller has not seen yet (a rollback re-applying revision 1's
+        // template): the annotated revision is still the previous one, so no pod is new.
+        let unseen = Stores {
+            deployments: store(&[json!({
+                "metadata": {"name": "api", "generation": 3,
+                             "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                "spec": {"replicas": 1, "selector": {}, "template": {}},
+                "status": {"observedGeneration": 2},
+            })]),
+            replica_sets: store(&[rs("old", "1"), rs("new", "2")]),
+            pods: store(&[pod("api-old-1", "old", "CrashLoopBackOff", 5)]),
+        };
+        assert!(unseen.new_pods("api").is_empty());
+        assert!(matches!(judge(&options, &unseen), Verdict::Progress(_)));
     }
 
     #[test]
