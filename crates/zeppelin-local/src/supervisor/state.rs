@@ -153,8 +153,8 @@ impl State {
         })
     }
 
-    /// Every sub with a run, in reverse start order (subs no longer in the app last in
-    /// start order, so first to stop).
+    /// Every sub with a run, in the order to stop them: the reverse of the app's start
+    /// order, with subs that have a run but are no longer in the app first.
     pub(crate) fn stop_order(&self) -> Vec<String> {
         self.with(|run| {
             let mut order: Vec<String> = run
