@@ -224,7 +224,7 @@ impl Writer {
                 .and_then(|()| self.file.write_all(text))
                 .and_then(|()| self.file.write_all(b"\n"));
             if let Err(err) = written {
-                eprintln!("zeppelin: cannot write {}: {err}", self.path.display());
+                tracing::warn!(path = %self.path.display(), error = %err, "cannot write a log file");
             }
             self.size += len;
             if let Some(echo) = &self.echo {
@@ -240,7 +240,7 @@ impl Writer {
 
     fn flush(&mut self) {
         if let Err(err) = self.file.flush() {
-            eprintln!("zeppelin: cannot write {}: {err}", self.path.display());
+            tracing::warn!(path = %self.path.display(), error = %err, "cannot write a log file");
         }
     }
 
@@ -266,7 +266,7 @@ impl Writer {
                 self.size = 0;
             }
             Err(err) => {
-                eprintln!("zeppelin: cannot rotate {}: {err}", self.path.display());
+                tracing::warn!(path = %self.path.display(), error = %err, "cannot rotate a log file");
                 // Try again after another `max_size`, not on every line from now on.
                 self.size = 0;
             }

@@ -161,7 +161,7 @@ impl Server {
                 Err(error) => {
                     // Out of file descriptors and the like: back off instead of spinning on
                     // the thread that also runs the replicas and balancers.
-                    eprintln!("zeppelin: the control socket cannot accept a connection: {error}");
+                    tracing::warn!(%error, "the control socket cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

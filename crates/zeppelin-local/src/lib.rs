@@ -7,6 +7,13 @@
 //! leaving orphans. [`serve`] runs one for an app in this process (foreground, or as the
 //! detached background supervisor), answering `ps`, `stop`, `restart` and `scale` on a Unix
 //! socket; [`control`] is the client side of that socket and [`logs`] reads the log files.
+//!
+//! Inside, `supervisor` owns the app's state (`supervisor/state.rs`, one lock) and changes it
+//! one operation at a time: `reconcile.rs` (start, stop, restart, scale, apply), `roll.rs`
+//! (the rolling replace), `traffic.rs` (the balancers and gateway replicas join and leave),
+//! `status.rs` (what `ps` shows). Each replica is one task (`replica.rs`) that gets what it
+//! needs from `runtime.rs` and reports readiness to its sub's ready set
+//! (`balancer/ready.rs`). Warnings are `tracing` events; the binary installs the subscriber.
 
 mod backoff;
 pub mod balancer;
@@ -15,14 +22,16 @@ pub mod control;
 mod environment;
 mod error;
 pub mod gateway;
+mod groups;
 mod instance;
 pub mod launch;
 pub mod logs;
 pub mod paths;
+mod port_holder;
 mod probe;
 mod reaper;
 mod replica;
-mod rotation;
+mod runtime;
 mod serve;
 mod supervisor;
 mod sweep;

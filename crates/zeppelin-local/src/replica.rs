@@ -17,11 +17,11 @@ use zeppelin_core::model::RestartPolicy;
 use zeppelin_core::status::ReplicaState;
 
 use crate::backoff::Backoff;
+use crate::balancer::ReadySet;
 use crate::capture::{Stream, SubLog};
 use crate::probe::probe;
 use crate::reaper::{Exit, pid_of};
-use crate::rotation::Rotation;
-use crate::supervisor::Shared;
+use crate::runtime::ReplicaRuntime;
 use crate::sweep::{self, MARKER, Marked};
 
 /// A replica with no health check counts as healthy once it has run this long.
@@ -60,8 +60,8 @@ pub(crate) struct SubContext {
     /// Which secret values the replicas were started with.
     pub(crate) secrets_digest: u64,
     pub(crate) log: SubLog,
-    /// The sub's balancer rotation, shared by every context of the sub.
-    pub(crate) rotation: Arc<Rotation>,
+    /// The sub's ready set, feeding its balancer; shared by every context of the sub.
+    pub(crate) ready_set: Arc<ReadySet>,
 }
 
 /// A running replica task and what it reports.
@@ -74,7 +74,7 @@ pub(crate) struct Replica {
 
 impl Replica {
     /// Starts replica `index` of a sub.
-    pub(crate) fn start(shared: &Arc<Shared>, sub: &Arc<SubContext>, index: u32) -> Self {
+    pub(crate) fn start(runtime: &Arc<ReplicaRuntime>, sub: &Arc<SubContext>, index: u32) -> Self {
         let info = Arc::new(Mutex::new(ReplicaInfo {
             state: ReplicaState::Pending,
             ready: false,
@@ -89,10 +89,10 @@ impl Replica {
         let cancel = CancellationToken::new();
         let task = tokio::spawn(
             Life {
-                shared: Arc::clone(shared),
+                runtime: Arc::clone(runtime),
                 sub: Arc::clone(sub),
                 index,
-                serial: shared.next_serial(),
+                serial: runtime.next_serial(),
                 info: Arc::clone(&info),
                 cancel: cancel.clone(),
             }
@@ -141,10 +141,10 @@ enum Ending {
 }
 
 struct Life {
-    shared: Arc<Shared>,
+    runtime: Arc<ReplicaRuntime>,
     sub: Arc<SubContext>,
     index: u32,
-    /// Unique to this replica among all the supervisor started: its key in the rotation.
+    /// Unique to this replica among all the supervisor started: its key in the ready set.
     serial: u64,
     info: Arc<Mutex<ReplicaInfo>>,
     cancel: CancellationToken,
@@ -167,9 +167,9 @@ impl Life {
             _ => None,
         };
         self.sub
-            .rotation
+            .ready_set
             .report(self.serial, self.index, addr, info.ready);
-        self.shared.changed.send_replace(());
+        self.runtime.changed.send_replace(());
     }
 
     /// Runs the replica until it is cancelled; returns whether its last stop was clean.
@@ -259,12 +259,12 @@ impl Life {
     /// in the app folder, with the sub's environment, its `PORT` and number, and the marker
     /// that lets a stop find everything it started.
     fn command(&self, cmd: &str, port: u16, instance: &str) -> std::process::Command {
-        let mut command = self.shared.command(cmd);
+        let mut command = self.runtime.command(cmd);
         for var in &self.sub.hidden {
             command.env_remove(var);
         }
         command
-            .current_dir(&self.shared.paths.dir)
+            .current_dir(&self.runtime.paths.dir)
             .envs(&self.sub.env)
             .env("PORT", port.to_string())
             .env("ZEPPELIN_REPLICA", self.index.to_string())
@@ -275,14 +275,14 @@ impl Life {
     /// Starts the process through the launcher, in a process group of its own.
     async fn spawn(&self) -> Result<Process, String> {
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
-        let instance = self.shared.next_instance();
+        let instance = self.runtime.next_instance();
         let mut command = self.command(&self.sub.command, port, &instance);
         command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let (mut child, exit) = self
-            .shared
+            .runtime
             .reaper
             .spawn(command)
             .await
@@ -295,7 +295,7 @@ impl Life {
         if let Some(err) = child.stderr.take().and_then(|p| pipe_of(p.into())) {
             captures.push(self.sub.log.capture(err, self.index, Stream::Err));
         }
-        self.shared.record_group(&instance, pid);
+        self.runtime.record_group(&instance, pid);
         self.update(|i| {
             i.state = ReplicaState::Starting;
             i.ready = false;
@@ -344,7 +344,7 @@ impl Life {
                 continue;
             };
             let result = tokio::select! {
-                result = probe(&h.check, port, h.timeout.get(), &self.shared.reaper, |cmd| {
+                result = probe(&h.check, port, h.timeout.get(), &self.runtime.reaper, |cmd| {
                     self.command(cmd, port, instance)
                 }) => result,
                 status = &mut *exit => return Ending::Exited(status.unwrap_or(LOST)),
@@ -397,17 +397,17 @@ impl Life {
                 if let Some(port) = port {
                     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
                     tokio::select! {
-                        _ = self.sub.rotation.drain(addr, stop_timeout) => {}
-                        () = self.shared.force.cancelled() => {}
+                        _ = self.sub.ready_set.drain(addr, stop_timeout) => {}
+                        () = self.runtime.force.cancelled() => {}
                     }
                 }
                 (
                     Ending::Cancelled,
-                    terminate(group, exit, stop_timeout, &self.shared.force).await,
+                    terminate(group, exit, stop_timeout, &self.runtime.force).await,
                 )
             }
             Ending::Unhealthy(reason) => {
-                terminate(group, exit, stop_timeout, &self.shared.force).await;
+                terminate(group, exit, stop_timeout, &self.runtime.force).await;
                 (Ending::Unhealthy(reason), true)
             }
         };
@@ -416,7 +416,7 @@ impl Life {
         let marked = instance.clone();
         let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
             .await;
-        self.shared.forget_group(&instance);
+        self.runtime.forget_group(&instance);
         for capture in captures {
             let abort = capture.abort_handle();
             if tokio::time::timeout(DRAIN, capture).await.is_err() {

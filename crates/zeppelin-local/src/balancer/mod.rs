@@ -5,8 +5,8 @@
 //! nothing of HTTP, so any protocol works. With no replica in rotation a connection is
 //! reset at once rather than left hanging.
 
-mod holder;
 mod pool;
+mod ready;
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,9 +18,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
-pub use holder::PortHolder;
+pub use crate::port_holder::PortHolder;
 pub(crate) use pool::Lease;
 pub use pool::{Backend, BackendLoad, Drained, Pool};
+pub(crate) use ready::ReadySet;
 
 /// How long the balancer waits for a replica to accept a connection before trying another.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -28,7 +28,8 @@ use zeppelin_core::model::Route;
 
 pub use routes::{RouteTarget, route_targets};
 
-use crate::balancer::{Pool, PortHolder};
+use crate::balancer::Pool;
+use crate::port_holder::PortHolder;
 use proxy::Proxy;
 use routes::RouteTable;
 use upstream::Upstreams;

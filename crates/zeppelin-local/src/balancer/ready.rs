@@ -1,5 +1,5 @@
-//! Which replicas of a sub receive traffic: the bridge from replica health to the sub's
-//! balancer.
+//! A sub's ready set: which of its replicas receive traffic, the bridge from replica health
+//! to the sub's balancer.
 //!
 //! Every replica reports its port and readiness here as they change; the sub's [`Pool`]
 //! (shared by its balancer and the gateway) is then given exactly the ready ones. Entries
@@ -9,18 +9,19 @@
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use crate::balancer::{Backend, Drained, Pool};
+use super::pool::{Backend, Drained, Pool};
 
-/// A sub's replicas as the balancer sees them.
+/// A sub's replicas as the balancer sees them: every replica run with a port, and whether it
+/// is ready.
 #[derive(Debug, Default)]
-pub(crate) struct Rotation {
+pub(crate) struct ReadySet {
     /// `(serial, backend, ready)` of every replica run that has a port.
     entries: Mutex<Vec<(u64, Backend, bool)>>,
     /// The balancer's pool; `None` for a sub without a port.
     pool: Option<Pool>,
 }
 
-impl Rotation {
+impl ReadySet {
     pub(crate) fn new(pool: Option<Pool>) -> Self {
         Self {
             entries: Mutex::default(),
@@ -31,7 +32,7 @@ impl Rotation {
     /// Records replica run `serial` (listening on `addr`, or gone when `None`) and gives
     /// the balancer the ready replicas.
     pub(crate) fn report(&self, serial: u64, replica: u32, addr: Option<SocketAddr>, ready: bool) {
-        let mut entries = self.entries.lock().expect("rotation");
+        let mut entries = self.entries.lock().expect("ready set");
         let before = entries.clone();
         entries.retain(|(s, _, _)| *s != serial);
         if let Some(addr) = addr {

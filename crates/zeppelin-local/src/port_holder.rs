@@ -1,5 +1,6 @@
-//! Who holds a port: named in the error when a balancer or the gateway cannot listen, so the
-//! user knows what to stop.
+//! Who holds a port: named in the error when a sub's balancer or the gateway cannot listen,
+//! so the user knows what to stop. Public as `balancer::PortHolder`, the type of the
+//! `holder` field of both bind errors.
 //!
 //! Linux only, from `/proc`: the listening socket's inode in `/proc/net/tcp{,6}`, then the
 //! process with that socket among its open files. Anything unreadable means "unknown", and

@@ -1,0 +1,97 @@
+//! What every replica task needs from the supervisor that started it: the app's paths, the
+//! reaper that spawns and reaps its processes, the launcher command, serial numbers, the
+//! record of process groups, the token that makes stops forceful and the notifier of state
+//! changes.
+//!
+//! The supervisor creates one [`ReplicaRuntime`] and hands it to every [`crate::replica`]
+//! task it starts, so replicas never reach back into the supervisor.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::groups::GroupRecord;
+use crate::launch::LAUNCH_ARG;
+use crate::paths::AppPaths;
+use crate::reaper::Reaper;
+
+/// What every replica task of one supervisor shares.
+pub(crate) struct ReplicaRuntime {
+    pub(crate) paths: AppPaths,
+    pub(crate) reaper: Arc<Reaper>,
+    /// The `zeppelin` binary, run as the launcher; `None` runs `sh` directly.
+    launcher: Option<PathBuf>,
+    next: AtomicU64,
+    /// Cancelled on a second Ctrl-C: stops no longer wait for the stop timeout.
+    pub(crate) force: CancellationToken,
+    /// Bumped whenever a replica's state changes.
+    pub(crate) changed: watch::Sender<()>,
+    /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`.
+    groups: GroupRecord,
+}
+
+impl ReplicaRuntime {
+    /// The runtime for the replicas of the app at `paths`. Must be called inside a tokio
+    /// runtime (the process-group record gets a task of its own).
+    pub(crate) fn new(paths: AppPaths, reaper: Arc<Reaper>, launcher: Option<PathBuf>) -> Self {
+        let (changed, _) = watch::channel(());
+        let groups = GroupRecord::start(paths.groups());
+        Self {
+            paths,
+            reaper,
+            launcher,
+            next: AtomicU64::new(0),
+            force: CancellationToken::new(),
+            changed,
+            groups,
+        }
+    }
+
+    /// `sh -c COMMAND` as the leader of a process group of its own: through the launcher
+    /// (which also gives it a session of its own) when there is one.
+    pub(crate) fn command(&self, command: &str) -> std::process::Command {
+        let mut cmd = match &self.launcher {
+            Some(launcher) => {
+                let mut cmd = std::process::Command::new(launcher);
+                cmd.arg(LAUNCH_ARG)
+                    .arg(std::process::id().to_string())
+                    .arg("sh");
+                cmd
+            }
+            None => {
+                let mut cmd = std::process::Command::new("sh");
+                std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+                cmd
+            }
+        };
+        cmd.arg("-c").arg(command);
+        cmd
+    }
+
+    /// A number no other replica of this supervisor has.
+    pub(crate) fn next_serial(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A new marker value for one run of one replica.
+    pub(crate) fn next_instance(&self) -> String {
+        format!(
+            "{}-{}",
+            self.paths.id,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Records the process group that replica run `instance` leads.
+    pub(crate) fn record_group(&self, instance: &str, group: i32) {
+        self.groups.record(instance, group);
+    }
+
+    /// Forgets the process group of replica run `instance`, once it is gone.
+    pub(crate) fn forget_group(&self, instance: &str) {
+        self.groups.forget(instance);
+    }
+}

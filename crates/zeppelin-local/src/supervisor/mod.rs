@@ -1,0 +1,145 @@
+//! The supervisor: the subs of one app and their replicas, started in dependency order with
+//! health gating, stopped in reverse order, and changed live (stop, restart, scale, apply).
+//!
+//! [`Supervisor`] is the façade the control socket and [`crate::serve`] call. Its state has
+//! one owner ([`state`]: the app, what runs of each sub, behind one lock that is never held
+//! across an `.await`), so status can be read at any time. Operations that change what runs
+//! are serialized by one async gate, which owns the balancers and the gateway ([`traffic`])
+//! they change: two operations interleaving would start, roll or stop the same replicas
+//! twice. The operations are built in [`reconcile`] from the steps in [`subs`]; restarts and
+//! changed subs are rolled one replica at a time ([`roll`]); [`status`] builds what `ps`
+//! prints.
+
+mod reconcile;
+mod roll;
+mod state;
+mod status;
+mod subs;
+mod traffic;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeppelin_core::App;
+use zeppelin_core::status::AppStatus;
+
+use crate::capture::Echo;
+use crate::error::Error;
+use crate::paths::AppPaths;
+use crate::reaper::Reaper;
+use crate::runtime::ReplicaRuntime;
+
+pub use reconcile::Applied;
+use state::State;
+use subs::{Subs, preflight_env};
+use traffic::Traffic;
+
+/// Settings of a supervisor that do not come from the app file.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// The `zeppelin` binary, to start replicas through its launcher.
+    pub launcher: Option<PathBuf>,
+    /// Shown every captured line (the foreground terminal).
+    pub echo: Option<Echo>,
+    /// How long a sub may take to become healthy when it is started.
+    pub start_timeout: Option<Duration>,
+    /// Called once, when every sub has become healthy after the start.
+    pub on_started: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The gateway's port instead of the app file's `[gateway] port`.
+    pub gateway_port: Option<u16>,
+}
+
+/// How long a sub may take to become healthy, unless told otherwise.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One app's running subs.
+pub struct Supervisor {
+    subs: Subs,
+    /// The operation gate: held for the whole of an operation that changes what runs, and
+    /// the owner of the balancers and gateway such operations change.
+    ops: tokio::sync::Mutex<Traffic>,
+}
+
+impl Supervisor {
+    /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
+    pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
+        let reaper = Reaper::start().map_err(Error::Setup)?;
+        let runtime = Arc::new(ReplicaRuntime::new(paths, reaper, options.launcher));
+        Ok(Self {
+            subs: Subs {
+                runtime,
+                state: State::new(app, options.gateway_port),
+                echo: options.echo,
+                start_timeout: options.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
+            },
+            ops: tokio::sync::Mutex::new(Traffic::default()),
+        })
+    }
+
+    /// Makes the next stops kill at once instead of waiting for the stop timeout.
+    pub fn force(&self) {
+        self.subs.runtime.force.cancel();
+    }
+
+    /// Starts every sub in dependency order, each once the subs it depends on are healthy.
+    /// On failure what was started keeps running; the caller stops it.
+    pub async fn start(&self) -> Result<(), Error> {
+        let mut traffic = self.ops.lock().await;
+        reconcile::start(&self.subs, &mut traffic).await
+    }
+
+    /// Stops every sub, in reverse dependency order; `true` when all stopped cleanly.
+    pub async fn stop_all(&self) -> bool {
+        let _gate = self.ops.lock().await;
+        reconcile::stop_all(&self.subs).await
+    }
+
+    /// Stops the named subs (their replicas stay listed as stopped).
+    pub async fn stop(&self, subs: &[String]) -> Result<bool, Error> {
+        let names = self.subs.state.resolve_subs(subs)?;
+        let _gate = self.ops.lock().await;
+        Ok(reconcile::stop(&self.subs, &names).await)
+    }
+
+    /// Restarts the named subs one replica at a time: each new replica is ready before the
+    /// old one is drained and stopped.
+    pub async fn restart(&self, subs: &[String]) -> Result<(), Error> {
+        let names = self.subs.state.resolve_subs(subs)?;
+        let _gate = self.ops.lock().await;
+        reconcile::restart(&self.subs, names).await
+    }
+
+    /// Sets the number of replicas of subs; new replicas are waited until healthy.
+    pub async fn scale(&self, counts: &BTreeMap<String, u32>) -> Result<(), Error> {
+        let names: Vec<String> = counts.keys().cloned().collect();
+        self.subs.state.resolve_subs(&names)?;
+        let _gate = self.ops.lock().await;
+        reconcile::scale(&self.subs, counts).await
+    }
+
+    /// Makes what runs match `app`: new subs start, changed subs are rolled one replica at
+    /// a time (replaced outright when their port changed), subs whose replica count alone
+    /// changed are scaled, removed subs stop, the rest is left alone.
+    /// `gateway_port` is the new run's `--gateway-port`: the gateway moves when it differs.
+    pub async fn apply(&self, app: App, gateway_port: Option<u16>) -> Result<Applied, Error> {
+        let env = preflight_env(&app, &self.subs.runtime.paths)?;
+        let mut traffic = self.ops.lock().await;
+        reconcile::apply(&self.subs, &mut traffic, app, &env, gateway_port).await
+    }
+
+    /// The app's routes and where each goes, with the gateway's port: what `zeppelin
+    /// routes` prints.
+    pub fn routes(&self) -> (u16, Vec<crate::gateway::RouteTarget>) {
+        self.subs.state.read(|run| {
+            let port = run.gateway_port.unwrap_or(run.app.gateway.port);
+            (port, crate::gateway::route_targets(&run.app))
+        })
+    }
+
+    /// What runs now, in the status model `ps` prints.
+    pub fn status(&self) -> AppStatus {
+        self.subs.state.read(status::app_status)
+    }
+}

@@ -1,0 +1,157 @@
+//! Making what runs match what is wanted, one whole operation at a time: start the app,
+//! stop it or some of its subs, restart, scale, and apply a changed app file live.
+//!
+//! Each operation runs while holding the supervisor's operation gate, which also hands it
+//! the [`Traffic`] to change. Subs are started in dependency order, each once the subs it
+//! depends on are healthy, and stopped in reverse order; changed subs are rolled
+//! ([`super::roll`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use zeppelin_core::App;
+
+use crate::environment::AppEnv;
+use crate::error::Error;
+use crate::supervisor::roll::roll;
+use crate::supervisor::subs::{Subs, same_but_replicas, sub_context};
+use crate::supervisor::traffic::Traffic;
+
+/// What `apply` did to each sub.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Applied {
+    pub started: Vec<String>,
+    pub replaced: Vec<String>,
+    pub scaled: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// Starts every sub of the app in dependency order, each once the subs it depends on are
+/// healthy. On failure what was started keeps running; the caller stops it.
+pub(crate) async fn start(subs: &Subs, traffic: &mut Traffic) -> Result<(), Error> {
+    let app = subs.state.app();
+    let env = super::subs::preflight_env(&app, &subs.runtime.paths)?;
+    let mut logs = subs.open_logs(&app, app.subs.keys())?;
+    traffic.open(&app, subs.state.gateway_port()).await?;
+    for sub in app.start_order() {
+        let log = logs.remove(&sub.name).expect("a log per sub");
+        let ctx = sub_context(sub, &env, log, traffic.ready_set(&sub.name))?;
+        let replicas = subs.launch(&ctx);
+        subs.wait_ready(&sub.name, &replicas).await?;
+    }
+    Ok(())
+}
+
+/// Stops every sub, in reverse dependency order; `true` when all stopped cleanly.
+pub(crate) async fn stop_all(subs: &Subs) -> bool {
+    let mut clean = true;
+    for sub in subs.state.stop_order() {
+        clean &= subs.stop_sub(&sub).await;
+    }
+    clean
+}
+
+/// Stops the subs named (in start order), in reverse order; their replicas stay listed as
+/// stopped.
+pub(crate) async fn stop(subs: &Subs, names: &[String]) -> bool {
+    let mut clean = true;
+    for sub in names.iter().rev() {
+        clean &= subs.stop_sub(sub).await;
+    }
+    clean
+}
+
+/// Rolls the subs named, keeping the number of replicas each runs now (it may have been
+/// scaled).
+pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<(), Error> {
+    for sub in names {
+        let Some(ctx) = subs.state.context(&sub) else {
+            continue;
+        };
+        let mut next = (*ctx).clone();
+        next.spec.replicas =
+            Some(u32::try_from(subs.state.replicas_of(&sub).len()).unwrap_or(u32::MAX));
+        roll(subs, &Arc::new(next)).await?;
+    }
+    Ok(())
+}
+
+/// Sets the number of replicas of subs; new replicas are waited until healthy.
+pub(crate) async fn scale(subs: &Subs, counts: &BTreeMap<String, u32>) -> Result<(), Error> {
+    for (sub, &count) in counts {
+        subs.scale_sub(sub, count).await?;
+    }
+    Ok(())
+}
+
+/// Makes what runs match `app`: new subs start, changed subs are rolled one replica at a
+/// time (replaced outright when their port changed), subs whose replica count alone changed
+/// are scaled, removed subs stop, the rest is left alone. `env` is `app`'s, checked before
+/// the gate was taken; `gateway_port` is the new run's `--gateway-port`.
+pub(crate) async fn apply(
+    subs: &Subs,
+    traffic: &mut Traffic,
+    app: App,
+    env: &AppEnv,
+    gateway_port: Option<u16>,
+) -> Result<Applied, Error> {
+    subs.state.set_gateway_port(gateway_port);
+    let mut applied = Applied::default();
+    let running = subs.state.running();
+    for gone in running.iter().filter(|s| !app.subs.contains_key(*s)) {
+        subs.stop_sub(gone).await;
+        subs.state.remove(gone);
+        traffic.close(gone).await;
+        applied.removed.push(gone.clone());
+    }
+    // A sub whose port changed stops before its balancer moves to the new port.
+    let mut moved = BTreeSet::new();
+    for sub in app.subs.values() {
+        let port_changed = subs
+            .state
+            .context(&sub.name)
+            .is_some_and(|ctx| ctx.spec.port != sub.port);
+        if port_changed {
+            subs.stop_sub(&sub.name).await;
+            subs.state.remove(&sub.name);
+            traffic.close(&sub.name).await;
+            moved.insert(sub.name.clone());
+        }
+    }
+    traffic.open(&app, gateway_port).await?;
+    subs.state.set_app(app.clone());
+    for sub in app.start_order() {
+        match subs.state.context(&sub.name) {
+            Some(ctx) if same_but_replicas(&ctx, sub, env) => {
+                let count = subs.state.replicas_of(&sub.name).len();
+                if count == sub.local_replicas() as usize {
+                    applied.unchanged.push(sub.name.clone());
+                } else {
+                    subs.scale_sub(&sub.name, sub.local_replicas()).await?;
+                    applied.scaled.push(sub.name.clone());
+                }
+            }
+            Some(old) => {
+                let ctx = sub_context(sub, env, old.log.clone(), Arc::clone(&old.ready_set))?;
+                roll(subs, &ctx).await?;
+                applied.replaced.push(sub.name.clone());
+            }
+            None => {
+                let log = subs
+                    .open_logs(&app, std::iter::once(&sub.name))?
+                    .remove(&sub.name)
+                    .expect("opened");
+                let ctx = sub_context(sub, env, log, traffic.ready_set(&sub.name))?;
+                let replicas = subs.launch(&ctx);
+                subs.wait_ready(&sub.name, &replicas).await?;
+                if moved.contains(&sub.name) {
+                    applied.replaced.push(sub.name.clone());
+                } else {
+                    applied.started.push(sub.name.clone());
+                }
+            }
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,56 @@
+//! What runs, in the status model `ps` prints: built from the supervisor's state and what
+//! each replica reports.
+
+use zeppelin_core::Sub;
+use zeppelin_core::status::{AppStatus, ReplicaStatus, Runtime, SubStatus};
+
+use crate::supervisor::state::{AppRun, SubRun};
+
+/// The status of every sub with a run, in start order.
+pub(crate) fn app_status(run: &AppRun) -> AppStatus {
+    let subs = run
+        .app
+        .start_order()
+        .into_iter()
+        .filter_map(|sub| run.subs.get(&sub.name).map(|s| (sub, s)))
+        .map(|(sub, s)| sub_status(sub, s))
+        .collect();
+    AppStatus {
+        app: run.app.name.clone(),
+        runtime: Runtime::Local,
+        subs,
+        endpoints: Vec::new(),
+    }
+}
+
+fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
+    let replicas: Vec<ReplicaStatus> = run
+        .replicas
+        .iter()
+        .map(|replica| {
+            let info = replica.info();
+            let running = info.started.is_some();
+            ReplicaStatus {
+                name: format!("{}.{}", sub.name, replica.index),
+                state: info.state,
+                ready: info.ready,
+                restarts: info.restarts,
+                uptime: info.started.map(|s| s.elapsed()),
+                pid: info.pid.filter(|_| running),
+                port: info.port.filter(|_| running),
+                node: None,
+                reason: info.reason,
+                last_exit: info.last_exit,
+            }
+        })
+        .collect();
+    SubStatus {
+        name: sub.name.clone(),
+        desired: u32::try_from(run.replicas.len()).unwrap_or(u32::MAX),
+        ready: u32::try_from(replicas.iter().filter(|r| r.ready).count()).unwrap_or(u32::MAX),
+        updated: None,
+        available: None,
+        address: sub.port.map(|port| format!("127.0.0.1:{port}")),
+        replicas,
+    }
+}
