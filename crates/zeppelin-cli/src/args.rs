@@ -1,10 +1,19 @@
 //! Command-line arguments: the clap types, and nothing else.
 //!
 //! Commands never see these types; `settings` resolves them (with the app file) first.
+//! Values with a syntax of their own (durations, `SUB=N`) are parsed here by clap, through
+//! the parsers in [`values`].
+
+mod values;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Arg, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{
+    Arg, ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
+
+pub(crate) use values::SubCount;
 
 /// Build, run and ship cloud-native apps from one file, `zeppelin.toml`.
 #[derive(Debug, Parser)]
@@ -32,6 +41,12 @@ pub(crate) struct Cli {
     /// The Kubernetes namespace for cluster commands, instead of the app file's.
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) namespace: Option<String>,
+
+    /// Print more diagnostics on stderr: `-v` Zeppelin's info events, `-vv` its debug events
+    /// (`ZEPPELIN_LOG` takes any tracing filter, e.g. `zeppelin_local=debug`). Hidden from
+    /// `--help` for now; the README documents it.
+    #[arg(short = 'v', long = "verbose", global = true, action = ArgAction::Count, hide = true)]
+    pub(crate) verbose: u8,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -187,8 +202,8 @@ pub(crate) struct RunArgs {
     pub(crate) detach: bool,
 
     /// How long each sub may take to become healthy when it starts.
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
-    pub(crate) timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = values::duration)]
+    pub(crate) timeout: Duration,
 
     /// Serve the routes on this port instead of the app file's `[gateway] port`.
     #[arg(long, value_name = "PORT")]
@@ -197,8 +212,8 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SuperviseArgs {
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
-    pub(crate) timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = values::duration)]
+    pub(crate) timeout: Duration,
 
     #[arg(long, value_name = "PORT")]
     pub(crate) gateway_port: Option<u16>,
@@ -222,8 +237,8 @@ pub(crate) struct WaitArgs {
     pub(crate) no_wait: bool,
 
     /// How long the rollout may take (`90s`, `5m`).
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    pub(crate) timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = values::duration)]
+    pub(crate) timeout: Duration,
 
     /// Take over fields another field manager (kubectl, an operator) owns.
     #[arg(long)]
@@ -277,8 +292,8 @@ pub(crate) struct RollbackArgs {
 #[derive(Debug, Args)]
 pub(crate) struct DeleteArgs {
     /// How long to wait for every object to be gone.
-    #[arg(long, value_name = "DURATION", default_value = "2m")]
-    pub(crate) timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = values::duration)]
+    pub(crate) timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -296,8 +311,8 @@ pub(crate) struct LogsArgs {
     pub(crate) tail: Option<usize>,
 
     /// Print only lines written in the last DURATION (`30s`, `10m`, `2h`).
-    #[arg(long, value_name = "DURATION")]
-    pub(crate) since: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub(crate) since: Option<Duration>,
 
     /// Print only the lines of replica N (its `ZEPPELIN_REPLICA`).
     #[arg(long, value_name = "N")]
@@ -329,8 +344,8 @@ pub(crate) struct SubsArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ScaleArgs {
     /// `SUB=REPLICAS` pairs, such as `web=4`.
-    #[arg(value_name = "SUB=N", required = true)]
-    pub(crate) counts: Vec<String>,
+    #[arg(value_name = "SUB=N", required = true, value_parser = values::sub_count)]
+    pub(crate) counts: Vec<SubCount>,
 
     /// Scale the Deployments in the Kubernetes cluster instead of the local replicas.
     #[arg(long)]

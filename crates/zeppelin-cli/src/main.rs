@@ -1,19 +1,24 @@
 //! The `zeppelin` binary: turns arguments into calls and results into output.
 //!
-//! `main` parses the arguments, resolves the settings and hands the command to `commands`;
-//! every error comes back here and is printed once, as a chain, with a non-zero exit.
+//! `main` parses the arguments, resolves the global settings, installs the diagnostics
+//! subscriber and hands the command to `commands` (which resolves its own settings before
+//! it runs); every error comes back here and is printed once, as a chain, with a non-zero
+//! exit.
 
 mod args;
-mod cluster;
 mod commands;
+mod diagnostics;
 mod log_lines;
 mod progress;
+mod runtime;
 mod sample;
 mod settings;
+mod supervisor;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use crate::diagnostics::Diagnostics;
 use crate::settings::GlobalSettings;
 
 fn main() -> ExitCode {
@@ -45,6 +50,13 @@ fn main() -> ExitCode {
         }
     };
     let color = settings.color;
+    Diagnostics {
+        verbose: settings.verbose,
+        color,
+        // The background supervisor's stderr is its log file.
+        timestamps: matches!(cli.command, args::Command::Supervise(_)),
+    }
+    .install();
     // Wrapping only helps a person at a terminal; in logs and pipes a message stays on
     // one line so it can be searched.
     let wrap = std::io::stderr().is_terminal();

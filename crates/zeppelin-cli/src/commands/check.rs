@@ -6,7 +6,7 @@ use serde::Serialize;
 use zeppelin_core::{App, Diagnostic, LoadError};
 
 use crate::args::Format;
-use crate::settings::GlobalSettings;
+use crate::settings::{CheckSettings, GlobalSettings};
 
 /// The JSON printed by `zeppelin check --format json`.
 #[derive(Serialize)]
@@ -21,11 +21,11 @@ struct Report<'a> {
     error: Option<String>,
 }
 
-pub(crate) fn check(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn check(check: &CheckSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let file = settings.app_file();
     let path = file.as_ref().ok().map(|f| f.display().to_string());
     let result = file.and_then(|file| zeppelin_core::load(&file));
-    match format {
+    match check.format {
         Format::Text => text(path.as_deref().unwrap_or_default(), result),
         Format::Json => Ok(json(path, &result)),
     }

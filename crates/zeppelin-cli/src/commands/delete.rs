@@ -3,18 +3,17 @@
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic as _;
-use zeppelin_core::AppDuration;
 
-use crate::args::DeleteArgs;
-use crate::cluster;
-use crate::settings::GlobalSettings;
+use crate::runtime::cluster;
+use crate::settings::{DeleteSettings, GlobalSettings};
 
-pub(crate) fn delete(args: &DeleteArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn delete(
+    delete: &DeleteSettings,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
-    let timeout = AppDuration::parse(&args.timeout)
-        .map_err(|err| miette::miette!("--timeout {}: {err}", args.timeout))?
-        .get();
+    let timeout = delete.timeout;
     let deleted = cluster::block_on(async {
         let cluster = cluster::connect(settings).await?;
         zeppelin_kube::teardown::delete(&cluster, &target, timeout)

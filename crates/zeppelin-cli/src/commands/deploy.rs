@@ -2,26 +2,14 @@
 //! changed and the rollout's progress on stderr, exit non-zero when the rollout fails.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use miette::IntoDiagnostic as _;
-use zeppelin_core::AppDuration;
 use zeppelin_kube::apply::{ApplyOptions, Outcome};
 use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
 
-use crate::args::{DeployArgs, RollbackArgs, WaitArgs};
-use crate::cluster;
 use crate::progress::RolloutProgress;
-use crate::settings::GlobalSettings;
-
-fn wait_time(args: &WaitArgs) -> miette::Result<Option<Duration>> {
-    if args.no_wait {
-        return Ok(None);
-    }
-    let timeout = AppDuration::parse(&args.timeout)
-        .map_err(|err| miette::miette!("--timeout {}: {err}", args.timeout))?;
-    Ok(Some(timeout.get()))
-}
+use crate::runtime::cluster;
+use crate::settings::{DeploySettings, GlobalSettings, RollbackSettings};
 
 /// Prints each event of a deploy as it happens.
 fn printer(
@@ -56,7 +44,7 @@ fn summary(report: &DeployReport) -> String {
     )
 }
 
-pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn deploy(args: &DeploySettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let (app, text) = settings.load_cluster_app_and_text()?;
     let manifest = cluster::manifest(&app)?;
     let target = cluster::target(&app);
@@ -65,9 +53,9 @@ pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Re
             force_conflicts: args.wait.force_conflicts,
             dry_run: args.dry_run,
         },
-        wait: wait_time(&args.wait)?,
+        wait: args.wait.wait,
         atomic: args.atomic,
-        prune: !args.no_prune,
+        prune: args.prune,
         history: args.history,
         app_hash: zeppelin_kube::revision::app_hash(text.as_bytes()),
     };
@@ -107,7 +95,10 @@ pub(crate) fn deploy(args: &DeployArgs, settings: &GlobalSettings) -> miette::Re
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn rollback(args: &RollbackArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn rollback(
+    args: &RollbackSettings,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
     let options = DeployOptions {
@@ -115,7 +106,7 @@ pub(crate) fn rollback(args: &RollbackArgs, settings: &GlobalSettings) -> miette
             force_conflicts: args.wait.force_conflicts,
             dry_run: false,
         },
-        wait: wait_time(&args.wait)?,
+        wait: args.wait.wait,
         atomic: false,
         prune: true,
         history: args.history,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use miette::IntoDiagnostic as _;
 use zeppelin_kube::diff::Change;
 
-use crate::cluster;
+use crate::runtime::cluster;
 use crate::settings::GlobalSettings;
 
 pub(crate) fn diff(settings: &GlobalSettings) -> miette::Result<ExitCode> {

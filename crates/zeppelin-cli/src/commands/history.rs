@@ -6,10 +6,13 @@ use comfy_table::{Table, presets};
 use miette::IntoDiagnostic as _;
 
 use crate::args::Format;
-use crate::cluster;
-use crate::settings::GlobalSettings;
+use crate::runtime::cluster;
+use crate::settings::{GlobalSettings, HistorySettings};
 
-pub(crate) fn history(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn history(
+    history: &HistorySettings,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
     let revisions = cluster::block_on(async {
@@ -18,7 +21,7 @@ pub(crate) fn history(format: Format, settings: &GlobalSettings) -> miette::Resu
             .await
             .into_diagnostic()
     })??;
-    match format {
+    match history.format {
         Format::Json => {
             let list: Vec<_> = revisions
                 .iter()

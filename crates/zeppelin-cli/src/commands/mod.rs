@@ -1,5 +1,6 @@
-//! One module per command. Each takes resolved settings, never clap types, does its work
-//! through the library crates and prints the result.
+//! One module per command. `run` here resolves the clap arguments of the command into its
+//! settings (`crate::settings`) and only then calls the command, which does its work
+//! through the library crates (or a [`crate::runtime::Runtime`]) and prints the result.
 
 mod check;
 mod completions;
@@ -22,26 +23,26 @@ use std::process::ExitCode;
 use crate::args::Command;
 use crate::settings::GlobalSettings;
 
-/// Runs one command; the caller prints any error.
+/// Resolves and runs one command; the caller prints any error.
 pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     match command {
-        Command::New(args) => new::new(&args.name, args.path.as_deref(), settings),
-        Command::Check(args) => check::check(args.format, settings),
+        Command::New(args) => new::new(&args.into(), settings),
+        Command::Check(args) => check::check(&args.into(), settings),
         Command::Render(args) => render::render(&args.into(), settings),
         Command::Schema => Ok(schema::schema()),
-        Command::Run(args) => run::run(&args, settings),
-        Command::Supervise(args) => run::supervise(&args, settings),
-        Command::Routes(args) => routes::routes(args.format, settings),
-        Command::Deploy(args) => deploy::deploy(&args, settings),
+        Command::Run(args) => run::run(&args.into(), settings),
+        Command::Supervise(args) => run::supervise(&args.into(), settings),
+        Command::Routes(args) => routes::routes(&args.into(), settings),
+        Command::Deploy(args) => deploy::deploy(&args.into(), settings),
         Command::Diff => diff::diff(settings),
-        Command::History(args) => history::history(args.format, settings),
-        Command::Rollback(args) => deploy::rollback(&args, settings),
-        Command::Delete(args) => delete::delete(&args, settings),
-        Command::Ps(args) => ps::ps(&args, settings),
-        Command::Logs(args) => logs::logs(&args, settings),
-        Command::Stop(args) => stop::stop(&args.subs, settings),
-        Command::Restart(args) => stop::restart(&args.subs, settings),
-        Command::Scale(args) => scale::scale(&args, settings),
+        Command::History(args) => history::history(&args.into(), settings),
+        Command::Rollback(args) => deploy::rollback(&args.into(), settings),
+        Command::Delete(args) => delete::delete(&args.into(), settings),
+        Command::Ps(args) => ps::ps(&args.into(), settings),
+        Command::Logs(args) => logs::logs(&args.into(), settings),
+        Command::Stop(args) => stop::stop(&args.into(), settings),
+        Command::Restart(args) => stop::restart(&args.into(), settings),
+        Command::Scale(args) => scale::scale(&args.into(), settings),
         Command::Completions(args) => Ok(completions::completions(args.shell)),
     }
 }

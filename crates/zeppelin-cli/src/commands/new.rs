@@ -10,13 +10,11 @@ use miette::{IntoDiagnostic, WrapErr, miette};
 use zeppelin_core::names::{MAX_APP_NAME, dns_label_problem, dns_label_suggestion};
 
 use crate::sample;
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, NewSettings};
 
-pub(crate) fn new(
-    name: &str,
-    path: Option<&Path>,
-    settings: &GlobalSettings,
-) -> miette::Result<ExitCode> {
+pub(crate) fn new(new: &NewSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let name = new.name.as_str();
+    let path = new.path.as_deref();
     if let Some(problem) = dns_label_problem(name) {
         return Err(miette!(
             help = format!(

@@ -1,53 +1,27 @@
-//! `zeppelin ps`: one table of the app's replicas (or JSON), from the running supervisor.
+//! `zeppelin ps`: one table of the app's replicas (or JSON), from the running supervisor
+//! or, with `--k8s`, the cluster: the same status model and the same tables for both.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use comfy_table::{Table, presets};
-use miette::IntoDiagnostic;
-use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime};
-use zeppelin_local::AppPaths;
-use zeppelin_local::control::{Reply, Request};
+use zeppelin_core::status::{self, AppStatus, ReplicaState, ReplicaStatus};
 
-use crate::args::{Format, PsArgs};
-use crate::cluster;
-use crate::settings::GlobalSettings;
+use crate::args::Format;
+use crate::runtime::Runtime;
+use crate::settings::{GlobalSettings, PsSettings};
 
-pub(crate) fn ps(args: &PsArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    if args.k8s {
-        return ps_k8s(args.format, settings);
-    }
-    let format = args.format;
-    let app = settings.load_app()?;
-    let paths = AppPaths::new(app.dir());
-    let status = match zeppelin_local::control::request(&paths, &app.name, &Request::Status)
-        .into_diagnostic()?
+pub(crate) fn ps(ps: &PsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let runtime = Runtime::open(ps.runtime, settings)?;
+    let status = runtime.status()?;
+    if ps.format == Format::Text
+        && status.subs.is_empty()
+        && let Some(note) = runtime.nothing_deployed()
     {
-        Reply::Status(status) => status,
-        other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
-    };
-    print(&status, format);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `zeppelin ps --k8s`: the same status model, read from the cluster.
-fn ps_k8s(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    let app = settings.load_cluster_app()?;
-    let target = cluster::target(&app);
-    let status = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
-        zeppelin_kube::status::app_status(&cluster, &target)
-            .await
-            .into_diagnostic()
-    })??;
-    if format == Format::Text && status.subs.is_empty() {
-        eprintln!(
-            "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
-            app.name, target.namespace
-        );
+        eprintln!("{note}");
         return Ok(ExitCode::SUCCESS);
     }
-    print(&status, format);
+    print(&status, ps.format);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -98,7 +72,7 @@ pub(crate) fn sub_table(status: &AppStatus) -> Table {
 /// The status table, the same for every runtime: a local replica has a pid and a port,
 /// a pod has a node.
 pub(crate) fn table(status: &AppStatus) -> Table {
-    if status.runtime == Runtime::Kubernetes {
+    if status.runtime == status::Runtime::Kubernetes {
         return pod_table(status);
     }
     let mut table = Table::new();
@@ -196,7 +170,7 @@ mod tests {
         };
         let status = AppStatus {
             app: "shop".to_owned(),
-            runtime: Runtime::Local,
+            runtime: status::Runtime::Local,
             subs: vec![SubStatus {
                 name: "web".to_owned(),
                 desired: 2,

@@ -10,25 +10,8 @@ use std::process::ExitCode;
 use miette::{Context as _, IntoDiagnostic as _};
 use zeppelin_kube::{RenderOptions, output};
 
-use crate::args::{ManifestFormat, RenderArgs};
-use crate::settings::GlobalSettings;
-
-/// What `render` was asked for, resolved from its arguments.
-pub(crate) struct RenderSettings {
-    format: ManifestFormat,
-    output: Option<PathBuf>,
-    include_secrets: bool,
-}
-
-impl From<RenderArgs> for RenderSettings {
-    fn from(args: RenderArgs) -> Self {
-        Self {
-            format: args.format,
-            output: args.output,
-            include_secrets: args.include_secrets,
-        }
-    }
-}
+use crate::args::ManifestFormat;
+use crate::settings::{GlobalSettings, RenderSettings};
 
 pub(crate) fn render(
     render: &RenderSettings,

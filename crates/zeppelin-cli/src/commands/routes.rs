@@ -6,13 +6,12 @@
 use std::process::ExitCode;
 
 use comfy_table::{Table, presets};
-use miette::IntoDiagnostic;
 use zeppelin_local::control::{Reply, Request};
 use zeppelin_local::gateway::{RouteTarget, route_targets};
-use zeppelin_local::{AppPaths, Error};
 
 use crate::args::Format;
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, RoutesSettings};
+use crate::supervisor::{Answer, Supervisor};
 
 /// The JSON `zeppelin routes --format json` prints.
 #[derive(serde::Serialize)]
@@ -31,19 +30,23 @@ struct Route<'a> {
     url: String,
 }
 
-pub(crate) fn routes(format: Format, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn routes(
+    routes: &RoutesSettings,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
+    let format = routes.format;
     let app = settings.load_app()?;
-    let paths = AppPaths::new(app.dir());
-    let (running, gateway_port, targets) =
-        match zeppelin_local::control::request(&paths, &app.name, &Request::Routes) {
-            Ok(Reply::Routes {
-                gateway_port,
-                routes,
-            }) => (true, gateway_port, routes),
-            Ok(other) => miette::bail!("unexpected answer from the supervisor: {other:?}"),
-            Err(Error::NotRunning { .. }) => (false, app.gateway.port, route_targets(&app)),
-            Err(err) => return Err(err).into_diagnostic(),
-        };
+    let answer = Supervisor::of(&app).ask(&Request::Routes, |reply| match reply {
+        Reply::Routes {
+            gateway_port,
+            routes,
+        } => Ok((gateway_port, routes)),
+        other => Err(other),
+    })?;
+    let (running, gateway_port, targets) = match answer {
+        Answer::Given((gateway_port, routes)) => (true, gateway_port, routes),
+        Answer::NotRunning(_) => (false, app.gateway.port, route_targets(&app)),
+    };
     let rows: Vec<Route> = targets
         .iter()
         .map(|t: &RouteTarget| Route {

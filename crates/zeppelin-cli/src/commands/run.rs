@@ -9,50 +9,43 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miette::IntoDiagnostic;
-use zeppelin_core::{App, AppDuration};
+use zeppelin_core::App;
 use zeppelin_local::control::{Reply, Request};
 use zeppelin_local::logs::Query;
 use zeppelin_local::{AppPaths, Error, Options};
 
-use crate::args::{RunArgs, SuperviseArgs};
 use crate::log_lines::LinePrinter;
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, RunSettings, SuperviseSettings};
+use crate::supervisor::{Answer, Supervisor};
 
 /// Lines of a failed sub's log shown when a detached start fails.
 const FAILED_LOG_LINES: usize = 20;
 
-pub(crate) fn run(args: &RunArgs, settings: &GlobalSettings) -> miette::Result<ExitCode> {
-    let timeout = parse_timeout(&args.timeout)?;
+pub(crate) fn run(run: &RunSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let app = settings.load_app()?;
-    if args.detach {
-        detached(&app, &args.timeout, args.gateway_port)
+    if run.detach {
+        detached(&app, run, settings.verbose)
     } else {
-        foreground(app, timeout, args.gateway_port, settings)
+        foreground(app, run.timeout, run.gateway_port, settings)
     }
 }
 
 /// The background supervisor `run -d` starts: no terminal, output only in the log files.
 pub(crate) fn supervise(
-    args: &SuperviseArgs,
+    supervise: &SuperviseSettings,
     settings: &GlobalSettings,
 ) -> miette::Result<ExitCode> {
-    let timeout = parse_timeout(&args.timeout)?;
     let app = settings.load_app()?;
     let options = Options {
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: None,
-        start_timeout: Some(timeout),
+        start_timeout: Some(supervise.timeout),
         on_started: None,
-        gateway_port: args.gateway_port,
+        gateway_port: supervise.gateway_port,
     };
+    tracing::debug!(app = %app.name, "supervisor starting");
     let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
     Ok(exit_code(outcome.clean))
-}
-
-fn parse_timeout(text: &str) -> miette::Result<Duration> {
-    AppDuration::parse(text)
-        .map(AppDuration::get)
-        .map_err(|err| miette::miette!("--timeout {text}: {err}"))
 }
 
 fn foreground(
@@ -103,14 +96,22 @@ fn foreground(
     Ok(exit_code(outcome.clean))
 }
 
-fn detached(app: &App, timeout: &str, gateway_port: Option<u16>) -> miette::Result<ExitCode> {
-    let paths = AppPaths::new(app.dir());
+/// `run -d`: the changes applied by the running supervisor, or a new one started in the
+/// background (with this command's `-v`, so its log has as much detail).
+fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCode> {
+    let supervisor = Supervisor::of(app);
+    let paths = supervisor.paths();
+    let gateway_port = run.gateway_port;
     let apply = Request::Apply {
         file: app.source.file.clone(),
         gateway_port,
     };
-    match zeppelin_local::control::request(&paths, &app.name, &apply) {
-        Ok(Reply::Applied(applied)) => {
+    let answer = supervisor.ask(&apply, |reply| match reply {
+        Reply::Applied(applied) => Ok(applied),
+        other => Err(other),
+    })?;
+    match answer {
+        Answer::Given(applied) => {
             let parts = [
                 ("started", &applied.started),
                 ("replaced", &applied.replaced),
@@ -126,24 +127,28 @@ fn detached(app: &App, timeout: &str, gateway_port: Option<u16>) -> miette::Resu
             eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
             return Ok(ExitCode::SUCCESS);
         }
-        Ok(other) => miette::bail!("unexpected answer from the supervisor: {other:?}"),
-        Err(Error::NotRunning { .. }) => {}
-        Err(err) => return Err(err).into_diagnostic(),
+        Answer::NotRunning(_) => {}
     }
     let exe = std::env::current_exe().into_diagnostic()?;
     let gateway_port = gateway_port.map(|port| port.to_string());
+    // Milliseconds say any parsed duration exactly, in the syntax `--timeout` parses.
+    let timeout = format!("{}ms", run.timeout.as_millis());
+    let verbose = (verbose > 0).then(|| format!("-{}", "v".repeat(usize::from(verbose))));
     let mut args: Vec<&OsStr> = vec![
         OsStr::new("--color=never"),
         OsStr::new("--file"),
         app.source.file.as_os_str(),
         OsStr::new("__supervise"),
         OsStr::new("--timeout"),
-        OsStr::new(timeout),
+        OsStr::new(&timeout),
     ];
     if let Some(port) = &gateway_port {
         args.extend([OsStr::new("--gateway-port"), OsStr::new(port)]);
     }
-    match zeppelin_local::detach(&exe, &args, &paths, &app.name) {
+    if let Some(verbose) = &verbose {
+        args.push(OsStr::new(verbose));
+    }
+    match zeppelin_local::detach(&exe, &args, paths, &app.name) {
         Ok(()) => {
             eprintln!(
                 "zeppelin: {} is running in the background; see it with `zeppelin ps` and `zeppelin logs -f`",
@@ -153,7 +158,7 @@ fn detached(app: &App, timeout: &str, gateway_port: Option<u16>) -> miette::Resu
         }
         Err(err @ Error::Unhealthy { .. }) => {
             if let Error::Unhealthy { sub, .. } = &err {
-                print_last_lines(&paths, sub);
+                print_last_lines(paths, sub);
             }
             Err(err).into_diagnostic()
         }

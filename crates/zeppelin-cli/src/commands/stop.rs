@@ -4,21 +4,25 @@
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic;
+use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
-use zeppelin_local::{AppPaths, Error};
 
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, SubsSettings};
+use crate::supervisor::{Answer, Supervisor};
 
-pub(crate) fn stop(subs: &[String], settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn stop(stop: &SubsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+    let subs = &stop.subs;
     let app = settings.load_app()?;
-    let paths = AppPaths::new(app.dir());
-    let request = Request::Stop {
-        subs: subs.to_vec(),
-    };
-    match zeppelin_local::control::request(&paths, &app.name, &request) {
-        Ok(Reply::Stopped { clean }) => {
+    let supervisor = Supervisor::of(&app);
+    let request = Request::Stop { subs: subs.clone() };
+    let answer = supervisor.ask(&request, |reply| match reply {
+        Reply::Stopped { clean } => Ok(clean),
+        other => Err(other),
+    })?;
+    match answer {
+        Answer::Given(clean) => {
             if subs.is_empty() {
-                wait_for_exit(&paths);
+                wait_for_exit(supervisor.paths());
             }
             let what = if subs.is_empty() {
                 app.name.clone()
@@ -34,9 +38,8 @@ pub(crate) fn stop(subs: &[String], settings: &GlobalSettings) -> miette::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        Ok(other) => miette::bail!("unexpected answer from the supervisor: {other:?}"),
-        Err(err @ Error::NotRunning { .. }) => {
-            match zeppelin_local::reap_stale(&paths).into_diagnostic()? {
+        Answer::NotRunning(err) => {
+            match zeppelin_local::reap_stale(supervisor.paths()).into_diagnostic()? {
                 Some(0) | None => Err(err).into_diagnostic(),
                 Some(killed) => {
                     eprintln!(
@@ -47,7 +50,6 @@ pub(crate) fn stop(subs: &[String], settings: &GlobalSettings) -> miette::Result
                 }
             }
         }
-        Err(err) => Err(err).into_diagnostic(),
     }
 }
 
@@ -61,22 +63,22 @@ fn wait_for_exit(paths: &AppPaths) {
     }
 }
 
-pub(crate) fn restart(subs: &[String], settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn restart(
+    restart: &SubsSettings,
+    settings: &GlobalSettings,
+) -> miette::Result<ExitCode> {
+    let subs = &restart.subs;
     let app = settings.load_app()?;
-    let paths = AppPaths::new(app.dir());
-    let request = Request::Restart {
-        subs: subs.to_vec(),
+    let request = Request::Restart { subs: subs.clone() };
+    Supervisor::of(&app).ask_running(&request, |reply| match reply {
+        Reply::Done => Ok(()),
+        other => Err(other),
+    })?;
+    let what = if subs.is_empty() {
+        app.name.clone()
+    } else {
+        subs.join(", ")
     };
-    match zeppelin_local::control::request(&paths, &app.name, &request).into_diagnostic()? {
-        Reply::Done => {
-            let what = if subs.is_empty() {
-                app.name.clone()
-            } else {
-                subs.join(", ")
-            };
-            eprintln!("zeppelin: restarted {what}; every replica is healthy");
-            Ok(ExitCode::SUCCESS)
-        }
-        other => miette::bail!("unexpected answer from the supervisor: {other:?}"),
-    }
+    eprintln!("zeppelin: restarted {what}; every replica is healthy");
+    Ok(ExitCode::SUCCESS)
 }

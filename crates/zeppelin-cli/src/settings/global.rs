@@ -1,4 +1,5 @@
-//! Global settings resolved from the arguments and the environment before any command runs.
+//! Global settings: the options every command shares, resolved from the arguments and the
+//! environment before any command runs.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ pub(crate) struct GlobalSettings {
     pub(crate) context: Option<String>,
     /// `--namespace`, for cluster commands.
     pub(crate) namespace: Option<String>,
+    /// How many `-v` were given: how much diagnostics to print, also passed on to a
+    /// background supervisor.
+    pub(crate) verbose: u8,
 }
 
 impl GlobalSettings {
@@ -38,6 +42,7 @@ impl GlobalSettings {
             color,
             context: cli.context.clone(),
             namespace: cli.namespace.clone(),
+            verbose: cli.verbose,
         })
     }
 

@@ -1,0 +1,163 @@
+//! The Kubernetes cluster: what every cluster command does first (a runtime for kube's
+//! async client, a checked connection, the app's target and its rendered manifest), and
+//! the cluster side of [`super::Runtime`] (status, pod logs and scale through the API).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write as _;
+
+use miette::IntoDiagnostic as _;
+use zeppelin_core::{App, AppStatus};
+use zeppelin_kube::deploy::Target;
+use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions};
+
+use crate::log_lines::PALETTE;
+use crate::settings::{GlobalSettings, LogsSettings};
+
+/// Runs a cluster command's future to completion on a runtime of its own.
+pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> miette::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    Ok(runtime.block_on(future))
+}
+
+/// Connects to the cluster `--context` (or the kubeconfig's current context) names.
+pub(crate) async fn connect(settings: &GlobalSettings) -> miette::Result<Cluster> {
+    connect_to(settings.context.clone()).await
+}
+
+async fn connect_to(context: Option<String>) -> miette::Result<Cluster> {
+    let options = ConnectOptions {
+        context,
+        kubeconfig: None,
+    };
+    tracing::debug!(context = ?options.context, "connecting to the cluster");
+    Cluster::connect(&options).await.into_diagnostic()
+}
+
+/// The app's name and namespace.
+pub(crate) fn target(app: &App) -> Target {
+    Target {
+        app: app.name.clone(),
+        namespace: app.namespace().to_owned(),
+    }
+}
+
+/// Renders the app with its secret values and the Secret, as a deploy applies it; warnings
+/// go to stderr.
+pub(crate) fn manifest(app: &App) -> miette::Result<Manifest> {
+    let secrets = zeppelin_kube::secrets::resolve(app).into_diagnostic()?;
+    let options = RenderOptions {
+        secrets: Some(secrets),
+        include_secret: true,
+    };
+    let rendered = zeppelin_kube::render(app, &options).into_diagnostic()?;
+    for warning in &rendered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(Manifest::from_rendered(&rendered))
+}
+
+/// The app in the cluster: its Deployments and their pods.
+pub(crate) struct ClusterRuntime {
+    app: App,
+    target: Target,
+    /// `--context`.
+    context: Option<String>,
+}
+
+impl ClusterRuntime {
+    pub(crate) fn new(app: App, settings: &GlobalSettings) -> Self {
+        Self {
+            target: target(&app),
+            app,
+            context: settings.context.clone(),
+        }
+    }
+
+    pub(crate) fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub(crate) fn status(&self) -> miette::Result<AppStatus> {
+        block_on(async {
+            let cluster = connect_to(self.context.clone()).await?;
+            zeppelin_kube::status::app_status(&cluster, &self.target)
+                .await
+                .into_diagnostic()
+        })?
+    }
+
+    pub(crate) fn nothing_deployed(&self) -> String {
+        format!(
+            "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
+            self.app.name, self.target.namespace
+        )
+    }
+
+    /// Each Deployment's replica count, refused under an autoscaler.
+    pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
+        self.app.check_subs(counts.keys()).into_diagnostic()?;
+        block_on(async {
+            let cluster = connect_to(self.context.clone()).await?;
+            for (sub, count) in counts {
+                zeppelin_kube::scale::scale(&cluster, &self.target, sub, *count)
+                    .await
+                    .into_diagnostic()?;
+                eprintln!(
+                    "zeppelin: scaled {sub} to {count} in namespace {}",
+                    self.target.namespace
+                );
+            }
+            Ok::<_, miette::Report>(())
+        })??;
+        eprintln!("note: `zeppelin deploy` sets the replicas from zeppelin.toml again");
+        Ok(())
+    }
+
+    /// Every pod of the subs, prefixed by pod, followed with `-f` (new pods included)
+    /// until interrupted.
+    pub(crate) fn logs(
+        &self,
+        settings: &LogsSettings,
+        known: &[String],
+        color: bool,
+    ) -> miette::Result<()> {
+        let since_seconds = settings
+            .since
+            .map(|ago| i64::try_from(ago.as_secs()).unwrap_or(i64::MAX).max(1));
+        let options = zeppelin_kube::pod_logs::LogOptions {
+            subs: settings.subs.clone(),
+            follow: settings.follow,
+            tail: settings.tail.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            since_seconds,
+            timestamps: settings.timestamps,
+        };
+        block_on(async {
+            let cluster = connect_to(self.context.clone()).await?;
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+            let reader = zeppelin_kube::pod_logs::stream(&cluster, &self.target, &options, sender);
+            let printer = async {
+                let mut out = std::io::stdout().lock();
+                while let Some(line) = receiver.recv().await {
+                    let written = if color {
+                        let index = known.iter().position(|s| *s == line.sub).unwrap_or(0);
+                        let colour = PALETTE[index % PALETTE.len()];
+                        writeln!(out, "\x1b[{colour}m{} |\x1b[0m {}", line.pod, line.text)
+                    } else {
+                        writeln!(out, "{} | {}", line.pod, line.text)
+                    };
+                    if written.and_then(|()| out.flush()).is_err() {
+                        // The reader went away (`| head`): stop reading.
+                        return;
+                    }
+                }
+            };
+            let (read, ()) = tokio::join!(reader, printer);
+            read.into_diagnostic()
+        })?
+    }
+}
