@@ -15,11 +15,11 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Cluster;
-use crate::apply::FIELD_MANAGER;
-use crate::cluster_error::{ClusterError, request};
-use crate::hash::hex;
-use crate::manifest::Manifest;
+use crate::cluster::apply::FIELD_MANAGER;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, request};
+use crate::render::hash::hex;
+use crate::render::manifest::Manifest;
 
 /// Label naming the app a revision Secret belongs to.
 pub const REVISION_OF: &str = "zeppelin.dev/revision-of";

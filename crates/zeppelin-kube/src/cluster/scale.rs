@@ -9,10 +9,10 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use crate::Cluster;
-use crate::apply::FIELD_MANAGER;
-use crate::cluster_error::{ClusterError, request};
-use crate::deploy::Target;
+use crate::cluster::apply::FIELD_MANAGER;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, request};
+use crate::cluster::target::Target;
 
 /// Sets sub `sub`'s replica count to `replicas`.
 pub async fn scale(

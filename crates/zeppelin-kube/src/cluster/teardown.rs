@@ -7,14 +7,14 @@ use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::runtime::wait::{await_condition, conditions};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, humanize, request};
-use crate::labels::owner_selector;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, humanize, request};
+use crate::render::labels::owner_selector;
 
-use crate::deploy::Target;
-use crate::inventory::Inventory;
-use crate::manifest::{KINDS, resource};
-use crate::revision;
+use crate::cluster::inventory::Inventory;
+use crate::cluster::revision;
+use crate::cluster::target::Target;
+use crate::render::manifest::{KINDS, resource};
 
 /// Deletes the app; returns the `kind/name`s deleted.
 pub async fn delete(

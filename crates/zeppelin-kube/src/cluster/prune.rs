@@ -5,10 +5,10 @@
 use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::inventory::Inventory;
-use crate::manifest::{Manifest, resource};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, request};
+use crate::cluster::inventory::Inventory;
+use crate::render::manifest::{Manifest, resource};
 
 /// Deletes the objects of `before` that `manifest` no longer has; returns their
 /// `kind/name`s. With `dry_run`, only says what it would delete.

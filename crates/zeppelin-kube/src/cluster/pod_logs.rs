@@ -10,10 +10,10 @@ use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::deploy::Target;
-use crate::labels::{NAME, owner_selector};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, request};
+use crate::cluster::target::Target;
+use crate::render::labels::{NAME, owner_selector};
 
 /// One line a container wrote.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::cluster_error::{ApiCause, ClusterError};
-use crate::manifest::Manifest;
+use crate::cluster::error::{ApiCause, ClusterError};
+use crate::render::manifest::Manifest;
 
 /// Where to connect: the kubeconfig context, if not its current one.
 #[derive(Debug, Clone, Default)]
