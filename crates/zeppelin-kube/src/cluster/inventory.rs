@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::cluster::connect::Cluster;
-use crate::cluster::error::{ClusterError, request};
+use crate::cluster::error::{ClusterError, api_code, is_not_found, request};
 use crate::render::hash::hex;
 use crate::render::manifest::{KINDS, resource};
 
@@ -52,8 +52,8 @@ impl Inventory {
                 // An API the cluster does not serve holds nothing of the app's; a user
                 // allowed only into the app's namespace cannot list Namespaces, and a
                 // Namespace it cannot see is one it would not manage anyway.
-                Err(kube::Error::Api(status))
-                    if status.code == 404 || (status.code == 403 && !*namespaced) =>
+                Err(error)
+                    if is_not_found(&error) || (api_code(&error) == Some(403) && !*namespaced) =>
                 {
                     Vec::new()
                 }

@@ -8,7 +8,7 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::runtime::wait::{await_condition, conditions};
 
 use crate::cluster::connect::Cluster;
-use crate::cluster::error::{ClusterError, humanize, request};
+use crate::cluster::error::{ClusterError, humanize, is_not_found, request};
 use crate::render::labels::owner_selector;
 
 use crate::cluster::inventory::Inventory;
@@ -39,7 +39,7 @@ pub async fn delete(
             };
             let uid = match api.delete(name, &DeleteParams::foreground()).await {
                 Ok(either) => either.left().and_then(|o| o.metadata.uid),
-                Err(kube::Error::Api(status)) if status.code == 404 => None,
+                Err(error) if is_not_found(&error) => None,
                 Err(source) => return Err(request(format!("delete {kind}/{name}"))(source)),
             };
             if let Some(uid) = uid {
