@@ -4,23 +4,23 @@
 //! of one) from the app model. Nothing here talks to an API server, so every rule can be
 //! tested without one; `crate::cluster` takes the result from here.
 
-pub(crate) mod app_wide;
-pub(crate) mod availability;
+mod app_wide;
+mod availability;
 pub(crate) mod error;
 pub(crate) mod hash;
-pub(crate) mod ingress;
+mod ingress;
 pub mod labels;
 pub(crate) mod manifest;
-pub(crate) mod network;
+mod network;
 pub(crate) mod object;
 pub(crate) mod options;
 pub mod output;
-pub(crate) mod pod;
-pub(crate) mod probes;
+mod pod;
+mod probes;
 pub mod secrets;
-pub(crate) mod service;
+mod service;
 pub(crate) mod warning;
-pub(crate) mod workload;
+mod workload;
 pub(crate) mod yaml;
 
 use zeppelin_core::App;
