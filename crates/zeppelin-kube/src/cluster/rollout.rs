@@ -4,7 +4,7 @@
 //! observed the latest generation, every replica is updated, no old replica is left, and
 //! every updated replica is available. `ProgressDeadlineExceeded` is a failure, and so is a
 //! pod of the new template stuck where waiting longer cannot help (its image cannot be
-//! pulled, its container keeps crashing); [`crate::cluster::diagnosis`] then says why.
+//! pulled, its container keeps crashing); the `diagnosis` module then says why.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
