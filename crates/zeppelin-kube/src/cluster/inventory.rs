@@ -22,7 +22,7 @@ use crate::render::manifest::{KINDS, resource};
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub resource_version: String,
-    pub content: serde_json::Value,
+    pub content: Value,
 }
 
 /// `(kind, name)` → what is in the cluster, of the objects carrying the app's ownership
@@ -91,7 +91,7 @@ impl Inventory {
 
 /// An object's content as the app sets it: without status, server-maintained metadata, or
 /// `apiVersion` and `kind` (which list items may leave out).
-pub(crate) fn content(object: serde_json::Value) -> serde_json::Value {
+pub(crate) fn content(object: Value) -> Value {
     let mut object = clean(object);
     if let Some(map) = object.as_object_mut() {
         map.remove("apiVersion");

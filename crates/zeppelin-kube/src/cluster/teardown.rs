@@ -9,11 +9,10 @@ use kube::runtime::wait::{await_condition, conditions};
 
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, humanize, is_not_found, request};
-use crate::render::labels::owner_selector;
-
 use crate::cluster::inventory::Inventory;
 use crate::cluster::revision;
 use crate::cluster::target::Target;
+use crate::render::labels::owner_selector;
 use crate::render::manifest::{KINDS, resource};
 
 /// Deletes the app; returns the `kind/name`s deleted.
