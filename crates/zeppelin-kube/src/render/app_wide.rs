@@ -7,8 +7,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeppelin_core::App;
 
-use crate::labels::{annotations, app_labels};
-use crate::{Object, RenderOptions};
+use crate::render::labels::{annotations, app_labels};
+use crate::render::object::Object;
+use crate::render::options::RenderOptions;
 
 /// Pod Security Admission labels: the namespace refuses, audits and warns about any pod
 /// that does not meet the `restricted` profile.

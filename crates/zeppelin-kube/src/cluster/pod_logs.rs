@@ -10,10 +10,10 @@ use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::deploy::Target;
-use crate::labels::{NAME, owner_selector};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, api_code, is_not_found, request};
+use crate::cluster::target::Target;
+use crate::render::labels::{NAME, owner_selector};
 
 /// One line a container wrote.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ pub async fn stream(
 /// deleted since it was listed has none any more (404, as pods come and go in a rollout):
 /// neither is an error.
 fn no_logs_yet(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == 400 || status.code == 404)
+    is_not_found(error) || api_code(error) == Some(400)
 }
 
 /// The API error of a watch refused for lack of permission (403): retrying cannot help.

@@ -1,10 +1,10 @@
 //! What a deploy applies: objects as JSON with their API resource and stage, built from a
 //! fresh render or read back from a recorded revision.
 
-use kube_core::ApiResource;
+use kube::core::ApiResource;
 use serde_json::Value;
 
-use crate::{Rendered, Stage};
+use crate::render::object::{Rendered, Stage};
 
 /// The kinds Zeppelin renders, in apply order: `(kind, group, version, plural, namespaced)`.
 pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 10] = [

@@ -6,8 +6,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_core::{App, Sub};
 
-use crate::labels::{annotations, selector, sub_labels};
-use crate::probes::PORT_NAME;
+use crate::render::labels::{annotations, selector, sub_labels};
+use crate::render::probes::PORT_NAME;
 
 pub(crate) fn service(app: &App, sub: &Sub) -> Option<Service> {
     let port = sub.port?;

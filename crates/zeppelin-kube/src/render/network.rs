@@ -17,9 +17,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_core::{App, Sub};
 
-use crate::app_wide::meta;
-use crate::labels::{app_pod_selector, selector};
-use crate::service::sub_meta;
+use crate::render::app_wide::meta;
+use crate::render::labels::{app_pod_selector, selector};
+use crate::render::service::sub_meta;
 
 /// The label every namespace carries with its own name (set by the API server).
 const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";

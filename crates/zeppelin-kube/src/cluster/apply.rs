@@ -6,10 +6,10 @@ use futures::future::join_all;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
-use crate::Cluster;
-use crate::cluster_error::{ApiCause, ClusterError, FieldConflict};
-use crate::inventory::{Inventory, content};
-use crate::manifest::{Item, Manifest};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ApiCause, ClusterError, FieldConflict};
+use crate::cluster::inventory::{Inventory, content};
+use crate::render::manifest::{Item, Manifest};
 
 /// The field manager every Zeppelin write uses.
 pub const FIELD_MANAGER: &str = "zeppelin";

@@ -5,22 +5,19 @@
 
 use std::time::Duration;
 
-use crate::Cluster;
-use crate::apply::{self, Applied, ApplyOptions, Outcome};
-use crate::cluster_error::ClusterError;
-use crate::inventory::Inventory;
-use crate::labels::owner_selector;
-use crate::manifest::Manifest;
-use crate::prune::prune;
-use crate::revision::{self, NewRevision, Revision, RevisionStatus};
-use crate::rollout::{self, SubProgress, WaitOptions};
+use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::ClusterError;
+use crate::cluster::inventory::Inventory;
+use crate::cluster::prune::prune;
+use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
+use crate::cluster::rollout::{self, SubProgress, WaitOptions};
+use crate::render::labels::owner_selector;
+use crate::render::manifest::Manifest;
 
-/// The app a cluster command acts on.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub app: String,
-    pub namespace: String,
-}
+/// Re-exported where callers of [`deploy`] have always found it; every cluster command
+/// takes one.
+pub use crate::cluster::target::Target;
 
 /// How to deploy.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use zeppelin_core::model::SecretSource;
 use zeppelin_core::{App, Sub};
 
-use crate::RenderOptions;
+use crate::render::options::RenderOptions;
 
 /// The hash of what `sub` reads from the ConfigMap and the Secret.
 ///

@@ -9,12 +9,12 @@ use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::deploy::Target;
-use crate::diagnosis::waiting_reason;
-use crate::labels::NAME;
-use crate::labels::owner_selector;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, request};
+use crate::cluster::pods::waiting_reason;
+use crate::cluster::target::Target;
+use crate::render::labels::NAME;
+use crate::render::labels::owner_selector;
 
 /// The app's status as the cluster sees it now.
 pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus, ClusterError> {

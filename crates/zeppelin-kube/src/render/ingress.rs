@@ -9,7 +9,7 @@ use k8s_openapi::api::networking::v1::{
 };
 use zeppelin_core::App;
 
-use crate::app_wide::meta;
+use crate::render::app_wide::meta;
 
 /// The annotation cert-manager reads to issue the TLS certificate.
 const CLUSTER_ISSUER: &str = "cert-manager.io/cluster-issuer";

@@ -9,10 +9,10 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use crate::Cluster;
-use crate::apply::FIELD_MANAGER;
-use crate::cluster_error::{ClusterError, request};
-use crate::deploy::Target;
+use crate::cluster::apply::FIELD_MANAGER;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::cluster::target::Target;
 
 /// Sets sub `sub`'s replica count to `replicas`.
 pub async fn scale(
@@ -26,7 +26,7 @@ pub async fn scale(
     let autoscaler = match autoscalers.get_opt(sub).await {
         Ok(found) => found,
         // A cluster without autoscaling/v2 has no autoscaler to defer to.
-        Err(kube::Error::Api(status)) if status.code == 404 => None,
+        Err(error) if is_not_found(&error) => None,
         Err(source) => {
             return Err(request(format!(
                 "look for an autoscaler of `{sub}` in namespace {ns}"
@@ -52,7 +52,7 @@ pub async fn scale(
         .await
     {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Err(ClusterError::NotDeployed {
+        Err(error) if is_not_found(&error) => Err(ClusterError::NotDeployed {
             app: target.app.clone(),
             sub: sub.to_owned(),
             namespace: ns.clone(),

@@ -5,10 +5,10 @@
 use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::inventory::Inventory;
-use crate::manifest::{Manifest, resource};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::cluster::inventory::Inventory;
+use crate::render::manifest::{Manifest, resource};
 
 /// Deletes the objects of `before` that `manifest` no longer has; returns their
 /// `kind/name`s. With `dry_run`, only says what it would delete.
@@ -37,7 +37,7 @@ pub async fn prune(
                 Api::namespaced_with(cluster.client.clone(), namespace, &ar);
             match api.delete(name, params).await {
                 Ok(_) => Ok(format!("{kind}/{name}")),
-                Err(kube::Error::Api(status)) if status.code == 404 => Ok(format!("{kind}/{name}")),
+                Err(error) if is_not_found(&error) => Ok(format!("{kind}/{name}")),
                 Err(source) => Err(request(format!(
                     "delete {kind}/{name}, which the app no longer has (`--no-prune` keeps it)"
                 ))(source)),

@@ -7,69 +7,21 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, EmptyDirVolumeSource, KeyToPath, LocalObjectReference, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, SecretVolumeSource, TopologySpreadConstraint,
-    Volume, WeightedPodAffinityTerm,
+    Affinity, LocalObjectReference, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
+    TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_core::{App, Sub};
 
-use crate::app_wide::secret_name;
-use crate::labels::{self, selector, sub_labels};
-use crate::pod::{container, opt_outs, pod_security, security, termination_grace};
-use crate::{RenderOptions, Warning, hash};
+use crate::render::hash;
+use crate::render::labels::{self, selector, sub_labels};
+use crate::render::options::RenderOptions;
+use crate::render::pod::{container, opt_outs, pod_security, security, termination_grace, volumes};
+use crate::render::warning::{Skips, Warning};
 
 /// Replicas of a sub that says nothing: two, so one node going away never takes it down.
 pub(crate) const DEFAULT_REPLICAS: u32 = 2;
-
-pub(crate) const TMP_VOLUME: &str = "tmp";
-pub(crate) const SECRETS_VOLUME: &str = "secrets";
-
-/// Read-only for the owner and the pod's group; secret files need nothing more.
-const SECRET_FILE_MODE: i32 = 0o440;
-
-/// Checks a scanner should skip on one object because the user's input decided them; each
-/// becomes a `checkov.io/skipN` annotation and a warning.
-pub(crate) struct Skips {
-    sub: String,
-    checks: Vec<(String, String)>,
-    warnings: Vec<Warning>,
-}
-
-impl Skips {
-    fn new(sub: &str) -> Self {
-        Self {
-            sub: sub.to_owned(),
-            checks: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// Records that the user's input fails `checks`, for `reason`, and warns about it.
-    pub(crate) fn skip(&mut self, checks: &[&str], reason: &str) {
-        self.skip_quietly(checks, reason);
-        self.warnings.push(Warning::sub(&self.sub, reason));
-    }
-
-    /// Records a skip whose warning is given once for the whole app elsewhere.
-    pub(crate) fn skip_quietly(&mut self, checks: &[&str], reason: &str) {
-        // checkov splits the annotation at `=`, so the reason must not contain one.
-        let reason = reason.replace('=', ":");
-        for check in checks {
-            self.checks.push(((*check).to_owned(), reason.clone()));
-        }
-    }
-
-    fn annotations(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.checks.iter().enumerate().map(|(i, (check, reason))| {
-            (
-                format!("checkov.io/skip{}", i + 1),
-                format!("{check}={reason}"),
-            )
-        })
-    }
-}
 
 /// Replicas on the cluster: `[kubernetes.sub.NAME] replicas`, else the sub's `replicas`,
 /// else [`DEFAULT_REPLICAS`]; `None` when an autoscaler owns the count.
@@ -109,7 +61,7 @@ pub(crate) fn deployment(
             );
             match check {
                 Some(check) => skips.skip(&[check], &reason),
-                None => skips.warnings.push(Warning::sub(&sub.name, reason)),
+                None => skips.warn(reason),
             }
         }
     }
@@ -123,7 +75,7 @@ pub(crate) fn deployment(
         annotations.insert(labels::SECRETS_AS_ENV.to_owned(), exposed.join(","));
     }
     annotations.extend(skips.annotations());
-    warnings.append(&mut skips.warnings);
+    warnings.extend(skips.into_warnings());
 
     let replicas = replicas(app, sub);
     if replicas == Some(1) {
@@ -226,36 +178,6 @@ fn image_skips(image: &str, skips: &mut Skips) {
         ),
         Some(_) => {}
     }
-}
-
-fn volumes(app: &App) -> Vec<Volume> {
-    let mut volumes = vec![Volume {
-        name: TMP_VOLUME.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    }];
-    if !app.secrets.is_empty() {
-        volumes.push(Volume {
-            name: SECRETS_VOLUME.to_owned(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret_name(app)),
-                default_mode: Some(SECRET_FILE_MODE),
-                items: Some(
-                    app.secrets
-                        .keys()
-                        .map(|name| KeyToPath {
-                            key: name.clone(),
-                            path: name.clone(),
-                            mode: None,
-                        })
-                        .collect(),
-                ),
-                optional: Some(false),
-            }),
-            ..Volume::default()
-        });
-    }
-    volumes
 }
 
 /// Prefers nodes that do not run a replica of the same sub yet.

@@ -4,18 +4,14 @@
 //! Secret values never appear: each is replaced by a short digest, so a changed value shows
 //! as a changed line without being printed.
 
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-use crate::Cluster;
-use crate::apply::{self, Applied, ApplyOptions, Outcome};
-use crate::cluster_error::ClusterError;
-use crate::deploy::Target;
-use crate::hash::hex;
-use crate::inventory::{Inventory, content};
-use crate::labels::owner_selector;
-use crate::manifest::Manifest;
-use crate::yaml;
+use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::ClusterError;
+use crate::cluster::inventory::{Inventory, clean, content};
+use crate::cluster::target::Target;
+use crate::render::labels::owner_selector;
+use crate::render::manifest::Manifest;
+use crate::render::yaml;
 
 /// How one object would change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,39 +100,4 @@ fn manifest_order<'a>(manifest: &Manifest, applied: &'a [Applied]) -> Vec<&'a Ap
                 .expect("the apply returns every object of the manifest")
         })
         .collect()
-}
-
-/// Removes what the server maintains on its own, and hides Secret values.
-pub(crate) fn clean(mut object: Value) -> Value {
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for key in [
-            "managedFields",
-            "resourceVersion",
-            "generation",
-            "uid",
-            "creationTimestamp",
-        ] {
-            meta.remove(key);
-        }
-        if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            annotations.remove("deployment.kubernetes.io/revision");
-            if annotations.is_empty() {
-                meta.remove("annotations");
-            }
-        }
-    }
-    if let Some(map) = object.as_object_mut() {
-        map.remove("status");
-    }
-    if object["kind"] == "Secret"
-        && let Some(data) = object.get_mut("data").and_then(Value::as_object_mut)
-    {
-        for value in data.values_mut() {
-            let digest = hex(&Sha256::digest(
-                value.as_str().unwrap_or_default().as_bytes(),
-            ));
-            *value = Value::String(format!("(hidden, sha256 {})", &digest[..12]));
-        }
-    }
-    object
 }

@@ -2,11 +2,11 @@
 //! object. Keys are sorted (`apiVersion` and `kind` first), so the same input always gives
 //! the same bytes.
 
-use crate::{Object, Rendered};
+use crate::render::object::{Object, Rendered};
 
 /// One object as a YAML document (without the `---` separator).
 pub fn yaml(object: &Object) -> String {
-    crate::yaml::document(&object.to_json())
+    crate::render::yaml::document(&object.to_json())
 }
 
 /// One object as pretty JSON, ending in a newline.

@@ -10,10 +10,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_core::{App, Sub};
 
-use crate::Warning;
-use crate::labels::selector;
-use crate::service::sub_meta;
-use crate::workload::replicas;
+use crate::render::labels::selector;
+use crate::render::service::sub_meta;
+use crate::render::warning::Warning;
+use crate::render::workload::replicas;
 
 /// At most one replica down at a time from voluntary disruptions (node drains, upgrades).
 /// Pods that are not ready anyway may always be evicted, so a broken rollout never blocks a

@@ -2,92 +2,17 @@
 //! reasons, the pods' recent events, and the last log lines of a crashing container.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams};
 
-use crate::Cluster;
-use crate::rollout::{Stores, WaitOptions};
-
-/// The revision the Deployment controller puts on a Deployment and its ReplicaSets.
-const REVISION: &str = "deployment.kubernetes.io/revision";
-/// The label the Deployment controller puts on a ReplicaSet and its pods.
-const TEMPLATE_HASH: &str = "pod-template-hash";
+use crate::cluster::connect::Cluster;
+use crate::cluster::pods::{Stores, waiting_reason};
 
 /// Log lines shown for a crashing container.
 const LOG_LINES: i64 = 10;
 /// Events shown per pod.
 const EVENTS: usize = 5;
-
-/// The `pod-template-hash` of the Deployment's current template: the label of the
-/// ReplicaSet it owns whose revision is the Deployment's. `None` until the controller has
-/// made that ReplicaSet, and until it has seen the Deployment's latest spec (before that,
-/// the revision is the previous template's).
-pub(crate) fn current_template_hash(
-    deployment: &Deployment,
-    replica_sets: &[Arc<ReplicaSet>],
-) -> Option<String> {
-    let observed = deployment
-        .status
-        .as_ref()
-        .and_then(|s| s.observed_generation)
-        .unwrap_or(0);
-    if observed < deployment.metadata.generation.unwrap_or(0) {
-        return None;
-    }
-    let name = deployment.metadata.name.as_deref()?;
-    let revision = deployment.metadata.annotations.as_ref()?.get(REVISION)?;
-    replica_sets
-        .iter()
-        .filter(|rs| {
-            rs.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|o| o.kind == "Deployment" && o.name == name)
-        })
-        .find(|rs| {
-            rs.metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(REVISION))
-                == Some(revision)
-        })
-        .and_then(|rs| rs.metadata.labels.as_ref()?.get(TEMPLATE_HASH).cloned())
-}
-
-/// Whether `pod` runs the template whose `pod-template-hash` is `hash`, as opposed to a
-/// pod of an earlier rollout.
-pub(crate) fn runs_template(pod: &Pod, hash: Option<&str>) -> bool {
-    hash.is_some()
-        && pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(TEMPLATE_HASH))
-            .map(String::as_str)
-            == hash
-}
-
-/// Why a pod is not ready: a container's waiting reason, or the scheduler's.
-pub(crate) fn waiting_reason(pod: &Pod) -> Option<String> {
-    let status = pod.status.as_ref()?;
-    let waiting = status.container_statuses.iter().flatten().find_map(|c| {
-        let waiting = c.state.as_ref()?.waiting.as_ref()?;
-        waiting.reason.clone()
-    });
-    waiting.or_else(|| {
-        status.conditions.iter().flatten().find_map(|c| {
-            (c.type_ == "PodScheduled" && c.status == "False").then(|| {
-                c.reason
-                    .clone()
-                    .unwrap_or_else(|| "Unschedulable".to_owned())
-            })
-        })
-    })
-}
 
 fn waiting_message(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
@@ -127,7 +52,7 @@ fn advice(reason: &str) -> &'static str {
 /// cluster. Failures to fetch evidence are left out: the rollout failure is what matters.
 pub(crate) async fn explain(
     cluster: &Cluster,
-    options: &WaitOptions,
+    namespace: &str,
     stores: &Stores,
     failures: &[(String, String)],
 ) -> String {
@@ -151,7 +76,7 @@ pub(crate) async fn explain(
         let mut sub_pods = stores.new_pods(sub);
         sub_pods.sort_by_key(|p| p.metadata.name.clone());
         for pod in sub_pods.iter().take(3) {
-            describe_pod(cluster, &options.namespace, pod, &mut text).await;
+            describe_pod(cluster, namespace, pod, &mut text).await;
         }
         text.push('\n');
     }

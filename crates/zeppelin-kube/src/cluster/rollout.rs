@@ -4,24 +4,22 @@
 //! observed the latest generation, every replica is updated, no old replica is left, and
 //! every updated replica is available. `ProgressDeadlineExceeded` is a failure, and so is a
 //! pod of the new template stuck where waiting longer cannot help (its image cannot be
-//! pulled, its container keeps crashing); [`crate::diagnosis`] then says why.
+//! pulled, its container keeps crashing); the `diagnosis` module then says why.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use std::sync::Arc;
-
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 
-use crate::Cluster;
-use crate::cluster_error::{ApiCause, ClusterError, humanize};
-use crate::diagnosis;
-use crate::labels::{NAME, owner_selector};
+use crate::cluster::connect::Cluster;
+use crate::cluster::diagnosis;
+use crate::cluster::error::{ApiCause, ClusterError, humanize};
+use crate::cluster::pods::{Stores, waiting_reason};
+use crate::render::labels::owner_selector;
 
 /// Waiting reasons no amount of waiting fixes.
 const HOPELESS: [&str; 5] = [
@@ -59,45 +57,6 @@ pub struct WaitOptions {
     /// The Deployments (one per sub) to wait for.
     pub subs: Vec<String>,
     pub timeout: Duration,
-}
-
-/// What the watches have seen of the app's Deployments, ReplicaSets and pods.
-pub(crate) struct Stores {
-    pub deployments: Store<Deployment>,
-    pub replica_sets: Store<ReplicaSet>,
-    pub pods: Store<Pod>,
-}
-
-impl Stores {
-    fn deployment(&self, sub: &str) -> Option<Arc<Deployment>> {
-        self.deployments
-            .state()
-            .into_iter()
-            .find(|d| d.metadata.name.as_deref() == Some(sub))
-    }
-
-    /// The pods of `sub` that run its Deployment's current template (those of the
-    /// ReplicaSet of the Deployment's revision); every pod of `sub` if it has no
-    /// Deployment.
-    pub(crate) fn new_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
-        let deployment = self.deployment(sub);
-        let hash = deployment
-            .as_ref()
-            .and_then(|d| diagnosis::current_template_hash(d, &self.replica_sets.state()));
-        self.pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(NAME))
-                    .map(String::as_str)
-                    == Some(sub)
-            })
-            .filter(|p| deployment.is_none() || diagnosis::runs_template(p, hash.as_deref()))
-            .collect()
-    }
 }
 
 enum Verdict {
@@ -176,7 +135,8 @@ pub async fn wait(
                         (p.sub.clone(), reason.unwrap_or_default())
                     })
                     .collect();
-                let text = diagnosis::explain(cluster, options, &stores, &failures).await;
+                let text =
+                    diagnosis::explain(cluster, &options.namespace, &stores, &failures).await;
                 return Err(ClusterError::RolloutFailed(format!(
                     "timed out after {} waiting for {}\n{text}",
                     humanize(options.timeout),
@@ -209,7 +169,8 @@ pub async fn wait(
                 return Ok(());
             }
             Verdict::Failed(failures) => {
-                let text = diagnosis::explain(cluster, options, &stores, &failures).await;
+                let text =
+                    diagnosis::explain(cluster, &options.namespace, &stores, &failures).await;
                 return Err(ClusterError::RolloutFailed(text));
             }
         }
@@ -276,7 +237,7 @@ fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
                 failures.push((sub.clone(), reason));
                 break;
             }
-            if let Some(reason) = diagnosis::waiting_reason(&pod)
+            if let Some(reason) = waiting_reason(&pod)
                 && let Ok(p) = &mut state
                 && !p.done
             {
@@ -358,6 +319,7 @@ fn hopeless(pod: &Pod) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use kube::runtime::reflector::Store;
     use serde_json::json;
 
     use super::*;

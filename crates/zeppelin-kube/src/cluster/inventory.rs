@@ -1,22 +1,28 @@
 //! The objects of an app that are in the cluster now: every kind Zeppelin renders, listed
 //! by the ownership labels in the app's namespace. A deploy compares it with what it
 //! applies (to say what changed) and prunes what the app no longer has.
+//!
+//! An object's content leaves out what the server maintains and hides Secret values
+//! behind a digest, so comparing or printing it (`zeppelin diff`) never shows them.
 
 use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
 use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, request};
-use crate::manifest::{KINDS, resource};
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, api_code, is_not_found, request};
+use crate::render::hash::hex;
+use crate::render::manifest::{KINDS, resource};
 
 /// One listed object: its resource version and its content without what the server
 /// maintains on its own (status, managed fields…).
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub resource_version: String,
-    pub content: serde_json::Value,
+    pub content: Value,
 }
 
 /// `(kind, name)` → what is in the cluster, of the objects carrying the app's ownership
@@ -46,8 +52,8 @@ impl Inventory {
                 // An API the cluster does not serve holds nothing of the app's; a user
                 // allowed only into the app's namespace cannot list Namespaces, and a
                 // Namespace it cannot see is one it would not manage anyway.
-                Err(kube::Error::Api(status))
-                    if status.code == 404 || (status.code == 403 && !*namespaced) =>
+                Err(error)
+                    if is_not_found(&error) || (api_code(&error) == Some(403) && !*namespaced) =>
                 {
                     Vec::new()
                 }
@@ -85,11 +91,46 @@ impl Inventory {
 
 /// An object's content as the app sets it: without status, server-maintained metadata, or
 /// `apiVersion` and `kind` (which list items may leave out).
-pub(crate) fn content(object: serde_json::Value) -> serde_json::Value {
-    let mut object = crate::diff::clean(object);
+pub(crate) fn content(object: Value) -> Value {
+    let mut object = clean(object);
     if let Some(map) = object.as_object_mut() {
         map.remove("apiVersion");
         map.remove("kind");
+    }
+    object
+}
+
+/// Removes what the server maintains on its own, and hides Secret values.
+pub(crate) fn clean(mut object: Value) -> Value {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for key in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            meta.remove(key);
+        }
+        if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            annotations.remove("deployment.kubernetes.io/revision");
+            if annotations.is_empty() {
+                meta.remove("annotations");
+            }
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if object["kind"] == "Secret"
+        && let Some(data) = object.get_mut("data").and_then(Value::as_object_mut)
+    {
+        for value in data.values_mut() {
+            let digest = hex(&Sha256::digest(
+                value.as_str().unwrap_or_default().as_bytes(),
+            ));
+            *value = Value::String(format!("(hidden, sha256 {})", &digest[..12]));
+        }
     }
     object
 }

@@ -7,14 +7,13 @@ use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::runtime::wait::{await_condition, conditions};
 
-use crate::Cluster;
-use crate::cluster_error::{ClusterError, humanize, request};
-use crate::labels::owner_selector;
-
-use crate::deploy::Target;
-use crate::inventory::Inventory;
-use crate::manifest::{KINDS, resource};
-use crate::revision;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, humanize, is_not_found, request};
+use crate::cluster::inventory::Inventory;
+use crate::cluster::revision;
+use crate::cluster::target::Target;
+use crate::render::labels::owner_selector;
+use crate::render::manifest::{KINDS, resource};
 
 /// Deletes the app; returns the `kind/name`s deleted.
 pub async fn delete(
@@ -39,7 +38,7 @@ pub async fn delete(
             };
             let uid = match api.delete(name, &DeleteParams::foreground()).await {
                 Ok(either) => either.left().and_then(|o| o.metadata.uid),
-                Err(kube::Error::Api(status)) if status.code == 404 => None,
+                Err(error) if is_not_found(&error) => None,
                 Err(source) => return Err(request(format!("delete {kind}/{name}"))(source)),
             };
             if let Some(uid) = uid {

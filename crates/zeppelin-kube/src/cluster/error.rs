@@ -36,11 +36,23 @@ impl std::error::Error for ApiCause {
 impl ApiCause {
     /// The HTTP status of an API error, if the server answered.
     pub fn code(&self) -> Option<u16> {
-        match &self.0 {
-            kube::Error::Api(status) => Some(status.code),
-            _ => None,
-        }
+        api_code(&self.0)
     }
+}
+
+/// The HTTP status the API server answered a request with; `None` when it did not answer
+/// (a connection or credential error).
+pub(crate) fn api_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+/// Whether the API server answered 404: the object (or the API, or the namespace) is not
+/// there, which deleting, listing and looking up usually take as "nothing to do".
+pub(crate) fn is_not_found(error: &kube::Error) -> bool {
+    api_code(error) == Some(404)
 }
 
 /// One field another manager owns with a different value.

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::cluster_error::{ApiCause, ClusterError};
-use crate::manifest::Manifest;
+use crate::cluster::error::{ApiCause, ClusterError, is_not_found};
+use crate::render::manifest::Manifest;
 
 /// Where to connect: the kubeconfig context, if not its current one.
 #[derive(Debug, Clone, Default)]
@@ -127,7 +127,7 @@ impl Cluster {
             };
             let served: BTreeSet<String> = match listed {
                 Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
-                Err(kube::Error::Api(status)) if status.code == 404 => BTreeSet::new(),
+                Err(error) if is_not_found(&error) => BTreeSet::new(),
                 Err(source) => {
                     return Err(ClusterError::Request {
                         action: format!("discover the {api_version} API of {}", self.url),

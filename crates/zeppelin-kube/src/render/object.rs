@@ -1,4 +1,7 @@
-//! One rendered object, whatever its kind, and the stage a deploy applies it in.
+//! One rendered object, whatever its kind, the stage a deploy applies it in, and the
+//! objects of a whole app as [`render`](super::render()) returns them.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -7,9 +10,10 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
-use kube_core::{ApiResource, DynamicObject};
+use kube::core::{ApiResource, DynamicObject};
 
-use crate::RenderError;
+use crate::render::error::RenderError;
+use crate::render::warning::Warning;
 
 /// The order a deploy applies objects in: everything an object refers to exists before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +42,29 @@ pub enum Object {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     NetworkPolicy(NetworkPolicy),
     Ingress(Ingress),
+}
+
+/// The objects of one app, in apply order, and what the app file loosened.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Every object, sorted by stage, then kind, then name.
+    pub objects: Vec<Object>,
+    /// Rules the app file relaxed, and defaults worth knowing; the CLI prints them on stderr.
+    pub warnings: Vec<Warning>,
+    /// Whether the app has secrets but the Secret object was not rendered.
+    pub secrets_left_out: bool,
+}
+
+impl Rendered {
+    /// The objects grouped by stage, in apply order: a deploy applies one stage after the
+    /// other, and the objects within one stage in any order.
+    pub fn stages(&self) -> Vec<(Stage, Vec<&Object>)> {
+        let mut stages: BTreeMap<Stage, Vec<&Object>> = BTreeMap::new();
+        for object in &self.objects {
+            stages.entry(object.stage()).or_default().push(object);
+        }
+        stages.into_iter().collect()
+    }
 }
 
 /// Calls `$f` with the typed object inside any variant.

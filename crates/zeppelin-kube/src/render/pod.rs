@@ -1,22 +1,24 @@
-//! A sub's container and pod security: environment, probes, resources, and the hardening
-//! that meets every control of the Pod Security Standards `restricted` profile.
+//! A sub's container, its volumes and pod security: environment, probes, resources, the
+//! `/tmp` and secret volumes it mounts, and the hardening that meets every control of the
+//! Pod Security Standards `restricted` profile.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar,
-    EnvVarSource, Lifecycle, LifecycleHandler, PodSecurityContext, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, SleepAction, VolumeMount,
+    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, KeyToPath, Lifecycle, LifecycleHandler,
+    PodSecurityContext, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use zeppelin_core::kubernetes::SecurityOptOuts;
 use zeppelin_core::model::{Health, HealthCheck};
 use zeppelin_core::{App, Sub};
 
-use crate::app_wide::{conf_name, secret_name};
-use crate::probes::{PORT_NAME, probes};
-use crate::secrets;
-use crate::workload::{SECRETS_VOLUME, Skips, TMP_VOLUME};
+use crate::render::app_wide::{conf_name, secret_name};
+use crate::render::probes::{PORT_NAME, probes};
+use crate::render::secrets;
+use crate::render::warning::Skips;
 
 /// Requests used when `resources` leaves one out.
 pub(crate) const DEFAULT_CPU: &str = "100m";
@@ -26,6 +28,14 @@ pub(crate) const DEFAULT_EPHEMERAL_STORAGE: &str = "256Mi";
 /// How long a terminating pod waits before its process gets SIGTERM, so that endpoints and
 /// load balancers stop sending it traffic first.
 pub(crate) const PRE_STOP_PAUSE_SECS: i64 = 5;
+
+/// The writable `/tmp` every container gets, its root filesystem being read-only.
+const TMP_VOLUME: &str = "tmp";
+/// The app's Secret, mounted as one file per secret.
+const SECRETS_VOLUME: &str = "secrets";
+
+/// Read-only for the owner and the pod's group; secret files need nothing more.
+const SECRET_FILE_MODE: i32 = 0o440;
 
 /// The container of a sub.
 pub(crate) fn container(app: &App, sub: &Sub, skips: &mut Skips) -> Container {
@@ -68,7 +78,7 @@ pub(crate) fn container(app: &App, sub: &Sub, skips: &mut Skips) -> Container {
     Container {
         name: sub.name.clone(),
         image_pull_policy: Some(
-            if crate::labels::image_has_digest(&image) {
+            if crate::render::labels::image_has_digest(&image) {
                 "IfNotPresent"
             } else {
                 "Always"
@@ -309,4 +319,35 @@ fn runtime_default() -> SeccompProfile {
         type_: "RuntimeDefault".to_owned(),
         localhost_profile: None,
     }
+}
+
+/// The pod's volumes, which [`container`] mounts: `/tmp`, and the app's secrets if it has any.
+pub(crate) fn volumes(app: &App) -> Vec<Volume> {
+    let mut volumes = vec![Volume {
+        name: TMP_VOLUME.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    if !app.secrets.is_empty() {
+        volumes.push(Volume {
+            name: SECRETS_VOLUME.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret_name(app)),
+                default_mode: Some(SECRET_FILE_MODE),
+                items: Some(
+                    app.secrets
+                        .keys()
+                        .map(|name| KeyToPath {
+                            key: name.clone(),
+                            path: name.clone(),
+                            mode: None,
+                        })
+                        .collect(),
+                ),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+    }
+    volumes
 }

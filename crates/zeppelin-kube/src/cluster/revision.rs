@@ -15,11 +15,11 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Cluster;
-use crate::apply::FIELD_MANAGER;
-use crate::cluster_error::{ClusterError, request};
-use crate::hash::hex;
-use crate::manifest::Manifest;
+use crate::cluster::apply::FIELD_MANAGER;
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::render::hash::hex;
+use crate::render::manifest::Manifest;
 
 /// Label naming the app a revision Secret belongs to.
 pub const REVISION_OF: &str = "zeppelin.dev/revision-of";
@@ -116,7 +116,7 @@ pub async fn list(
         .await
     {
         Ok(list) => list,
-        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        Err(error) if is_not_found(&error) => return Ok(Vec::new()),
         Err(source) => {
             return Err(request(format!(
                 "list the revisions of {app} in namespace {namespace}"
@@ -237,7 +237,7 @@ pub async fn record(
             .await
         {
             Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) if is_not_found(&error) => {}
             Err(source) => {
                 return Err(request(format!(
                     "delete revision {} of {app}, beyond the history kept",
@@ -281,7 +281,7 @@ pub async fn delete_all(cluster: &Cluster, namespace: &str, app: &str) -> Result
             .await
         {
             Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) if is_not_found(&error) => {}
             Err(source) => {
                 return Err(request(format!(
                     "delete revision {} of {app}",

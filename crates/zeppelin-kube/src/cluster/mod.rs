@@ -1,0 +1,22 @@
+//! Cluster work: everything that talks to an API server, from connecting to deploying,
+//! waiting, pruning, rolling back and deleting.
+//!
+//! These modules take what `crate::render` made (a [`Manifest`](crate::Manifest)) and the
+//! [`Target`](target::Target) app; rendering never reaches back in here.
+
+pub mod apply;
+pub(crate) mod connect;
+pub mod deploy;
+mod diagnosis;
+pub mod diff;
+pub(crate) mod error;
+pub(crate) mod inventory;
+pub mod pod_logs;
+mod pods;
+pub mod prune;
+pub mod revision;
+pub mod rollout;
+pub mod scale;
+pub mod status;
+mod target;
+pub mod teardown;

@@ -1,0 +1,124 @@
+//! The app's pods as a rollout sees them: the watched stores of its Deployments,
+//! ReplicaSets and pods, which pods run a Deployment's current template (as opposed to an
+//! earlier rollout's), and why a pod is not ready. `rollout` judges from these, `diagnosis`
+//! explains from them, `status` reports the waiting reasons.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::reflector::Store;
+
+use crate::render::labels::NAME;
+
+/// The revision the Deployment controller puts on a Deployment and its ReplicaSets.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+/// The label the Deployment controller puts on a ReplicaSet and its pods.
+const TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// What the watches have seen of the app's Deployments, ReplicaSets and pods.
+pub(crate) struct Stores {
+    pub deployments: Store<Deployment>,
+    pub replica_sets: Store<ReplicaSet>,
+    pub pods: Store<Pod>,
+}
+
+impl Stores {
+    fn deployment(&self, sub: &str) -> Option<Arc<Deployment>> {
+        self.deployments
+            .state()
+            .into_iter()
+            .find(|d| d.metadata.name.as_deref() == Some(sub))
+    }
+
+    /// The pods of `sub` that run its Deployment's current template (those of the
+    /// ReplicaSet of the Deployment's revision); every pod of `sub` if it has no
+    /// Deployment.
+    pub(crate) fn new_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
+        let deployment = self.deployment(sub);
+        let hash = deployment
+            .as_ref()
+            .and_then(|d| current_template_hash(d, &self.replica_sets.state()));
+        self.pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(NAME))
+                    .map(String::as_str)
+                    == Some(sub)
+            })
+            .filter(|p| deployment.is_none() || runs_template(p, hash.as_deref()))
+            .collect()
+    }
+}
+
+/// The `pod-template-hash` of the Deployment's current template: the label of the
+/// ReplicaSet it owns whose revision is the Deployment's. `None` until the controller has
+/// made that ReplicaSet, and until it has seen the Deployment's latest spec (before that,
+/// the revision is the previous template's).
+fn current_template_hash(
+    deployment: &Deployment,
+    replica_sets: &[Arc<ReplicaSet>],
+) -> Option<String> {
+    let observed = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.observed_generation)
+        .unwrap_or(0);
+    if observed < deployment.metadata.generation.unwrap_or(0) {
+        return None;
+    }
+    let name = deployment.metadata.name.as_deref()?;
+    let revision = deployment.metadata.annotations.as_ref()?.get(REVISION)?;
+    replica_sets
+        .iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.kind == "Deployment" && o.name == name)
+        })
+        .find(|rs| {
+            rs.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(REVISION))
+                == Some(revision)
+        })
+        .and_then(|rs| rs.metadata.labels.as_ref()?.get(TEMPLATE_HASH).cloned())
+}
+
+/// Whether `pod` runs the template whose `pod-template-hash` is `hash`, as opposed to a
+/// pod of an earlier rollout.
+fn runs_template(pod: &Pod, hash: Option<&str>) -> bool {
+    hash.is_some()
+        && pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(TEMPLATE_HASH))
+            .map(String::as_str)
+            == hash
+}
+
+/// Why a pod is not ready: a container's waiting reason, or the scheduler's.
+pub(crate) fn waiting_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    let waiting = status.container_statuses.iter().flatten().find_map(|c| {
+        let waiting = c.state.as_ref()?.waiting.as_ref()?;
+        waiting.reason.clone()
+    });
+    waiting.or_else(|| {
+        status.conditions.iter().flatten().find_map(|c| {
+            (c.type_ == "PodScheduled" && c.status == "False").then(|| {
+                c.reason
+                    .clone()
+                    .unwrap_or_else(|| "Unschedulable".to_owned())
+            })
+        })
+    })
+}
