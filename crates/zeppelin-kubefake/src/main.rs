@@ -142,6 +142,8 @@ async fn scheduled_faults(
         let Some(every) = drop_every else {
             return std::future::pending().await;
         };
+        // A zero interval would panic; the library raises its own timers to 10 ms alike.
+        let every = every.max(Duration::from_millis(10));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;
