@@ -43,8 +43,8 @@ pub struct Config {
     /// `410 Gone`.
     pub history_limit: usize,
     /// Events (the Event objects controllers and clients write) kept per namespace; the
-    /// oldest are deleted beyond it, as a real server's event TTL would, so a pod that
-    /// crash-loops for hours does not grow the store without end.
+    /// oldest are deleted beyond it, as a real server's event TTL would, so a server that
+    /// runs rollouts and restarts for hours does not grow its store without end.
     pub event_limit: usize,
     /// Print each request and its status code to stderr (for people running the binary).
     pub log_requests: bool,

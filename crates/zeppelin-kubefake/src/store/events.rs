@@ -1,6 +1,6 @@
 //! The bound on Event objects: each namespace keeps its newest events up to a limit and the
 //! oldest are deleted (watchers see `DELETED`), as a real API server's event TTL would, so
-//! a pod that crash-loops for hours does not grow the store without end.
+//! a server that runs rollouts and restarts for hours does not grow its store without end.
 
 use serde_json::{Value, json};
 
