@@ -1,5 +1,6 @@
 //! Faults tests switch on: latency added to every request, requests failing after a count,
-//! open watches dropped on demand, and API groups hidden from discovery.
+//! open watches dropped on demand, API groups hidden from discovery, and the server going
+//! away (its socket closed and open connections cut, by `connections`).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -7,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// The fault switches, shared by the request handler and the test handle.
 pub(crate) struct Faults {
@@ -19,6 +21,8 @@ pub(crate) struct Faults {
     watch_epoch: watch::Sender<u64>,
     /// Group versions (`networking.k8s.io/v1`) discovery says are not served.
     hidden: Mutex<BTreeSet<String>>,
+    /// Cancelled when the server goes away, for good.
+    gone: CancellationToken,
 }
 
 impl Default for Faults {
@@ -29,6 +33,7 @@ impl Default for Faults {
             fail_after: AtomicU64::new(u64::MAX),
             watch_epoch: watch::channel(0).0,
             hidden: Mutex::new(BTreeSet::new()),
+            gone: CancellationToken::new(),
         }
     }
 }
@@ -92,5 +97,18 @@ impl Faults {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .contains(group_version)
+    }
+
+    /// Makes the server vanish: the listener stops and closes its socket, open connections
+    /// fail their next read or write, and open watches end (so they write, and fail, at once
+    /// rather than at their next event).
+    pub(crate) fn go_away(&self) {
+        self.gone.cancel();
+        self.drop_watches();
+    }
+
+    /// The token the listener and the connections watch for [`Faults::go_away`].
+    pub(crate) fn gone(&self) -> CancellationToken {
+        self.gone.clone()
     }
 }

@@ -30,6 +30,7 @@
 
 mod api_error;
 mod base64;
+mod connections;
 mod controllers;
 mod defaults;
 mod discovery;

@@ -1,7 +1,8 @@
 //! Container logs of the simulated pods: what the kubelet stand-in writes, and what
-//! `/pods/NAME/log` reads, including `follow`.
+//! `/pods/NAME/log` reads, including `follow`. Each container keeps its newest lines only,
+//! as a kubelet's log rotation would, so a container crash-looping for hours stays bounded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::broadcast;
@@ -15,9 +16,14 @@ pub(crate) struct LogLine {
     pub(crate) text: String,
 }
 
-/// Every container's log, kept in memory while the server runs.
+/// Lines kept per container; older ones are dropped.
+const LINES_KEPT: usize = 10_000;
+
+type Lines = HashMap<(String, String, String), VecDeque<String>>;
+
+/// Every container's log, kept in memory while its pod exists.
 pub(crate) struct LogBook {
-    lines: Mutex<HashMap<(String, String, String), Vec<String>>>,
+    lines: Mutex<Lines>,
     feed: broadcast::Sender<LogLine>,
 }
 
@@ -31,7 +37,7 @@ impl Default for LogBook {
 }
 
 impl LogBook {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(String, String, String), Vec<String>>> {
+    fn lock(&self) -> MutexGuard<'_, Lines> {
         self.lines
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -39,10 +45,13 @@ impl LogBook {
 
     pub(crate) fn write(&self, namespace: &str, pod: &str, container: &str, text: &str) {
         let mut lines = self.lock();
-        lines
+        let log = lines
             .entry((namespace.to_owned(), pod.to_owned(), container.to_owned()))
-            .or_default()
-            .push(text.to_owned());
+            .or_default();
+        if log.len() == LINES_KEPT {
+            log.pop_front();
+        }
+        log.push_back(text.to_owned());
         // No receivers is fine: nobody follows this log.
         let _ = self.feed.send(LogLine {
             namespace: namespace.to_owned(),
@@ -62,12 +71,11 @@ impl LogBook {
         tail: Option<usize>,
     ) -> (Vec<String>, broadcast::Receiver<LogLine>) {
         let lines = self.lock();
-        let all = lines
-            .get(&(namespace.to_owned(), pod.to_owned(), container.to_owned()))
-            .cloned()
-            .unwrap_or_default();
-        let skip = tail.map_or(0, |t| all.len().saturating_sub(t));
-        (all.into_iter().skip(skip).collect(), self.feed.subscribe())
+        let all = lines.get(&(namespace.to_owned(), pod.to_owned(), container.to_owned()));
+        let count = all.map_or(0, VecDeque::len);
+        let skip = tail.map_or(0, |t| count.saturating_sub(t));
+        let kept = all.into_iter().flatten().skip(skip).cloned().collect();
+        (kept, self.feed.subscribe())
     }
 
     /// Forgets the logs of a deleted pod.
@@ -153,4 +161,32 @@ pub(crate) fn serve(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         ))
         .expect("static headers are valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_keeps_its_newest_lines_and_a_forgotten_pod_none() {
+        let book = LogBook::default();
+        for n in 0..LINES_KEPT + 5 {
+            book.write("shop", "web-1", "web", &format!("line {n}"));
+        }
+        book.write("shop", "web-2", "web", "other pod");
+        let (lines, _) = book.read("shop", "web-1", "web", None);
+        assert_eq!(lines.len(), LINES_KEPT);
+        assert_eq!(lines[0], "line 5");
+        let (tail, _) = book.read("shop", "web-1", "web", Some(2));
+        assert_eq!(
+            tail,
+            [
+                format!("line {}", LINES_KEPT + 3),
+                format!("line {}", LINES_KEPT + 4)
+            ]
+        );
+        book.forget("shop", "web-1");
+        assert!(book.read("shop", "web-1", "web", None).0.is_empty());
+        assert_eq!(book.read("shop", "web-2", "web", None).0, ["other pod"]);
+    }
 }

@@ -1,5 +1,6 @@
 //! `zeppelin-kubefake`: runs the fake API server until Ctrl-C, for trying `kubectl` and
-//! `zeppelin deploy` without a cluster.
+//! `zeppelin deploy` without a cluster, with the library's faults switched on from the
+//! command line so end-to-end tests and benchmarks can run against the real binary.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,28 @@ struct Args {
     /// Milliseconds added to every request, as a remote cluster would (for benchmarks).
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Serve the first N requests, then fail every later one with a 500.
+    #[arg(long, value_name = "N")]
+    fail_after: Option<u64>,
+    /// End every open watch at this interval (`500ms`, `2s`, `1m`), so clients must watch
+    /// again.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    drop_watches_every: Option<Duration>,
+    /// After this long (`500ms`, `2s`, `1m`) refuse new connections and cut the open ones,
+    /// as a crashed API server would; the process stays up until Ctrl-C.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    go_away_after: Option<Duration>,
+    /// Event objects kept per namespace; the oldest are deleted beyond it.
+    #[arg(long, value_name = "N", default_value_t = Config::default().event_limit)]
+    event_limit: usize,
+}
+
+/// Reads `500ms`, `2s`, `1m` (or any duration jiff's friendly format takes: `1m30s`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    text.parse::<jiff::SignedDuration>()
+        .ok()
+        .and_then(|duration| Duration::try_from(duration).ok())
+        .ok_or_else(|| format!("\"{text}\" is not a duration; write it like 500ms, 2s or 1m"))
 }
 
 fn main() -> ExitCode {
@@ -64,6 +87,7 @@ async fn run(args: Args) -> ExitCode {
         crash_marker: args.crash_marker,
         log_requests: args.log_requests,
         tls: args.tls,
+        event_limit: args.event_limit,
         ..Config::default()
     };
     let server = match FakeApiServer::start(config).await {
@@ -71,6 +95,9 @@ async fn run(args: Args) -> ExitCode {
         Err(error) => return report(&error),
     };
     server.set_latency(Duration::from_millis(args.latency_ms));
+    if let Some(count) = args.fail_after {
+        server.fail_requests_after(count);
+    }
     if let Err(error) = server.write_kubeconfig(&args.kubeconfig) {
         return report(&error);
     }
@@ -84,10 +111,46 @@ async fn run(args: Args) -> ExitCode {
         args.kubeconfig.display()
     );
     eprintln!("zeppelin-kubefake: press Ctrl-C to stop");
-    // If Ctrl-C cannot be awaited there is no way to stop but killing the process.
-    let _ = tokio::signal::ctrl_c().await;
+    tokio::select! {
+        // If Ctrl-C cannot be awaited there is no way to stop but killing the process.
+        _ = tokio::signal::ctrl_c() => {}
+        () = scheduled_faults(&server, args.drop_watches_every, args.go_away_after) => {}
+    }
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Drops watches every `drop_every` and makes the server go away after `go_away_after`;
+/// never returns.
+async fn scheduled_faults(
+    server: &FakeApiServer,
+    drop_every: Option<Duration>,
+    go_away_after: Option<Duration>,
+) {
+    let go_away = async {
+        let Some(after) = go_away_after else {
+            return std::future::pending().await;
+        };
+        tokio::time::sleep(after).await;
+        server.go_away();
+        eprintln!(
+            "zeppelin-kubefake: went away after {after:?} (--go-away-after): new connections are refused and open ones were cut; press Ctrl-C to stop"
+        );
+        std::future::pending::<()>().await;
+    };
+    let drops = async {
+        let Some(every) = drop_every else {
+            return std::future::pending().await;
+        };
+        // A zero interval would panic; the library raises its own timers to 10 ms alike.
+        let every = every.max(Duration::from_millis(10));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            server.drop_watches();
+        }
+    };
+    tokio::join!(go_away, drops);
 }
 
 fn report(error: &dyn std::error::Error) -> ExitCode {
@@ -98,4 +161,20 @@ fn report(error: &dyn std::error::Error) -> ExitCode {
         source = cause.source();
     }
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_the_docs_write_them() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        let error = parse_duration("soon").unwrap_err();
+        assert!(error.contains("500ms, 2s or 1m"), "{error}");
+        assert!(parse_duration("-2s").is_err());
+    }
 }

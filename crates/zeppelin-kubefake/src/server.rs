@@ -42,6 +42,10 @@ pub struct Config {
     /// Watch events kept for watches that resume from a resource version; older ones get
     /// `410 Gone`.
     pub history_limit: usize,
+    /// Events (the Event objects controllers and clients write) kept per namespace; the
+    /// oldest are deleted beyond it, as a real server's event TTL would, so a server that
+    /// runs rollouts and restarts for hours does not grow its store without end.
+    pub event_limit: usize,
     /// Print each request and its status code to stderr (for people running the binary).
     pub log_requests: bool,
     /// Serve HTTPS with a certificate authority made at start (put in the kubeconfig)
@@ -62,6 +66,7 @@ impl Default for Config {
             crash_restart_interval: Duration::from_secs(1),
             bookmark_interval: Duration::from_secs(5),
             history_limit: 10_000,
+            event_limit: crate::store::DEFAULT_EVENT_LIMIT,
             log_requests: false,
             tls: false,
         }
@@ -132,7 +137,7 @@ impl FakeApiServer {
             None
         };
         let shared = Arc::new(Shared {
-            store: Store::new(config.history_limit),
+            store: Store::new(config.history_limit).with_event_limit(config.event_limit),
             logs: LogBook::default(),
             faults: Faults::default(),
             controllers: AtomicBool::new(config.controllers),
@@ -144,28 +149,26 @@ impl FakeApiServer {
         let app = axum::Router::new()
             .fallback(crate::routes::handle)
             .with_state(shared.clone());
-        let token = shared.shutdown.clone();
-        let server = match identity {
-            Some(identity) => {
-                let listener = crate::tls::TlsListener::spawn(listener, &identity, token.clone())
-                    .map_err(|source| StartError::Bind {
-                    port: address.port(),
-                    source,
-                })?;
-                tokio::spawn(async move {
-                    // Serving ends only on shutdown; a failing accept loop has nobody to report to.
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(token.cancelled_owned())
-                        .await;
-                })
-            }
-            None => tokio::spawn(async move {
-                // Serving ends only on shutdown; a failing accept loop has nobody to report to.
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(token.cancelled_owned())
-                    .await;
-            }),
+        let stops = crate::connections::Stops {
+            shutdown: shared.shutdown.clone(),
+            gone: shared.faults.gone(),
         };
+        let listener = crate::connections::Listener::spawn(
+            listener,
+            identity.map(|identity| identity.acceptor),
+            stops,
+        )
+        .map_err(|source| StartError::Bind {
+            port: address.port(),
+            source,
+        })?;
+        let token = shared.shutdown.clone();
+        let server = tokio::spawn(async move {
+            // Serving ends only on shutdown; a failing accept loop has nobody to report to.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await;
+        });
         tokio::spawn(crate::controllers::run(shared.clone()));
         Ok(Self {
             shared,
@@ -255,6 +258,14 @@ impl FakeApiServer {
     /// Ends every open watch stream, as a restarting API server would.
     pub fn drop_watches(&self) {
         self.shared.faults.drop_watches();
+    }
+
+    /// Makes the server vanish mid-conversation, as a crashed API server or a lost network
+    /// would: new connections are refused and open ones (watches and log streams included)
+    /// are cut without the clean end of a response. There is no coming back; the handle
+    /// still answers [`FakeApiServer::objects`] and friends.
+    pub fn go_away(&self) {
+        self.shared.faults.go_away();
     }
 
     /// Requests served so far (failed ones included).

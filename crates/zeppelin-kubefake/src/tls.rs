@@ -1,19 +1,13 @@
 //! HTTPS on demand: a certificate authority and a server certificate for `127.0.0.1` and
-//! `localhost`, made fresh at start, and a listener that finishes TLS handshakes in their own
-//! tasks so one slow client never holds up the others.
+//! `localhost`, made fresh at start, and the acceptor `connections` finishes handshakes with.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-use tokio_util::sync::CancellationToken;
 
 /// The certificate could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +22,7 @@ pub enum TlsError {
 pub(crate) struct Identity {
     /// PEM of the certificate authority, for the kubeconfig.
     pub(crate) ca_pem: String,
-    acceptor: TlsAcceptor,
+    pub(crate) acceptor: TlsAcceptor,
 }
 
 /// Makes a CA and a server certificate it signs.
@@ -73,57 +67,4 @@ pub(crate) fn identity() -> Result<Identity, TlsError> {
         ca_pem: ca.pem(),
         acceptor: TlsAcceptor::from(Arc::new(config)),
     })
-}
-
-/// Accepts TCP connections and hands over those whose handshake succeeded.
-pub(crate) struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    address: SocketAddr,
-}
-
-impl TlsListener {
-    pub(crate) fn spawn(
-        listener: TcpListener,
-        identity: &Identity,
-        shutdown: CancellationToken,
-    ) -> std::io::Result<Self> {
-        let address = listener.local_addr()?;
-        let (tx, ready) = mpsc::channel(64);
-        let acceptor = identity.acceptor.clone();
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    accepted = listener.accept() => accepted,
-                };
-                // A failed accept (a client gone before it was accepted) concerns only it.
-                let Ok((tcp, peer)) = accepted else { continue };
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    // A client that fails its handshake gets no connection; others go on.
-                    if let Ok(stream) = acceptor.accept(tcp).await {
-                        let _ = tx.send((stream, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(Self { ready, address })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(connection) => connection,
-            // The accept loop ends only on shutdown, when serving stops too.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.address)
-    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use fixtures::{LIMIT, client, config_map, status_of, web_deployment};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -446,5 +446,110 @@ async fn https_clients_trust_the_kubeconfig_certificate_authority() {
         .map(ResourceExt::name_any)
         .collect();
     assert!(names.contains(&"default".to_owned()), "{names:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_stay_bounded_and_a_deleted_namespace_leaves_nothing_behind() {
+    let fast = std::time::Duration::from_millis(10);
+    let server = FakeApiServer::start(Config {
+        event_limit: 5,
+        controller_interval: fast,
+        pod_start_delay: fast,
+        pod_ready_delay: fast,
+        crash_restart_interval: std::time::Duration::from_millis(20),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server).await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let busy: Namespace = serde_json::from_value(json!({"metadata": {"name": "busy"}})).unwrap();
+    let uid = namespaces
+        .create(&PostParams::default(), &busy)
+        .await
+        .unwrap()
+        .uid()
+        .unwrap();
+    let events: Api<Event> = Api::namespaced(client.clone(), "busy");
+    for n in 0..12 {
+        let event: Event = serde_json::from_value(json!({
+            "metadata": {"name": format!("e{n:02}")},
+            "involvedObject": {"kind": "Pod", "name": "crasher", "namespace": "busy"},
+            "reason": "Test",
+            "message": format!("event {n}"),
+        }))
+        .unwrap();
+        events.create(&PostParams::default(), &event).await.unwrap();
+    }
+    let kept: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(kept, ["e07", "e08", "e09", "e10", "e11"]);
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "busy");
+    let crasher: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "crasher"},
+        "spec": {"containers": [{"name": "app", "image": "example/crashloop:1"}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &crasher).await.unwrap();
+    let restarted = await_condition(pods.clone(), "crasher", |pod: Option<&Pod>| {
+        pod.and_then(|p| {
+            p.status
+                .as_ref()?
+                .container_statuses
+                .as_ref()?
+                .first()
+                .map(|c| c.restart_count)
+        })
+        .is_some_and(|restarts| restarts >= 30)
+    });
+    tokio::time::timeout(LIMIT, restarted)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(server.logs("busy", "crasher", "app").len() >= 30);
+    assert!(
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len()
+            <= 5
+    );
+
+    namespaces
+        .delete("busy", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone = await_condition(namespaces.clone(), "busy", conditions::is_deleted(&uid));
+    tokio::time::timeout(LIMIT, gone).await.unwrap().unwrap();
+    for kind in ["pods", "events", "configmaps", "secrets", "serviceaccounts"] {
+        let left: Vec<_> = server
+            .objects(kind)
+            .into_iter()
+            .filter(|o| o["metadata"]["namespace"] == "busy")
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{kind} left in a deleted namespace: {left:?}"
+        );
+    }
+    // The kubelet forgets a deleted pod's logs on its next round.
+    let forgotten = async {
+        while !server.logs("busy", "crasher", "app").is_empty() {
+            tokio::time::sleep(fast).await;
+        }
+    };
+    tokio::time::timeout(LIMIT, forgotten)
+        .await
+        .expect("the deleted pod's logs are freed");
     server.shutdown().await;
 }

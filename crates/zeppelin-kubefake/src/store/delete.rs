@@ -64,6 +64,9 @@ impl Store {
         old["metadata"]["deletionTimestamp"] = json!(now());
         let uid = meta_str(&old, "uid").unwrap_or_default().to_owned();
         let deleted = self.commit(state, key.clone(), old, "DELETED");
+        if RESOURCES[key.0].kind == "Event" {
+            state.forget_event(&key.1, &uid);
+        }
         let dependents: Vec<Key> = state
             .objects
             .iter()

@@ -4,12 +4,14 @@
 //!
 //! One mutex guards it all; each write is short and sends its watch event while still
 //! holding the lock, so watchers see events in resource-version order without gaps.
-//! Writes live in `write`, deletes and their propagation to owned objects in `delete`.
+//! Writes live in `write`, deletes and their propagation to owned objects in `delete`, the
+//! bound on Event objects in `events`.
 
 mod delete;
+mod events;
 mod write;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
@@ -81,6 +83,9 @@ pub(crate) struct WatchStart {
     pub(crate) resource_version: u64,
 }
 
+/// Event objects kept per namespace unless the server is told otherwise.
+pub(crate) const DEFAULT_EVENT_LIMIT: usize = 1000;
+
 type Key = (ResourceId, String, String);
 
 struct State {
@@ -90,6 +95,9 @@ struct State {
     /// Resource version of the newest event dropped from `history`.
     compacted: u64,
     next_ip: u32,
+    /// Per namespace, the Event objects in the order they were created, as (name, uid): the
+    /// oldest go first when the namespace holds more than the limit.
+    event_order: HashMap<String, VecDeque<(String, String)>>,
 }
 
 impl State {
@@ -124,6 +132,8 @@ pub(crate) struct Store {
     state: Mutex<State>,
     events: broadcast::Sender<Arc<WatchEvent>>,
     history_limit: usize,
+    /// Event objects kept per namespace.
+    event_limit: usize,
 }
 
 /// The current time as Kubernetes writes it (RFC 3339, whole seconds, UTC).
@@ -195,9 +205,11 @@ impl Store {
                 history: VecDeque::new(),
                 compacted: 0,
                 next_ip: 1,
+                event_order: HashMap::new(),
             }),
             events,
             history_limit: history_limit.max(1),
+            event_limit: DEFAULT_EVENT_LIMIT,
         };
         let namespaces =
             crate::resources::find("", "v1", "namespaces").expect("namespaces are served");

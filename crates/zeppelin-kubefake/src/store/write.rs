@@ -154,7 +154,11 @@ impl Store {
         if options.dry_run {
             return Ok(object);
         }
-        Ok(self.commit(state, key, object, "ADDED"))
+        let created = self.commit(state, key, object, "ADDED");
+        if kind.kind == "Event" {
+            self.bound_events(state, resource, &created);
+        }
+        Ok(created)
     }
 
     /// Sets kind, apiVersion and namespace; refuses a body for another kind or namespace.
