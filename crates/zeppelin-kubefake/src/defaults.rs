@@ -332,10 +332,16 @@ pub(crate) fn validate(
                     let probe = json!({"metadata": {"labels": template_labels}});
                     let parsed = crate::selector::LabelSelector::from_object(selector);
                     if parsed.is_empty() {
+                        // ReplicaSets share the Deployment's wording on a real server.
+                        let kind = if resource.kind == "StatefulSet" {
+                            "statefulset"
+                        } else {
+                            "deployment"
+                        };
                         causes.push(invalid(
                             "spec.selector",
                             selector,
-                            "empty selector is invalid for deployment",
+                            &format!("empty selector is invalid for {kind}"),
                         ));
                     } else if !parsed.matches(&probe) {
                         causes.push(invalid(
@@ -426,6 +432,51 @@ mod tests {
             object.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
             Some(&json!("IfNotPresent"))
         );
+    }
+
+    #[test]
+    fn stateful_set_gets_the_real_defaults_and_keeps_its_claim_templates() {
+        let resource = &RESOURCES[find("apps", "v1", "statefulsets").unwrap()];
+        let mut object = json!({
+            "metadata": {"name": "db"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "redis:7.4"}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
+            }
+        });
+        apply_defaults(resource, &mut object, String::new);
+        let spec = &object["spec"];
+        assert_eq!(spec["podManagementPolicy"], "OrderedReady");
+        assert_eq!(spec["updateStrategy"]["rollingUpdate"]["partition"], 0);
+        assert_eq!(spec["revisionHistoryLimit"], 10);
+        assert_eq!(
+            spec["persistentVolumeClaimRetentionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+        );
+        assert_eq!(
+            spec["volumeClaimTemplates"][0]["kind"],
+            "PersistentVolumeClaim"
+        );
+        validate(resource, &object, None).unwrap();
+
+        let mut scaled = object.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        validate(resource, &scaled, Some(&object)).unwrap();
+        let mut bigger = object.clone();
+        bigger["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] =
+            json!("2Gi");
+        let error = validate(resource, &bigger, Some(&object)).unwrap_err();
+        assert_eq!(error.causes[0].reason, "FieldValueForbidden");
+    }
+
+    #[test]
+    fn claims_need_an_access_mode_and_a_size() {
+        let resource = &RESOURCES[find("", "v1", "persistentvolumeclaims").unwrap()];
+        let object = json!({"metadata": {"name": "data"}, "spec": {}});
+        let error = validate(resource, &object, None).unwrap_err();
+        let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["spec.accessModes", "spec.resources[storage]"]);
     }
 
     #[test]

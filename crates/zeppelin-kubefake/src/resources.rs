@@ -284,6 +284,21 @@ mod tests {
     }
 
     #[test]
+    fn finds_stateful_sets_and_claims_by_their_short_names() {
+        assert_eq!(
+            find_by_name("sts"),
+            find("apps", "v1", "statefulsets"),
+            "sts"
+        );
+        assert_eq!(
+            find_by_name("pvc"),
+            find("", "v1", "persistentvolumeclaims"),
+            "pvc"
+        );
+        assert!(find_by_name("controllerrevisions").is_some());
+    }
+
+    #[test]
     fn lists_each_group_once() {
         let groups = groups();
         assert_eq!(

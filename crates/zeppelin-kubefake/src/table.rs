@@ -26,7 +26,13 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("Ready", "integer"),
             ("Age", "string"),
         ],
-        "StatefulSet" => &[("Name", "string"), ("Ready", "string"), ("Age", "string")],
+        "StatefulSet" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Age", "string"),
+            ("Containers", "string"),
+            ("Images", "string"),
+        ],
         "ControllerRevision" => &[
             ("Name", "string"),
             ("Controller", "string"),
@@ -42,6 +48,7 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("StorageClass", "string"),
             ("VolumeAttributesClass", "string"),
             ("Age", "string"),
+            ("VolumeMode", "string"),
         ],
         "Pod" => &[
             ("Name", "string"),
@@ -191,7 +198,25 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 int(object, "/status/readyReplicas"),
                 int(object, "/spec/replicas")
             );
-            vec![json!(name), json!(ready), json!(created)]
+            let containers = object
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let joined = |field: &str| {
+                containers
+                    .iter()
+                    .map(|c| text(c, field, ""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            vec![
+                json!(name),
+                json!(ready),
+                json!(created),
+                json!(joined("/name")),
+                json!(joined("/image")),
+            ]
         }
         "ControllerRevision" => {
             let controller = object
@@ -228,6 +253,7 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
             json!(text(object, "/spec/storageClassName", "<unset>")),
             json!(text(object, "/spec/volumeAttributesClassName", "<unset>")),
             json!(created),
+            json!(text(object, "/spec/volumeMode", "Filesystem")),
         ],
         "ReplicaSet" => vec![
             json!(name),
@@ -376,7 +402,10 @@ pub(crate) fn table(
             .map(|(name, kind)| {
                 let format = if *name == "Name" { "name" } else { "" };
                 // Columns after the age are the `-o wide` extras.
-                let priority = u8::from(matches!(*name, "IP" | "Node"));
+                let priority = u8::from(matches!(
+                    *name,
+                    "IP" | "Node" | "Containers" | "Images" | "VolumeMode"
+                ));
                 json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
             })
             .collect()

@@ -293,6 +293,18 @@ async fn rolling_updates_replace_pods_from_the_highest_ordinal_down() {
         let image = pod.spec.unwrap().containers[0].image.clone();
         assert_eq!(image.as_deref(), Some("redis:8.0"));
     }
+
+    // Going back to the first template makes its revision the newest again.
+    let image = json!({"spec": {"template": {"spec": {"containers": [{"name": "db", "image": "redis:7.4"}]}}}});
+    sets.patch("db", &PatchParams::default(), &Patch::Strategic(image))
+        .await
+        .unwrap();
+    let back = settled(&sets, 3).await;
+    assert_eq!(
+        back.status.unwrap().current_revision.as_deref(),
+        Some(old.as_str())
+    );
+    assert_eq!(revisions.get(&old).await.unwrap().revision, 3);
     server.shutdown().await;
 }
 

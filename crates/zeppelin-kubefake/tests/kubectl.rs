@@ -727,6 +727,19 @@ async fn apply_rollout_status_get_and_delete_keep_claims() {
         assert!(claim[2].starts_with("pvc-"), "{listed}");
         assert_eq!(&claim[3..6], ["1Gi", "RWO", "standard"], "{listed}");
     }
+    let wide = cluster
+        .kubectl_ok(&["get", "statefulset,pvc", "-o", "wide"])
+        .await;
+    assert_eq!(
+        &row(&wide, "statefulset.apps/redis")[3..],
+        ["redis", "redis:7.4"],
+        "{wide}"
+    );
+    assert_eq!(
+        row(&wide, "persistentvolumeclaim/data-redis-0").last(),
+        Some(&"Filesystem"),
+        "{wide}"
+    );
     let revisions = cluster.kubectl_ok(&["get", "controllerrevisions"]).await;
     assert!(revisions.contains("statefulset.apps/redis"), "{revisions}");
 
