@@ -769,6 +769,32 @@ async fn apply_rollout_status_get_and_delete_keep_claims() {
             .all(|p| p["spec"]["containers"][0]["image"] == "redis:8.0")
     );
 
+    let history = cluster
+        .kubectl_ok(&["rollout", "history", "statefulset/redis"])
+        .await;
+    let numbers: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(numbers, ["1", "2"], "{history}");
+    let undone = cluster
+        .kubectl_ok(&["rollout", "undo", "statefulset/redis"])
+        .await;
+    assert!(
+        undone.contains("statefulset.apps/redis rolled back"),
+        "{undone}"
+    );
+    cluster.kubectl_ok(&ROLLOUT).await;
+    cluster
+        .wait_for("pods", "both pods back on redis:7.4", |pods| {
+            pods.len() == 2
+                && pods
+                    .iter()
+                    .all(|p| p["spec"]["containers"][0]["image"] == "redis:7.4")
+        })
+        .await;
+
     let scaled = cluster
         .kubectl_ok(&["scale", "statefulset", "redis", "--replicas=1"])
         .await;
