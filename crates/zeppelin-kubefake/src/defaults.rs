@@ -62,6 +62,41 @@ fn default_pod_spec(spec: &mut Value) {
     set_default(spec, "/schedulerName", json!("default-scheduler"));
 }
 
+fn default_stateful_set(object: &mut Value) {
+    set_default(object, "/spec/replicas", json!(1));
+    set_default(object, "/spec/podManagementPolicy", json!("OrderedReady"));
+    set_default(object, "/spec/revisionHistoryLimit", json!(10));
+    set_default(object, "/spec/updateStrategy/type", json!("RollingUpdate"));
+    if object.pointer("/spec/updateStrategy/type") == Some(&json!("RollingUpdate")) {
+        set_default(
+            object,
+            "/spec/updateStrategy/rollingUpdate/partition",
+            json!(0),
+        );
+    }
+    for when in ["whenDeleted", "whenScaled"] {
+        set_default(
+            object,
+            &format!("/spec/persistentVolumeClaimRetentionPolicy/{when}"),
+            json!("Retain"),
+        );
+    }
+    if let Some(spec) = object.pointer_mut("/spec/template/spec") {
+        default_pod_spec(spec);
+    }
+    for claim in object
+        .pointer_mut("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        set_default(claim, "/apiVersion", json!("v1"));
+        set_default(claim, "/kind", json!("PersistentVolumeClaim"));
+        set_default(claim, "/spec/volumeMode", json!("Filesystem"));
+        set_default(claim, "/status/phase", json!("Pending"));
+    }
+}
+
 /// Fills in the defaults the real server would, before the object is stored.
 pub(crate) fn apply_defaults(
     resource: &Resource,
@@ -95,6 +130,13 @@ pub(crate) fn apply_defaults(
             if let Some(spec) = object.pointer_mut("/spec/template/spec") {
                 default_pod_spec(spec);
             }
+        }
+        "StatefulSet" => default_stateful_set(object),
+        "PersistentVolumeClaim" => {
+            // What the DefaultStorageClass admission plugin of a cluster with a default class
+            // (kind's and minikube's `standard`) fills in.
+            set_default(object, "/spec/storageClassName", json!("standard"));
+            set_default(object, "/spec/volumeMode", json!("Filesystem"));
         }
         "Pod" => {
             if let Some(spec) = object.get_mut("spec") {
@@ -179,6 +221,54 @@ fn required(field: &str) -> Cause {
     }
 }
 
+/// The `StatefulSet` spec fields an update may change; the real server forbids the others.
+const STATEFUL_SET_MUTABLE: &[&str] = &[
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+
+fn check_stateful_set_update(object: &Value, old: &Value, causes: &mut Vec<Cause>) {
+    let fixed = |o: &Value| {
+        let mut spec = o.get("spec").cloned().unwrap_or_else(|| json!({}));
+        if let Some(map) = spec.as_object_mut() {
+            map.retain(|k, _| !STATEFUL_SET_MUTABLE.contains(&k.as_str()));
+        }
+        spec
+    };
+    if fixed(object) != fixed(old) {
+        causes.push(Cause {
+            reason: "FieldValueForbidden",
+            message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".to_owned(),
+            field: "spec".to_owned(),
+        });
+    }
+}
+
+fn check_claim_spec(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
+    if spec
+        .and_then(|s| s.get("accessModes"))
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
+        causes.push(Cause {
+            reason: "FieldValueRequired",
+            message: "Required value: at least 1 access mode is required".to_owned(),
+            field: format!("{prefix}.accessModes"),
+        });
+    }
+    if spec
+        .and_then(|s| s.pointer("/resources/requests/storage"))
+        .is_none()
+    {
+        causes.push(required(&format!("{prefix}.resources[storage]")));
+    }
+}
+
 fn check_pod_spec(spec: Option<&Value>, prefix: &str, causes: &mut Vec<Cause>) {
     let containers = spec
         .and_then(|s| s.get("containers"))
@@ -230,7 +320,7 @@ pub(crate) fn validate(
         causes.push(invalid("metadata.name", &json!(name), rule));
     }
     match resource.kind {
-        "Deployment" | "ReplicaSet" => {
+        "Deployment" | "ReplicaSet" | "StatefulSet" => {
             let selector = object.pointer("/spec/selector");
             let template_labels = object
                 .pointer("/spec/template/metadata/labels")
@@ -242,10 +332,16 @@ pub(crate) fn validate(
                     let probe = json!({"metadata": {"labels": template_labels}});
                     let parsed = crate::selector::LabelSelector::from_object(selector);
                     if parsed.is_empty() {
+                        // ReplicaSets share the Deployment's wording on a real server.
+                        let kind = if resource.kind == "StatefulSet" {
+                            "statefulset"
+                        } else {
+                            "deployment"
+                        };
                         causes.push(invalid(
                             "spec.selector",
                             selector,
-                            "empty selector is invalid for deployment",
+                            &format!("empty selector is invalid for {kind}"),
                         ));
                     } else if !parsed.matches(&probe) {
                         causes.push(invalid(
@@ -266,7 +362,30 @@ pub(crate) fn validate(
                 "spec.template.spec",
                 &mut causes,
             );
+            if resource.kind == "StatefulSet" {
+                for (i, claim) in object
+                    .pointer("/spec/volumeClaimTemplates")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let prefix = format!("spec.volumeClaimTemplates[{i}]");
+                    if claim
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|n| !is_dns_label(n))
+                    {
+                        causes.push(required(&format!("{prefix}.metadata.name")));
+                    }
+                    check_claim_spec(claim.get("spec"), &format!("{prefix}.spec"), &mut causes);
+                }
+                if let Some(old) = old {
+                    check_stateful_set_update(object, old, &mut causes);
+                }
+            }
         }
+        "PersistentVolumeClaim" => check_claim_spec(object.get("spec"), "spec", &mut causes),
         "Pod" => check_pod_spec(object.get("spec"), "spec", &mut causes),
         "Service" => {
             for (i, port) in object
@@ -313,6 +432,51 @@ mod tests {
             object.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
             Some(&json!("IfNotPresent"))
         );
+    }
+
+    #[test]
+    fn stateful_set_gets_the_real_defaults_and_keeps_its_claim_templates() {
+        let resource = &RESOURCES[find("apps", "v1", "statefulsets").unwrap()];
+        let mut object = json!({
+            "metadata": {"name": "db"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "redis:7.4"}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
+            }
+        });
+        apply_defaults(resource, &mut object, String::new);
+        let spec = &object["spec"];
+        assert_eq!(spec["podManagementPolicy"], "OrderedReady");
+        assert_eq!(spec["updateStrategy"]["rollingUpdate"]["partition"], 0);
+        assert_eq!(spec["revisionHistoryLimit"], 10);
+        assert_eq!(
+            spec["persistentVolumeClaimRetentionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+        );
+        assert_eq!(
+            spec["volumeClaimTemplates"][0]["kind"],
+            "PersistentVolumeClaim"
+        );
+        validate(resource, &object, None).unwrap();
+
+        let mut scaled = object.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        validate(resource, &scaled, Some(&object)).unwrap();
+        let mut bigger = object.clone();
+        bigger["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] =
+            json!("2Gi");
+        let error = validate(resource, &bigger, Some(&object)).unwrap_err();
+        assert_eq!(error.causes[0].reason, "FieldValueForbidden");
+    }
+
+    #[test]
+    fn claims_need_an_access_mode_and_a_size() {
+        let resource = &RESOURCES[find("", "v1", "persistentvolumeclaims").unwrap()];
+        let object = json!({"metadata": {"name": "data"}, "spec": {}});
+        let error = validate(resource, &object, None).unwrap_err();
+        let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["spec.accessModes", "spec.resources[storage]"]);
     }
 
     #[test]

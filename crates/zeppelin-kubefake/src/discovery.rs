@@ -67,7 +67,7 @@ fn entry(resource: &Resource) -> Vec<Value> {
     ];
     let in_all = matches!(
         resource.kind,
-        "Pod" | "Service" | "Deployment" | "ReplicaSet" | "HorizontalPodAutoscaler"
+        "Pod" | "Service" | "Deployment" | "ReplicaSet" | "StatefulSet" | "HorizontalPodAutoscaler"
     );
     let categories: &[&str] = if in_all { &["all"] } else { &[] };
     let mut entries = vec![json!({

@@ -192,8 +192,14 @@ pub(crate) fn remove(object: &mut Value, path: &[Step]) {
 
 /// Merges `patch` into `target`: maps recursively, everything else replaced; with `keyed`,
 /// keyed lists item by item (apply, strategic merge patch) instead of replaced (JSON merge
-/// patch). A `null` in the patch deletes the field.
+/// patch). A `null` in the patch deletes the field; a `$patch: replace` map replaces it.
 pub(crate) fn merge(target: &mut Value, patch: &Value, field: &str, keyed: bool) {
+    if keyed && patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        // A strategic merge `$patch: replace` map (what `kubectl rollout undo statefulset`
+        // sends from a ControllerRevision) replaces the field whole.
+        *target = strip_nulls(patch);
+        return;
+    }
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
@@ -331,6 +337,18 @@ pub(crate) fn display(path: &[Step]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replace_directive_replaces_the_whole_map() {
+        let mut target = json!({"spec": {"template": {"metadata": {"labels": {"a": "1"}}, "spec": {"hostname": "x"}}}});
+        let patch =
+            json!({"spec": {"template": {"$patch": "replace", "spec": {"containers": []}}}});
+        merge(&mut target, &patch, "", true);
+        assert_eq!(
+            target,
+            json!({"spec": {"template": {"spec": {"containers": []}}}})
+        );
+    }
 
     fn deployment(image: &str, with_env: bool) -> Value {
         let mut container =

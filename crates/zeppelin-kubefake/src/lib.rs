@@ -6,7 +6,8 @@
 //! and `zeppelin` use it unchanged: discovery, create/get/list/update/patch/delete with
 //! selectors and paging, server-side apply with field ownership and conflicts, dry runs,
 //! watches, pod logs, the status and scale subresources, and simulated Deployment/ReplicaSet
-//! controllers and kubelet so rollouts progress (or get stuck) as on a cluster.
+//! and `StatefulSet` controllers, claim binding and a kubelet so rollouts progress (or get
+//! stuck) as on a cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

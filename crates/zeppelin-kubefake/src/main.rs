@@ -19,10 +19,11 @@ struct Args {
     /// Where to write a kubeconfig pointing at the server.
     #[arg(long, default_value = "fake.kubeconfig")]
     kubeconfig: PathBuf,
-    /// Do not run the Deployment/ReplicaSet controllers and kubelet stand-in.
+    /// Do not run the simulated controllers and kubelet stand-in.
     #[arg(long)]
     no_controllers: bool,
-    /// Milliseconds from pod creation to Running, and again to Ready.
+    /// Milliseconds from pod creation to Running, and again to Ready; also from a claim's
+    /// creation to Bound.
     #[arg(long, default_value_t = 500)]
     pod_delay_ms: u64,
     /// Images containing this text never pull (`ImagePullBackOff`).
@@ -31,6 +32,9 @@ struct Args {
     /// Images containing this text crash on start (`CrashLoopBackOff`).
     #[arg(long, default_value = "crashloop")]
     crash_marker: String,
+    /// Claims whose storage class name contains this text never bind (`ProvisioningFailed`).
+    #[arg(long, default_value = "no-provisioner")]
+    provisioning_failure_marker: String,
     /// Print every request and its status code to stderr.
     #[arg(long)]
     log_requests: bool,
@@ -85,6 +89,8 @@ async fn run(args: Args) -> ExitCode {
         pod_ready_delay: delay,
         image_pull_failure_marker: args.pull_failure_marker,
         crash_marker: args.crash_marker,
+        claim_bind_delay: delay,
+        provisioning_failure_marker: args.provisioning_failure_marker,
         log_requests: args.log_requests,
         tls: args.tls,
         event_limit: args.event_limit,

@@ -46,6 +46,7 @@ impl Resource {
             self.kind,
             "Deployment"
                 | "ReplicaSet"
+                | "StatefulSet"
                 | "Pod"
                 | "PodDisruptionBudget"
                 | "HorizontalPodAutoscaler"
@@ -147,6 +148,15 @@ pub(crate) static RESOURCES: &[Resource] = &[
     ),
     with_status(kind("", "v1", "pods", "pod", "Pod", true, &["po"])),
     kind("", "v1", "events", "event", "Event", true, &["ev"]),
+    with_status(kind(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+    )),
     with_scale(kind(
         "apps",
         "v1",
@@ -165,6 +175,24 @@ pub(crate) static RESOURCES: &[Resource] = &[
         true,
         &["rs"],
     )),
+    with_scale(kind(
+        "apps",
+        "v1",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        true,
+        &["sts"],
+    )),
+    kind(
+        "apps",
+        "v1",
+        "controllerrevisions",
+        "controllerrevision",
+        "ControllerRevision",
+        true,
+        &[],
+    ),
     with_status(kind(
         "policy",
         "v1",
@@ -253,6 +281,21 @@ mod tests {
         ] {
             assert_eq!(find_by_name(name), Some(deploy), "{name}");
         }
+    }
+
+    #[test]
+    fn finds_stateful_sets_and_claims_by_their_short_names() {
+        assert_eq!(
+            find_by_name("sts"),
+            find("apps", "v1", "statefulsets"),
+            "sts"
+        );
+        assert_eq!(
+            find_by_name("pvc"),
+            find("", "v1", "persistentvolumeclaims"),
+            "pvc"
+        );
+        assert!(find_by_name("controllerrevisions").is_some());
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(10);
 pub struct Config {
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// Whether the Deployment/ReplicaSet controllers and the kubelet stand-in run.
+    /// Whether the simulated controllers (Deployment, `ReplicaSet`, `StatefulSet`, claim
+    /// binding...) and the kubelet stand-in run.
     pub controllers: bool,
     /// How often the controllers look at the objects.
     pub controller_interval: Duration,
@@ -35,6 +36,11 @@ pub struct Config {
     pub image_pull_failure_marker: String,
     /// A container image containing this crashes on start: `CrashLoopBackOff`.
     pub crash_marker: String,
+    /// Time from a `PersistentVolumeClaim`'s creation to Bound.
+    pub claim_bind_delay: Duration,
+    /// A claim whose storage class name contains this never binds: it stays Pending with a
+    /// `ProvisioningFailed` event, and pods using it stay unschedulable.
+    pub provisioning_failure_marker: String,
     /// Time between restarts of a crashing container.
     pub crash_restart_interval: Duration,
     /// How often watches that allow bookmarks receive one.
@@ -63,6 +69,8 @@ impl Default for Config {
             pod_ready_delay: Duration::from_millis(200),
             image_pull_failure_marker: "does-not-exist".to_owned(),
             crash_marker: "crashloop".to_owned(),
+            claim_bind_delay: Duration::from_millis(200),
+            provisioning_failure_marker: "no-provisioner".to_owned(),
             crash_restart_interval: Duration::from_secs(1),
             bookmark_interval: Duration::from_secs(5),
             history_limit: 10_000,

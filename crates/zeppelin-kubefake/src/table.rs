@@ -26,6 +26,30 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("Ready", "integer"),
             ("Age", "string"),
         ],
+        "StatefulSet" => &[
+            ("Name", "string"),
+            ("Ready", "string"),
+            ("Age", "string"),
+            ("Containers", "string"),
+            ("Images", "string"),
+        ],
+        "ControllerRevision" => &[
+            ("Name", "string"),
+            ("Controller", "string"),
+            ("Revision", "integer"),
+            ("Age", "string"),
+        ],
+        "PersistentVolumeClaim" => &[
+            ("Name", "string"),
+            ("Status", "string"),
+            ("Volume", "string"),
+            ("Capacity", "string"),
+            ("Access Modes", "string"),
+            ("StorageClass", "string"),
+            ("VolumeAttributesClass", "string"),
+            ("Age", "string"),
+            ("VolumeMode", "string"),
+        ],
         "Pod" => &[
             ("Name", "string"),
             ("Ready", "string"),
@@ -131,6 +155,25 @@ fn pod_status(pod: &Value) -> String {
     }
 }
 
+/// A claim's bound access modes as kubectl abbreviates them (`RWO`, `ROX`, `RWX`, `RWOP`).
+fn access_modes(claim: &Value) -> String {
+    claim
+        .pointer("/status/accessModes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|mode| match mode {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn cells(kind: &str, object: &Value) -> Vec<Value> {
     let name = text(object, "/metadata/name", "");
     let created = age(&object["metadata"]["creationTimestamp"]);
@@ -149,6 +192,69 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 json!(created),
             ]
         }
+        "StatefulSet" => {
+            let ready = format!(
+                "{}/{}",
+                int(object, "/status/readyReplicas"),
+                int(object, "/spec/replicas")
+            );
+            let containers = object
+                .pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let joined = |field: &str| {
+                containers
+                    .iter()
+                    .map(|c| text(c, field, ""))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            vec![
+                json!(name),
+                json!(ready),
+                json!(created),
+                json!(joined("/name")),
+                json!(joined("/image")),
+            ]
+        }
+        "ControllerRevision" => {
+            let controller = object
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .and_then(|refs| refs.iter().find(|r| r["controller"] == json!(true)))
+                .map_or_else(
+                    || "<none>".to_owned(),
+                    |r| {
+                        let group = text(r, "/apiVersion", "")
+                            .split_once('/')
+                            .map(|(g, _)| format!(".{g}"))
+                            .unwrap_or_default();
+                        format!(
+                            "{}{group}/{}",
+                            text(r, "/kind", "").to_lowercase(),
+                            text(r, "/name", "")
+                        )
+                    },
+                );
+            vec![
+                json!(name),
+                json!(controller),
+                json!(int(object, "/revision")),
+                json!(created),
+            ]
+        }
+        "PersistentVolumeClaim" => vec![
+            json!(name),
+            json!(text(object, "/status/phase", "Pending")),
+            json!(text(object, "/spec/volumeName", "")),
+            json!(text(object, "/status/capacity/storage", "")),
+            json!(access_modes(object)),
+            json!(text(object, "/spec/storageClassName", "<unset>")),
+            json!(text(object, "/spec/volumeAttributesClassName", "<unset>")),
+            json!(created),
+            json!(text(object, "/spec/volumeMode", "Filesystem")),
+        ],
         "ReplicaSet" => vec![
             json!(name),
             json!(int(object, "/spec/replicas")),
@@ -296,7 +402,10 @@ pub(crate) fn table(
             .map(|(name, kind)| {
                 let format = if *name == "Name" { "name" } else { "" };
                 // Columns after the age are the `-o wide` extras.
-                let priority = u8::from(matches!(*name, "IP" | "Node"));
+                let priority = u8::from(matches!(
+                    *name,
+                    "IP" | "Node" | "Containers" | "Images" | "VolumeMode"
+                ));
                 json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
             })
             .collect()

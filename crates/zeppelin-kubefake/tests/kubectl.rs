@@ -1,5 +1,7 @@
 //! The real `kubectl` against the fake API server: every kind Zeppelin writes, server-side
-//! apply and re-apply, watches, rollouts that finish and ones that get stuck, logs, delete.
+//! apply and re-apply, watches, rollouts that finish and ones that get stuck, logs, delete,
+//! and `StatefulSet`s with their claims (`get statefulset,pvc`, `rollout status`, deletes
+//! that keep claims until they are named).
 //!
 //! No `--validate=false` is needed: the server publishes the `fieldValidation` parameter in
 //! its `OpenAPI` v3 document, so kubectl leaves validation to it.
@@ -626,4 +628,245 @@ async fn https_with_the_generated_certificate_authority() {
         ])
         .await;
     assert!(status.contains("successfully rolled out"), "{status}");
+}
+
+/// A headless Service and a `StatefulSet` `redis` of two pods of `image`, each with a 1Gi
+/// `data` claim.
+fn redis(image: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Service
+metadata: {{name: redis}}
+spec:
+  clusterIP: None
+  selector: {{app: redis}}
+  ports: [{{port: 6379}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: redis, labels: {{app: redis}}}}
+spec:
+  serviceName: redis
+  replicas: 2
+  selector: {{matchLabels: {{app: redis}}}}
+  template:
+    metadata: {{labels: {{app: redis}}}}
+    spec:
+      containers:
+      - name: redis
+        image: '{image}'
+        ports: [{{containerPort: 6379}}]
+        volumeMounts: [{{name: data, mountPath: /data}}]
+  volumeClaimTemplates:
+  - metadata: {{name: data}}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {{requests: {{storage: 1Gi}}}}
+"
+    )
+}
+
+/// The whitespace-separated cells of the line of `output` that starts with `name`.
+fn row<'a>(output: &'a str, name: &str) -> Vec<&'a str> {
+    output
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no {name} row in:\n{output}"))
+        .split_whitespace()
+        .collect()
+}
+
+const ROLLOUT: [&str; 4] = ["rollout", "status", "statefulset/redis", "--timeout=60s"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_rollout_status_get_and_delete_keep_claims() {
+    require_kubectl();
+    let cluster = Cluster::start().await;
+    let file = cluster.write("redis.yaml", &redis("redis:7.4"));
+    let applied = cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    assert!(
+        applied.contains("statefulset.apps/redis serverside-applied"),
+        "{applied}"
+    );
+    let status = cluster.kubectl_ok(&ROLLOUT).await;
+    assert!(
+        status.contains("partitioned roll out complete: 2 new pods have been updated"),
+        "{status}"
+    );
+
+    let listed = cluster.kubectl_ok(&["get", "statefulset,pvc"]).await;
+    let headers: Vec<&str> = listed.lines().filter(|l| l.starts_with("NAME")).collect();
+    assert_eq!(headers.len(), 2, "{listed}");
+    assert_eq!(
+        headers[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "READY", "AGE"]
+    );
+    assert_eq!(
+        headers[1].split_whitespace().collect::<Vec<_>>(),
+        [
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS",
+            "MODES",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "AGE"
+        ]
+    );
+    assert_eq!(row(&listed, "statefulset.apps/redis")[1], "2/2");
+    for ordinal in 0..2 {
+        let claim = row(
+            &listed,
+            &format!("persistentvolumeclaim/data-redis-{ordinal}"),
+        );
+        assert_eq!(claim[1], "Bound", "{listed}");
+        assert!(claim[2].starts_with("pvc-"), "{listed}");
+        assert_eq!(&claim[3..6], ["1Gi", "RWO", "standard"], "{listed}");
+    }
+    let wide = cluster
+        .kubectl_ok(&["get", "statefulset,pvc", "-o", "wide"])
+        .await;
+    assert_eq!(
+        &row(&wide, "statefulset.apps/redis")[3..],
+        ["redis", "redis:7.4"],
+        "{wide}"
+    );
+    assert_eq!(
+        row(&wide, "persistentvolumeclaim/data-redis-0").last(),
+        Some(&"Filesystem"),
+        "{wide}"
+    );
+    let revisions = cluster.kubectl_ok(&["get", "controllerrevisions"]).await;
+    assert!(revisions.contains("statefulset.apps/redis"), "{revisions}");
+
+    // A re-apply with a new image rolls the pods over; rollout status waits for all of them.
+    let file = cluster.write("redis.yaml", &redis("redis:8.0"));
+    let applied = cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    assert!(
+        applied.contains("statefulset.apps/redis serverside-applied"),
+        "{applied}"
+    );
+    cluster.kubectl_ok(&ROLLOUT).await;
+    let set = cluster
+        .kubectl_ok(&["get", "statefulset", "redis", "-o", "json"])
+        .await;
+    let set: Value = serde_json::from_str(&set).unwrap();
+    assert_eq!(
+        set["status"]["currentRevision"],
+        set["status"]["updateRevision"]
+    );
+    assert_eq!(set["status"]["updatedReplicas"], 2);
+    let pods = cluster.server.objects("pods");
+    assert_eq!(pods.len(), 2);
+    assert!(
+        pods.iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "redis:8.0")
+    );
+
+    let history = cluster
+        .kubectl_ok(&["rollout", "history", "statefulset/redis"])
+        .await;
+    let numbers: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(numbers, ["1", "2"], "{history}");
+    let undone = cluster
+        .kubectl_ok(&["rollout", "undo", "statefulset/redis"])
+        .await;
+    assert!(
+        undone.contains("statefulset.apps/redis rolled back"),
+        "{undone}"
+    );
+    cluster.kubectl_ok(&ROLLOUT).await;
+    cluster
+        .wait_for("pods", "both pods back on redis:7.4", |pods| {
+            pods.len() == 2
+                && pods
+                    .iter()
+                    .all(|p| p["spec"]["containers"][0]["image"] == "redis:7.4")
+        })
+        .await;
+
+    let scaled = cluster
+        .kubectl_ok(&["scale", "statefulset", "redis", "--replicas=1"])
+        .await;
+    assert!(scaled.contains("statefulset.apps/redis scaled"), "{scaled}");
+    cluster
+        .wait_for("pods", "redis-1 removed", |pods| {
+            pods.len() == 1 && pods[0]["metadata"]["name"] == "redis-0"
+        })
+        .await;
+
+    let deleted = cluster
+        .kubectl_ok(&["delete", "statefulset", "redis"])
+        .await;
+    assert!(
+        deleted.contains("statefulset.apps \"redis\" deleted"),
+        "{deleted}"
+    );
+    assert!(cluster.server.objects("pods").is_empty());
+    let claims = cluster.kubectl_ok(&["get", "pvc", "-o", "name"]).await;
+    assert_eq!(
+        claims.lines().collect::<Vec<_>>(),
+        [
+            "persistentvolumeclaim/data-redis-0",
+            "persistentvolumeclaim/data-redis-1"
+        ]
+    );
+    let deleted = cluster
+        .kubectl_ok(&["delete", "pvc", "data-redis-0", "data-redis-1"])
+        .await;
+    assert!(
+        deleted.contains("persistentvolumeclaim \"data-redis-1\" deleted"),
+        "{deleted}"
+    );
+    let none = cluster.kubectl(&["get", "pvc"]).await;
+    assert!(none.success);
+    assert!(
+        none.stderr.contains("No resources found"),
+        "{}",
+        none.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_waits_on_a_claim_that_cannot_bind() {
+    require_kubectl();
+    let cluster = Cluster::start().await;
+    let manifest = redis("redis:7.4").replace(
+        "accessModes: [ReadWriteOnce]",
+        "accessModes: [ReadWriteOnce]\n      storageClassName: no-provisioner",
+    );
+    let file = cluster.write("redis.yaml", &manifest);
+    cluster
+        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
+        .await;
+    let stuck = cluster
+        .kubectl(&["rollout", "status", "statefulset/redis", "--timeout=2s"])
+        .await;
+    assert!(!stuck.success, "{}", stuck.stdout);
+    assert!(
+        stuck.stdout.contains("Waiting for 2 pods to be ready"),
+        "{}",
+        stuck.stdout
+    );
+    let claims = cluster.kubectl_ok(&["get", "pvc"]).await;
+    assert_eq!(row(&claims, "data-redis-0")[1], "Pending", "{claims}");
+    let described = cluster
+        .kubectl_ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=FailedScheduling",
+        ])
+        .await;
+    assert!(described.contains("pod/redis-0"), "{described}");
 }

@@ -1,18 +1,21 @@
-//! A kubelet stand-in: moves pods from Pending to Running to Ready after the configured
-//! delays, keeps pods whose image carries the pull-failure marker in `ImagePullBackOff` and
+//! A kubelet stand-in: places pods on its one node once every claim they mount is Bound (as
+//! the scheduler would; until then they stay Pending and unschedulable), moves them from
+//! Pending to Running to Ready after the configured delays, keeps pods whose image carries the pull-failure marker in `ImagePullBackOff` and
 //! those whose image carries the crash marker in `CrashLoopBackOff`, writes container logs and
 //! records the Events a real kubelet would.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{Kinds, events, meta, write_status};
+use super::{Kinds, claims, events, meta, write_status, writer};
 use crate::server::Shared;
 use crate::store;
 
 const KUBELET: &str = "kubelet";
+const SCHEDULER: &str = "default-scheduler";
+const NODE: &str = "zeppelin-kubefake";
 
 /// What the kubelet remembers about one pod (by uid).
 struct Tracked {
@@ -33,6 +36,8 @@ struct Tracked {
 #[derive(Default)]
 pub(super) struct Kubelet {
     pods: HashMap<String, Tracked>,
+    /// Pods (by uid) already reported as unschedulable.
+    unschedulable: HashSet<String>,
     next_ip: u32,
 }
 
@@ -51,6 +56,8 @@ impl Kubelet {
             }
             present
         });
+        self.unschedulable
+            .retain(|uid| pods.iter().any(|p| meta(p, "uid") == uid));
         for pod in pods {
             self.reconcile(shared, kinds, &pod);
         }
@@ -84,8 +91,23 @@ impl Kubelet {
             .cloned()
             .unwrap_or_default();
         if !self.pods.contains_key(&uid) {
+            if let Some(claim) = unbound_claim(shared, kinds, pod) {
+                let report = claim.stuck && self.unschedulable.insert(uid);
+                hold(shared, kinds, pod, &claim, report);
+                return;
+            }
+            if pod.pointer("/spec/nodeName").is_none() {
+                // A pod deleted meanwhile needs no node.
+                let _ = shared.store.modify(
+                    kinds.pods,
+                    namespace,
+                    name,
+                    &writer(SCHEDULER, false),
+                    |p| p["spec"]["nodeName"] = json!(NODE),
+                );
+            }
             self.next_ip += 1;
-            let message = format!("Successfully assigned {namespace}/{name} to zeppelin-kubefake");
+            let message = format!("Successfully assigned {namespace}/{name} to {NODE}");
             events::record(
                 shared,
                 kinds,
@@ -93,7 +115,7 @@ impl Kubelet {
                 "Normal",
                 "Scheduled",
                 &message,
-                "default-scheduler",
+                SCHEDULER,
             );
         }
         let next_ip = self.next_ip;
@@ -145,6 +167,69 @@ impl Kubelet {
         let status = status(tracked, &containers, trouble.as_ref());
         write_status(shared, kinds.pods, pod, KUBELET, status);
     }
+}
+
+/// A claim a pod mounts that is not Bound.
+struct Unbound {
+    /// What the scheduler says about it.
+    reason: String,
+    /// True when it will not bind by itself: missing, or its provisioning failed.
+    stuck: bool,
+}
+
+/// The first claim `pod` mounts that is not Bound, if any.
+fn unbound_claim(shared: &Shared, kinds: Kinds, pod: &Value) -> Option<Unbound> {
+    let namespace = meta(pod, "namespace");
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName")?.as_str())
+        .find_map(|name| match shared.store.get(kinds.claims, namespace, name) {
+            Err(_) => Some(Unbound {
+                reason: format!("persistentvolumeclaim \"{name}\" not found"),
+                stuck: true,
+            }),
+            Ok(claim) if !claims::is_bound(&claim) => Some(Unbound {
+                reason: format!(
+                    "pod has unbound immediate PersistentVolumeClaims (persistentvolumeclaim \"{name}\" is Pending)"
+                ),
+                stuck: claims::cannot_provision(shared, &claim),
+            }),
+            Ok(_) => None,
+        })
+}
+
+/// Keeps a pod whose claims are not Bound Pending and unschedulable, with a
+/// `FailedScheduling` event when `report` is set.
+fn hold(shared: &Shared, kinds: Kinds, pod: &Value, claim: &Unbound, report: bool) {
+    let message = format!(
+        "0/1 nodes are available: {}. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+        claim.reason
+    );
+    if report {
+        events::record(
+            shared,
+            kinds,
+            pod,
+            "Warning",
+            "FailedScheduling",
+            &message,
+            SCHEDULER,
+        );
+    }
+    let status = json!({
+        "phase": "Pending",
+        "conditions": [{
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": message,
+            "lastTransitionTime": pod["metadata"]["creationTimestamp"],
+        }],
+        "qosClass": "BestEffort",
+    });
+    write_status(shared, kinds.pods, pod, SCHEDULER, status);
 }
 
 /// Records the kubelet's events about one pod and writes its containers' logs.

@@ -1,14 +1,17 @@
-//! Simulated controllers: Deployment, `ReplicaSet`, endpoints, namespace, autoscaler (without
-//! metrics) and disruption-budget controllers and a kubelet stand-in, run together on a timer while switched on, writing through the same store as clients so
-//! watchers see every change.
+//! Simulated controllers: Deployment, `ReplicaSet`, `StatefulSet`, claim binding, endpoints,
+//! namespace, autoscaler (without metrics) and disruption-budget controllers and a kubelet
+//! stand-in, run together on a timer while switched on, writing through the same store as
+//! clients so watchers see every change.
 
 mod autoscaler;
+mod claims;
 mod deployment;
 mod disruption;
 mod endpoints;
 mod events;
 mod kubelet;
 mod replicaset;
+mod statefulset;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -24,6 +27,9 @@ use crate::store::WriteOptions;
 struct Kinds {
     deployments: ResourceId,
     replicasets: ResourceId,
+    statefulsets: ResourceId,
+    revisions: ResourceId,
+    claims: ResourceId,
     pods: ResourceId,
     events: ResourceId,
     services: ResourceId,
@@ -39,6 +45,9 @@ impl Kinds {
         Self {
             deployments: find("apps", "deployments"),
             replicasets: find("apps", "replicasets"),
+            statefulsets: find("apps", "statefulsets"),
+            revisions: find("apps", "controllerrevisions"),
+            claims: find("", "persistentvolumeclaims"),
             pods: find("", "pods"),
             events: find("", "events"),
             services: find("", "services"),
@@ -112,6 +121,7 @@ fn owner_reference(owner: &Value) -> Value {
 pub(crate) async fn run(shared: Arc<Shared>) {
     let kinds = Kinds::new();
     let mut kubelet = kubelet::Kubelet::default();
+    let mut binder = claims::Binder::default();
     let mut tick = tokio::time::interval(
         shared
             .config
@@ -129,6 +139,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         deployment::reconcile_all(&shared, kinds);
         replicaset::reconcile_all(&shared, kinds);
+        statefulset::reconcile_all(&shared, kinds);
+        binder.reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
         endpoints::reconcile_all(&shared, kinds);
         autoscaler::reconcile_all(&shared, kinds);

@@ -21,7 +21,7 @@ pub(super) fn is_ready(pod: &Value) -> bool {
 
 /// True for a pod Ready for at least `min_ready_seconds` (the `minReadySeconds` of its
 /// replica set), which is what makes it count as available.
-fn is_available(pod: &Value, min_ready_seconds: u64) -> bool {
+pub(super) fn is_available(pod: &Value, min_ready_seconds: u64) -> bool {
     if min_ready_seconds == 0 {
         return is_ready(pod);
     }

@@ -123,6 +123,9 @@ impl Store {
         if kind.status {
             let status = match kind.kind {
                 "Pod" => json!({"phase": "Pending", "qosClass": "BestEffort"}),
+                "PersistentVolumeClaim" => json!({"phase": "Pending"}),
+                // The counts a typed status always carries, zero until the controller runs.
+                "StatefulSet" => json!({"replicas": 0, "availableReplicas": 0}),
                 "Namespace" => json!({"phase": "Active"}),
                 _ => json!({}),
             };
