@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::AppStatus;
 
+use crate::accept_errors::{AcceptErrors, BACKOFF};
 use crate::error::Error;
 use crate::paths::AppPaths;
 use crate::supervisor::{Applied, Supervisor};
@@ -155,14 +156,20 @@ pub(crate) struct Server {
 impl Server {
     /// Answers connections until the task is dropped.
     pub(crate) async fn run(self, listener: UnixListener) {
+        let mut errors = AcceptErrors::default();
         loop {
             let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    errors.accepted();
+                    stream
+                }
                 Err(error) => {
                     // Out of file descriptors and the like: back off instead of spinning on
                     // the thread that also runs the replicas and balancers.
-                    tracing::warn!(%error, "the control socket cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if let Some(held_back) = errors.failed() {
+                        tracing::warn!(%error, held_back, "the control socket cannot accept a connection");
+                    }
+                    tokio::time::sleep(BACKOFF).await;
                     continue;
                 }
             };

@@ -15,6 +15,7 @@
 //! needs from `runtime.rs` and reports readiness to its sub's ready set
 //! (`balancer/ready.rs`). Warnings are `tracing` events; the binary installs the subscriber.
 
+mod accept_errors;
 mod backoff;
 pub mod balancer;
 mod capture;

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::model::Balance;
 
+use crate::accept_errors::{AcceptErrors, BACKOFF};
 pub use crate::port_holder::PortHolder;
 pub(crate) use pool::Lease;
 pub use pool::{Backend, BackendLoad, Drained, Pool};
@@ -131,6 +132,7 @@ impl Drop for Balancer {
 }
 
 async fn accept_loop(listener: TcpListener, pool: Pool, stop: CancellationToken) {
+    let mut errors = AcceptErrors::default();
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -138,12 +140,15 @@ async fn accept_loop(listener: TcpListener, pool: Pool, stop: CancellationToken)
         };
         match accepted {
             Ok((client, _)) => {
+                errors.accepted();
                 tokio::spawn(serve(client, pool.clone(), stop.clone()));
             }
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(sub = pool.sub(), %error, "balancer cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Some(held_back) = errors.failed() {
+                    tracing::warn!(sub = pool.sub(), %error, held_back, "balancer cannot accept a connection");
+                }
+                tokio::time::sleep(BACKOFF).await;
             }
         }
     }

@@ -16,7 +16,6 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -28,6 +27,7 @@ use zeppelin_core::model::Route;
 
 pub use routes::{RouteTarget, route_targets};
 
+use crate::accept_errors::{AcceptErrors, BACKOFF};
 use crate::balancer::Pool;
 use crate::port_holder::PortHolder;
 use proxy::Proxy;
@@ -190,6 +190,7 @@ impl Drop for Gateway {
 }
 
 async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: CancellationToken) {
+    let mut errors = AcceptErrors::default();
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -197,12 +198,15 @@ async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, stop: Cancellatio
         };
         match accepted {
             Ok((stream, peer)) => {
+                errors.accepted();
                 tokio::spawn(serve(stream, peer, Arc::clone(&proxy), stop.clone()));
             }
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(%error, "gateway cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Some(held_back) = errors.failed() {
+                    tracing::warn!(%error, held_back, "gateway cannot accept a connection");
+                }
+                tokio::time::sleep(BACKOFF).await;
             }
         }
     }

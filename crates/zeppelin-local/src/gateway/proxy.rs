@@ -102,7 +102,9 @@ impl Proxy {
                     req = *unsent;
                 }
                 Err(SendError::Exchange(error)) => {
-                    tracing::warn!(sub = pool.sub(), backend = %addr, error = %zeppelin_core::error_chain(&error), "request to replica failed");
+                    // The client gets the reason in the 502; a failing replica would
+                    // otherwise write a warning per request into the supervisor's log.
+                    tracing::debug!(sub = pool.sub(), backend = %addr, error = %zeppelin_core::error_chain(&error), "request to replica failed");
                     return text(
                         StatusCode::BAD_GATEWAY,
                         format!(
