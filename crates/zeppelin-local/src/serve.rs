@@ -198,14 +198,37 @@ pub fn detach(
     }
 }
 
+/// Why the supervisor ended before it started: what it wrote to its log, less its
+/// timestamped diagnostics (warnings, or debug lines under `-v`), which are not its error.
 fn supervisor_died(log: &Path, status: std::process::ExitStatus) -> Error {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let message = text.trim();
+    let message = without_diagnostics(&text);
     Error::StartFailed(if message.is_empty() {
-        format!("the supervisor exited ({status}) before starting")
+        format!(
+            "the supervisor exited ({status}) before starting; see {}",
+            log.display()
+        )
     } else {
-        message.to_owned()
+        message
     })
+}
+
+/// `text` without the lines that are diagnostics: those that start with a UTC timestamp,
+/// as the background supervisor's events do (`2026-12-02T05:20:01.123456Z  WARN ...`).
+fn without_diagnostics(text: &str) -> String {
+    let is_event = |line: &str| {
+        let stamp = line.split_whitespace().next().unwrap_or_default();
+        stamp.len() > 20
+            && stamp.ends_with('Z')
+            && stamp.as_bytes()[10] == b'T'
+            && stamp[..4].bytes().all(|b| b.is_ascii_digit())
+    };
+    text.lines()
+        .filter(|line| !is_event(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 /// Waits a bounded time for the supervisor to finish stopping what it started.
@@ -216,5 +239,26 @@ fn reap_within(child: &mut Child, bound: Duration) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_diagnostics;
+
+    #[test]
+    fn a_dead_supervisors_error_is_its_log_without_the_diagnostics() {
+        let log = "2026-12-02T05:20:01.123456Z  WARN zeppelin: ZEPPELIN_LOG is not a valid filter\n\
+                   2026-12-02T05:20:01.200000Z DEBUG zeppelin: supervisor starting\n\
+                   error: port 8080 for sub \"web\" is already in use\n  \
+                   help: free it or change sub.web.port\n";
+        assert_eq!(
+            without_diagnostics(log),
+            "error: port 8080 for sub \"web\" is already in use\n  help: free it or change sub.web.port"
+        );
+        assert_eq!(
+            without_diagnostics("2026-12-02T05:20:01.123456Z  WARN zeppelin: x\n"),
+            ""
+        );
     }
 }
