@@ -6,9 +6,11 @@
 //! it is `.zeppelin/supervisor.log`, so there every line starts with a UTC timestamp. One
 //! line per event: level, target and fields, without colours unless stderr gets them.
 //!
-//! The level is `warn`; `-v` adds Zeppelin's own `info` events, `-vv` its `debug` events,
-//! `-vvv` its `trace` events, and `ZEPPELIN_LOG` adds any `EnvFilter` directives on top
-//! (`ZEPPELIN_LOG=zeppelin_local=debug`, `ZEPPELIN_LOG=kube=debug`).
+//! Zeppelin's own crates show warnings and other crates only errors: a library's warning
+//! (kube's watcher retrying a forbidden watch, say) is a debug dump to a user, who gets
+//! Zeppelin's own error for it. `-v` adds Zeppelin's `info` events, `-vv` its `debug`
+//! events, `-vvv` its `trace` events, and `ZEPPELIN_LOG` adds any `EnvFilter` directives on
+//! top (`ZEPPELIN_LOG=zeppelin_local=debug`, `ZEPPELIN_LOG=kube=debug`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -64,18 +66,17 @@ impl Diagnostics {
     }
 }
 
-/// `warn`, Zeppelin's crates at the level `-v` asks for, then the directives of `env`.
+/// `error`, Zeppelin's crates at `warn` or the level `-v` asks for, then the directives of
+/// `env`.
 fn filter(verbose: u8, env: &str) -> Result<EnvFilter, tracing_subscriber::filter::ParseError> {
     let own = match verbose {
-        0 => None,
-        1 => Some("info"),
-        2 => Some("debug"),
-        _ => Some("trace"),
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
     };
-    let mut directives = vec!["warn".to_owned()];
-    if let Some(level) = own {
-        directives.extend(OWN_CRATES.iter().map(|krate| format!("{krate}={level}")));
-    }
+    let mut directives = vec!["error".to_owned()];
+    directives.extend(OWN_CRATES.iter().map(|krate| format!("{krate}={own}")));
     directives.extend(
         env.split(',')
             .map(str::trim)
@@ -91,7 +92,10 @@ mod tests {
 
     #[test]
     fn verbosity_and_the_environment_add_directives() {
-        assert_eq!(filter(0, "").unwrap().to_string(), "warn");
+        let quiet = filter(0, "").unwrap().to_string();
+        assert!(quiet.split(',').any(|d| d == "error"), "{quiet}");
+        assert!(quiet.contains("zeppelin_local=warn"), "{quiet}");
+        assert!(!quiet.split(',').any(|d| d.starts_with("kube")), "{quiet}");
         let raised = filter(2, "kube=debug").unwrap().to_string();
         assert!(raised.contains("zeppelin_local=debug"), "{raised}");
         assert!(raised.contains("kube=debug"), "{raised}");
