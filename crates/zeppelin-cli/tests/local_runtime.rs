@@ -6,9 +6,10 @@ mod harness;
 use std::path::Path;
 
 use assert_cmd::Command;
-use harness::app::{TestApp, WAIT, alive, free_port, wait_for};
+use harness::app::{TestApp, WAIT, alive, free_port, send_signal, wait_for};
 use harness::snapshot;
 use harness::sub::{Sub, subs};
+use nix::sys::signal::Signal;
 
 /// A shell loop that records its start and its stop (on SIGTERM) in `events`.
 fn recorder(name: &str) -> String {
@@ -225,11 +226,7 @@ fn a_replica_killed_with_sigkill_is_restarted() {
     ]));
     app.start();
     let before = app.pids("web")[0];
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(before),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(before, Signal::SIGKILL);
     let replica = wait_for("a new healthy replica", || {
         let replica = app.replicas("web").remove(0);
         (replica["state"] == "healthy" && replica["pid"].as_i64() != Some(i64::from(before)))
@@ -268,11 +265,7 @@ fn killing_the_supervisor_leaves_no_process_of_the_app() {
         app.read("child.pid").trim().parse::<i32>().ok()
     });
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(supervisor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(supervisor, Signal::SIGKILL);
     // The replicas die with the supervisor (their parent-death signal).
     wait_for("the replicas to die", || {
         replicas.iter().all(|&p| !alive(p)).then_some(())
@@ -297,11 +290,7 @@ fn a_second_supervisor_is_refused_and_a_stale_one_is_cleaned() {
         .failure()
         .stderr(predicates::str::contains("already running"));
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(supervisor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(supervisor, Signal::SIGKILL);
     wait_for("the supervisor to die", || {
         (!alive(supervisor)).then_some(())
     });
@@ -556,11 +545,7 @@ fn foreground_run_prefixes_output_and_stops_cleanly_on_sigterm() {
     });
     let text = std::fs::read_to_string(out.path()).unwrap();
     assert!(text.contains("hello.0 ! to stderr"), "{text}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(run.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    send_signal(i32::try_from(run.id()).unwrap(), Signal::SIGTERM);
     let status = wait_for("zeppelin run to exit", || run.try_wait().unwrap());
     assert!(status.success(), "{status}");
     assert!(pids.iter().all(|&p| !alive(p)));
@@ -574,12 +559,7 @@ fn logs_follow_prints_new_lines_and_filters_by_replica() {
     )
     .replicas(2)]));
     app.start();
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
-        .args(["logs", "-f", "--tail", "0", "--replica", "1"])
-        .current_dir(app.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follow = app.spawn(&["logs", "-f", "--tail", "0", "--replica", "1"]);
     let stdout = follow.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -641,12 +621,7 @@ keep = 1
 "#,
     );
     app.start();
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
-        .args(["logs", "-f", "--tail", "0"])
-        .current_dir(app.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follow = app.spawn(&["logs", "-f", "--tail", "0"]);
     let stdout = follow.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -88,6 +88,16 @@ impl TestApp {
         cmd
     }
 
+    /// A `zeppelin ARGS` that keeps running (such as `logs -f`), its stdout piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
+            .args(args)
+            .current_dir(self.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// `zeppelin run -d`, which must succeed.
     pub fn start(&self) {
         self.zeppelin(&["run", "-d"]).assert().success();
@@ -171,6 +181,11 @@ pub fn alive(pid: i32) -> bool {
                 .map(|(_, rest)| rest.trim_start().starts_with('Z'))
         })
         .is_some_and(|zombie| !zombie)
+}
+
+/// Sends `signal` to the process `pid`, which must exist.
+pub fn send_signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
 }
 
 /// A port nothing listens on right now.
