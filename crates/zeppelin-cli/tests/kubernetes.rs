@@ -14,6 +14,8 @@ use std::process::{Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use harness::snapshot;
+use harness::sub::Sub;
 use harness::{TestDir, code};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -165,24 +167,18 @@ impl Drop for World {
     }
 }
 
+/// The app most tests deploy: a conf value, `api` (two replicas) and `web` (which
+/// overrides the conf value).
 fn two_subs(api_image: &str, web_image: &str, greeting: &str) -> String {
     format!(
-        r#"
-[conf]
-GREETING = "{greeting}"
-
-[sub.api]
-run = "sleep 1000"
-image = "{api_image}"
-replicas = 2
-
-[sub.web]
-run = "sleep 1000"
-image = "{web_image}"
-env = {{ GREETING = "its own" }}
-"#
+        "\n[conf]\nGREETING = \"{greeting}\"\n\n{}\n{}",
+        Sub::image("api", api_image).replicas(2),
+        Sub::image("web", web_image).field("env", r#"{ GREETING = "its own" }"#),
     )
 }
+
+/// `autoscale` between 2 and 4 replicas at 70 % CPU.
+const AUTOSCALE: &str = "{ min = 2, max = 4, cpu_percent = 70 }";
 
 fn generation(deployment: &Value) -> i64 {
     deployment["metadata"]["generation"].as_i64().unwrap()
@@ -341,7 +337,8 @@ fn prune_removes_a_dropped_sub_and_nothing_else() {
         ),
     );
     world.app_file(&format!(
-        "\n[conf]\nGREETING = \"hello\"\n\n[sub.api]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\nreplicas = 2\n"
+        "\n[conf]\nGREETING = \"hello\"\n\n{}",
+        Sub::image("api", IMAGE_V1).replicas(2)
     ));
     let diff = world.zeppelin(&["diff"]);
     assert_eq!(code(&diff), 1, "{}", stderr(&diff));
@@ -365,9 +362,7 @@ fn no_prune_keeps_a_dropped_sub() {
     let world = World::new("t-noprune");
     world.app_file(&two_subs(IMAGE_V1, IMAGE_V1, "hello"));
     world.ok(&["deploy", "--no-wait"]);
-    world.app_file(&format!(
-        "\n[sub.api]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\n"
-    ));
+    world.app_file(&format!("\n{}", Sub::image("api", IMAGE_V1)));
     let out = world.ok(&["deploy", "--no-wait", "--no-prune"]);
     assert!(!out.contains("pruned:"), "{out}");
     assert!(world.deployment("web").is_some());
@@ -433,8 +428,9 @@ fn history_lists_revisions_and_rollback_restores_one() {
 fn scale_changes_replicas_and_is_refused_under_an_autoscaler() {
     let world = World::new("t-scale");
     world.app_file(&format!(
-        "{}\n[sub.worker]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\nautoscale = {{ min = 2, max = 4, cpu_percent = 70 }}\n",
-        two_subs(IMAGE_V1, IMAGE_V1, "hello")
+        "{}\n{}",
+        two_subs(IMAGE_V1, IMAGE_V1, "hello"),
+        Sub::image("worker", IMAGE_V1).field("autoscale", AUTOSCALE)
     ));
     world.ok(&["deploy"]);
     world.ok(&["scale", "--k8s", "api=3"]);
@@ -622,7 +618,8 @@ fn a_missing_api_is_a_clear_error_before_anything_is_applied() {
     };
     fake.hide_api("autoscaling/v2");
     world.app_file(&format!(
-        "\n[sub.web]\nrun = \"sleep 1000\"\nimage = \"{IMAGE_V1}\"\nautoscale = {{ min = 2, max = 4, cpu_percent = 70 }}\n"
+        "\n{}",
+        Sub::image("web", IMAGE_V1).field("autoscale", AUTOSCALE)
     ));
     let out = world.zeppelin(&["deploy"]);
     let text = stderr(&out);
@@ -804,4 +801,26 @@ fn namespace_flag_renders_the_app_elsewhere() {
     let text = stdout(&out);
     assert!(text.contains("namespace: t-ns-other"), "{text}");
     assert!(!text.contains("namespace: t-ns-render"), "{text}");
+}
+
+/// What a user sees from a first `deploy`, a redeploy that changes nothing, `delete` and a
+/// second `delete`: exit code, stdout and stderr of each, with times and generated names
+/// filtered. One sub, so the order of the rollout lines does not depend on which sub
+/// finishes first.
+#[test]
+fn deploy_and_delete_print_what_a_user_sees() {
+    let world = World::new("t-snap");
+    if !world.is_fake() {
+        // A real cluster reports other progress along the way.
+        return;
+    }
+    world.app_file(&format!(
+        "\n[conf]\nGREETING = \"hello\"\n\n{}",
+        Sub::image("api", IMAGE_V1).replicas(2)
+    ));
+    let settings = snapshot::settings(&[world.dir.path()]);
+    crate::zeppelin_snapshot!("deploy_first", settings, world.zeppelin(&["deploy"]));
+    crate::zeppelin_snapshot!("deploy_again", settings, world.zeppelin(&["deploy"]));
+    crate::zeppelin_snapshot!("delete", settings, world.zeppelin(&["delete"]));
+    crate::zeppelin_snapshot!("delete_again", settings, world.zeppelin(&["delete"]));
 }

@@ -9,10 +9,15 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use harness::app::{TestApp, free_port, get, wait_for};
+use harness::sub::{Sub, subs};
 
-fn echo_sub(name: &str, port: u16, replicas: u32) -> String {
+/// An app file body: the echo sub `web` with `replicas` on port `web`, routed from
+/// `shop.test` (under `path`, when given) by the gateway on port `gateway`.
+fn routed_web_body(web: u16, replicas: u32, gateway: u16, path: Option<&str>) -> String {
+    let path = path.map_or_else(String::new, |path| format!("path = \"{path}\"\n"));
     format!(
-        "[sub.{name}]\nrun = \"exec python3 echo.py {name}\"\nport = {port}\nreplicas = {replicas}\nhealth = {{ http = \"/healthz\", interval = \"1s\" }}\nstop_timeout = \"5s\"\n"
+        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\n{path}sub = \"web\"\n",
+        Sub::echo("web", web, replicas)
     )
 }
 
@@ -35,7 +40,7 @@ fn spread(port: u16, count: usize) -> BTreeMap<String, usize> {
 #[test]
 fn the_balancer_spreads_connections_over_three_replicas_in_turn() {
     let port = free_port();
-    let app = TestApp::new(&echo_sub("api", port, 3));
+    let app = TestApp::new(&subs(&[Sub::echo("api", port, 3)]));
     app.start();
     app.wait_healthy("api", 3);
     let seen = spread(port, 30);
@@ -62,7 +67,7 @@ fn the_balancer_spreads_connections_over_three_replicas_in_turn() {
 #[test]
 fn a_killed_replica_drops_out_and_comes_back() {
     let port = free_port();
-    let app = TestApp::new(&echo_sub("api", port, 2));
+    let app = TestApp::new(&subs(&[Sub::echo("api", port, 2)]));
     app.start();
     let replicas = app.wait_healthy("api", 2);
     let victim = replicas[1]["pid"].as_i64().unwrap();
@@ -116,9 +121,9 @@ sub = \"api\"
 host = \"down.test\"
 sub = \"down\"
 ",
-        echo_sub("web", web, 1),
-        echo_sub("api", api, 1),
-        echo_sub("down", down, 0),
+        Sub::echo("web", web, 1),
+        Sub::echo("api", api, 1),
+        Sub::echo("down", down, 0),
     );
     let app = TestApp::new(&body);
     app.start();
@@ -157,11 +162,7 @@ sub = \"down\"
 #[test]
 fn restarts_and_changes_under_steady_traffic_lose_no_request() {
     let (web, gateway) = (free_port(), free_port());
-    let body = format!(
-        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\nsub = \"web\"\n",
-        echo_sub("web", web, 2)
-    );
-    let app = TestApp::new(&body);
+    let app = TestApp::new(&routed_web_body(web, 2, gateway, None));
     app.start();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = {
@@ -213,11 +214,10 @@ fn restarts_and_changes_under_steady_traffic_lose_no_request() {
 fn a_port_in_use_is_named_and_nothing_is_left_running() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let app = TestApp::new(&format!(
-        "{}{}",
-        echo_sub("web", free_port(), 1),
-        echo_sub("api", port, 1)
-    ));
+    let app = TestApp::new(&subs(&[
+        Sub::echo("web", free_port(), 1),
+        Sub::echo("api", port, 1),
+    ]));
     let out = app.zeppelin(&["run", "-d"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -235,11 +235,7 @@ fn a_port_in_use_is_named_and_nothing_is_left_running() {
 #[test]
 fn routes_are_listed_with_their_targets() {
     let (web, gateway) = (free_port(), free_port());
-    let body = format!(
-        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\npath = \"/shop\"\nsub = \"web\"\n",
-        echo_sub("web", web, 1)
-    );
-    let app = TestApp::new(&body);
+    let app = TestApp::new(&routed_web_body(web, 1, gateway, Some("/shop")));
     let listed = |app: &TestApp| -> serde_json::Value {
         let out = app
             .zeppelin(&["routes", "--format", "json"])
@@ -261,11 +257,7 @@ fn routes_are_listed_with_their_targets() {
 /// An app with one sub `web` routed from `shop.test` on the gateway; (app, gateway port).
 fn routed_web() -> (TestApp, u16) {
     let (web, gateway) = (free_port(), free_port());
-    let body = format!(
-        "{}\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\nsub = \"web\"\n",
-        echo_sub("web", web, 1)
-    );
-    let app = TestApp::new(&body);
+    let app = TestApp::new(&routed_web_body(web, 1, gateway, None));
     app.start();
     (app, gateway)
 }

@@ -6,7 +6,10 @@ mod harness;
 use std::path::Path;
 
 use assert_cmd::Command;
-use harness::app::{TestApp, WAIT, alive, free_port, wait_for};
+use harness::app::{TestApp, WAIT, alive, free_port, send_signal, wait_for};
+use harness::snapshot;
+use harness::sub::{Sub, subs};
+use nix::sys::signal::Signal;
 
 /// A shell loop that records its start and its stop (on SIGTERM) in `events`.
 fn recorder(name: &str) -> String {
@@ -17,21 +20,11 @@ fn recorder(name: &str) -> String {
 
 #[test]
 fn subs_start_in_dependency_order_and_stop_in_reverse() {
-    let app = TestApp::new(&format!(
-        r#"
-[sub.c]
-run = "{c}"
-depends_on = ["b"]
-[sub.b]
-run = "{b}"
-depends_on = ["a"]
-[sub.a]
-run = "{a}"
-"#,
-        a = recorder("a"),
-        b = recorder("b"),
-        c = recorder("c")
-    ));
+    let app = TestApp::new(&subs(&[
+        Sub::new("c", &recorder("c")).depends_on(&["b"]),
+        Sub::new("b", &recorder("b")).depends_on(&["a"]),
+        Sub::new("a", &recorder("a")),
+    ]));
     app.start();
     assert_eq!(app.read("events"), "start a\nstart b\nstart c\n");
     let socket = std::fs::metadata(app.file(".zeppelin/control.sock")).unwrap();
@@ -78,14 +71,12 @@ A = "conf"
 B = "conf"
 [secrets]
 TOKEN = {{ env = "ZEPPELIN_TEST_TOKEN" }}
-[sub.api]
-run = "exec sleep 600"
-port = {port}
-[sub.env]
+{api}[sub.env]
 run = "env > env.$ZEPPELIN_REPLICA; exec sleep 600"
 replicas = 2
 env = {{ B = "sub" }}
-"#
+"#,
+        api = Sub::sleeper("api").port(port),
     ));
     std::fs::write(app.file(".env"), "C=dotenv\n").unwrap();
     app.zeppelin(&["run", "-d"])
@@ -149,16 +140,12 @@ run = "touch ran; exec sleep 600"
 
 #[test]
 fn a_health_check_that_never_passes_fails_the_start_naming_the_sub() {
-    let app = TestApp::new(
-        r#"
-[sub.ok]
-run = "exec sleep 600"
-[sub.bad]
-run = "echo about to be unhealthy; exec sleep 600"
-depends_on = ["ok"]
-health = { exec = "exit 1", interval = "100ms" }
-"#,
-    );
+    let app = TestApp::new(&subs(&[
+        Sub::sleeper("ok"),
+        Sub::new("bad", "echo about to be unhealthy; exec sleep 600")
+            .depends_on(&["ok"])
+            .health(r#"{ exec = "exit 1", interval = "100ms" }"#),
+    ]));
     let out = app
         .zeppelin(&["run", "-d", "--timeout", "2s"])
         .assert()
@@ -174,12 +161,7 @@ health = { exec = "exit 1", interval = "100ms" }
 
 #[test]
 fn a_command_that_is_not_found_fails_the_start_naming_the_sub() {
-    let app = TestApp::new(
-        r#"
-[sub.typo]
-run = "no-such-command-zeppelin-test"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new("typo", "no-such-command-zeppelin-test")]));
     let out = app.zeppelin(&["run", "-d"]).assert().failure();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
@@ -193,13 +175,9 @@ run = "no-such-command-zeppelin-test"
 fn a_port_in_use_is_refused_before_anything_starts() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let app = TestApp::new(&format!(
-        r#"
-[sub.web]
-run = "touch ran; exec sleep 600"
-port = {port}
-"#
-    ));
+    let app = TestApp::new(&subs(&[
+        Sub::new("web", "touch ran; exec sleep 600").port(port)
+    ]));
     app.zeppelin(&["run", "-d"])
         .assert()
         .failure()
@@ -209,12 +187,7 @@ port = {port}
 
 #[test]
 fn a_crashing_replica_is_restarted_with_backoff_and_shown_crash_looping() {
-    let app = TestApp::new(
-        r#"
-[sub.crash]
-run = "sleep 0.7; exit 3"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new("crash", "sleep 0.7; exit 3")]));
     app.start();
     let replica = wait_for("crash-looping", || {
         let replica = app.replicas("crash").remove(0);
@@ -233,13 +206,9 @@ run = "sleep 0.7; exit 3"
 
 #[test]
 fn on_failure_does_not_restart_a_successful_exit() {
-    let app = TestApp::new(
-        r#"
-[sub.job]
-run = "sleep 0.7; echo done"
-restart = "on-failure"
-"#,
-    );
+    let app = TestApp::new(&subs(&[
+        Sub::new("job", "sleep 0.7; echo done").restart("on-failure")
+    ]));
     app.start();
     let replica = wait_for("the job to exit", || {
         let replica = app.replicas("job").remove(0);
@@ -252,21 +221,12 @@ restart = "on-failure"
 #[test]
 fn a_replica_killed_with_sigkill_is_restarted() {
     let port = free_port();
-    let app = TestApp::new(&format!(
-        r#"
-[sub.web]
-run = "exec python3 -m http.server $PORT --bind 127.0.0.1"
-port = {port}
-health = {{ http = "/", interval = "200ms" }}
-"#
-    ));
+    let app = TestApp::new(&subs(&[
+        Sub::http_server("web", port).health(r#"{ http = "/", interval = "200ms" }"#)
+    ]));
     app.start();
     let before = app.pids("web")[0];
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(before),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(before, Signal::SIGKILL);
     let replica = wait_for("a new healthy replica", || {
         let replica = app.replicas("web").remove(0);
         (replica["state"] == "healthy" && replica["pid"].as_i64() != Some(i64::from(before)))
@@ -278,12 +238,10 @@ health = {{ http = "/", interval = "200ms" }}
 
 #[test]
 fn stopping_kills_grandchildren_even_those_that_left_the_group() {
-    let app = TestApp::new(
-        r#"
-[sub.parent]
-run = "sleep 600 & echo $! > child.pid; setsid sleep 600 & echo $! > escaped.pid; exec sleep 600"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "parent",
+        "sleep 600 & echo $! > child.pid; setsid sleep 600 & echo $! > escaped.pid; exec sleep 600",
+    )]));
     app.start();
     let read_pid = |f: &str| wait_for(f, || app.read(f).trim().parse::<i32>().ok());
     let (child, escaped) = (read_pid("child.pid"), read_pid("escaped.pid"));
@@ -296,24 +254,18 @@ run = "sleep 600 & echo $! > child.pid; setsid sleep 600 & echo $! > escaped.pid
 
 #[test]
 fn killing_the_supervisor_leaves_no_process_of_the_app() {
-    let app = TestApp::new(
-        r#"
-[sub.a]
-run = "sleep 600 & echo $! > child.pid; exec sleep 600"
-replicas = 2
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "a",
+        "sleep 600 & echo $! > child.pid; exec sleep 600",
+    )
+    .replicas(2)]));
     app.start();
     let replicas = app.pids("a");
     let child = wait_for("child.pid", || {
         app.read("child.pid").trim().parse::<i32>().ok()
     });
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(supervisor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(supervisor, Signal::SIGKILL);
     // The replicas die with the supervisor (their parent-death signal).
     wait_for("the replicas to die", || {
         replicas.iter().all(|&p| !alive(p)).then_some(())
@@ -331,23 +283,14 @@ replicas = 2
 
 #[test]
 fn a_second_supervisor_is_refused_and_a_stale_one_is_cleaned() {
-    let app = TestApp::new(
-        r#"
-[sub.a]
-run = "exec sleep 600"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::sleeper("a")]));
     app.start();
     app.zeppelin(&["run"])
         .assert()
         .failure()
         .stderr(predicates::str::contains("already running"));
     let supervisor: i32 = app.read(".zeppelin/supervisor.pid").trim().parse().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(supervisor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    send_signal(supervisor, Signal::SIGKILL);
     wait_for("the supervisor to die", || {
         (!alive(supervisor)).then_some(())
     });
@@ -430,14 +373,9 @@ keep = 2
 #[test]
 fn ps_reports_json_and_scale_changes_replica_counts() {
     let port = free_port();
-    let app = TestApp::new(&format!(
-        r#"
-[sub.web]
-run = "exec python3 -m http.server $PORT --bind 127.0.0.1"
-port = {port}
-health = {{ tcp = true, interval = "200ms" }}
-"#
-    ));
+    let app = TestApp::new(&subs(&[
+        Sub::http_server("web", port).health(r#"{ tcp = true, interval = "200ms" }"#)
+    ]));
     app.start();
     let status = app.status();
     assert_eq!(status["app"], "t");
@@ -459,15 +397,13 @@ health = {{ tcp = true, interval = "200ms" }}
 #[test]
 fn restart_replaces_every_replica_one_at_a_time() {
     let port = free_port();
-    let app = TestApp::new(&format!(
-        r#"
-[sub.web]
-run = "echo started >> starts; exec python3 -m http.server $PORT --bind 127.0.0.1"
-replicas = 2
-port = {port}
-health = {{ http = "/", interval = "200ms" }}
-"#
-    ));
+    let app = TestApp::new(&subs(&[Sub::new(
+        "web",
+        "echo started >> starts; exec python3 -m http.server $PORT --bind 127.0.0.1",
+    )
+    .replicas(2)
+    .port(port)
+    .health(r#"{ http = "/", interval = "200ms" }"#)]));
     app.start();
     let before = app.pids("web");
     app.zeppelin(&["restart", "web"]).assert().success();
@@ -486,15 +422,10 @@ health = {{ http = "/", interval = "200ms" }}
 #[test]
 fn running_again_applies_only_what_changed() {
     let body = |greeting: &str| {
-        format!(
-            r#"
-[sub.same]
-run = "exec sleep 600"
-[sub.changed]
-run = "exec sleep 600"
-env = {{ GREETING = "{greeting}" }}
-"#
-        )
+        subs(&[
+            Sub::sleeper("same"),
+            Sub::sleeper("changed").field("env", format!("{{ GREETING = \"{greeting}\" }}")),
+        ])
     };
     let app = TestApp::new(&body("hello"));
     app.start();
@@ -518,14 +449,7 @@ env = {{ GREETING = "{greeting}" }}
 
 #[test]
 fn stopping_one_sub_leaves_the_others_running() {
-    let app = TestApp::new(
-        r#"
-[sub.a]
-run = "exec sleep 600"
-[sub.b]
-run = "exec sleep 600"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::sleeper("a"), Sub::sleeper("b")]));
     app.start();
     let b = app.pids("b")[0];
     app.zeppelin(&["stop", "b"]).assert().success();
@@ -538,13 +462,11 @@ run = "exec sleep 600"
 
 #[test]
 fn a_process_ignoring_sigterm_is_killed_after_its_stop_timeout() {
-    let app = TestApp::new(
-        r#"
-[sub.stubborn]
-run = "trap '' TERM; while :; do sleep 0.05; done"
-stop_timeout = "1s"
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "stubborn",
+        "trap '' TERM; while :; do sleep 0.05; done",
+    )
+    .text("stop_timeout", "1s")]));
     app.start();
     let pid = app.pids("stubborn")[0];
     app.zeppelin(&["stop"])
@@ -561,7 +483,7 @@ fn deep_app_folders_get_a_short_socket_and_commands_work_from_subfolders() {
     std::fs::create_dir_all(deep.join("src/inner")).unwrap();
     std::fs::write(
         deep.join("zeppelin.toml"),
-        "name = \"deep\"\n[sub.a]\nrun = \"exec sleep 600\"\n",
+        format!("name = \"deep\"\n{}", Sub::sleeper("a")),
     )
     .unwrap();
     let zeppelin = |dir: &Path, args: &[&str]| {
@@ -579,13 +501,13 @@ fn deep_app_folders_get_a_short_socket_and_commands_work_from_subfolders() {
 
 #[test]
 fn a_replica_that_turns_unhealthy_is_restarted() {
-    let app = TestApp::new(
-        r#"
-[sub.flaky]
-run = "touch healthy.$ZEPPELIN_REPLICA; exec sleep 600"
-health = { exec = "test -f healthy.$ZEPPELIN_REPLICA", interval = "100ms", retries = 2 }
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "flaky",
+        "touch healthy.$ZEPPELIN_REPLICA; exec sleep 600",
+    )
+    .health(
+        r#"{ exec = "test -f healthy.$ZEPPELIN_REPLICA", interval = "100ms", retries = 2 }"#,
+    )]));
     app.start();
     let before = app.pids("flaky")[0];
     std::fs::remove_file(app.file("healthy.0")).unwrap();
@@ -600,13 +522,11 @@ health = { exec = "test -f healthy.$ZEPPELIN_REPLICA", interval = "100ms", retri
 
 #[test]
 fn foreground_run_prefixes_output_and_stops_cleanly_on_sigterm() {
-    let app = TestApp::new(
-        r#"
-[sub.hello]
-run = "echo hello from $ZEPPELIN_REPLICA; echo to stderr >&2; exec sleep 600"
-replicas = 2
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "hello",
+        "echo hello from $ZEPPELIN_REPLICA; echo to stderr >&2; exec sleep 600",
+    )
+    .replicas(2)]));
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
         .arg("run")
@@ -625,11 +545,7 @@ replicas = 2
     });
     let text = std::fs::read_to_string(out.path()).unwrap();
     assert!(text.contains("hello.0 ! to stderr"), "{text}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(run.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    send_signal(i32::try_from(run.id()).unwrap(), Signal::SIGTERM);
     let status = wait_for("zeppelin run to exit", || run.try_wait().unwrap());
     assert!(status.success(), "{status}");
     assert!(pids.iter().all(|&p| !alive(p)));
@@ -637,20 +553,13 @@ replicas = 2
 
 #[test]
 fn logs_follow_prints_new_lines_and_filters_by_replica() {
-    let app = TestApp::new(
-        r#"
-[sub.tick]
-run = "i=0; while :; do echo tick $ZEPPELIN_REPLICA $i; i=$((i+1)); sleep 0.05; done"
-replicas = 2
-"#,
-    );
+    let app = TestApp::new(&subs(&[Sub::new(
+        "tick",
+        "i=0; while :; do echo tick $ZEPPELIN_REPLICA $i; i=$((i+1)); sleep 0.05; done",
+    )
+    .replicas(2)]));
     app.start();
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
-        .args(["logs", "-f", "--tail", "0", "--replica", "1"])
-        .current_dir(app.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follow = app.spawn(&["logs", "-f", "--tail", "0", "--replica", "1"]);
     let stdout = follow.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -712,12 +621,7 @@ keep = 1
 "#,
     );
     app.start();
-    let mut follow = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
-        .args(["logs", "-f", "--tail", "0"])
-        .current_dir(app.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follow = app.spawn(&["logs", "-f", "--tail", "0"]);
     let stdout = follow.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -761,4 +665,34 @@ run = "cat $TOKEN_FILE > seen; exec sleep 600"
     wait_for("the new value", || {
         (app.read("seen") == "two").then_some(())
     });
+}
+
+/// What a user sees from `run -d`, `ps` (table and JSON), `run -d` again and `stop` on the
+/// sample app: exit code, stdout and stderr of each, with ports, pids and times filtered.
+#[test]
+fn run_ps_and_stop_of_the_sample_app_print_what_a_user_sees() {
+    let (app, _, _) = TestApp::sample("shop");
+    let gateway = free_port().to_string();
+    let settings = snapshot::settings(&[app.path()]);
+    let zeppelin = |args: &[&str]| app.zeppelin(args).output().unwrap();
+    crate::zeppelin_snapshot!(
+        "sample_run_detached",
+        settings,
+        zeppelin(&["run", "-d", "--gateway-port", &gateway])
+    );
+    for (sub, replicas) in [("api", 2), ("web", 2), ("worker", 1)] {
+        app.wait_healthy(sub, replicas);
+    }
+    crate::zeppelin_snapshot!("sample_ps", settings, zeppelin(&["ps"]));
+    crate::zeppelin_snapshot!(
+        "sample_ps_json",
+        settings,
+        zeppelin(&["ps", "--format", "json"])
+    );
+    crate::zeppelin_snapshot!(
+        "sample_run_again",
+        settings,
+        zeppelin(&["run", "-d", "--gateway-port", &gateway])
+    );
+    crate::zeppelin_snapshot!("sample_stop", settings, zeppelin(&["stop"]));
 }

@@ -380,17 +380,7 @@ fn every_pod_is_selected_by_a_network_policy_of_its_own() {
     for (app, r) in rendered_apps() {
         for d in deployments(&r) {
             let name = d.metadata.name.as_deref().unwrap();
-            let pod_labels = d
-                .spec
-                .as_ref()
-                .unwrap()
-                .template
-                .metadata
-                .as_ref()
-                .unwrap()
-                .labels
-                .clone()
-                .unwrap();
+            let pod_labels = support::pod_metadata(d).labels.clone().unwrap();
             let selecting = r.objects.iter().filter(|o| match o {
                 Object::NetworkPolicy(p) => p
                     .spec

@@ -76,14 +76,7 @@ fn env<'a>(c: &'a Container, name: &str) -> Option<&'a str> {
 }
 
 fn config_hash(r: &Rendered, sub: &str) -> String {
-    deployment(r, sub)
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .metadata
-        .as_ref()
-        .unwrap()
+    support::pod_metadata(deployment(r, sub))
         .annotations
         .as_ref()
         .unwrap()[labels::CONFIG_HASH]
@@ -277,14 +270,7 @@ fn every_pod_is_denied_by_default_and_may_resolve_names() {
         .as_ref()
         .unwrap();
     for sub in ["api", "web", "worker"] {
-        let pod_labels = deployment(&r, sub)
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .metadata
-            .as_ref()
-            .unwrap()
+        let pod_labels = support::pod_metadata(deployment(&r, sub))
             .labels
             .as_ref()
             .unwrap();

@@ -85,9 +85,7 @@ async fn get_shows_every_kind_after_a_server_side_apply() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
-    let applied = cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    let applied = cluster.apply_server_side(&file).await;
     assert_eq!(applied.lines().count(), 10, "{applied}");
     assert!(
         applied.contains("deployment.apps/web serverside-applied"),
@@ -160,16 +158,12 @@ async fn reapply_without_a_field_removes_it_and_other_managers_conflict() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let trimmed = EVERY_KIND
         .replace(", EXTRA: 'yes'", "")
         .replace(", tier: front", "");
     let file = cluster.write("shop-trimmed.yaml", &trimmed);
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let conf = cluster
         .server
         .object("configmaps", "shop", "shop-conf")
@@ -242,9 +236,7 @@ async fn dry_run_changes_nothing() {
 
     // Objects in a namespace need it to exist, dry run or not, as on a real server.
     let file = cluster.write("ns.yaml", &namespace("shop"));
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let before = cluster.server.object("namespaces", "", "shop").unwrap();
     let file = cluster.write("shop.yaml", EVERY_KIND);
     let out = cluster
@@ -281,9 +273,7 @@ async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let file = cluster.write("web.yaml", &deployment("shop", "web", "nginx:1.27", 3, 600));
     let apply_args = ["apply", "--server-side", "-f", path_str(&file)];
     let apply = cluster.kubectl_ok(&apply_args);
@@ -292,16 +282,7 @@ async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
     });
     let (_, lines) = tokio::join!(apply, watch);
     assert!(lines[0].starts_with("NAME"), "{lines:?}");
-    let status = cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    let status = cluster.rollout_status_of_web().await;
     assert!(
         status.contains("deployment \"web\" successfully rolled out"),
         "{status}"
@@ -318,16 +299,7 @@ async fn get_watch_sees_the_rollout_and_rollout_status_finishes() {
         ])
         .await;
     assert!(updated.contains("image updated"), "{updated}");
-    let status = cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    let status = cluster.rollout_status_of_web().await;
     assert!(status.contains("successfully rolled out"), "{status}");
     let pods = cluster.server.objects("pods");
     assert_eq!(pods.len(), 3);
@@ -356,16 +328,12 @@ async fn rollout_status_fails_for_a_stuck_rollout() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let file = cluster.write(
         "web.yaml",
         &deployment("shop", "web", "registry.invalid/does-not-exist:1", 2, 2),
     );
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let status = cluster
         .kubectl(&[
             "rollout",
@@ -396,28 +364,15 @@ async fn logs_come_from_simulated_pods_including_crashing_ones() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("ns.yaml", &namespace("shop"));
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
+    cluster.apply_server_side(&file).await;
     let manifests = format!(
         "{}---\n{}",
         deployment("shop", "web", "nginx:1.27", 1, 600),
         deployment("shop", "worker", "ghcr.io/acme/crashloop:1", 1, 600)
     );
     let file = cluster.write("apps.yaml", &manifests);
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
-    cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.apply_server_side(&file).await;
+    cluster.rollout_status_of_web().await;
     let logs = cluster
         .kubectl_ok(&["logs", "deployment/web", "-n", "shop"])
         .await;
@@ -467,19 +422,8 @@ async fn delete_removes_owned_objects() {
     require_kubectl();
     let cluster = Cluster::start().await;
     let file = cluster.write("shop.yaml", EVERY_KIND);
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
-    cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.apply_server_side(&file).await;
+    cluster.rollout_status_of_web().await;
     let deleted = cluster
         .kubectl_ok(&["delete", "deployment", "web", "-n", "shop"])
         .await;
@@ -519,16 +463,7 @@ async fn scale_undo_and_client_side_apply_work() {
     assert!(created.contains("deployment.apps/web created"), "{created}");
     let again = cluster.kubectl_ok(&["apply", "-f", path_str(&file)]).await;
     assert!(again.contains("deployment.apps/web unchanged"), "{again}");
-    cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.rollout_status_of_web().await;
 
     cluster
         .kubectl_ok(&["scale", "deployment/web", "-n", "shop", "--replicas=3"])
@@ -555,30 +490,12 @@ async fn scale_undo_and_client_side_apply_work() {
             "web=nginx:1.28",
         ])
         .await;
-    cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.rollout_status_of_web().await;
     let undone = cluster
         .kubectl_ok(&["rollout", "undo", "deployment/web", "-n", "shop"])
         .await;
     assert!(undone.contains("rolled back"), "{undone}");
-    cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.rollout_status_of_web().await;
     let web = cluster.server.object("deployments", "shop", "web").unwrap();
     assert_eq!(
         web["spec"]["template"]["spec"]["containers"][0]["image"],
@@ -614,19 +531,8 @@ async fn https_with_the_generated_certificate_authority() {
             deployment("shop", "web", "nginx:1.27", 2, 600)
         ),
     );
-    cluster
-        .kubectl_ok(&["apply", "--server-side", "-f", path_str(&file)])
-        .await;
-    let status = cluster
-        .kubectl_ok(&[
-            "rollout",
-            "status",
-            "deployment/web",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    cluster.apply_server_side(&file).await;
+    let status = cluster.rollout_status_of_web().await;
     assert!(status.contains("successfully rolled out"), "{status}");
 }
 

@@ -16,70 +16,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// `NAME REPLICA PATH host=HOST xff=X-FORWARDED-FOR` on any path, `ok` on `/healthz`,
 /// closes the connection without an answer on `/boom`, answers a POST with its body's
 /// length and SHA-256, and echoes WebSocket messages.
-pub const ECHO_SERVER: &str = r#"
-import base64, hashlib, os, struct, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-NAME, REPLICA = sys.argv[1], os.environ["ZEPPELIN_REPLICA"]
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        # Reads the body as it arrives and answers its length and SHA-256.
-        left, digest = int(self.headers["Content-Length"]), hashlib.sha256()
-        while left:
-            chunk = self.rfile.read(min(left, 1 << 16))
-            digest.update(chunk)
-            left -= len(chunk)
-        data = f"{self.headers['Content-Length']} {digest.hexdigest()}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def do_GET(self):
-        if self.headers.get("Upgrade", "").lower() == "websocket":
-            return self.websocket_echo()
-        if self.path == "/boom":
-            self.close_connection = True
-            return
-        text = "ok" if self.path == "/healthz" else f"{NAME} {REPLICA} {self.path} host={self.headers['Host']} xff={self.headers.get('X-Forwarded-For')}"
-        data = text.encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def websocket_echo(self):
-        # RFC 6455: accept, then send every text or binary frame back (unmasked).
-        key = self.headers["Sec-WebSocket-Key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
-        self.end_headers()
-        self.wfile.flush()
-        while True:
-            head = self.rfile.read(2)
-            if len(head) < 2:
-                return
-            opcode, length = head[0] & 0x0F, head[1] & 0x7F
-            if length == 126:
-                length = struct.unpack(">H", self.rfile.read(2))[0]
-            elif length == 127:
-                length = struct.unpack(">Q", self.rfile.read(8))[0]
-            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
-            if opcode == 8:
-                self.wfile.write(b"\x88\x00")
-                return
-            header = bytes([0x80 | opcode])
-            if len(payload) < 126:
-                header += bytes([len(payload)])
-            else:
-                header += bytes([126]) + struct.pack(">H", len(payload))
-            self.wfile.write(header + payload)
-            self.wfile.flush()
-    def log_message(self, *args):
-        pass
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-"#;
+pub const ECHO_SERVER: &str = include_str!("../fixtures/echo.py");
 
 pub struct TestApp {
     dir: tempfile::TempDir,
@@ -149,6 +86,16 @@ impl TestApp {
             .env_remove("ZEPPELIN_FILE")
             .timeout(WAIT);
         cmd
+    }
+
+    /// A `zeppelin ARGS` that keeps running (such as `logs -f`), its stdout piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
+            .args(args)
+            .current_dir(self.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     /// `zeppelin run -d`, which must succeed.
@@ -234,6 +181,11 @@ pub fn alive(pid: i32) -> bool {
                 .map(|(_, rest)| rest.trim_start().starts_with('Z'))
         })
         .is_some_and(|zombie| !zombie)
+}
+
+/// Sends `signal` to the process `pid`, which must exist.
+pub fn send_signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
 }
 
 /// A port nothing listens on right now.

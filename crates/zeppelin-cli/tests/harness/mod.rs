@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub mod app;
+pub mod snapshot;
+pub mod sub;
 
 use assert_cmd::Command;
 

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeppelin_core::App;
 use zeppelin_kube::{RenderOptions, Rendered, render};
 
@@ -40,6 +42,19 @@ pub fn render_with_secrets(app: &App) -> Rendered {
         },
     )
     .expect("the test apps render")
+}
+
+/// The metadata of a Deployment's pod template: the labels policies select and the
+/// annotations that roll the pods.
+pub fn pod_metadata(deployment: &Deployment) -> &ObjectMeta {
+    deployment
+        .spec
+        .as_ref()
+        .expect("a Deployment has a spec")
+        .template
+        .metadata
+        .as_ref()
+        .expect("a pod template has metadata")
 }
 
 /// Parses an app file given as text, as if it were at `zeppelin.toml` in the current folder.

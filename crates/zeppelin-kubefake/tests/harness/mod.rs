@@ -113,6 +113,26 @@ impl Cluster {
         output.stdout
     }
 
+    /// `kubectl apply --server-side -f FILE`, which must succeed; returns stdout.
+    pub async fn apply_server_side(&self, file: &Path) -> String {
+        self.kubectl_ok(&["apply", "--server-side", "-f", path_str(file)])
+            .await
+    }
+
+    /// `kubectl rollout status` of the Deployment `web` in namespace `shop` (the manifests'
+    /// own), waiting up to a minute; it must succeed. Returns stdout.
+    pub async fn rollout_status_of_web(&self) -> String {
+        self.kubectl_ok(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await
+    }
+
     /// Runs a long-lived kubectl (`get -w`) and reads its stdout until a line satisfies
     /// `done`; returns the lines read. Fails the test if that takes longer than the limit.
     pub async fn kubectl_until(&self, args: &[&str], done: impl Fn(&str) -> bool) -> Vec<String> {

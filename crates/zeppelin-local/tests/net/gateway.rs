@@ -278,9 +278,20 @@ async fn large_upload_streams_through_intact() {
     .await;
 }
 
-#[tokio::test]
-async fn answers_stream_back_before_they_end() {
-    bounded(async {
+/// A replica `events` whose `/stream` answer holds after its first line until `release_tx`
+/// gets a value, routed from `shop.test` by `gateway`, with that answer requested.
+struct HeldStream {
+    release_tx: mpsc::Sender<()>,
+    events: Replica,
+    events_pool: Pool,
+    gateway: Gateway,
+    /// The connection the answer streams on.
+    _client: Client,
+    body: hyper::body::Incoming,
+}
+
+impl HeldStream {
+    async fn start() -> Self {
         let (release_tx, release_rx) = mpsc::channel(1);
         let cues = Cues {
             release: Some(Arc::new(tokio::sync::Mutex::new(release_rx))),
@@ -291,11 +302,33 @@ async fn answers_stream_back_before_they_end() {
         let gateway = gateway(&[route("shop.test", "/", "events")], &[&events_pool]).await;
         let mut client = Client::connect(gateway.local_addr()).await;
         let empty = http_body_util::Empty::new().boxed();
-        let mut body = client
+        let body = client
             .send("shop.test", "/stream", empty)
             .await
             .unwrap()
             .into_body();
+        Self {
+            release_tx,
+            events,
+            events_pool,
+            gateway,
+            _client: client,
+            body,
+        }
+    }
+}
+
+#[tokio::test]
+async fn answers_stream_back_before_they_end() {
+    bounded(async {
+        let HeldStream {
+            release_tx,
+            events: _events,
+            events_pool: _events_pool,
+            gateway: _gateway,
+            _client,
+            mut body,
+        } = HeldStream::start().await;
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(first, "first\n");
         release_tx.send(()).await.unwrap();
@@ -387,21 +420,14 @@ sub = "api"
 #[tokio::test]
 async fn drain_waits_for_a_streamed_answer_to_finish() {
     bounded(async {
-        let (release_tx, release_rx) = mpsc::channel(1);
-        let cues = Cues {
-            release: Some(Arc::new(tokio::sync::Mutex::new(release_rx))),
-            ..Cues::default()
-        };
-        let events = Replica::http_with(1, cues).await;
-        let events_pool = pool("events", &[&events]);
-        let gateway = gateway(&[route("shop.test", "/", "events")], &[&events_pool]).await;
-        let mut client = Client::connect(gateway.local_addr()).await;
-        let empty = http_body_util::Empty::new().boxed();
-        let mut body = client
-            .send("shop.test", "/stream", empty)
-            .await
-            .unwrap()
-            .into_body();
+        let HeldStream {
+            release_tx,
+            events,
+            events_pool,
+            gateway,
+            _client,
+            mut body,
+        } = HeldStream::start().await;
         body.frame().await.unwrap().unwrap();
         let drain = tokio::spawn({
             let pool = events_pool.clone();
