@@ -42,10 +42,8 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) namespace: Option<String>,
 
-    /// Print more diagnostics on stderr: `-v` Zeppelin's info events, `-vv` its debug events
-    /// (`ZEPPELIN_LOG` takes any tracing filter, e.g. `zeppelin_local=debug`). Hidden from
-    /// `--help` for now; the README documents it.
-    #[arg(short = 'v', long = "verbose", global = true, action = ArgAction::Count, hide = true)]
+    /// More diagnostics on stderr: `-v` info, `-vv` debug (`ZEPPELIN_LOG` takes a tracing filter)
+    #[arg(short = 'v', long = "verbose", global = true, action = ArgAction::Count)]
     pub(crate) verbose: u8,
 
     #[command(subcommand)]
