@@ -8,7 +8,7 @@ use zeppelin_local::{AppPaths, Error};
 
 /// The supervisor of one app, found from the app folder alone.
 #[derive(Debug)]
-pub(crate) struct Supervisor {
+pub(crate) struct SupervisorClient {
     paths: AppPaths,
     app: String,
 }
@@ -21,7 +21,7 @@ pub(crate) enum Answer<T> {
     NotRunning(Error),
 }
 
-impl Supervisor {
+impl SupervisorClient {
     /// The supervisor `zeppelin run` starts for `app`.
     pub(crate) fn of(app: &App) -> Self {
         Self {

@@ -15,7 +15,7 @@ pub(crate) fn delete(
     let target = cluster::target(&app);
     let timeout = delete.timeout;
     let deleted = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
+        let cluster = cluster::connect(settings.context.clone()).await?;
         zeppelin_kube::teardown::delete(&cluster, &target, timeout)
             .await
             .into_diagnostic()

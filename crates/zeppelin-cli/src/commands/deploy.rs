@@ -61,7 +61,7 @@ pub(crate) fn deploy(args: &DeploySettings, settings: &GlobalSettings) -> miette
     };
     let mut progress = RolloutProgress::new();
     let result = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
+        let cluster = cluster::connect(settings.context.clone()).await?;
         eprintln!(
             "deploying {} to namespace {} at {}{}",
             app.name,
@@ -114,7 +114,7 @@ pub(crate) fn rollback(
     };
     let mut progress = RolloutProgress::new();
     let result = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
+        let cluster = cluster::connect(settings.context.clone()).await?;
         let mut print = printer(&mut progress, false);
         zeppelin_kube::deploy::rollback(&cluster, &target, args.revision, &options, &mut print)
             .await

@@ -15,7 +15,7 @@ pub(crate) fn diff(settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let manifest = cluster::manifest(&app)?;
     let target = cluster::target(&app);
     let diffs = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
+        let cluster = cluster::connect(settings.context.clone()).await?;
         zeppelin_kube::diff::diff(&cluster, &target, &manifest)
             .await
             .into_diagnostic()

@@ -16,7 +16,7 @@ pub(crate) fn history(
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
     let revisions = cluster::block_on(async {
-        let cluster = cluster::connect(settings).await?;
+        let cluster = cluster::connect(settings.context.clone()).await?;
         zeppelin_kube::revision::list(&cluster, &target.namespace, &target.app)
             .await
             .into_diagnostic()

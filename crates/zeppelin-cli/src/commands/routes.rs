@@ -11,7 +11,7 @@ use zeppelin_local::gateway::{RouteTarget, route_targets};
 
 use crate::args::Format;
 use crate::settings::{GlobalSettings, RoutesSettings};
-use crate::supervisor::{Answer, Supervisor};
+use crate::supervisor::{Answer, SupervisorClient};
 
 /// The JSON `zeppelin routes --format json` prints.
 #[derive(serde::Serialize)]
@@ -36,7 +36,7 @@ pub(crate) fn routes(
 ) -> miette::Result<ExitCode> {
     let format = routes.format;
     let app = settings.load_app()?;
-    let answer = Supervisor::of(&app).ask(&Request::Routes, |reply| match reply {
+    let answer = SupervisorClient::of(&app).ask(&Request::Routes, |reply| match reply {
         Reply::Routes {
             gateway_port,
             routes,

@@ -16,7 +16,7 @@ use zeppelin_local::{AppPaths, Error, Options};
 
 use crate::log_lines::LinePrinter;
 use crate::settings::{GlobalSettings, RunSettings, SuperviseSettings};
-use crate::supervisor::{Answer, Supervisor};
+use crate::supervisor::{Answer, SupervisorClient};
 
 /// Lines of a failed sub's log shown when a detached start fails.
 const FAILED_LOG_LINES: usize = 20;
@@ -99,7 +99,7 @@ fn foreground(
 /// `run -d`: the changes applied by the running supervisor, or a new one started in the
 /// background (with this command's `-v`, so its log has as much detail).
 fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCode> {
-    let supervisor = Supervisor::of(app);
+    let supervisor = SupervisorClient::of(app);
     let paths = supervisor.paths();
     let gateway_port = run.gateway_port;
     let apply = Request::Apply {

@@ -8,12 +8,12 @@ use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
 
 use crate::settings::{GlobalSettings, SubsSettings};
-use crate::supervisor::{Answer, Supervisor};
+use crate::supervisor::{Answer, SupervisorClient};
 
 pub(crate) fn stop(stop: &SubsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let subs = &stop.subs;
     let app = settings.load_app()?;
-    let supervisor = Supervisor::of(&app);
+    let supervisor = SupervisorClient::of(&app);
     let request = Request::Stop { subs: subs.clone() };
     let answer = supervisor.ask(&request, |reply| match reply {
         Reply::Stopped { clean } => Ok(clean),
@@ -70,7 +70,7 @@ pub(crate) fn restart(
     let subs = &restart.subs;
     let app = settings.load_app()?;
     let request = Request::Restart { subs: subs.clone() };
-    Supervisor::of(&app).ask_running(&request, |reply| match reply {
+    SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
         Reply::Done => Ok(()),
         other => Err(other),
     })?;

@@ -24,12 +24,9 @@ pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> miette::Result<T> 
     Ok(runtime.block_on(future))
 }
 
-/// Connects to the cluster `--context` (or the kubeconfig's current context) names.
-pub(crate) async fn connect(settings: &GlobalSettings) -> miette::Result<Cluster> {
-    connect_to(settings.context.clone()).await
-}
-
-async fn connect_to(context: Option<String>) -> miette::Result<Cluster> {
+/// Connects to the cluster `--context` (or, without it, the kubeconfig's current context)
+/// names.
+pub(crate) async fn connect(context: Option<String>) -> miette::Result<Cluster> {
     let options = ConnectOptions {
         context,
         kubeconfig: None,
@@ -84,7 +81,7 @@ impl ClusterRuntime {
 
     pub(crate) fn status(&self) -> miette::Result<AppStatus> {
         block_on(async {
-            let cluster = connect_to(self.context.clone()).await?;
+            let cluster = connect(self.context.clone()).await?;
             zeppelin_kube::status::app_status(&cluster, &self.target)
                 .await
                 .into_diagnostic()
@@ -102,7 +99,7 @@ impl ClusterRuntime {
     pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
         self.app.check_subs(counts.keys()).into_diagnostic()?;
         block_on(async {
-            let cluster = connect_to(self.context.clone()).await?;
+            let cluster = connect(self.context.clone()).await?;
             for (sub, count) in counts {
                 zeppelin_kube::scale::scale(&cluster, &self.target, sub, *count)
                     .await
@@ -137,7 +134,7 @@ impl ClusterRuntime {
             timestamps: settings.timestamps,
         };
         block_on(async {
-            let cluster = connect_to(self.context.clone()).await?;
+            let cluster = connect(self.context.clone()).await?;
             let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
             let reader = zeppelin_kube::pod_logs::stream(&cluster, &self.target, &options, sender);
             let printer = async {

@@ -12,17 +12,17 @@ use zeppelin_local::logs::{Entry, Query};
 
 use crate::log_lines::LinePrinter;
 use crate::settings::LogsSettings;
-use crate::supervisor::Supervisor;
+use crate::supervisor::SupervisorClient;
 
 /// The app as run by its local supervisor.
 pub(crate) struct LocalRuntime {
     app: App,
-    supervisor: Supervisor,
+    supervisor: SupervisorClient,
 }
 
 impl LocalRuntime {
     pub(crate) fn new(app: App) -> Self {
-        let supervisor = Supervisor::of(&app);
+        let supervisor = SupervisorClient::of(&app);
         Self { app, supervisor }
     }
 
