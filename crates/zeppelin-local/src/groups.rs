@@ -63,11 +63,19 @@ async fn keep(path: PathBuf, mut changes: mpsc::UnboundedReceiver<Change>) {
             .flat_map(|g| [g.to_string(), "\n".to_owned()])
             .collect();
         let file = path.clone();
-        let written = tokio::task::spawn_blocking(move || std::fs::write(file, text)).await;
+        let written = tokio::task::spawn_blocking(move || write_whole(&file, &text)).await;
         if let Ok(Err(error)) = written {
             tracing::warn!(path = %path.display(), %error, "cannot record process groups");
         }
     }
+}
+
+/// Writes `path` so that a reader, or the next supervisor after a SIGKILL of this one, sees
+/// the old record or the new one, never an empty or partial file.
+fn write_whole(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, path)
 }
 
 fn apply(groups: &mut BTreeMap<String, i32>, change: Change) {

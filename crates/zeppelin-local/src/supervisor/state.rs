@@ -153,8 +153,9 @@ impl State {
         })
     }
 
-    /// Every sub with a run, in the order to stop them: the reverse of the app's start
-    /// order, with subs that have a run but are no longer in the app first.
+    /// The subs in the order to stop them: those that still run but left the app first,
+    /// then every sub of the app in the reverse of its start order (stopping one without
+    /// a run does nothing).
     pub(crate) fn stop_order(&self) -> Vec<String> {
         self.with(|run| {
             let mut order: Vec<String> = run
