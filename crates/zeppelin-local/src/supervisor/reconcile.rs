@@ -100,9 +100,7 @@ pub(crate) async fn apply(
     let mut applied = Applied::default();
     let running = subs.state.running();
     for gone in running.iter().filter(|s| !app.subs.contains_key(*s)) {
-        subs.stop_sub(gone).await;
-        subs.state.remove(gone);
-        traffic.close(gone).await;
+        take_down(subs, traffic, gone).await;
         applied.removed.push(gone.clone());
     }
     // A sub whose port changed stops before its balancer moves to the new port.
@@ -113,9 +111,7 @@ pub(crate) async fn apply(
             .context(&sub.name)
             .is_some_and(|ctx| ctx.spec.port != sub.port);
         if port_changed {
-            subs.stop_sub(&sub.name).await;
-            subs.state.remove(&sub.name);
-            traffic.close(&sub.name).await;
+            take_down(subs, traffic, &sub.name).await;
             moved.insert(sub.name.clone());
         }
     }
@@ -154,4 +150,12 @@ pub(crate) async fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Stops every replica of `sub`, forgets its run and closes its balancer: for a sub that
+/// left the app, or whose port moved (it starts again on the new one).
+async fn take_down(subs: &Subs, traffic: &mut Traffic, sub: &str) {
+    subs.stop_sub(sub).await;
+    subs.state.remove(sub);
+    traffic.close(sub).await;
 }

@@ -53,7 +53,7 @@ impl Subs {
     /// Starts a sub's replicas (replacing any record of it).
     pub(crate) fn launch(&self, ctx: &Arc<SubContext>) -> Vec<Arc<Replica>> {
         let replicas: Vec<Arc<Replica>> = (0..ctx.spec.local_replicas())
-            .map(|index| Arc::new(Replica::start(&self.runtime, ctx, index)))
+            .map(|index| self.start_replica(ctx, index))
             .collect();
         self.state.insert(ctx, replicas.clone());
         replicas
