@@ -19,6 +19,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+/// How long a client may take over its TLS handshake before it is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the accept loop needs to know when to stop.
 pub(crate) struct Stops {
     /// Stopping the server: no more connections.
@@ -61,10 +64,16 @@ impl Listener {
                     let stream = match tls {
                         None => Stream::Plain(stream),
                         // A client that fails its handshake gets no connection; others go on.
-                        Some(acceptor) => match acceptor.accept(stream).await {
-                            Ok(stream) => Stream::Tls(Box::new(stream)),
-                            Err(_) => return,
-                        },
+                        // So does one that never finishes it: a silent client must not
+                        // hold a task and a socket for ever.
+                        Some(acceptor) => {
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(stream)) => Stream::Tls(Box::new(stream)),
+                                Ok(Err(_)) | Err(_) => return,
+                            }
+                        }
                     };
                     let _ = tx.send((Connection::new(stream, gone), peer)).await;
                 });

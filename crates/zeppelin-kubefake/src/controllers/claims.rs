@@ -40,10 +40,9 @@ pub(super) struct Binder {
 impl Binder {
     pub(super) fn reconcile_all(&mut self, shared: &Shared, kinds: Kinds) {
         let claims = shared.store.all(kinds.claims);
-        self.seen
-            .retain(|uid, _| claims.iter().any(|c| meta(c, "uid") == uid));
-        self.reported
-            .retain(|uid| claims.iter().any(|c| meta(c, "uid") == uid));
+        let live: HashSet<&str> = claims.iter().map(|c| meta(c, "uid")).collect();
+        self.seen.retain(|uid, _| live.contains(uid.as_str()));
+        self.reported.retain(|uid| live.contains(uid.as_str()));
         for claim in claims.iter().filter(|c| !is_bound(c)) {
             self.reconcile(shared, kinds, claim);
         }

@@ -49,15 +49,15 @@ enum Trouble {
 impl Kubelet {
     pub(super) fn reconcile_all(&mut self, shared: &Shared, kinds: Kinds) {
         let pods = shared.store.all(kinds.pods);
+        let live: HashSet<&str> = pods.iter().map(|p| meta(p, "uid")).collect();
         self.pods.retain(|uid, tracked| {
-            let present = pods.iter().any(|p| meta(p, "uid") == uid);
+            let present = live.contains(uid.as_str());
             if !present {
                 shared.logs.forget(&tracked.namespace, &tracked.name);
             }
             present
         });
-        self.unschedulable
-            .retain(|uid| pods.iter().any(|p| meta(p, "uid") == uid));
+        self.unschedulable.retain(|uid| live.contains(uid.as_str()));
         for pod in pods {
             self.reconcile(shared, kinds, &pod);
         }

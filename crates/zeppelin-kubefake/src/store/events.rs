@@ -54,13 +54,9 @@ mod tests {
     use serde_json::json;
 
     use crate::resources::find;
-    use crate::store::{Propagation, Store, WriteOptions, meta_str};
+    use crate::store::{Propagation, Store, meta_str};
 
-    const WRITER: WriteOptions<'static> = WriteOptions {
-        manager: "test",
-        subresource: None,
-        dry_run: false,
-    };
+    use crate::store::tests::WRITER;
 
     fn event(name: &str) -> serde_json::Value {
         json!({

@@ -416,7 +416,8 @@ mod tests {
     use super::*;
     use crate::resources::find;
 
-    const WRITER: WriteOptions<'static> = WriteOptions {
+    /// The writer of the store's tests (`store::events` too).
+    pub(super) const WRITER: WriteOptions<'static> = WriteOptions {
         manager: "test",
         subresource: None,
         dry_run: false,
