@@ -79,6 +79,8 @@ pub struct KubeSub {
     pub command: Option<Vec<String>>,
     /// Destinations outside the app this sub may reach.
     pub egress: Vec<Egress>,
+    /// The `StorageClass` of a stateful sub's claims; the cluster's default when absent.
+    pub storage_class: Option<String>,
 }
 
 /// One allowed egress destination.

@@ -36,6 +36,9 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// Where Kubernetes pods find their secret files; a volume may not be mounted over it.
+pub const SECRETS_MOUNT_DIR: &str = "/run/secrets/zeppelin";
+
 /// The app file's name, looked for in the current folder and its parents.
 pub const APP_FILE: &str = "zeppelin.toml";
 

@@ -196,6 +196,9 @@ pub struct Sub {
     pub stop_timeout: AppDuration,
     /// How the local balancer picks a replica for each connection.
     pub balance: Balance,
+    /// Directories that belong to one replica each and outlive it, by name. A sub with
+    /// volumes is stateful: replica N is always replica N, and always gets volume N.
+    pub volumes: BTreeMap<String, Volume>,
 }
 
 impl Sub {
@@ -205,6 +208,34 @@ impl Sub {
     /// Replicas the local runtime starts.
     pub fn local_replicas(&self) -> u32 {
         self.replicas.unwrap_or(1)
+    }
+
+    /// A stateful sub keeps data per replica, so both runtimes give its replicas stable
+    /// identities and start them in order (a `StatefulSet` on Kubernetes).
+    pub fn is_stateful(&self) -> bool {
+        !self.volumes.is_empty()
+    }
+}
+
+/// A named directory of one replica that persists across stops, restarts, re-applies and
+/// deploys: locally a folder under `.zeppelin/volumes`, on Kubernetes a
+/// `PersistentVolumeClaim` per pod.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Volume {
+    /// A DNS-1123 label that starts with a letter: it names the claim template and the
+    /// `<NAME>_DIR` variable.
+    pub name: String,
+    /// Where the container mounts it on Kubernetes (absolute).
+    pub path: String,
+    /// The claim's requested storage; needed to deploy, unused locally.
+    pub size: Option<Quantity>,
+}
+
+impl Volume {
+    /// The variable that tells the app where the volume is (`data` → `DATA_DIR`): the
+    /// local folder, or the mount path on Kubernetes.
+    pub fn dir_var(&self) -> String {
+        format!("{}_DIR", env_name(&self.name))
     }
 }
 

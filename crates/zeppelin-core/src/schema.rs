@@ -133,6 +133,19 @@ struct SubFile {
     stop_timeout: Option<DurationText>,
     /// How the local balancer spreads connections.
     balance: Option<BalanceFile>,
+    /// Directories that belong to one replica each and persist; a sub with volumes is
+    /// stateful (a StatefulSet on Kubernetes). Each gives the app `<NAME>_DIR`.
+    volumes: Option<BTreeMap<String, VolumeFile>>,
+}
+
+/// One volume of a stateful sub.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct VolumeFile {
+    /// Where the container mounts it on Kubernetes (absolute).
+    path: String,
+    /// The storage to claim on Kubernetes, such as `1Gi`; needed when the sub has an image.
+    size: Option<QuantityText>,
 }
 
 /// A duration such as `500ms`, `5s`, `2m` or `1m30s`.
@@ -292,6 +305,8 @@ struct KubeSubFile {
     command: Option<Vec<String>>,
     /// Destinations outside the app this sub may reach.
     egress: Option<Vec<EgressFile>>,
+    /// The StorageClass of a stateful sub's claims (the cluster's default otherwise).
+    storage_class: Option<String>,
     /// Opt-out: `false` gives the container a writable root filesystem (default `true`:
     /// read-only, with a writable `/tmp`).
     read_only_root_filesystem: Option<bool>,
@@ -345,6 +360,11 @@ autoscale = { min = 2, max = 4, cpu_percent = 70 }
 stop_timeout = "10s"
 balance = "least-connections"
 
+[sub.db]
+run = "db --dir $DATA_DIR"
+image = "db:1"
+volumes = { data = { path = "/data", size = "1Gi" } }
+
 [sub.web]
 run = "python3 app/web.py"
 port = 8080
@@ -383,6 +403,9 @@ egress = [{ cidr = "10.0.0.0/8", ports = [5432] }]
 read_only_root_filesystem = false
 run_as_user = 1000
 run_as_group = 1000
+
+[kubernetes.sub.db]
+storage_class = "fast"
 "#;
 
     /// Dotted key paths the schema allows, with `*` for names the user picks.
@@ -434,11 +457,12 @@ run_as_group = 1000
     /// Dotted key paths a TOML document sets; tables whose keys are user-chosen names
     /// (`conf`, `sub`, …) get `*`.
     fn file_paths(value: &toml::Value, prefix: &str, out: &mut BTreeSet<String>) {
-        const NAMED: [&str; 8] = [
+        const NAMED: [&str; 9] = [
             "conf",
             "secrets",
             "sub",
             "sub.*.env",
+            "sub.*.volumes",
             "kubernetes.labels",
             "kubernetes.annotations",
             "kubernetes.ingress_controller.pod_labels",

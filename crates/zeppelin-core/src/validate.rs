@@ -16,6 +16,7 @@ pub(crate) fn validate(app: &App, spans: &Spans) -> Vec<Finding> {
     ports(app, spans, &mut out);
     routes(app, spans, &mut out);
     kubernetes_subs(app, spans, &mut out);
+    stateful(app, spans, &mut out);
     out
 }
 
@@ -267,7 +268,19 @@ fn route_name(route: &crate::model::Route) -> String {
 }
 
 fn kubernetes_subs(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
-    for name in app.kubernetes.subs.keys() {
+    for (name, kube) in &app.kubernetes.subs {
+        if kube.storage_class.is_some() && app.subs.get(name).is_some_and(|sub| !sub.is_stateful())
+        {
+            out.push(
+                Finding::new(
+                    ErrorKind::InvalidValue,
+                    spans.nearest(&format!("kubernetes.sub.{name}.storage_class")),
+                    format!("[kubernetes.sub.{name}] sets `storage_class`, but sub `{name}` has no volumes"),
+                )
+                .label("nothing to store")
+                .help(format!("add `volumes` to [sub.{name}], or remove `storage_class`")),
+            );
+        }
         if !app.subs.contains_key(name) {
             out.push(unknown_sub(
                 app,
@@ -275,6 +288,41 @@ fn kubernetes_subs(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
                 format!("[kubernetes.sub.{name}] names `{name}`, which is not a sub of this app"),
                 name,
             ));
+        }
+    }
+}
+
+/// What a stateful sub cannot have: an autoscaler (replicas are identities with data, not
+/// interchangeable capacity) and, when it can be deployed, a volume without a size.
+fn stateful(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for sub in app.subs.values().filter(|s| s.is_stateful()) {
+        let path = format!("sub.{}", sub.name);
+        if sub.autoscale.is_some() {
+            out.push(
+                Finding::new(
+                    ErrorKind::InvalidAutoscale,
+                    spans.nearest(&format!("{path}.autoscale")),
+                    format!("sub `{}` has volumes, so it cannot autoscale", sub.name),
+                )
+                .label("stateful subs do not autoscale")
+                .help("each replica of a stateful sub owns its data; set `replicas` instead, and scale with `zeppelin scale`"),
+            );
+        }
+        if sub.image.is_some() {
+            for volume in sub.volumes.values().filter(|v| v.size.is_none()) {
+                out.push(
+                    Finding::new(
+                        ErrorKind::MissingKey,
+                        spans.nearest(&format!("{path}.volumes.{}", volume.name)),
+                        format!(
+                            "volume `{}` of sub `{}` has no `size`, which Kubernetes needs to claim storage",
+                            volume.name, sub.name
+                        ),
+                    )
+                    .label("no size")
+                    .help("add `size = \"1Gi\"` to the volume (the sub has an `image`, so it can be deployed)"),
+                );
+            }
         }
     }
 }

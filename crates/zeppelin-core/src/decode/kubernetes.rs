@@ -109,6 +109,9 @@ fn subs(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Ku
             .get("egress")
             .and_then(|v| dec.array(&t.path_of("egress"), v, egress))
             .unwrap_or_default();
+        let storage_class = t
+            .get("storage_class")
+            .and_then(|v| dec.string(&t.path_of("storage_class"), v));
         let mut security = SecurityOptOuts::default();
         if let Some(b) = t
             .get("read_only_root_filesystem")
@@ -131,6 +134,7 @@ fn subs(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Ku
                 replicas,
                 command,
                 egress,
+                storage_class,
             },
         );
     }

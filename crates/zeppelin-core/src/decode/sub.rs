@@ -6,8 +6,10 @@ use toml::de::DeValue;
 
 use super::{Decoder, TableView, Value};
 use crate::diagnostic::ErrorKind;
-use crate::model::{Autoscale, Balance, Health, HealthCheck, Resources, RestartPolicy, Sub};
-use crate::names::{MAX_LABEL, env_name_problem};
+use crate::model::{
+    Autoscale, Balance, Health, HealthCheck, Resources, RestartPolicy, Sub, Volume,
+};
+use crate::names::{MAX_LABEL, dns_label_problem, env_name_problem};
 
 pub(super) fn subs(dec: &mut Decoder, value: &Value<'_>) -> BTreeMap<String, Sub> {
     let mut out = BTreeMap::new();
@@ -98,6 +100,10 @@ fn sub(dec: &mut Decoder, name: String, t: TableView<'_, '_>) -> Sub {
         .get("balance")
         .and_then(|v| balance(dec, &p("balance"), v))
         .unwrap_or_default();
+    let volumes = t
+        .get("volumes")
+        .map(|v| volumes(dec, &p("volumes"), v))
+        .unwrap_or_default();
     t.finish(dec);
     Sub {
         name,
@@ -113,7 +119,126 @@ fn sub(dec: &mut Decoder, name: String, t: TableView<'_, '_>) -> Sub {
         autoscale,
         stop_timeout,
         balance,
+        volumes,
     }
+}
+
+/// Mount paths a volume may not take on Kubernetes: the root, and what every pod already
+/// mounts (the writable `/tmp` and the secrets folder).
+const RESERVED_PATHS: [&str; 3] = ["/", "/tmp", crate::SECRETS_MOUNT_DIR];
+
+fn volumes(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String, Volume> {
+    let mut out = BTreeMap::new();
+    let Some(view) = dec.table(path, value) else {
+        return out;
+    };
+    // Mount paths seen so far, normalised, with the volume that took each.
+    let mut taken: Vec<(String, String)> = Vec::new();
+    for (key, v) in view.entries() {
+        let name = key.get_ref().to_string();
+        let volume_path = view.path_of(&name);
+        dec.record_name(&volume_path, key);
+        let problem = dns_label_problem(&name).or_else(|| {
+            name.starts_with(|c: char| c.is_ascii_digit())
+                .then(|| "it must start with a letter".to_owned())
+        });
+        if let Some(problem) = problem {
+            dec.invalid(
+                ErrorKind::InvalidName,
+                key.span(),
+                format!("volume name `{volume_path}` is not allowed: {problem}"),
+            )
+            .help = Some(
+                "a volume name becomes a claim name on Kubernetes and a `<NAME>_DIR` variable; use lower-case letters, digits and `-`, starting with a letter, such as `data`"
+                    .to_owned(),
+            );
+        }
+        let Some(t) = dec.table(&volume_path, v) else {
+            continue;
+        };
+        let mount = match t.get("path") {
+            Some(v) => dec.string(&t.path_of("path"), v).and_then(|mount| {
+                mount_path(dec, &t.path_of("path"), v, &mount, &mut taken, &name)
+            }),
+            None => {
+                dec.missing(
+                    &t,
+                    "path",
+                    "say where the container mounts the volume: `path = \"/data\"`",
+                );
+                None
+            }
+        };
+        let size = t
+            .get("size")
+            .and_then(|v| dec.quantity(&t.path_of("size"), v));
+        t.finish(dec);
+        if let Some(mount) = mount {
+            out.insert(
+                name.clone(),
+                Volume {
+                    name,
+                    path: mount,
+                    size,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Checks a volume's mount path: absolute, plain, not reserved, not another volume's.
+fn mount_path(
+    dec: &mut Decoder,
+    path: &str,
+    value: &Value<'_>,
+    mount: &str,
+    taken: &mut Vec<(String, String)>,
+    volume: &str,
+) -> Option<String> {
+    let normal = if mount.len() > 1 {
+        mount.trim_end_matches('/')
+    } else {
+        mount
+    };
+    let problem = if !mount.starts_with('/') {
+        Some((
+            format!("`{path}` = \"{mount}\" is not an absolute path"),
+            format!(
+                "write the path inside the container, such as `/{}`",
+                mount.trim_start_matches("./")
+            ),
+        ))
+    } else if normal.split('/').any(|part| part == "." || part == "..") {
+        Some((
+            format!("`{path}` = \"{mount}\" has `.` or `..` in it"),
+            "write the path plainly, such as `/data`".to_owned(),
+        ))
+    } else if RESERVED_PATHS.contains(&normal)
+        || normal.starts_with(&format!("{}/", crate::SECRETS_MOUNT_DIR))
+    {
+        Some((
+            format!("`{path}` = \"{mount}\" is a path every pod already mounts"),
+            format!(
+                "pick another path; {} are taken",
+                RESERVED_PATHS.map(|p| format!("`{p}`")).join(", ")
+            ),
+        ))
+    } else if let Some((_, other)) = taken.iter().find(|(p, _)| p == normal) {
+        Some((
+            format!("`{path}` = \"{mount}\" is also the path of volume `{other}`"),
+            "give each volume its own path".to_owned(),
+        ))
+    } else {
+        None
+    };
+    if let Some((message, help)) = problem {
+        dec.invalid(ErrorKind::InvalidValue, value.span(), message)
+            .help = Some(help);
+        return None;
+    }
+    taken.push((normal.to_owned(), volume.to_owned()));
+    Some(normal.to_owned())
 }
 
 /// Reads a string that must be one of `choices`, suggesting the nearest on a miss.
@@ -304,4 +429,36 @@ fn autoscale(dec: &mut Decoder, path: &str, value: &Value<'_>) -> Option<Autosca
         max,
         cpu_percent: cpu_percent.unwrap_or(Autoscale::DEFAULT_CPU_PERCENT),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn volumes_are_read_with_their_variable() {
+        let text = "name = \"shop\"\n[sub.db]\nrun = \"x\"\nimage = \"db:1\"\nvolumes = { data = { path = \"/var/lib/db/\", size = \"2Gi\" }, cache-files = { path = \"/cache\", size = \"1Gi\" } }\n";
+        let app = crate::parse(text, Path::new("zeppelin.toml")).unwrap();
+        let db = &app.subs["db"];
+        assert!(db.is_stateful());
+        let data = &db.volumes["data"];
+        assert_eq!(data.path, "/var/lib/db", "a trailing slash is dropped");
+        assert_eq!(
+            data.size.as_ref().map(ToString::to_string).as_deref(),
+            Some("2Gi")
+        );
+        assert_eq!(data.dir_var(), "DATA_DIR");
+        assert_eq!(db.volumes["cache-files"].dir_var(), "CACHE_FILES_DIR");
+    }
+
+    #[test]
+    fn a_local_only_volume_needs_no_size() {
+        let text =
+            "name = \"shop\"\n[sub.db]\nrun = \"x\"\nvolumes = { data = { path = \"/data\" } }\n";
+        let app = crate::parse(text, Path::new("zeppelin.toml")).unwrap();
+        assert_eq!(app.subs["db"].volumes["data"].size, None);
+        let plain = "name = \"shop\"\n[sub.web]\nrun = \"x\"\n";
+        let app = crate::parse(plain, Path::new("zeppelin.toml")).unwrap();
+        assert!(!app.subs["web"].is_stateful());
+    }
 }

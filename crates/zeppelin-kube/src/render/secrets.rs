@@ -11,7 +11,7 @@ use zeppelin_core::App;
 use zeppelin_core::model::SecretSource;
 
 /// Where secret files are mounted in every container.
-pub const MOUNT_DIR: &str = "/run/secrets/zeppelin";
+pub const MOUNT_DIR: &str = zeppelin_core::SECRETS_MOUNT_DIR;
 
 /// Resolved secret values by secret name.
 pub type SecretValues = BTreeMap<String, Vec<u8>>;
