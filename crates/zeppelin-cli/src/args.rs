@@ -339,6 +339,19 @@ pub(crate) struct SubsArgs {
     pub(crate) subs: Vec<String>,
 }
 
+/// The one way to delete a stateful sub's data; shared by `stop` (local volumes) and
+/// `delete` (claims on the cluster).
+#[derive(Debug, Args)]
+pub(crate) struct DeleteDataArgs {
+    /// Also delete the data of stateful subs; asks at a terminal first.
+    #[arg(long)]
+    pub(crate) delete_data: bool,
+
+    /// Delete the data without asking (needed away from a terminal).
+    #[arg(long, requires = "delete_data")]
+    pub(crate) yes: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ScaleArgs {
     /// `SUB=REPLICAS` pairs, such as `web=4`.

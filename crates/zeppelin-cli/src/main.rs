@@ -7,6 +7,8 @@
 
 mod args;
 mod commands;
+#[expect(dead_code, reason = "stop and delete take it up next")]
+mod confirm;
 mod diagnostics;
 mod log_lines;
 mod progress;
