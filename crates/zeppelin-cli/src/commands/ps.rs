@@ -167,6 +167,7 @@ mod tests {
             node: None,
             reason: reason.map(str::to_owned),
             last_exit: (!ready).then_some(1),
+            volumes: Vec::new(),
         };
         let status = AppStatus {
             app: "shop".to_owned(),
