@@ -269,7 +269,11 @@ impl Life {
             .envs(&self.sub.env)
             .env("PORT", port.to_string())
             .env("ZEPPELIN_REPLICA", self.index.to_string())
-            .envs(volumes::env(&self.runtime.paths, &self.sub.spec, self.index))
+            .envs(volumes::env(
+                &self.runtime.paths,
+                &self.sub.spec,
+                self.index,
+            ))
             .env(MARKER, instance);
         command
     }

@@ -168,7 +168,10 @@ pub(crate) fn ordinals(
     running: u32,
     count: u32,
 ) -> (std::ops::Range<u32>, std::iter::Rev<std::ops::Range<u32>>) {
-    (running.min(count)..count, (count.min(running)..running).rev())
+    (
+        running.min(count)..count,
+        (count.min(running)..running).rev(),
+    )
 }
 
 /// Stops replicas all at once; `true` when every one stopped cleanly.
