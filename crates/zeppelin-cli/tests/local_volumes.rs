@@ -352,3 +352,22 @@ fn a_link_planted_in_place_of_a_subs_data_is_never_followed() {
         "keep me"
     );
 }
+
+#[test]
+fn a_stateful_replacement_that_fails_gives_the_replica_back_to_the_old_command() {
+    let port = free_port();
+    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    app.start();
+    let broken = Sub::new("db", "echo broken; exit 3")
+        .port(port)
+        .health(r#"{ http = "/", interval = "200ms" }"#)
+        .field("volumes", r#"{ data = { path = "/data" } }"#);
+    std::fs::write(app.file("zeppelin.toml"), format!("name = \"t\"\n{broken}")).unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("\"db\""), "{}", stderr(&out));
+    // The old command runs again on the same data, never beside the failed one.
+    app.wait_healthy("db", 1);
+    assert_eq!(starts(&app, 0), "start -\nstart -\n");
+    assert_no_clash(&app);
+}
