@@ -31,6 +31,7 @@
 
 mod api_error;
 mod base64;
+mod clock;
 mod connections;
 mod controllers;
 mod defaults;
@@ -44,6 +45,7 @@ mod managed_fields;
 mod openapi;
 mod resources;
 mod routes;
+mod schedule;
 mod selector;
 mod server;
 mod store;
