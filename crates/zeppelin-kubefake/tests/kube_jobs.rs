@@ -535,3 +535,66 @@ async fn invalid_jobs_and_schedules_are_refused_naming_the_field() {
     assert!(message.contains("field is immutable"), "{message}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn replace_deletes_the_running_job_for_the_next_one() {
+    let server = fast_clock().await;
+    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
+    let spec = json!({"concurrencyPolicy": "Replace"});
+    crons
+        .create(
+            &PostParams::default(),
+            &cron_job("tick", "* * * * *", "shop:does-not-exist", &spec),
+        )
+        .await
+        .unwrap();
+    wait_for(&server, "events", "a replaced Job", |_| {
+        !events(&server, "tick", "SuccessfulDelete").is_empty()
+    })
+    .await;
+    let deleted = events(&server, "tick", "SuccessfulDelete");
+    let gone = deleted[0]["message"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("Deleted job ")
+        .unwrap();
+    assert!(
+        server.object("jobs", "default", gone).is_none(),
+        "{gone} is still there"
+    );
+    assert!(
+        server.objects("jobs").len() <= 1,
+        "Replace ran Jobs side by side"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_time_past_the_starting_deadline_is_missed_not_run() {
+    let server = fast_clock().await;
+    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
+    // With no second of grace, the controller is always too late.
+    let spec = json!({"startingDeadlineSeconds": 0});
+    crons
+        .create(
+            &PostParams::default(),
+            &cron_job("tick", "* * * * *", "shop:1", &spec),
+        )
+        .await
+        .unwrap();
+    wait_for(&server, "events", "a missed time", |_| {
+        !events(&server, "tick", "MissSchedule").is_empty()
+    })
+    .await;
+    let missed = events(&server, "tick", "MissSchedule");
+    assert_eq!(missed[0]["type"], "Warning");
+    let message = missed[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Missed scheduled time to start a job: "),
+        "{message}"
+    );
+    assert!(server.objects("jobs").is_empty());
+    let cron = crons.get("tick").await.unwrap();
+    assert!(cron.status.unwrap().last_schedule_time.is_none());
+    server.shutdown().await;
+}

@@ -92,19 +92,20 @@ impl CronJobs {
         let now = self.clock.now();
         let first_seen = *self.first_seen.entry(uid.clone()).or_insert(now);
         let status = object.get("status").cloned().unwrap_or_else(|| json!({}));
-        let was_active: Vec<&str> = status["active"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["uid"].as_str())
-            .collect();
+        let was_active: Vec<&Value> = status["active"].as_array().into_iter().flatten().collect();
+        let listed = |job: &Value| {
+            was_active
+                .iter()
+                .copied()
+                .find(|r| r["uid"] == job["metadata"]["uid"])
+        };
         let mut last_success = timestamp(&status, "/lastSuccessfulTime");
         let (finished, active): (Vec<&Value>, Vec<&Value>) =
             jobs.iter().copied().partition(|j| is_finished(j));
         let mut active: Vec<Value> = active.into_iter().cloned().collect();
         for job in &finished {
             let complete = has_condition(job, "Complete");
-            if was_active.contains(&meta(job, "uid")) {
+            if listed(job).is_some() {
                 let condition = if complete { "Complete" } else { "Failed" };
                 cron.event(
                     "Normal",
@@ -163,7 +164,11 @@ impl CronJobs {
                 }
             }
         }
-        let active: Vec<Value> = active.iter().map(reference).collect();
+        // A Job keeps the reference made when it started (its resource version then).
+        let active: Vec<Value> = active
+            .iter()
+            .map(|job| listed(job).cloned().unwrap_or_else(|| reference(job)))
+            .collect();
         let status = json!({
             "active": if active.is_empty() { Value::Null } else { json!(active) },
             "lastScheduleTime": last_schedule.map(format),

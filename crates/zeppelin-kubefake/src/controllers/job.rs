@@ -90,23 +90,44 @@ fn seconds(object: &Value, pointer: &str) -> Option<SignedDuration> {
 struct Ending {
     interim: &'static str,
     last: &'static str,
-    reason: &'static str,
-    message: &'static str,
+    reason: String,
+    message: String,
 }
 
-const COMPLETED: Ending = Ending {
-    interim: "SuccessCriteriaMet",
-    last: "Complete",
-    reason: "CompletionsReached",
-    message: "Reached expected number of succeeded pods",
-};
+impl Ending {
+    fn completed() -> Self {
+        Self::success(
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        )
+    }
 
-const fn failed(reason: &'static str, message: &'static str) -> Ending {
-    Ending {
-        interim: "FailureTarget",
-        last: "Failed",
-        reason,
-        message,
+    fn success(reason: &str, message: &str) -> Self {
+        Self {
+            interim: "SuccessCriteriaMet",
+            last: "Complete",
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    fn failure(reason: &str, message: &str) -> Self {
+        Self {
+            interim: "FailureTarget",
+            last: "Failed",
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// The ending an interim condition (written earlier) announced.
+    fn announced(job: &Value) -> Option<Self> {
+        let text = |c: &Value, field: &str| c[field].as_str().unwrap_or_default().to_owned();
+        if let Some(c) = condition(job, "SuccessCriteriaMet") {
+            return Some(Self::success(&text(c, "reason"), &text(c, "message")));
+        }
+        let c = condition(job, "FailureTarget")?;
+        Some(Self::failure(&text(c, "reason"), &text(c, "message")))
     }
 }
 
@@ -166,19 +187,18 @@ impl Job<'_> {
             .filter(|p| is_active(p))
             .map(|p| (*p).clone())
             .collect();
-        let ending = if has_condition(job, "SuccessCriteriaMet") {
-            Some(COMPLETED)
-        } else if let Some(target) = condition(job, "FailureTarget") {
-            let reason = if target["reason"] == "DeadlineExceeded" {
-                "DeadlineExceeded"
-            } else {
-                "BackoffLimitExceeded"
-            };
-            Some(Self::failure(reason))
+        let ending = if let Some(announced) = Ending::announced(job) {
+            Some(announced)
         } else if failed > int(job, "/spec/backoffLimit") || self.past_restart_limit(&active) {
-            Some(Self::failure("BackoffLimitExceeded"))
+            Some(Ending::failure(
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            ))
         } else if self.past_deadline(&status, suspended) {
-            Some(Self::failure("DeadlineExceeded"))
+            Some(Ending::failure(
+                "DeadlineExceeded",
+                "Job was active longer than specified deadline",
+            ))
         } else {
             None
         };
@@ -210,7 +230,7 @@ impl Job<'_> {
                     Some(completions) => succeeded >= completions,
                     None => succeeded > 0,
                 };
-                (done && active.is_empty()).then_some(COMPLETED)
+                (done && active.is_empty()).then(Ending::completed)
             }
         };
         let ready = active.iter().filter(|p| is_ready(p)).count();
@@ -260,18 +280,8 @@ impl Job<'_> {
             Some(ending) if ending.last == "Complete" => {
                 self.event("Normal", "Completed", "Job completed");
             }
-            Some(ending) => self.event("Warning", ending.reason, ending.message),
+            Some(ending) => self.event("Warning", &ending.reason, &ending.message),
             None => {}
-        }
-    }
-
-    fn failure(reason: &'static str) -> Ending {
-        match reason {
-            "DeadlineExceeded" => failed(reason, "Job was active longer than specified deadline"),
-            _ => failed(
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit",
-            ),
         }
     }
 

@@ -149,11 +149,10 @@ impl Kubelet {
             start_containers(&events, &containers);
         }
         let ends = completion::runs_to_completion(pod);
-        if let (Some(Trouble::Crash(bad)), Some(_), true) = (
-            &trouble,
-            &tracked.running_at,
-            ends && completion::never_restarts(pod),
-        ) {
+        if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at)
+            && ends
+            && completion::never_restarts(pod)
+        {
             if tracked.exit.is_none() {
                 events.log(
                     bad,
