@@ -2,6 +2,8 @@
 //! its tests look at: Deployment strategy and deadlines, Service cluster IPs and ports, name
 //! rules, selectors that must match their template.
 
+mod batch;
+
 use serde_json::{Value, json};
 
 use crate::api_error::{ApiError, Cause};
@@ -132,6 +134,8 @@ pub(crate) fn apply_defaults(
             }
         }
         "StatefulSet" => default_stateful_set(object),
+        "Job" => batch::default_job(object),
+        "CronJob" => batch::default_cron_job(object),
         "PersistentVolumeClaim" => {
             // What the DefaultStorageClass admission plugin of a cluster with a default class
             // (kind's and minikube's `standard`) fills in.
@@ -386,6 +390,8 @@ pub(crate) fn validate(
             }
         }
         "PersistentVolumeClaim" => check_claim_spec(object.get("spec"), "spec", &mut causes),
+        "Job" => batch::check_job(object, old, &mut causes),
+        "CronJob" => batch::check_cron_job(object, &mut causes),
         "Pod" => check_pod_spec(object.get("spec"), "spec", &mut causes),
         "Service" => {
             for (i, port) in object

@@ -67,7 +67,14 @@ fn entry(resource: &Resource) -> Vec<Value> {
     ];
     let in_all = matches!(
         resource.kind,
-        "Pod" | "Service" | "Deployment" | "ReplicaSet" | "StatefulSet" | "HorizontalPodAutoscaler"
+        "Pod"
+            | "Service"
+            | "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "Job"
+            | "CronJob"
+            | "HorizontalPodAutoscaler"
     );
     let categories: &[&str] = if in_all { &["all"] } else { &[] };
     let mut entries = vec![json!({

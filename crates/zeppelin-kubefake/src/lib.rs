@@ -5,9 +5,9 @@
 //! kubeconfig, so kube-rs, the real `kubectl`
 //! and `zeppelin` use it unchanged: discovery, create/get/list/update/patch/delete with
 //! selectors and paging, server-side apply with field ownership and conflicts, dry runs,
-//! watches, pod logs, the status and scale subresources, and simulated Deployment/ReplicaSet
-//! and `StatefulSet` controllers, claim binding and a kubelet so rollouts progress (or get
-//! stuck) as on a cluster.
+//! watches, pod logs, the status and scale subresources, and simulated Deployment/ReplicaSet,
+//! `StatefulSet`, Job and `CronJob` controllers, claim binding and a kubelet so rollouts
+//! progress (or get stuck) and Jobs run to completion (or fail) as on a cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +31,7 @@
 
 mod api_error;
 mod base64;
+mod clock;
 mod connections;
 mod controllers;
 mod defaults;
@@ -44,6 +45,7 @@ mod managed_fields;
 mod openapi;
 mod resources;
 mod routes;
+mod schedule;
 mod selector;
 mod server;
 mod store;

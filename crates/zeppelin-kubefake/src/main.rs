@@ -26,6 +26,13 @@ struct Args {
     /// creation to Bound.
     #[arg(long, default_value_t = 500)]
     pod_delay_ms: u64,
+    /// Milliseconds a Job's pod runs, once Running, before its container exits.
+    #[arg(long, default_value_t = 300)]
+    job_run_ms: u64,
+    /// Run the `CronJob` controller's clock this many times faster than real time, from the
+    /// server's start: at 60 one real second is a minute, so `*/5 * * * *` fires every 5 s.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_speed)]
+    clock_speed: f64,
     /// Images containing this text never pull (`ImagePullBackOff`).
     #[arg(long, default_value = "does-not-exist")]
     pull_failure_marker: String,
@@ -68,6 +75,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("\"{text}\" is not a duration; write it like 500ms, 2s or 1m"))
 }
 
+/// Reads a clock speed: a positive number (`60`, `0.5`).
+fn parse_speed(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|speed| speed.is_finite() && *speed > 0.0)
+        .ok_or_else(|| format!("\"{text}\" is not a clock speed; write a positive number like 60"))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -90,6 +105,8 @@ async fn run(args: Args) -> ExitCode {
         image_pull_failure_marker: args.pull_failure_marker,
         crash_marker: args.crash_marker,
         claim_bind_delay: delay,
+        job_run_time: Duration::from_millis(args.job_run_ms),
+        clock_speed: args.clock_speed,
         provisioning_failure_marker: args.provisioning_failure_marker,
         log_requests: args.log_requests,
         tls: args.tls,
@@ -182,5 +199,15 @@ mod tests {
         let error = parse_duration("soon").unwrap_err();
         assert!(error.contains("500ms, 2s or 1m"), "{error}");
         assert!(parse_duration("-2s").is_err());
+    }
+
+    #[test]
+    fn clock_speeds_are_positive_numbers() {
+        assert_eq!(parse_speed("60"), Ok(60.0));
+        assert_eq!(parse_speed("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "fast", "inf"] {
+            let error = parse_speed(bad).unwrap_err();
+            assert!(error.contains("positive number"), "{error}");
+        }
     }
 }

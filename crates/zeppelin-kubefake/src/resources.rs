@@ -47,6 +47,8 @@ impl Resource {
             "Deployment"
                 | "ReplicaSet"
                 | "StatefulSet"
+                | "Job"
+                | "CronJob"
                 | "Pod"
                 | "PodDisruptionBudget"
                 | "HorizontalPodAutoscaler"
@@ -193,6 +195,16 @@ pub(crate) static RESOURCES: &[Resource] = &[
         true,
         &[],
     ),
+    with_status(kind("batch", "v1", "jobs", "job", "Job", true, &[])),
+    with_status(kind(
+        "batch",
+        "v1",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        true,
+        &["cj"],
+    )),
     with_status(kind(
         "policy",
         "v1",

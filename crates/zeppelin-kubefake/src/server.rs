@@ -43,6 +43,13 @@ pub struct Config {
     pub provisioning_failure_marker: String,
     /// Time between restarts of a crashing container.
     pub crash_restart_interval: Duration,
+    /// Time a Job's pod runs, once Running, before its container exits (with 0, unless its
+    /// image carries the crash marker).
+    pub job_run_time: Duration,
+    /// How many times faster than real time the `CronJob` controller's clock runs, from the
+    /// server's start: at 60 a schedule of every minute fires every second, so tests of
+    /// schedules need not wait real minutes. 1 is real time.
+    pub clock_speed: f64,
     /// How often watches that allow bookmarks receive one.
     pub bookmark_interval: Duration,
     /// Watch events kept for watches that resume from a resource version; older ones get
@@ -72,6 +79,8 @@ impl Default for Config {
             claim_bind_delay: Duration::from_millis(200),
             provisioning_failure_marker: "no-provisioner".to_owned(),
             crash_restart_interval: Duration::from_secs(1),
+            job_run_time: Duration::from_millis(300),
+            clock_speed: 1.0,
             bookmark_interval: Duration::from_secs(5),
             history_limit: 10_000,
             event_limit: crate::store::DEFAULT_EVENT_LIMIT,

@@ -1,6 +1,8 @@
 //! Server-side printing: the `meta.k8s.io/v1` Table that `kubectl get` asks for, with the
 //! columns the real server prints for each kind (READY, UP-TO-DATE, STATUS, RESTARTS...).
 
+mod batch;
+
 use serde_json::{Value, json};
 
 use crate::resources::Resource;
@@ -33,6 +35,8 @@ fn columns(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("Containers", "string"),
             ("Images", "string"),
         ],
+        "Job" => batch::JOB_COLUMNS,
+        "CronJob" => batch::CRON_JOB_COLUMNS,
         "ControllerRevision" => &[
             ("Name", "string"),
             ("Controller", "string"),
@@ -143,13 +147,17 @@ fn text(object: &Value, pointer: &str, missing: &str) -> String {
 }
 
 fn pod_status(pod: &Value) -> String {
-    let waiting = pod
+    let reason = pod
         .pointer("/status/containerStatuses")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find_map(|c| c.pointer("/state/waiting/reason").and_then(Value::as_str));
-    match waiting {
+        .find_map(|c| {
+            c.pointer("/state/waiting/reason")
+                .or_else(|| c.pointer("/state/terminated/reason"))
+                .and_then(Value::as_str)
+        });
+    match reason {
         Some(reason) => reason.to_owned(),
         None => text(pod, "/status/phase", "Pending"),
     }
@@ -218,6 +226,8 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 json!(joined("/image")),
             ]
         }
+        "Job" => batch::job_cells(object, &name, &created),
+        "CronJob" => batch::cron_job_cells(object, &name, &created),
         "ControllerRevision" => {
             let controller = object
                 .pointer("/metadata/ownerReferences")
@@ -404,7 +414,7 @@ pub(crate) fn table(
                 // Columns after the age are the `-o wide` extras.
                 let priority = u8::from(matches!(
                     *name,
-                    "IP" | "Node" | "Containers" | "Images" | "VolumeMode"
+                    "IP" | "Node" | "Containers" | "Images" | "Selector" | "VolumeMode"
                 ));
                 json!({"name": name, "type": kind, "format": format, "description": "", "priority": priority})
             })

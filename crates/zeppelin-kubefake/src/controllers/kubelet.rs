@@ -1,14 +1,16 @@
 //! A kubelet stand-in: places pods on its one node once every claim they mount is Bound (as
 //! the scheduler would; until then they stay Pending and unschedulable), moves them from
 //! Pending to Running to Ready after the configured delays, keeps pods whose image carries the pull-failure marker in `ImagePullBackOff` and
-//! those whose image carries the crash marker in `CrashLoopBackOff`, writes container logs and
-//! records the Events a real kubelet would.
+//! those whose image carries the crash marker in `CrashLoopBackOff`, runs a Job's pods to
+//! completion (see `completion`), writes container logs and records the Events a real kubelet
+//! would.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::completion::{self, Exit};
 use super::{Kinds, claims, events, meta, write_status, writer};
 use crate::server::Shared;
 use crate::store;
@@ -30,6 +32,8 @@ struct Tracked {
     pod_ip: String,
     container_id: String,
     reported_pull_failure: bool,
+    /// How the containers ended, for a pod that runs to completion.
+    exit: Option<Exit>,
 }
 
 /// The kubelet's memory of pods across ticks.
@@ -131,6 +135,7 @@ impl Kubelet {
             pod_ip: format!("10.244.{}.{}", next_ip / 250, next_ip % 250 + 1),
             container_id: store::name_suffix(12),
             reported_pull_failure: false,
+            exit: None,
         });
         let elapsed = tracked.seen.elapsed();
         let trouble = Self::trouble(shared, &containers);
@@ -143,7 +148,22 @@ impl Kubelet {
             tracked.running_at = Some(store::now());
             start_containers(&events, &containers);
         }
-        if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at) {
+        let ends = completion::runs_to_completion(pod);
+        if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at)
+            && ends
+            && completion::never_restarts(pod)
+        {
+            if tracked.exit.is_none() {
+                events.log(
+                    bad,
+                    &format!("fatal: container {bad} exited with code 1 (simulated crash)"),
+                );
+                tracked.exit = Some(Exit {
+                    code: 1,
+                    at: store::now(),
+                });
+            }
+        } else if let (Some(Trouble::Crash(bad)), Some(_)) = (&trouble, &tracked.running_at) {
             let since_start = elapsed.saturating_sub(config.pod_start_delay);
             let interval = config
                 .crash_restart_interval
@@ -164,7 +184,28 @@ impl Kubelet {
         {
             tracked.ready_at = Some(store::now());
         }
-        let status = status(tracked, &containers, trouble.as_ref());
+        if ends
+            && trouble.is_none()
+            && tracked.running_at.is_some()
+            && tracked.exit.is_none()
+            && elapsed >= config.pod_start_delay + config.job_run_time
+        {
+            for c in &containers {
+                let name = c["name"].as_str().unwrap_or_default();
+                events.log(
+                    name,
+                    &format!("zeppelin-kubefake: container {name} completed (exit code 0)"),
+                );
+            }
+            tracked.exit = Some(Exit {
+                code: 0,
+                at: store::now(),
+            });
+        }
+        let mut status = status(tracked, &containers, trouble.as_ref());
+        if let Some(exit) = &tracked.exit {
+            completion::finish(&mut status, exit);
+        }
         write_status(shared, kinds.pods, pod, KUBELET, status);
     }
 }

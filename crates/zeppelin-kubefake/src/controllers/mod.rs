@@ -1,14 +1,17 @@
-//! Simulated controllers: Deployment, `ReplicaSet`, `StatefulSet`, claim binding, endpoints,
+//! Simulated controllers: Deployment, `ReplicaSet`, `StatefulSet`, Job, `CronJob`, claim binding, endpoints,
 //! namespace, autoscaler (without metrics) and disruption-budget controllers and a kubelet
 //! stand-in, run together on a timer while switched on, writing through the same store as
 //! clients so watchers see every change.
 
 mod autoscaler;
 mod claims;
+mod completion;
+mod cronjob;
 mod deployment;
 mod disruption;
 mod endpoints;
 mod events;
+mod job;
 mod kubelet;
 mod replicaset;
 mod statefulset;
@@ -29,6 +32,8 @@ struct Kinds {
     replicasets: ResourceId,
     statefulsets: ResourceId,
     revisions: ResourceId,
+    jobs: ResourceId,
+    cron_jobs: ResourceId,
     claims: ResourceId,
     pods: ResourceId,
     events: ResourceId,
@@ -47,6 +52,8 @@ impl Kinds {
             replicasets: find("apps", "replicasets"),
             statefulsets: find("apps", "statefulsets"),
             revisions: find("apps", "controllerrevisions"),
+            jobs: find("batch", "jobs"),
+            cron_jobs: find("batch", "cronjobs"),
             claims: find("", "persistentvolumeclaims"),
             pods: find("", "pods"),
             events: find("", "events"),
@@ -122,6 +129,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let kinds = Kinds::new();
     let mut kubelet = kubelet::Kubelet::default();
     let mut binder = claims::Binder::default();
+    let mut cron_jobs = cronjob::CronJobs::new(shared.config.clock_speed);
     let mut tick = tokio::time::interval(
         shared
             .config
@@ -140,6 +148,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         deployment::reconcile_all(&shared, kinds);
         replicaset::reconcile_all(&shared, kinds);
         statefulset::reconcile_all(&shared, kinds);
+        cron_jobs.reconcile_all(&shared, kinds);
+        job::reconcile_all(&shared, kinds);
         binder.reconcile_all(&shared, kinds);
         kubelet.reconcile_all(&shared, kinds);
         endpoints::reconcile_all(&shared, kinds);

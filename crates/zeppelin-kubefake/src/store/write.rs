@@ -131,6 +131,8 @@ impl Store {
             };
             object["status"] = status;
         }
+        // Set before defaulting: a Job's generated selector names its uid.
+        object["metadata"]["uid"] = json!(uid());
         let next_ip = &mut state.next_ip;
         defaults::apply_defaults(kind, &mut object, || {
             *next_ip += 1;
@@ -138,7 +140,6 @@ impl Store {
         });
         defaults::validate(kind, &object, None)?;
         let meta = object["metadata"].as_object_mut().expect("prepared above");
-        meta.insert("uid".to_owned(), json!(uid()));
         meta.insert("creationTimestamp".to_owned(), json!(now()));
         if kind.tracks_generation() {
             meta.insert("generation".to_owned(), json!(1));

@@ -1,7 +1,8 @@
 //! Test harness: a fake API server, a kubeconfig in a temporary folder, and the real
 //! `kubectl` pointed at it with every run bounded in time.
 
-#![allow(unreachable_pub)]
+// Each test binary uses a part of this module.
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
