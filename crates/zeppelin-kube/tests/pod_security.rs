@@ -1,5 +1,5 @@
 //! Pod Security Standards `restricted`, and the availability rules, as code: every pod
-//! template (of Deployments and StatefulSets) of every rendered test app is walked and each
+//! template (of Deployments and `StatefulSets`) of every rendered test app is walked and each
 //! control asserted. This covers
 //! the controls checkov does not check (volume types, `procMount`, sysctls, `SELinux` and
 //! `AppArmor` types, host fields in probes and hooks, UID ≠ 0) as well as those it does.

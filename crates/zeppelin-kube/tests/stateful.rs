@@ -1,4 +1,4 @@
-//! One test per mapping rule of a stateful sub (a sub with volumes): the StatefulSet, its
+//! One test per mapping rule of a stateful sub (a sub with volumes): the `StatefulSet`, its
 //! claim templates, its headless Service, and what its container is told.
 
 mod support;

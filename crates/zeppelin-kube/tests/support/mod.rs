@@ -23,7 +23,7 @@ pub fn app_files() -> Vec<PathBuf> {
     ]
 }
 
-/// A Deployment or a StatefulSet: what runs a sub's pods, whichever kind it is.
+/// A Deployment or a `StatefulSet`: what runs a sub's pods, whichever kind it is.
 pub struct Workload<'a> {
     pub kind: &'static str,
     pub metadata: &'a ObjectMeta,
@@ -54,7 +54,7 @@ impl Workload<'_> {
     }
 }
 
-/// Every Deployment and StatefulSet of a render.
+/// Every Deployment and `StatefulSet` of a render.
 pub fn workloads(r: &Rendered) -> Vec<Workload<'_>> {
     r.objects
         .iter()
