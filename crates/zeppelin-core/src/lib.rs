@@ -39,6 +39,10 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 /// Where Kubernetes pods find their secret files; a volume may not be mounted over it.
 pub const SECRETS_MOUNT_DIR: &str = "/run/secrets/zeppelin";
 
+/// Names of the volumes every Kubernetes pod already has (its writable `/tmp`, its secret
+/// files), which a sub's volume may therefore not take.
+pub const POD_VOLUME_NAMES: [&str; 2] = ["tmp", "secrets"];
+
 /// The app file's name, looked for in the current folder and its parents.
 pub const APP_FILE: &str = "zeppelin.toml";
 

@@ -510,6 +510,13 @@ const CASES: &[Case] = &[
         13,
     ),
     case(
+        "volume named like a pod's own",
+        "name = \"shop\"\n[sub.db]\nrun = \"x\"\nvolumes = { tmp = { path = \"/d\" } }\n",
+        K::InvalidName,
+        4,
+        13,
+    ),
+    case(
         "volume without path",
         "name = \"shop\"\n[sub.db]\nrun = \"x\"\nvolumes = { data = { size = \"1Gi\" } }\n",
         K::MissingKey,

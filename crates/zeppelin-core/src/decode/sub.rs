@@ -138,10 +138,16 @@ fn volumes(dec: &mut Decoder, path: &str, value: &Value<'_>) -> BTreeMap<String,
         let name = key.get_ref().to_string();
         let volume_path = view.path_of(&name);
         dec.record_name(&volume_path, key);
-        let problem = dns_label_problem(&name).or_else(|| {
-            name.starts_with(|c: char| c.is_ascii_digit())
-                .then(|| "it must start with a letter".to_owned())
-        });
+        let problem = dns_label_problem(&name)
+            .or_else(|| {
+                name.starts_with(|c: char| c.is_ascii_digit())
+                    .then(|| "it must start with a letter".to_owned())
+            })
+            .or_else(|| {
+                crate::POD_VOLUME_NAMES
+                    .contains(&name.as_str())
+                    .then(|| "every pod on Kubernetes already has a volume by that name".to_owned())
+            });
         if let Some(problem) = problem {
             dec.invalid(
                 ErrorKind::InvalidName,

@@ -30,9 +30,9 @@ pub(crate) const DEFAULT_EPHEMERAL_STORAGE: &str = "256Mi";
 pub(crate) const PRE_STOP_PAUSE_SECS: i64 = 5;
 
 /// The writable `/tmp` every container gets, its root filesystem being read-only.
-pub(crate) const TMP_VOLUME: &str = "tmp";
+pub(crate) const TMP_VOLUME: &str = zeppelin_core::POD_VOLUME_NAMES[0];
 /// The app's Secret, mounted as one file per secret.
-pub(crate) const SECRETS_VOLUME: &str = "secrets";
+pub(crate) const SECRETS_VOLUME: &str = zeppelin_core::POD_VOLUME_NAMES[1];
 
 /// The variable giving a replica its number, as the local runtime does.
 const REPLICA_VAR: &str = "ZEPPELIN_REPLICA";
