@@ -720,7 +720,10 @@ fn the_guestbook_example_is_valid_and_redis_is_stateful() {
         (data.dir_var().as_str(), data.path.as_str()),
         ("DATA_DIR", "/data")
     );
-    assert_eq!(data.size.as_ref().map(|s| s.as_str()), Some("1Gi"));
+    assert_eq!(
+        data.size.as_ref().map(zeppelin_core::Quantity::as_str),
+        Some("1Gi")
+    );
     let run = redis.run.as_deref().unwrap();
     for flag in [
         "--dir $DATA_DIR",
