@@ -97,13 +97,12 @@ impl Guestbook {
 
     /// The entries, read through the gateway once the page answers 200.
     fn entries(&self) -> Vec<String> {
-        wait_for("the guestbook's entries through the gateway", || match get(
-            self.gateway,
-            HOST,
-            "/entries",
-        ) {
-            Ok((200, body)) => Some(serde_json::from_str(&body).unwrap()),
-            _ => None,
+        wait_for("the guestbook's entries through the gateway", || {
+            let answer = get(self.gateway, HOST, "/entries");
+            match answer {
+                Ok((200, body)) => Some(serde_json::from_str(&body).unwrap()),
+                _ => None,
+            }
         })
     }
 
