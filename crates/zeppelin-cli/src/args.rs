@@ -97,9 +97,11 @@ pub(crate) enum Command {
     )]
     Logs(LogsArgs),
 
-    /// Stop the app, or only the subs named.
-    #[command(after_help = "Examples:\n  zeppelin stop\n  zeppelin stop worker")]
-    Stop(SubsArgs),
+    /// Stop the app, or only the subs named; or delete stateful subs' data (`--delete-data`).
+    #[command(
+        after_help = "Examples:\n  zeppelin stop\n  zeppelin stop worker\n  zeppelin stop --delete-data redis          # asks you to type `redis`\n  zeppelin stop --delete-data redis --yes    # from a script\n\nData of stateful subs is kept by everything else: stop, restarts, run -d, scale down."
+    )]
+    Stop(StopArgs),
 
     /// Restart subs one replica at a time, each waited until healthy.
     #[command(after_help = "Examples:\n  zeppelin restart\n  zeppelin restart web")]
@@ -337,6 +339,17 @@ pub(crate) struct SubsArgs {
     /// Subs to act on; the whole app when none is given.
     #[arg(value_name = "SUB")]
     pub(crate) subs: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StopArgs {
+    /// Subs to stop; the whole app when none is given. With `--delete-data`, the subs whose
+    /// data to delete (required: data is only deleted by name).
+    #[arg(value_name = "SUB", required_if_eq("delete_data", "true"))]
+    pub(crate) subs: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) data: DeleteDataArgs,
 }
 
 /// The one way to delete a stateful sub's data; shared by `stop` (local volumes) and

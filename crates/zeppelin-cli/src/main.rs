@@ -7,7 +7,6 @@
 
 mod args;
 mod commands;
-#[expect(dead_code, reason = "stop and delete take it up next")]
 mod confirm;
 mod diagnostics;
 mod log_lines;
@@ -16,6 +15,7 @@ mod runtime;
 mod sample;
 mod settings;
 mod supervisor;
+mod volumes;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -70,6 +70,22 @@ pub struct ReplicaStatus {
     /// The last exit status, when the process has exited at least once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_exit: Option<i32>,
+    /// The data of a stateful sub's replica, one entry per volume: what `ps` shows so a
+    /// user sees where the data is and how much of it there is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeStatus>,
+}
+
+/// One volume of one replica.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeStatus {
+    /// The volume's name in the app file (`data`).
+    pub name: String,
+    /// Where the data is: the replica's folder locally.
+    pub path: String,
+    /// The bytes its files hold, when they could be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// Lifecycle state of a replica, shared by both runtimes.
@@ -163,6 +179,11 @@ mod tests {
                     node: None,
                     reason: None,
                     last_exit: Some(1),
+                    volumes: vec![VolumeStatus {
+                        name: "data".into(),
+                        path: "/app/.zeppelin/volumes/web/1/data".into(),
+                        bytes: Some(4096),
+                    }],
                 }],
             }],
             endpoints: vec![],

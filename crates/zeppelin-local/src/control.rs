@@ -201,7 +201,7 @@ impl Server {
 
     async fn handle(&self, request: Request) -> Reply {
         let result = match request {
-            Request::Status => Ok(Reply::Status(self.supervisor.status())),
+            Request::Status => Ok(Reply::Status(self.supervisor.status().await)),
             Request::WaitStarted => {
                 let mut started = self.started.clone();
                 match started.wait_for(Option::is_some).await.map(|s| s.clone()) {

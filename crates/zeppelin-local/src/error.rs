@@ -17,6 +17,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot delete {}", .path.display())]
+    Delete {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is a symbolic link; data is kept only in real folders under .zeppelin/volumes, so remove the link (what it points to is not touched)",
+        .path.display()
+    )]
+    LinkedData { path: PathBuf },
+    #[error("{sub:?} is not a sub name ({problem}), so it has no data to delete")]
+    BadSubName { sub: String, problem: String },
     #[error(
         "secret {secret} reads environment variable {var}, which is not set; set it and run again"
     )]

@@ -13,7 +13,8 @@
 //! (the rolling replace), `traffic.rs` (the balancers and gateway replicas join and leave),
 //! `status.rs` (what `ps` shows). Each replica is one task (`replica.rs`) that gets what it
 //! needs from `runtime.rs` and reports readiness to its sub's ready set
-//! (`balancer/ready.rs`). Warnings are `tracing` events; the binary installs the subscriber.
+//! (`balancer/ready.rs`). A stateful sub's replicas keep their data in the folders of
+//! [`volumes`]. Warnings are `tracing` events; the binary installs the subscriber.
 
 mod accept_errors;
 mod backoff;
@@ -36,6 +37,7 @@ mod runtime;
 mod serve;
 mod supervisor;
 mod sweep;
+pub mod volumes;
 
 pub use capture::{Echo, LogLine, Stream};
 pub use error::Error;

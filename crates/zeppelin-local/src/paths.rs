@@ -1,5 +1,6 @@
 //! Where the local runtime keeps its files for one app: the state folder `.zeppelin/`
-//! (lock, control socket, recorded process groups, secret files) and the log folder `log/`.
+//! (lock, control socket, recorded process groups, secret files, the data of stateful subs)
+//! and the log folder `log/`.
 //!
 //! Every command finds the same paths from the app folder alone, so `ps` or `stop` run in
 //! any folder of the app reach the supervisor that `run` started.
@@ -68,6 +69,11 @@ impl AppPaths {
     /// The folder of secret files (mode 0700, files 0600).
     pub fn secrets(&self) -> PathBuf {
         self.state.join("secrets")
+    }
+
+    /// The data of stateful subs, one folder per sub (mode 0700): see [`crate::volumes`].
+    pub fn volumes(&self) -> PathBuf {
+        self.state.join("volumes")
     }
 
     /// The current log file of a sub.

@@ -23,6 +23,7 @@ use crate::probe::probe;
 use crate::reaper::{Exit, pid_of};
 use crate::runtime::ReplicaRuntime;
 use crate::sweep::{self, MARKER, Marked};
+use crate::volumes;
 
 /// A replica with no health check counts as healthy once it has run this long.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -256,8 +257,8 @@ impl Life {
     }
 
     /// `sh -c COMMAND` as this replica runs it, for its process and its exec health checks:
-    /// in the app folder, with the sub's environment, its `PORT` and number, and the marker
-    /// that lets a stop find everything it started.
+    /// in the app folder, with the sub's environment, its `PORT`, number and volume folders
+    /// (`<NAME>_DIR`), and the marker that lets a stop find everything it started.
     fn command(&self, cmd: &str, port: u16, instance: &str) -> std::process::Command {
         let mut command = self.runtime.command(cmd);
         for var in &self.sub.hidden {
@@ -268,12 +269,20 @@ impl Life {
             .envs(&self.sub.env)
             .env("PORT", port.to_string())
             .env("ZEPPELIN_REPLICA", self.index.to_string())
+            .envs(volumes::env(
+                &self.runtime.paths,
+                &self.sub.spec,
+                self.index,
+            ))
             .env(MARKER, instance);
         command
     }
 
-    /// Starts the process through the launcher, in a process group of its own.
+    /// Starts the process through the launcher, in a process group of its own, once its
+    /// volume folders exist.
     async fn spawn(&self) -> Result<Process, String> {
+        volumes::prepare(&self.runtime.paths, &self.sub.spec, self.index)
+            .map_err(|err| zeppelin_core::error_chain(&err))?;
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
         let instance = self.runtime.next_instance();
         let mut command = self.command(&self.sub.command, port, &instance);

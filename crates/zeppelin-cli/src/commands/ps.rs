@@ -70,18 +70,27 @@ pub(crate) fn sub_table(status: &AppStatus) -> Table {
 }
 
 /// The status table, the same for every runtime: a local replica has a pid and a port,
-/// a pod has a node.
+/// a pod has a node. When a sub is stateful, a last column shows each replica's volumes and
+/// how much data they hold (`--format json` has their folders and bytes).
 pub(crate) fn table(status: &AppStatus) -> Table {
     if status.runtime == status::Runtime::Kubernetes {
         return pod_table(status);
     }
-    let mut table = Table::new();
-    table.load_style(presets::NOTHING).set_header([
+    let stateful = status
+        .subs
+        .iter()
+        .any(|s| s.replicas.iter().any(|r| !r.volumes.is_empty()));
+    let mut header = vec![
         "SUB", "REPLICA", "PID", "STATE", "HEALTH", "RESTARTS", "UPTIME", "PORT",
-    ]);
+    ];
+    if stateful {
+        header.push("VOLUMES");
+    }
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header(header);
     for sub in &status.subs {
         for replica in &sub.replicas {
-            table.add_row([
+            let mut row = vec![
                 sub.name.clone(),
                 replica.name.clone(),
                 replica
@@ -94,10 +103,30 @@ pub(crate) fn table(status: &AppStatus) -> Table {
                 replica
                     .port
                     .map_or_else(|| "-".to_owned(), |p| p.to_string()),
-            ]);
+            ];
+            if stateful {
+                row.push(volumes(replica));
+            }
+            table.add_row(row);
         }
     }
     table
+}
+
+/// `data 4.0 KiB, logs 0 B`, or `-` for a stateless replica.
+fn volumes(replica: &ReplicaStatus) -> String {
+    if replica.volumes.is_empty() {
+        return "-".to_owned();
+    }
+    replica
+        .volumes
+        .iter()
+        .map(|v| match v.bytes {
+            Some(bytes) => format!("{} {}", v.name, crate::volumes::size(bytes)),
+            None => v.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn pod_table(status: &AppStatus) -> Table {
@@ -167,6 +196,7 @@ mod tests {
             node: None,
             reason: reason.map(str::to_owned),
             last_exit: (!ready).then_some(1),
+            volumes: Vec::new(),
         };
         let status = AppStatus {
             app: "shop".to_owned(),

@@ -1,6 +1,7 @@
 //! `zeppelin run`: every sub as supervised local processes, in the foreground (output of
 //! every replica on the terminal, Ctrl-C stops) or detached (`-d`, a background supervisor;
-//! run again to apply the changes made to the app file).
+//! run again to apply the changes made to the app file, saying what became of the data of
+//! stateful subs it rolled or removed).
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
@@ -125,6 +126,16 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
                 .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
                 .collect();
             eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
+            for note in crate::volumes::rolled(app, &applied.replaced) {
+                eprintln!("{note}");
+            }
+            for note in applied
+                .removed
+                .iter()
+                .filter_map(|sub| crate::volumes::kept(paths, sub))
+            {
+                eprintln!("{note}");
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Answer::NotRunning(_) => {}

@@ -1,18 +1,26 @@
 //! `zeppelin stop` and `zeppelin restart`: through the running supervisor. `stop` with no
-//! supervisor left still kills what a killed supervisor left behind.
+//! supervisor left still kills what a killed supervisor left behind. `stop --delete-data`
+//! is the one command that deletes the data of stateful subs ([`delete_data`]).
 
 use std::process::ExitCode;
 
-use miette::IntoDiagnostic;
+use miette::{IntoDiagnostic, miette};
+use zeppelin_core::App;
 use zeppelin_local::AppPaths;
 use zeppelin_local::control::{Reply, Request};
+use zeppelin_local::volumes::SubData;
 
-use crate::settings::{GlobalSettings, SubsSettings};
+use crate::confirm::confirm_deletion;
+use crate::settings::{GlobalSettings, StopSettings, SubsSettings};
 use crate::supervisor::{Answer, SupervisorClient};
+use crate::volumes;
 
-pub(crate) fn stop(stop: &SubsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
+pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let subs = &stop.subs;
     let app = settings.load_app()?;
+    if let Some(yes) = stop.delete_data {
+        return delete_data(&app, subs, yes);
+    }
     let supervisor = SupervisorClient::of(&app);
     let request = Request::Stop { subs: subs.clone() };
     let answer = supervisor.ask(&request, |reply| match reply {
@@ -53,6 +61,100 @@ pub(crate) fn stop(stop: &SubsSettings, settings: &GlobalSettings) -> miette::Re
     }
 }
 
+/// `stop --delete-data SUB…`: every name is checked first (a sub of the app, or a sub that
+/// left it but whose data is still on disk), each sub's deletion is confirmed (typing its
+/// name, or `--yes`), and only then are the subs stopped, if they run, and their data
+/// deleted. A refused confirmation changes nothing.
+fn delete_data(app: &App, subs: &[String], yes: bool) -> miette::Result<ExitCode> {
+    let supervisor = SupervisorClient::of(app);
+    let paths = supervisor.paths();
+    let mut names: Vec<&String> = Vec::new();
+    for sub in subs {
+        if !names.contains(&sub) {
+            names.push(sub);
+        }
+    }
+    let mut found: Vec<(&String, SubData)> = Vec::new();
+    for &sub in &names {
+        let data = zeppelin_local::volumes::sub_data(paths, sub).into_diagnostic()?;
+        match (app.subs.get(sub), data) {
+            (_, Some(data)) => found.push((sub, data)),
+            (Some(known), None) if known.is_stateful() => eprintln!(
+                "zeppelin: {sub} has no data yet (nothing in {})",
+                paths.volumes().join(sub).display()
+            ),
+            (Some(_), None) => {
+                return Err(miette!(
+                    help = "only subs with `volumes` keep data",
+                    "sub {sub:?} keeps no data: it has no volumes; nothing was stopped or deleted"
+                ));
+            }
+            (None, None) => {
+                return Err(miette!(
+                    help = format!(
+                        "the subs of app {} are: {}",
+                        app.name,
+                        app.subs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    "{sub:?} is not a sub of app {} and has no data in {}; nothing was stopped or deleted",
+                    app.name,
+                    paths.volumes().display()
+                ));
+            }
+        }
+    }
+    for (sub, data) in &found {
+        let what = format!(
+            "the data of {sub} in {} ({})",
+            data.path.display(),
+            volumes::size(data.bytes)
+        );
+        confirm_deletion(&what, sub, yes)?;
+    }
+    stop_for_deletion(&supervisor, &names)?;
+    for (sub, data) in &found {
+        zeppelin_local::volumes::delete_sub_data(paths, sub).into_diagnostic()?;
+        eprintln!(
+            "zeppelin: deleted the data of {sub} ({}, {})",
+            data.path.display(),
+            volumes::size(data.bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stops the subs named that the supervisor runs, so no process writes to data being
+/// deleted; with no supervisor, kills whatever a killed one left running.
+fn stop_for_deletion(supervisor: &SupervisorClient, names: &[&String]) -> miette::Result<()> {
+    let status = supervisor.ask(&Request::Status, |reply| match reply {
+        Reply::Status(status) => Ok(status),
+        other => Err(other),
+    })?;
+    let running = match status {
+        Answer::Given(status) => status,
+        Answer::NotRunning(_) => {
+            zeppelin_local::reap_stale(supervisor.paths()).into_diagnostic()?;
+            return Ok(());
+        }
+    };
+    let subs: Vec<String> = running
+        .subs
+        .into_iter()
+        .map(|s| s.name)
+        .filter(|s| names.contains(&s))
+        .collect();
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let request = Request::Stop { subs: subs.clone() };
+    supervisor.ask_running(&request, |reply| match reply {
+        Reply::Stopped { .. } => Ok(()),
+        other => Err(other),
+    })?;
+    eprintln!("zeppelin: stopped {}", subs.join(", "));
+    Ok(())
+}
+
 /// Waits (bounded) until the supervisor has let go of the app, so a `run` right after
 /// starts afresh.
 fn wait_for_exit(paths: &AppPaths) {
@@ -80,5 +182,13 @@ pub(crate) fn restart(
         subs.join(", ")
     };
     eprintln!("zeppelin: restarted {what}; every replica is healthy");
+    let restarted: Vec<String> = if subs.is_empty() {
+        app.subs.keys().cloned().collect()
+    } else {
+        subs.clone()
+    };
+    for note in volumes::rolled(&app, &restarted) {
+        eprintln!("{note}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,12 @@
 //! Settings of the commands about the running app: `run` and its background supervisor,
-//! `stop`, `restart` and `routes` (local only), and `ps`, `logs` and `scale`, which reach
-//! either runtime ([`RuntimeKind`], chosen here once from `--k8s`).
+//! `stop` (and deleting local data), `restart` and `routes` (local only), and `ps`, `logs`
+//! and `scale`, which reach either runtime ([`RuntimeKind`], chosen here once from `--k8s`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::args::{
-    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, ScaleArgs, SubsArgs, SuperviseArgs,
+    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, ScaleArgs, StopArgs, SubsArgs, SuperviseArgs,
 };
 
 /// Where `ps`, `logs` and `scale` look: the local supervisor, or the cluster (`--k8s`).
@@ -59,7 +59,25 @@ impl From<SuperviseArgs> for SuperviseSettings {
     }
 }
 
-/// `zeppelin stop|restart [SUB…]`.
+/// `zeppelin stop [SUB…]`, or `zeppelin stop --delete-data SUB… [--yes]`.
+#[derive(Debug)]
+pub(crate) struct StopSettings {
+    /// The subs to stop (the whole app when empty), or whose data to delete.
+    pub(crate) subs: Vec<String>,
+    /// `Some` to delete the data of the subs named: `Some(true)` without asking (`--yes`).
+    pub(crate) delete_data: Option<bool>,
+}
+
+impl From<StopArgs> for StopSettings {
+    fn from(args: StopArgs) -> Self {
+        Self {
+            subs: args.subs,
+            delete_data: args.data.delete_data.then_some(args.data.yes),
+        }
+    }
+}
+
+/// `zeppelin restart [SUB…]`.
 #[derive(Debug)]
 pub(crate) struct SubsSettings {
     /// The subs to act on; the whole app when empty.

@@ -14,5 +14,5 @@ pub(crate) use cluster::{DeleteSettings, DeploySettings, HistorySettings, Rollba
 pub(crate) use global::GlobalSettings;
 pub(crate) use local::{
     LogsSettings, PsSettings, RoutesSettings, RunSettings, RuntimeKind, ScaleSettings,
-    SubsSettings, SuperviseSettings,
+    StopSettings, SubsSettings, SuperviseSettings,
 };

@@ -166,6 +166,7 @@ fn replica(pod: &Pod) -> ReplicaStatus {
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         reason,
         last_exit,
+        volumes: Vec::new(),
     }
 }
 

@@ -104,14 +104,16 @@ impl Supervisor {
     }
 
     /// Restarts the named subs one replica at a time: each new replica is ready before the
-    /// old one is drained and stopped.
+    /// old one is drained and stopped (a stateful sub's old replica stops first, see
+    /// `roll.rs`).
     pub async fn restart(&self, subs: &[String]) -> Result<(), Error> {
         let names = self.subs.state.resolve_subs(subs)?;
         let _gate = self.ops.lock().await;
         reconcile::restart(&self.subs, names).await
     }
 
-    /// Sets the number of replicas of subs; new replicas are waited until healthy.
+    /// Sets the number of replicas of subs; new replicas are waited until healthy. A
+    /// stateful sub keeps the data of the replicas it stops for when it grows again.
     pub async fn scale(&self, counts: &BTreeMap<String, u32>) -> Result<(), Error> {
         let names: Vec<String> = counts.keys().cloned().collect();
         self.subs.state.resolve_subs(&names)?;
@@ -138,8 +140,16 @@ impl Supervisor {
         })
     }
 
-    /// What runs now, in the status model `ps` prints.
-    pub fn status(&self) -> AppStatus {
-        self.subs.state.read(status::app_status)
+    /// What runs now, in the status model `ps` prints, with the size of every stateful
+    /// replica's volumes.
+    pub async fn status(&self) -> AppStatus {
+        let paths = &self.subs.runtime.paths;
+        let mut app = self.subs.state.read(|run| status::app_status(run, paths));
+        tokio::task::spawn_blocking(move || {
+            status::measure(&mut app);
+            app
+        })
+        .await
+        .expect("measuring volumes does not panic")
     }
 }

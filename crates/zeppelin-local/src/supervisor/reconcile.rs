@@ -4,7 +4,8 @@
 //! Each operation runs while holding the supervisor's operation gate, which also hands it
 //! the [`Traffic`] to change. Subs are started in dependency order, each once the subs it
 //! depends on are healthy, and stopped in reverse order; changed subs are rolled
-//! ([`super::roll`]).
+//! ([`super::roll`]). A sub that leaves the app stops; its data, if it is stateful, stays
+//! on disk ([`crate::volumes`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -37,8 +38,7 @@ pub(crate) async fn start(subs: &Subs, traffic: &mut Traffic) -> Result<(), Erro
     for sub in app.start_order() {
         let log = logs.remove(&sub.name).expect("a log per sub");
         let ctx = sub_context(sub, &env, log, traffic.ready_set(&sub.name))?;
-        let replicas = subs.launch(&ctx);
-        subs.wait_ready(&sub.name, &replicas).await?;
+        subs.launch(&ctx).await?;
     }
     Ok(())
 }
@@ -139,8 +139,7 @@ pub(crate) async fn apply(
                     .remove(&sub.name)
                     .expect("opened");
                 let ctx = sub_context(sub, env, log, traffic.ready_set(&sub.name))?;
-                let replicas = subs.launch(&ctx);
-                subs.wait_ready(&sub.name, &replicas).await?;
+                subs.launch(&ctx).await?;
                 if moved.contains(&sub.name) {
                     applied.replaced.push(sub.name.clone());
                 } else {

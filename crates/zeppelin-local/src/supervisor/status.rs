@@ -1,19 +1,23 @@
 //! What runs, in the status model `ps` prints: built from the supervisor's state and what
-//! each replica reports.
+//! each replica reports, then (outside the state's lock) the size of each stateful
+//! replica's volumes.
 
 use zeppelin_core::Sub;
 use zeppelin_core::status::{AppStatus, ReplicaStatus, Runtime, SubStatus};
 
+use crate::paths::AppPaths;
 use crate::supervisor::state::{AppRun, SubRun};
+use crate::volumes;
 
-/// The status of every sub with a run, in start order.
-pub(crate) fn app_status(run: &AppRun) -> AppStatus {
+/// The status of every sub with a run, in start order; volumes are not measured yet
+/// ([`measure`]).
+pub(crate) fn app_status(run: &AppRun, paths: &AppPaths) -> AppStatus {
     let subs = run
         .app
         .start_order()
         .into_iter()
         .filter_map(|sub| run.subs.get(&sub.name).map(|s| (sub, s)))
-        .map(|(sub, s)| sub_status(sub, s))
+        .map(|(sub, s)| sub_status(sub, s, paths))
         .collect();
     AppStatus {
         app: run.app.name.clone(),
@@ -23,7 +27,16 @@ pub(crate) fn app_status(run: &AppRun) -> AppStatus {
     }
 }
 
-fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
+/// Counts the bytes of every replica's volumes (a walk of their folders: blocking I/O).
+pub(crate) fn measure(status: &mut AppStatus) {
+    for sub in &mut status.subs {
+        for replica in &mut sub.replicas {
+            volumes::measure(&mut replica.volumes);
+        }
+    }
+}
+
+fn sub_status(sub: &Sub, run: &SubRun, paths: &AppPaths) -> SubStatus {
     let replicas: Vec<ReplicaStatus> = run
         .replicas
         .iter()
@@ -41,6 +54,7 @@ fn sub_status(sub: &Sub, run: &SubRun) -> SubStatus {
                 node: None,
                 reason: info.reason,
                 last_exit: info.last_exit,
+                volumes: volumes::statuses(paths, sub, replica.index),
             }
         })
         .collect();

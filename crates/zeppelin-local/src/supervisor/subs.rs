@@ -50,13 +50,37 @@ impl Subs {
         .collect()
     }
 
-    /// Starts a sub's replicas (replacing any record of it).
-    pub(crate) fn launch(&self, ctx: &Arc<SubContext>) -> Vec<Arc<Replica>> {
+    /// Starts a sub's replicas (replacing any record of it) and waits until they are ready:
+    /// all at once, or for a stateful sub one after the other, each once the one before is
+    /// ready (as a `StatefulSet` starts its pods).
+    pub(crate) async fn launch(&self, ctx: &Arc<SubContext>) -> Result<(), Error> {
+        if ctx.spec.is_stateful() {
+            self.state.insert(ctx, Vec::new());
+            return self.add_in_order(ctx, 0, ctx.spec.local_replicas()).await;
+        }
         let replicas: Vec<Arc<Replica>> = (0..ctx.spec.local_replicas())
             .map(|index| self.start_replica(ctx, index))
             .collect();
         self.state.insert(ctx, replicas.clone());
-        replicas
+        self.wait_ready(&ctx.spec.name, &replicas).await
+    }
+
+    /// Starts replicas `from..to` of a stateful sub one at a time, listing each and waiting
+    /// until it is ready before the next starts.
+    pub(crate) async fn add_in_order(
+        &self,
+        ctx: &Arc<SubContext>,
+        from: u32,
+        to: u32,
+    ) -> Result<(), Error> {
+        for index in from..to {
+            let replica = self.start_replica(ctx, index);
+            self.state
+                .set_replica(&ctx.spec.name, index as usize, Some(Arc::clone(&replica)));
+            self.wait_ready(&ctx.spec.name, std::slice::from_ref(&replica))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Starts replica `index` of the sub `ctx` runs, without listing it.
@@ -111,14 +135,43 @@ impl Subs {
         stop_replicas(self.state.replicas_of(sub)).await
     }
 
-    /// Gives a sub `count` replicas; new replicas are waited until healthy.
+    /// Gives a sub `count` replicas; new replicas are waited until healthy. A stateful sub
+    /// loses its highest replicas first, one at a time, and grows from its lowest missing
+    /// one, in order: a later scale up gives a replica its data back.
     pub(crate) async fn scale_sub(&self, sub: &str, count: u32) -> Result<(), Error> {
+        let Some(ctx) = self.state.context(sub) else {
+            return Ok(());
+        };
+        if ctx.spec.is_stateful() {
+            let running = u32::try_from(self.state.replicas_of(sub).len()).unwrap_or(u32::MAX);
+            let (added, removed) = ordinals(running, count);
+            for index in removed {
+                let replicas = self.state.replicas_of(sub);
+                self.state.set_replica(sub, index as usize, None);
+                if let Some(replica) = replicas.get(index as usize) {
+                    replica.stop().await;
+                }
+            }
+            return self.add_in_order(&ctx, added.start, added.end).await;
+        }
         let (added, removed) = self.state.resize(sub, count as usize, |ctx, index| {
             self.start_replica(ctx, index)
         });
         stop_replicas(removed).await;
         self.wait_ready(sub, &added).await
     }
+}
+
+/// Which replicas scaling a sub from `running` to `count` replicas starts and stops: the
+/// missing ordinals from the lowest, and the extra ones from the highest (in that order).
+pub(crate) fn ordinals(
+    running: u32,
+    count: u32,
+) -> (std::ops::Range<u32>, std::iter::Rev<std::ops::Range<u32>>) {
+    (
+        running.min(count)..count,
+        (count.min(running)..running).rev(),
+    )
 }
 
 /// Stops replicas all at once; `true` when every one stopped cleanly.
@@ -171,4 +224,22 @@ pub(crate) fn preflight_env(app: &App, paths: &AppPaths) -> Result<AppEnv, Error
         });
     }
     AppEnv::resolve(app, paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordinals;
+
+    #[test]
+    fn scaling_stops_the_highest_ordinals_and_starts_the_lowest_missing() {
+        let plan = |running, count| {
+            let (added, removed) = ordinals(running, count);
+            (added.collect::<Vec<_>>(), removed.collect::<Vec<_>>())
+        };
+        assert_eq!(plan(3, 1), (vec![], vec![2, 1]));
+        assert_eq!(plan(1, 3), (vec![1, 2], vec![]));
+        assert_eq!(plan(2, 2), (vec![], vec![]));
+        assert_eq!(plan(2, 0), (vec![], vec![1, 0]));
+        assert_eq!(plan(0, 2), (vec![0, 1], vec![]));
+    }
 }

@@ -1,0 +1,297 @@
+//! Where stateful subs keep their data: `.zeppelin/volumes/<sub>/<replica>/<volume>`, one
+//! folder per replica and volume, so replica N always finds volume N again.
+//!
+//! The folders are made (mode 0700, like the tree above them, so other local users cannot
+//! read the data) before a replica starts, and handed to it as `<NAME>_DIR`. Nothing in the
+//! runtime deletes them: not `stop`, a restart, a crash, `run -d` or `scale` down. Only
+//! [`delete_sub_data`] does, which the CLI calls for `zeppelin stop --delete-data SUB` once
+//! a person (or `--yes`) confirmed it.
+//!
+//! Data never goes through a symbolic link: a link where one of these folders should be is
+//! refused when a replica starts, is not followed when the data is measured, and only the
+//! link itself goes when the data is deleted.
+
+use std::io::ErrorKind;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use zeppelin_core::Sub;
+use zeppelin_core::status::VolumeStatus;
+
+use crate::error::Error;
+use crate::paths::AppPaths;
+
+/// The folder of one volume of one replica.
+pub fn replica_dir(paths: &AppPaths, sub: &str, replica: u32, volume: &str) -> PathBuf {
+    paths
+        .volumes()
+        .join(sub)
+        .join(replica.to_string())
+        .join(volume)
+}
+
+/// `<NAME>_DIR` and its folder for every volume of `sub`, for replica `replica`'s
+/// environment.
+pub(crate) fn env(paths: &AppPaths, sub: &Sub, replica: u32) -> Vec<(String, PathBuf)> {
+    sub.volumes
+        .values()
+        .map(|v| (v.dir_var(), replica_dir(paths, &sub.name, replica, &v.name)))
+        .collect()
+}
+
+/// What `ps` shows of a replica's volumes, before they are measured ([`measure`]).
+pub(crate) fn statuses(paths: &AppPaths, sub: &Sub, replica: u32) -> Vec<VolumeStatus> {
+    sub.volumes
+        .values()
+        .map(|v| VolumeStatus {
+            name: v.name.clone(),
+            path: replica_dir(paths, &sub.name, replica, &v.name)
+                .display()
+                .to_string(),
+            bytes: None,
+        })
+        .collect()
+}
+
+/// Fills in how many bytes each volume holds; a folder that does not exist (yet) has none.
+pub(crate) fn measure(volumes: &mut [VolumeStatus]) {
+    for volume in volumes {
+        volume.bytes = Some(size(Path::new(&volume.path)));
+    }
+}
+
+/// Makes the folders of every volume of replica `replica` of `sub` that do not exist yet,
+/// each only this user can use; existing folders are kept as they are. A symbolic link or a
+/// file on the way is an error: the data would end up somewhere else.
+pub(crate) fn prepare(paths: &AppPaths, sub: &Sub, replica: u32) -> Result<(), Error> {
+    for volume in sub.volumes.values() {
+        let mut dir = paths.state.clone();
+        real_folder(&dir, true)?;
+        for part in [
+            "volumes",
+            &sub.name,
+            &replica.to_string(),
+            volume.name.as_str(),
+        ] {
+            dir.push(part);
+            real_folder(&dir, true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `dir` is a real folder (not a link to one); when it does not exist, makes it
+/// (mode 0700) if `create`, and says `false` otherwise.
+fn real_folder(dir: &Path, create: bool) -> Result<bool, Error> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::LinkedData {
+            path: dir.to_path_buf(),
+        }),
+        Ok(meta) if meta.is_dir() => Ok(true),
+        Ok(_) => Err(Error::Write {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(ErrorKind::NotADirectory, "a file is in the way"),
+        }),
+        Err(err) if err.kind() == ErrorKind::NotFound && create => {
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => Ok(true),
+                // Made by someone else meanwhile: check what it is.
+                Err(err) if err.kind() == ErrorKind::AlreadyExists => real_folder(dir, false),
+                Err(source) => Err(Error::Write {
+                    path: dir.to_path_buf(),
+                    source,
+                }),
+            }
+        }
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The data a sub left on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubData {
+    /// `.zeppelin/volumes/<sub>`.
+    pub path: PathBuf,
+    /// The bytes its files hold.
+    pub bytes: u64,
+}
+
+/// The data of `sub` on disk, if there is any: whatever is at `.zeppelin/volumes/<sub>`
+/// (a link placed there counts, with nothing in it, since it is not followed).
+pub fn sub_data(paths: &AppPaths, sub: &str) -> Result<Option<SubData>, Error> {
+    let path = sub_path(paths, sub)?;
+    if !real_folder(&paths.state, false)? || !real_folder(&paths.volumes(), false)? {
+        return Ok(None);
+    }
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => Ok(Some(SubData {
+            bytes: size(&path),
+            path,
+        })),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// Deletes the data of `sub`: the folder `.zeppelin/volumes/<sub>` and everything in it,
+/// never following a link (a link placed there is removed, not what it points to). Returns
+/// whether there was anything to delete. The caller stops the sub's replicas first.
+pub fn delete_sub_data(paths: &AppPaths, sub: &str) -> Result<bool, Error> {
+    let path = sub_path(paths, sub)?;
+    if !real_folder(&paths.state, false)? || !real_folder(&paths.volumes(), false)? {
+        return Ok(false);
+    }
+    let removed = match std::fs::symlink_metadata(&path) {
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(Error::Read { path, source }),
+        // `remove_dir_all` does not follow links, at the top or below.
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
+        Ok(_) => std::fs::remove_file(&path),
+    };
+    removed.map_err(|source| Error::Delete {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(true)
+}
+
+/// `.zeppelin/volumes/<sub>`, for a name that is a sub name: a DNS label cannot climb out
+/// of the folder (`..`, `/`).
+fn sub_path(paths: &AppPaths, sub: &str) -> Result<PathBuf, Error> {
+    match zeppelin_core::names::dns_label_problem(sub) {
+        Some(problem) => Err(Error::BadSubName {
+            sub: sub.to_owned(),
+            problem,
+        }),
+        None => Ok(paths.volumes().join(sub)),
+    }
+}
+
+/// The bytes the files under `path` hold (their lengths), without following links: cheap
+/// enough for `ps`, and the same on every file system. What cannot be read counts nothing.
+pub fn size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_file() {
+            total += meta.len();
+        } else if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&path)
+        {
+            pending.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn stateful(name: &str) -> Sub {
+        let app = zeppelin_core::parse(
+            &format!(
+                "name = \"t\"\n[sub.{name}]\nrun = \"x\"\nvolumes = {{ data = {{ path = \"/data\" }}, cache-files = {{ path = \"/cache\" }} }}\n"
+            ),
+            Path::new("/app/zeppelin.toml"),
+        )
+        .unwrap();
+        app.subs[name].clone()
+    }
+
+    #[test]
+    fn each_replica_gets_a_private_folder_per_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        let db = stateful("db");
+        prepare(&paths, &db, 1).unwrap();
+        let vars = env(&paths, &db, 1);
+        assert_eq!(
+            vars,
+            vec![
+                (
+                    "CACHE_FILES_DIR".to_owned(),
+                    dir.path().join(".zeppelin/volumes/db/1/cache-files")
+                ),
+                (
+                    "DATA_DIR".to_owned(),
+                    dir.path().join(".zeppelin/volumes/db/1/data")
+                ),
+            ]
+        );
+        for folder in [
+            ".zeppelin",
+            ".zeppelin/volumes",
+            ".zeppelin/volumes/db",
+            ".zeppelin/volumes/db/1",
+            ".zeppelin/volumes/db/1/data",
+        ] {
+            let mode = std::fs::metadata(dir.path().join(folder))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "{folder}");
+        }
+    }
+
+    #[test]
+    fn a_link_in_place_of_a_folder_is_refused_and_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("precious"), "keep me").unwrap();
+        let paths = AppPaths::new(dir.path());
+        std::fs::create_dir_all(paths.volumes()).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), paths.volumes().join("db")).unwrap();
+        let err = prepare(&paths, &stateful("db"), 0).unwrap_err();
+        assert!(matches!(err, Error::LinkedData { .. }), "{err}");
+        let data = sub_data(&paths, "db").unwrap().unwrap();
+        assert_eq!(data.bytes, 0, "the link is not followed");
+        assert!(delete_sub_data(&paths, "db").unwrap());
+        assert!(!paths.volumes().join("db").exists());
+        assert!(elsewhere.path().join("precious").exists());
+    }
+
+    #[test]
+    fn deleting_takes_the_whole_sub_and_only_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        for sub in ["db", "cache"] {
+            prepare(&paths, &stateful(sub), 0).unwrap();
+            std::fs::write(replica_dir(&paths, sub, 0, "data").join("f"), "12345").unwrap();
+        }
+        assert_eq!(sub_data(&paths, "db").unwrap().unwrap().bytes, 5);
+        assert!(delete_sub_data(&paths, "db").unwrap());
+        assert!(!delete_sub_data(&paths, "db").unwrap(), "nothing left");
+        assert_eq!(sub_data(&paths, "db").unwrap(), None);
+        assert_eq!(sub_data(&paths, "cache").unwrap().unwrap().bytes, 5);
+        for bad in ["..", "a/b", "", "../volumes"] {
+            assert!(matches!(
+                delete_sub_data(&paths, bad),
+                Err(Error::BadSubName { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn size_counts_file_bytes_and_skips_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("big"), vec![0u8; 10_000]).unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("one"), "1").unwrap();
+        std::fs::write(dir.path().join("a/b/three"), "333").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("a/out")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("big"), dir.path().join("big")).unwrap();
+        assert_eq!(size(dir.path()), 4);
+        assert_eq!(size(&dir.path().join("missing")), 0);
+    }
+}
