@@ -229,6 +229,50 @@ fn entries_are_shown_escaped_and_survive_run_again_and_stop() {
 }
 
 #[test]
+fn the_entries_live_in_redis_volume_and_only_stop_delete_data_deletes_them() {
+    let guestbook = Guestbook::start();
+    for entry in ENTRIES {
+        assert!(guestbook.sign(entry));
+    }
+    let replica = guestbook.app.replicas("redis").remove(0);
+    let volume = &replica["volumes"][0];
+    let folder = guestbook.app.file(".zeppelin/volumes/redis/0/data");
+    assert_eq!(volume["name"], "data");
+    assert_eq!(
+        Path::new(volume["path"].as_str().unwrap()),
+        folder,
+        "ps shows where the data is: {replica}"
+    );
+    assert!(
+        std::fs::read_dir(&folder).unwrap().next().is_some(),
+        "Redis writes its append-only file in DATA_DIR"
+    );
+
+    // Away from a terminal, without --yes, nothing is deleted (nor stopped).
+    guestbook
+        .app
+        .zeppelin(&["stop", "--delete-data", "redis"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--yes"));
+    assert_eq!(guestbook.entries(), ENTRIES);
+
+    guestbook
+        .app
+        .zeppelin(&["stop", "--delete-data", "redis", "--yes"])
+        .assert()
+        .success();
+    assert!(!folder.exists(), "the data of redis is deleted");
+    guestbook.app.zeppelin(&["stop"]).assert().success();
+    guestbook.run();
+    assert_eq!(
+        guestbook.entries(),
+        Vec::<String>::new(),
+        "a new, empty guestbook"
+    );
+}
+
+#[test]
 fn scaling_redis_to_zero_and_back_keeps_the_entries() {
     let guestbook = Guestbook::start();
     for entry in ENTRIES {
