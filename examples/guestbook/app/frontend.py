@@ -96,21 +96,23 @@ def entries():
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        path = urllib.parse.urlsplit(self.path).path
         try:
-            if self.path == "/healthz":
+            if path == "/healthz":
                 redis(b"PING", timeout=1.0)
                 self.reply(200, "text/plain", "ok\n")
-            elif self.path == "/":
+            elif path == "/":
                 self.reply(200, "text/html; charset=utf-8", page(entries()))
-            elif self.path == "/entries":
-                self.reply(200, "application/json; charset=utf-8", json.dumps(entries(), ensure_ascii=False) + "\n")
+            elif path == "/entries":
+                listing = json.dumps(entries(), ensure_ascii=False)
+                self.reply(200, "application/json; charset=utf-8", listing + "\n")
             else:
                 self.reply(404, "text/plain", f"no page at {self.path}; try /\n")
         except RedisError as err:
             self.reply(503, "text/plain", f"{err}\n")
 
     def do_POST(self):
-        if self.path != "/entries":
+        if urllib.parse.urlsplit(self.path).path != "/entries":
             self.reply(404, "text/plain", f"nothing to post at {self.path}; try /entries\n")
             return
         try:
