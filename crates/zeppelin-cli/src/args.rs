@@ -97,7 +97,7 @@ pub(crate) enum Command {
     )]
     Logs(LogsArgs),
 
-    /// Stop the app, or only the subs named; or delete stateful subs' data (`--delete-data`).
+    /// Stop the app, or the subs named; `--delete-data` deletes their data.
     #[command(
         after_help = "Examples:\n  zeppelin stop\n  zeppelin stop worker\n  zeppelin stop --delete-data redis          # asks you to type `redis`\n  zeppelin stop --delete-data redis --yes    # from a script\n\nData of stateful subs is kept by everything else: stop, restarts, run -d, scale down."
     )]

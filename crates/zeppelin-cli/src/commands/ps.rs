@@ -224,6 +224,62 @@ mod tests {
     }
 
     #[test]
+    fn stateful_replicas_show_their_volumes_in_a_last_column() {
+        use zeppelin_core::status::{SubStatus, VolumeStatus};
+        let replica = |index: u32, volumes: Vec<(&str, Option<u64>)>| ReplicaStatus {
+            name: format!("db.{index}"),
+            state: ReplicaState::Healthy,
+            ready: true,
+            restarts: 0,
+            uptime: Some(Duration::from_secs(9)),
+            pid: Some(4242 + index),
+            port: Some(40001),
+            node: None,
+            reason: None,
+            last_exit: None,
+            volumes: volumes
+                .into_iter()
+                .map(|(name, bytes)| VolumeStatus {
+                    name: name.to_owned(),
+                    path: format!("/app/.zeppelin/volumes/db/{index}/{name}"),
+                    bytes,
+                })
+                .collect(),
+        };
+        let sub = |name: &str, replicas: Vec<ReplicaStatus>| SubStatus {
+            name: name.to_owned(),
+            desired: 2,
+            ready: 2,
+            updated: None,
+            available: None,
+            address: None,
+            replicas,
+        };
+        let status = AppStatus {
+            app: "shop".to_owned(),
+            runtime: status::Runtime::Local,
+            subs: vec![
+                sub(
+                    "db",
+                    vec![
+                        replica(0, vec![("data", Some(1_572_864)), ("wal", Some(12))]),
+                        replica(1, vec![("data", None), ("wal", Some(0))]),
+                    ],
+                ),
+                sub(
+                    "web",
+                    vec![ReplicaStatus {
+                        name: "web.0".to_owned(),
+                        ..replica(2, Vec::new())
+                    }],
+                ),
+            ],
+            endpoints: Vec::new(),
+        };
+        insta::assert_snapshot!(table(&status).trim_fmt());
+    }
+
+    #[test]
     fn uptimes_are_short() {
         assert_eq!(uptime(Duration::from_secs(45)), "45s");
         assert_eq!(uptime(Duration::from_secs(192)), "3m12s");

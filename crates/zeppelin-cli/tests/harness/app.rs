@@ -18,6 +18,13 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// length and SHA-256, and echoes WebSocket messages.
 pub const ECHO_SERVER: &str = include_str!("../fixtures/echo.py");
 
+/// A stateful server for test apps (Python's standard library), for a sub with a `data`
+/// volume: locks its replica's data, records starts and stops, serves what it kept.
+pub const STATEFUL_SERVER: &str = include_str!("../fixtures/stateful.py");
+
+/// Runs a command at a pseudo-terminal and types an answer when asked (Python's `pty`).
+pub const ANSWER_AT_TERMINAL: &str = include_str!("../fixtures/answer_at_terminal.py");
+
 pub struct TestApp {
     dir: tempfile::TempDir,
     /// The app folder: the temporary folder, or a folder `zeppelin new` made in it.

@@ -1,7 +1,7 @@
 //! `[sub.NAME]` tables for test app files, built from the shapes tests use again and again
-//! (a sleeper, Python's `http.server`, the echo server of `fixtures/echo.py`, an image for
-//! the cluster) with the fields that vary set by name, so a test shows only what matters
-//! to it.
+//! (a sleeper, Python's `http.server`, the echo server of `fixtures/echo.py`, the stateful
+//! server of `fixtures/stateful.py`, an image for the cluster) with the fields that vary set
+//! by name, so a test shows only what matters to it.
 
 use std::fmt;
 
@@ -40,6 +40,17 @@ impl Sub {
             .replicas(replicas)
             .health(r#"{ http = "/healthz", interval = "1s" }"#)
             .text("stop_timeout", "5s")
+    }
+
+    /// The stateful server of `fixtures/stateful.py` (written into the app folder by the
+    /// test, see `app::STATEFUL_SERVER`): one `data` volume, `replicas` replicas behind
+    /// `port`, healthy on `/`.
+    pub fn stateful(name: &str, port: u16, replicas: u32) -> Self {
+        Self::new(name, "exec python3 stateful.py")
+            .port(port)
+            .replicas(replicas)
+            .health(r#"{ http = "/", interval = "200ms" }"#)
+            .field("volumes", r#"{ data = { path = "/data" } }"#)
     }
 
     /// A sub for the cluster: `image`, and a local command that only sleeps.
