@@ -707,3 +707,43 @@ fn the_example_app_is_valid() {
         ["api", "web", "worker"]
     );
 }
+
+#[test]
+fn the_guestbook_example_is_valid_and_redis_is_stateful() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/guestbook/zeppelin.toml");
+    let app = zeppelin_core::load(&file).expect("examples/guestbook is valid");
+    assert_eq!(app.name, "guestbook");
+    assert_eq!(
+        app.start_order()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["redis", "frontend"]
+    );
+    let redis = &app.subs["redis"];
+    assert!(redis.is_stateful() && !app.subs["frontend"].is_stateful());
+    let data = &redis.volumes["data"];
+    assert_eq!(
+        (data.dir_var().as_str(), data.path.as_str()),
+        ("DATA_DIR", "/data")
+    );
+    assert_eq!(
+        data.size.as_ref().map(zeppelin_core::Quantity::as_str),
+        Some("1Gi")
+    );
+    let run = redis.run.as_deref().unwrap();
+    for flag in [
+        "--dir $DATA_DIR",
+        "--appendonly yes",
+        "--appendfsync always",
+    ] {
+        assert!(run.contains(flag), "{flag} missing from {run}");
+    }
+    let command = app.kubernetes.subs["redis"].command.clone().unwrap();
+    assert!(
+        command
+            .join(" ")
+            .contains("--dir /data --appendonly yes --appendfsync always"),
+        "{command:?}"
+    );
+}
