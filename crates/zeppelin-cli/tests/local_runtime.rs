@@ -461,6 +461,21 @@ fn stopping_one_sub_leaves_the_others_running() {
 }
 
 #[test]
+fn running_again_starts_a_sub_that_was_stopped() {
+    let app = TestApp::new(&subs(&[Sub::sleeper("a"), Sub::sleeper("b")]));
+    app.start();
+    let a = app.pids("a")[0];
+    app.zeppelin(&["stop", "b"]).assert().success();
+    assert_eq!(app.replicas("b")[0]["state"], "stopped");
+    app.zeppelin(&["run", "-d"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("started b"));
+    app.wait_healthy("b", 1);
+    assert_eq!(app.pids("a"), [a], "the running sub is left alone");
+}
+
+#[test]
 fn a_process_ignoring_sigterm_is_killed_after_its_stop_timeout() {
     let app = TestApp::new(&subs(&[Sub::new(
         "stubborn",

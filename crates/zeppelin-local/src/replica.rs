@@ -112,6 +112,12 @@ impl Replica {
         self.info.lock().expect("replica info").clone()
     }
 
+    /// Whether the replica was told to stop (by `stop`, a roll or a scale down): it will not
+    /// run again, so a sub whose replicas were all stopped must be launched anew.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     /// Stops the replica and waits for it; `true` when it stopped cleanly (or was stopped
     /// already).
     pub(crate) async fn stop(&self) -> bool {

@@ -85,7 +85,7 @@ pub(crate) async fn scale(subs: &Subs, counts: &BTreeMap<String, u32>) -> Result
     Ok(())
 }
 
-/// Makes what runs match `app`: new subs start, changed subs are rolled one replica at a
+/// Makes what runs match `app`: new subs and subs stopped by `stop` start, changed subs are rolled one replica at a
 /// time (replaced outright when their port changed), subs whose replica count alone changed
 /// are scaled, removed subs stop, the rest is left alone. `env` is `app`'s, checked before
 /// the gate was taken; `gateway_port` is the new run's `--gateway-port`.
@@ -118,7 +118,20 @@ pub(crate) async fn apply(
     traffic.open(&app, gateway_port).await?;
     subs.state.set_app(app.clone());
     for sub in app.start_order() {
+        let stopped = subs
+            .state
+            .replicas_of(&sub.name)
+            .iter()
+            .any(|r| r.stop_requested());
         match subs.state.context(&sub.name) {
+            // `zeppelin stop SUB` leaves the sub listed but stopped; running the app again
+            // means running all of it, as the file says.
+            Some(old) if stopped => {
+                subs.stop_sub(&sub.name).await;
+                let ctx = sub_context(sub, env, old.log.clone(), Arc::clone(&old.ready_set))?;
+                subs.launch(&ctx).await?;
+                applied.started.push(sub.name.clone());
+            }
             Some(ctx) if same_but_replicas(&ctx, sub, env) => {
                 let count = subs.state.replicas_of(&sub.name).len();
                 if count == sub.local_replicas() as usize {
