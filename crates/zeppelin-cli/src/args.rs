@@ -131,8 +131,9 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  zeppelin rollback\n  zeppelin rollback 3")]
     Rollback(RollbackArgs),
 
-    /// Delete every object of the app from the cluster, and wait until they are gone.
-    #[command(after_help = "Example:\n  zeppelin delete")]
+    /// Delete every object of the app from the cluster, and wait until they are gone; the
+    /// data of stateful subs (their volume claims) is kept unless --delete-data says so.
+    #[command(after_help = "Examples:\n  zeppelin delete\n  zeppelin delete --delete-data --yes")]
     Delete(DeleteArgs),
 
     /// The background supervisor that `zeppelin run -d` starts.
@@ -292,6 +293,9 @@ pub(crate) struct DeleteArgs {
     /// How long to wait for every object to be gone.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = values::duration)]
     pub(crate) timeout: Duration,
+
+    #[command(flatten)]
+    pub(crate) data: DeleteDataArgs,
 }
 
 #[derive(Debug, Args)]

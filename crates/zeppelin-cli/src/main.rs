@@ -7,7 +7,6 @@
 
 mod args;
 mod commands;
-#[expect(dead_code, reason = "stop and delete take it up next")]
 mod confirm;
 mod diagnostics;
 mod log_lines;
