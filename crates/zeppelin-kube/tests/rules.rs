@@ -547,7 +547,7 @@ fn objects_come_in_apply_stages_with_ownership_labels() {
             Stage::ServiceAccount,
             Stage::Config,
             Stage::Service,
-            Stage::Deployment,
+            Stage::Workload,
             Stage::PodDisruptionBudget,
             Stage::HorizontalPodAutoscaler,
             Stage::NetworkPolicy,

@@ -35,7 +35,7 @@ pub(crate) fn pdb(app: &App, sub: &Sub) -> Option<PodDisruptionBudget> {
     })
 }
 
-/// Scales the sub's Deployment on average CPU use, as a share of its CPU request.
+/// Scales a stateless sub's Deployment on average CPU use, as a share of its CPU request.
 pub(crate) fn hpa(
     app: &App,
     sub: &Sub,

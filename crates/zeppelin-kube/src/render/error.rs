@@ -8,6 +8,14 @@ pub enum RenderError {
     )]
     MissingImage { sub: String },
     #[error(
+        "volume `{volume}` of sub `{sub}` has no size, which Kubernetes needs to claim storage; add `size = \"1Gi\"` to sub.{sub}.volumes.{volume}"
+    )]
+    MissingVolumeSize { sub: String, volume: String },
+    #[error(
+        "volume `{volume}` of sub `{sub}` has the name of a volume every pod already has (`{volume}`); rename it in sub.{sub}.volumes"
+    )]
+    ReservedVolumeName { sub: String, volume: String },
+    #[error(
         "the {kind} name `{name}` is {len} characters long, over Kubernetes' limit of {limit}; shorten the app or sub name"
     )]
     NameTooLong {
@@ -17,7 +25,7 @@ pub enum RenderError {
         limit: usize,
     },
     #[error(
-        "two objects would both be the {kind} `{name}`: a sub's name collides with one Zeppelin gives the app's own objects (`<app>-conf`, `<app>-secrets`, `<app>-dns`, `<app>-default-deny`); rename the sub"
+        "two objects would both be the {kind} `{name}`: a sub's name collides with one Zeppelin gives the app's own objects (`<app>-conf`, `<app>-secrets`, `<app>-dns`, `<app>-default-deny`) or a stateful sub's pods (`<sub>-pods`); rename the sub"
     )]
     NameClash { kind: &'static str, name: String },
     #[error(

@@ -70,6 +70,21 @@ pub(crate) fn sub_labels(app: &App, sub: &str) -> BTreeMap<String, String> {
     labels
 }
 
+/// Labels of a stateful sub's claims, through its StatefulSet's claim templates: the
+/// ownership labels and the sub, and nothing that may change between deploys (the version,
+/// `[kubernetes] labels`), because a StatefulSet's claim templates can never be changed.
+/// A claim matches [`owner_selector`], so it can be found; a deploy never prunes it,
+/// since claims are not among the kinds it lists.
+pub(crate) fn claim_labels(app: &App, sub: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (NAME.to_owned(), sub.to_owned()),
+        (INSTANCE.to_owned(), app.name.clone()),
+        (COMPONENT.to_owned(), sub.to_owned()),
+        (PART_OF.to_owned(), app.name.clone()),
+        (MANAGED_BY.to_owned(), MANAGER.to_owned()),
+    ])
+}
+
 /// The labels that select a sub's pods. Deployment selectors are immutable, so these never
 /// include anything that changes between deploys (such as the version).
 pub(crate) fn selector(app: &App, sub: &str) -> BTreeMap<String, String> {

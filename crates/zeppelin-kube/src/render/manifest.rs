@@ -7,13 +7,18 @@ use serde_json::Value;
 use crate::render::object::{Rendered, Stage};
 
 /// The kinds Zeppelin renders, in apply order: `(kind, group, version, plural, namespaced)`.
-pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 10] = [
+///
+/// A deploy lists, prunes and deletes exactly these kinds, so PersistentVolumeClaims are
+/// never among them: a stateful sub's claims come from its StatefulSet's templates and are
+/// deleted only when asked for by name.
+pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 11] = [
     ("Namespace", "", "v1", "namespaces", false),
     ("ServiceAccount", "", "v1", "serviceaccounts", true),
     ("ConfigMap", "", "v1", "configmaps", true),
     ("Secret", "", "v1", "secrets", true),
     ("Service", "", "v1", "services", true),
     ("Deployment", "apps", "v1", "deployments", true),
+    ("StatefulSet", "apps", "v1", "statefulsets", true),
     (
         "PodDisruptionBudget",
         "policy",
@@ -62,7 +67,7 @@ fn stage_of(kind: &str) -> Option<Stage> {
         "ServiceAccount" => Stage::ServiceAccount,
         "ConfigMap" | "Secret" => Stage::Config,
         "Service" => Stage::Service,
-        "Deployment" => Stage::Deployment,
+        "Deployment" | "StatefulSet" => Stage::Workload,
         "PodDisruptionBudget" => Stage::PodDisruptionBudget,
         "HorizontalPodAutoscaler" => Stage::HorizontalPodAutoscaler,
         "NetworkPolicy" => Stage::NetworkPolicy,
@@ -199,5 +204,33 @@ mod tests {
         assert!(manifest.contains("Ingress", "x"));
         let err = Manifest::from_values(vec![object("CronJob", "batch/v1")]).unwrap_err();
         assert!(err.contains("CronJob"), "{err}");
+    }
+
+    #[test]
+    fn a_statefulset_is_read_back_with_the_deployments() {
+        let manifest = Manifest::from_values(vec![
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                   "metadata": {"name": "redis", "namespace": "guestbook"}}),
+            json!({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "redis-pods", "namespace": "guestbook"}}),
+        ])
+        .unwrap();
+        assert_eq!(manifest.items[1].stage, Stage::Workload);
+        assert_eq!(manifest.items[1].resource.plural, "statefulsets");
+        assert_eq!(manifest.items[1].resource.api_version, "apps/v1");
+    }
+
+    #[test]
+    fn claims_are_never_a_kind_a_deploy_lists_prunes_or_deletes() {
+        assert!(
+            KINDS
+                .iter()
+                .all(|(kind, ..)| *kind != "PersistentVolumeClaim")
+        );
+        assert!(resource("PersistentVolumeClaim").is_none());
+        let err = Manifest::from_values(vec![json!({"apiVersion": "v1",
+            "kind": "PersistentVolumeClaim", "metadata": {"name": "data-redis-0"}})])
+        .unwrap_err();
+        assert!(err.contains("PersistentVolumeClaim"), "{err}");
     }
 }

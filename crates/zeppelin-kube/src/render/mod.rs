@@ -19,6 +19,7 @@ mod pod;
 mod probes;
 pub mod secrets;
 mod service;
+mod stateful;
 pub(crate) mod warning;
 mod workload;
 pub(crate) mod yaml;
@@ -32,8 +33,9 @@ use crate::render::warning::Warning;
 
 /// Renders `app` into Kubernetes objects.
 ///
-/// Fails when the app cannot run on a cluster as written: a sub without an `image`, or a
-/// name Kubernetes would refuse.
+/// A sub with volumes becomes a StatefulSet with its headless Service, any other sub a
+/// Deployment. Fails when the app cannot run on a cluster as written: a sub without an
+/// `image`, a volume without a `size`, or a name Kubernetes would refuse.
 pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderError> {
     for sub in app.subs.values() {
         if sub.image.is_none() {
@@ -46,17 +48,29 @@ pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderErro
     let mut objects = Vec::new();
     objects.extend(app_wide::objects(app, options));
     for sub in app.subs.values() {
-        objects.push(Object::Deployment(Box::new(workload::deployment(
-            app,
-            sub,
-            options,
-            &mut warnings,
-        ))));
+        if sub.is_stateful() {
+            objects.push(Object::StatefulSet(Box::new(stateful::stateful_set(
+                app,
+                sub,
+                options,
+                &mut warnings,
+            )?)));
+            objects.push(Object::Service(service::headless(app, sub)));
+        } else {
+            objects.push(Object::Deployment(Box::new(workload::deployment(
+                app,
+                sub,
+                options,
+                &mut warnings,
+            ))));
+            // `zeppelin check` refuses `autoscale` on a stateful sub: its replicas are
+            // identities with data, not capacity.
+            objects.extend(
+                availability::hpa(app, sub, &mut warnings).map(Object::HorizontalPodAutoscaler),
+            );
+        }
         objects.extend(service::service(app, sub).map(Object::Service));
         objects.extend(availability::pdb(app, sub).map(Object::PodDisruptionBudget));
-        objects.extend(
-            availability::hpa(app, sub, &mut warnings).map(Object::HorizontalPodAutoscaler),
-        );
     }
     let exposed = app.exposed_secrets();
     if !exposed.is_empty() {

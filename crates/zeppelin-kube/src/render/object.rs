@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -22,7 +22,8 @@ pub enum Stage {
     ServiceAccount,
     Config,
     Service,
-    Deployment,
+    /// Deployments and StatefulSets: the pods, once what they mount and reach exists.
+    Workload,
     PodDisruptionBudget,
     HorizontalPodAutoscaler,
     NetworkPolicy,
@@ -38,6 +39,7 @@ pub enum Object {
     Secret(Secret),
     Service(Service),
     Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
     PodDisruptionBudget(PodDisruptionBudget),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     NetworkPolicy(NetworkPolicy),
@@ -77,6 +79,10 @@ macro_rules! each {
             Object::Secret($o) => $f,
             Object::Service($o) => $f,
             Object::Deployment(boxed) => {
+                let $o = &**boxed;
+                $f
+            }
+            Object::StatefulSet(boxed) => {
                 let $o = &**boxed;
                 $f
             }
@@ -138,7 +144,7 @@ impl Object {
             Self::ServiceAccount(_) => Stage::ServiceAccount,
             Self::ConfigMap(_) | Self::Secret(_) => Stage::Config,
             Self::Service(_) => Stage::Service,
-            Self::Deployment(_) => Stage::Deployment,
+            Self::Deployment(_) | Self::StatefulSet(_) => Stage::Workload,
             Self::PodDisruptionBudget(_) => Stage::PodDisruptionBudget,
             Self::HorizontalPodAutoscaler(_) => Stage::HorizontalPodAutoscaler,
             Self::NetworkPolicy(_) => Stage::NetworkPolicy,
@@ -165,9 +171,12 @@ impl Object {
     /// Refuses names and label values Kubernetes would refuse for their length.
     pub(crate) fn check_names(&self) -> Result<(), RenderError> {
         // Names of these kinds become DNS labels (Services, Namespaces) or parts of pod
-        // names (Deployments); the others may be DNS subdomains.
+        // names (Deployments); the others may be DNS subdomains. A StatefulSet's name, with
+        // a dash and a 10-character hash, is the `controller-revision-hash` label value of
+        // its pods, which may not exceed 63 characters.
         let limit = match self {
             Self::Namespace(_) | Self::Service(_) | Self::Deployment(_) => 63,
+            Self::StatefulSet(_) => 52,
             _ => 253,
         };
         let name = self.name();

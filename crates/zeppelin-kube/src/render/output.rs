@@ -52,13 +52,14 @@ pub fn file_name(index: usize, count: usize, object: &Object, extension: &str) -
 }
 
 /// The kinds [`file_name`] writes, in lower case.
-const FILE_KINDS: [&str; 10] = [
+const FILE_KINDS: [&str; 11] = [
     "namespace",
     "serviceaccount",
     "configmap",
     "secret",
     "service",
     "deployment",
+    "statefulset",
     "poddisruptionbudget",
     "horizontalpodautoscaler",
     "networkpolicy",
@@ -112,6 +113,7 @@ mod tests {
     #[test]
     fn only_rendered_file_names_are_recognised() {
         assert!(is_rendered_file_name("06-deployment-api.yaml"));
+        assert!(is_rendered_file_name("07-statefulset-redis.yaml"));
         assert!(is_rendered_file_name(
             "12-networkpolicy-shop-default-deny.json"
         ));

@@ -1,14 +1,14 @@
 //! A sub's container, its volumes and pod security: environment, probes, resources, the
-//! `/tmp` and secret volumes it mounts, and the hardening that meets every control of the
-//! Pod Security Standards `restricted` profile.
+//! `/tmp` and secret volumes it mounts (and a stateful sub's claims), and the hardening
+//! that meets every control of the Pod Security Standards `restricted` profile.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvFromSource, EnvVar, EnvVarSource, KeyToPath, Lifecycle, LifecycleHandler,
-    PodSecurityContext, ResourceRequirements, SeccompProfile, SecretKeySelector,
-    SecretVolumeSource, SecurityContext, SleepAction, Volume, VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use zeppelin_core::kubernetes::SecurityOptOuts;
@@ -30,9 +30,15 @@ pub(crate) const DEFAULT_EPHEMERAL_STORAGE: &str = "256Mi";
 pub(crate) const PRE_STOP_PAUSE_SECS: i64 = 5;
 
 /// The writable `/tmp` every container gets, its root filesystem being read-only.
-const TMP_VOLUME: &str = "tmp";
+pub(crate) const TMP_VOLUME: &str = "tmp";
 /// The app's Secret, mounted as one file per secret.
-const SECRETS_VOLUME: &str = "secrets";
+pub(crate) const SECRETS_VOLUME: &str = "secrets";
+
+/// The variable giving a replica its number, as the local runtime does.
+const REPLICA_VAR: &str = "ZEPPELIN_REPLICA";
+/// Where a stateful sub's pod finds its ordinal: the StatefulSet controller labels every
+/// pod with it (Kubernetes 1.28 and later).
+const POD_INDEX_FIELD: &str = "metadata.labels['apps.kubernetes.io/pod-index']";
 
 /// Read-only for the owner and the pod's group; secret files need nothing more.
 const SECRET_FILE_MODE: i32 = 0o440;
@@ -71,6 +77,12 @@ pub(crate) fn container(app: &App, sub: &Sub, skips: &mut Skips) -> Container {
             ..VolumeMount::default()
         });
     }
+    // A stateful sub's claims, which its StatefulSet's templates add to the pod by name.
+    mounts.extend(sub.volumes.values().map(|volume| VolumeMount {
+        name: volume.name.clone(),
+        mount_path: volume.path.clone(),
+        ..VolumeMount::default()
+    }));
     let (readiness, liveness, startup) = match probes {
         Some(p) => (Some(p.readiness), Some(p.liveness), Some(p.startup)),
         None => (None, None, None),
@@ -131,7 +143,8 @@ pub(crate) fn termination_grace(sub: &Sub) -> i64 {
 }
 
 /// The sub's environment: its own `env`, then what Zeppelin sets in every runtime (`PORT`,
-/// every `<SUB>_ADDR`, every `<SECRET>_FILE`), then secrets exposed as variables.
+/// every `<SUB>_ADDR`, every `<SECRET>_FILE`, and for a stateful sub every `<VOLUME>_DIR`
+/// and `ZEPPELIN_REPLICA`), then secrets exposed as variables.
 fn env(app: &App, sub: &Sub, skips: &mut Skips) -> Vec<EnvVar> {
     let mut vars: BTreeMap<String, EnvVar> = BTreeMap::new();
     let mut plain = |name: String, value: String| {
@@ -158,6 +171,26 @@ fn env(app: &App, sub: &Sub, skips: &mut Skips) -> Vec<EnvVar> {
     }
     for name in app.secrets.keys() {
         plain(App::secret_file_var(name), secrets::file_path(name));
+    }
+    for volume in sub.volumes.values() {
+        // The mount path as given; `$$` keeps Kubernetes from expanding a `$(...)` in it.
+        plain(volume.dir_var(), volume.path.replace('$', "$$"));
+    }
+    if sub.is_stateful() {
+        vars.insert(
+            REPLICA_VAR.to_owned(),
+            EnvVar {
+                name: REPLICA_VAR.to_owned(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        api_version: None,
+                        field_path: POD_INDEX_FIELD.to_owned(),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+            },
+        );
     }
     let exposed = app.exposed_secrets();
     for name in &exposed {

@@ -1,5 +1,6 @@
-//! A sub's Deployment: replicas, rolling updates without downtime, spread over nodes and
-//! zones, the config hash, and the hardened pod from `pod`.
+//! A sub's workload: what its Deployment (and a stateful sub's StatefulSet, in `stateful`)
+//! is made of — replicas, spread over nodes and zones, the config hash, the hardened pod
+//! from `pod` — and the Deployment itself, with rolling updates without downtime.
 
 use std::collections::BTreeMap;
 
@@ -20,11 +21,14 @@ use crate::render::options::RenderOptions;
 use crate::render::pod::{container, opt_outs, pod_security, security, termination_grace, volumes};
 use crate::render::warning::{Skips, Warning};
 
-/// Replicas of a sub that says nothing: two, so one node going away never takes it down.
+/// Replicas of a stateless sub that says nothing: two, so one node going away never takes
+/// it down.
 pub(crate) const DEFAULT_REPLICAS: u32 = 2;
 
 /// Replicas on the cluster: `[kubernetes.sub.NAME] replicas`, else the sub's `replicas`,
-/// else [`DEFAULT_REPLICAS`]; `None` when an autoscaler owns the count.
+/// else [`DEFAULT_REPLICAS`] for a stateless sub and one for a stateful sub (whose replicas
+/// each keep their own data, so a second one is not more of the same); `None` when an
+/// autoscaler owns the count.
 pub(crate) fn replicas(app: &App, sub: &Sub) -> Option<u32> {
     if sub.autoscale.is_some() {
         return None;
@@ -35,16 +39,32 @@ pub(crate) fn replicas(app: &App, sub: &Sub) -> Option<u32> {
             .get(&sub.name)
             .and_then(|k| k.replicas)
             .or(sub.replicas)
-            .unwrap_or(DEFAULT_REPLICAS),
+            .unwrap_or(if sub.is_stateful() {
+                1
+            } else {
+                DEFAULT_REPLICAS
+            }),
     )
 }
 
-pub(crate) fn deployment(
+/// What a sub's Deployment and StatefulSet share: the object's metadata (with the
+/// opt-outs and scanner skips it carries), the pod selector and the pod template.
+pub(crate) struct Workload {
+    pub(crate) metadata: ObjectMeta,
+    pub(crate) selector: LabelSelector,
+    pub(crate) template: PodTemplateSpec,
+}
+
+/// The parts of a sub's workload. `revision_label` is the label its controller puts on the
+/// pods of one revision (`pod-template-hash`, `controller-revision-hash`), so that zone
+/// spreading counts the pods of the revision rolling out apart from the old ones.
+pub(crate) fn workload(
     app: &App,
     sub: &Sub,
     options: &RenderOptions,
+    revision_label: &str,
     warnings: &mut Vec<Warning>,
-) -> Deployment {
+) -> Workload {
     let mut skips = Skips::new(&sub.name);
     image_skips(sub.image.as_deref().unwrap_or_default(), &mut skips);
     let container = container(app, sub, &mut skips);
@@ -77,13 +97,6 @@ pub(crate) fn deployment(
     annotations.extend(skips.annotations());
     warnings.extend(skips.into_warnings());
 
-    let replicas = replicas(app, sub);
-    if replicas == Some(1) {
-        warnings.push(Warning::sub(
-            &sub.name,
-            "runs a single replica, so it is down during node maintenance; set `replicas = 2` or more",
-        ));
-    }
     let selector_labels = selector(app, sub.name.as_str());
     let mut template_annotations = BTreeMap::from([
         (
@@ -96,7 +109,7 @@ pub(crate) fn deployment(
         ),
     ]);
     template_annotations.extend(app.kubernetes.annotations.clone());
-    Deployment {
+    Workload {
         metadata: ObjectMeta {
             name: Some(sub.name.clone()),
             namespace: Some(app.namespace().to_owned()),
@@ -104,12 +117,73 @@ pub(crate) fn deployment(
             annotations: (!annotations.is_empty()).then_some(annotations),
             ..ObjectMeta::default()
         },
+        selector: LabelSelector {
+            match_labels: Some(selector_labels.clone()),
+            match_expressions: None,
+        },
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(sub_labels(app, &sub.name)),
+                annotations: Some(template_annotations),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(PodSpec {
+                service_account_name: Some(app.name.clone()),
+                automount_service_account_token: Some(false),
+                enable_service_links: Some(false),
+                security_context: Some(pod_security(&security)),
+                containers: vec![container],
+                volumes: Some(volumes(app)),
+                termination_grace_period_seconds: Some(termination_grace(sub)),
+                affinity: Some(anti_affinity(&selector_labels)),
+                topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+                    max_skew: 1,
+                    topology_key: "topology.kubernetes.io/zone".to_owned(),
+                    when_unsatisfiable: "ScheduleAnyway".to_owned(),
+                    label_selector: Some(LabelSelector {
+                        match_labels: Some(selector_labels),
+                        match_expressions: None,
+                    }),
+                    match_label_keys: Some(vec![revision_label.to_owned()]),
+                    ..TopologySpreadConstraint::default()
+                }]),
+                image_pull_secrets: (!app.kubernetes.image_pull_secrets.is_empty()).then(|| {
+                    app.kubernetes
+                        .image_pull_secrets
+                        .iter()
+                        .map(|name| LocalObjectReference { name: name.clone() })
+                        .collect()
+                }),
+                ..PodSpec::default()
+            }),
+        },
+    }
+}
+
+/// A stateless sub's Deployment.
+pub(crate) fn deployment(
+    app: &App,
+    sub: &Sub,
+    options: &RenderOptions,
+    warnings: &mut Vec<Warning>,
+) -> Deployment {
+    let Workload {
+        metadata,
+        selector,
+        template,
+    } = workload(app, sub, options, "pod-template-hash", warnings);
+    let replicas = replicas(app, sub);
+    if replicas == Some(1) {
+        warnings.push(Warning::sub(
+            &sub.name,
+            "runs a single replica, so it is down during node maintenance; set `replicas = 2` or more",
+        ));
+    }
+    Deployment {
+        metadata,
         spec: Some(DeploymentSpec {
-            replicas: replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels.clone()),
-                match_expressions: None,
-            },
+            replicas: replicas.map(count),
+            selector,
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".to_owned()),
                 rolling_update: Some(RollingUpdateDeployment {
@@ -117,49 +191,20 @@ pub(crate) fn deployment(
                     max_surge: Some(IntOrString::String("25%".to_owned())),
                 }),
             }),
-            revision_history_limit: Some(10),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sub_labels(app, &sub.name)),
-                    annotations: Some(template_annotations),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(app.name.clone()),
-                    automount_service_account_token: Some(false),
-                    enable_service_links: Some(false),
-                    security_context: Some(pod_security(&security)),
-                    containers: vec![container],
-                    volumes: Some(volumes(app)),
-                    termination_grace_period_seconds: Some(termination_grace(sub)),
-                    affinity: Some(anti_affinity(&selector_labels)),
-                    topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-                        max_skew: 1,
-                        topology_key: "topology.kubernetes.io/zone".to_owned(),
-                        when_unsatisfiable: "ScheduleAnyway".to_owned(),
-                        label_selector: Some(LabelSelector {
-                            match_labels: Some(selector_labels),
-                            match_expressions: None,
-                        }),
-                        match_label_keys: Some(vec!["pod-template-hash".to_owned()]),
-                        ..TopologySpreadConstraint::default()
-                    }]),
-                    image_pull_secrets: (!app.kubernetes.image_pull_secrets.is_empty()).then(
-                        || {
-                            app.kubernetes
-                                .image_pull_secrets
-                                .iter()
-                                .map(|name| LocalObjectReference { name: name.clone() })
-                                .collect()
-                        },
-                    ),
-                    ..PodSpec::default()
-                }),
-            },
+            revision_history_limit: Some(REVISION_HISTORY_LIMIT),
+            template,
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
     }
+}
+
+/// Old revisions a workload's controller keeps (ReplicaSets, ControllerRevisions).
+pub(crate) const REVISION_HISTORY_LIMIT: i32 = 10;
+
+/// A replica count as the API takes it.
+pub(crate) fn count(replicas: u32) -> i32 {
+    i32::try_from(replicas).unwrap_or(i32::MAX)
 }
 
 /// Scanner checks an image reference decides: a tag instead of a digest, or no fixed tag.
