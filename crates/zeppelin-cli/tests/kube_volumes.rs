@@ -172,7 +172,10 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
     // Scaled to zero, the replica goes and its claim stays.
     let (_, scaled) = world.ok(&["scale", "--k8s", "redis=0"]);
     assert!(scaled.contains("scaled redis to 0"), "{scaled}");
-    assert!(scaled.contains(&format!("  {CLAIM} (sub redis, 1Gi, Bound)")), "{scaled}");
+    assert!(
+        scaled.contains(&format!("  {CLAIM} (sub redis, 1Gi, Bound)")),
+        "{scaled}"
+    );
     assert_eq!(world.stateful_set().unwrap()["spec"]["replicas"], 0);
     assert!(world.claim().is_some());
     world.ok(&["deploy", "--timeout", "60s"]);
@@ -224,12 +227,18 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
     // `delete` keeps the claim and the namespace that holds it.
     let (_, deleted) = world.ok(&["delete"]);
     assert!(deleted.contains("Deployment/frontend deleted"), "{deleted}");
-    assert!(deleted.contains(&format!("  {CLAIM} (sub redis")), "{deleted}");
+    assert!(
+        deleted.contains(&format!("  {CLAIM} (sub redis")),
+        "{deleted}"
+    );
     assert!(
         deleted.contains(&format!("namespace {NAMESPACE} kept")),
         "{deleted}"
     );
-    assert!(!deleted.contains(&format!("Namespace/{NAMESPACE} deleted")), "{deleted}");
+    assert!(
+        !deleted.contains(&format!("Namespace/{NAMESPACE} deleted")),
+        "{deleted}"
+    );
     assert!(world.claim().is_some());
     assert!(world.get("", "Namespace", NAMESPACE).is_some());
 
@@ -237,7 +246,10 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
     let refused = world.zeppelin(&["delete", "--delete-data"]);
     let said = text(&refused.stderr);
     assert_ne!(code(&refused), 0, "{said}");
-    assert!(said.contains("not deleting the data of guestbook"), "{said}");
+    assert!(
+        said.contains("not deleting the data of guestbook"),
+        "{said}"
+    );
     assert!(said.contains(CLAIM), "{said}");
     assert!(said.contains("--yes"), "{said}");
     assert!(world.claim().is_some());
@@ -248,7 +260,10 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
         gone.contains(&format!("PersistentVolumeClaim/{CLAIM} deleted")),
         "{gone}"
     );
-    assert!(gone.contains(&format!("Namespace/{NAMESPACE} deleted")), "{gone}");
+    assert!(
+        gone.contains(&format!("Namespace/{NAMESPACE} deleted")),
+        "{gone}"
+    );
     assert!(world.claim().is_none());
     assert!(world.get("", "Namespace", NAMESPACE).is_none());
 }
@@ -262,7 +277,14 @@ fn a_claim_that_cannot_bind_fails_the_deploy_within_the_timeout_saying_why() {
     let out = world.zeppelin(&["deploy", "--timeout", "5s", "--atomic"]);
     let said = text(&out.stderr);
     assert_ne!(code(&out), 0, "{said}");
-    assert!(said.contains("timed out after 5s waiting for redis"), "{said}");
+    assert!(
+        said.contains("timed out after 5s waiting for redis"),
+        "{said}"
+    );
+    assert!(
+        said.contains("did not roll out: still waiting for its volume claims to bind"),
+        "{said}"
+    );
     assert!(
         said.contains(&format!(
             "volume claim {CLAIM} (storage class `missing-no-provisioner`, 1Gi) is Pending and cannot bind"
@@ -278,7 +300,10 @@ fn a_claim_that_cannot_bind_fails_the_deploy_within_the_timeout_saying_why() {
     assert!(said.contains("FailedScheduling"), "{said}");
     assert!(said.contains("[kubernetes.sub.redis]"), "{said}");
     // --atomic has nothing that rolled out to go back to, and says so.
-    assert!(said.contains("no earlier revision that rolled out"), "{said}");
+    assert!(
+        said.contains("no earlier revision that rolled out"),
+        "{said}"
+    );
     let (history, _) = world.ok(&["history"]);
     assert!(history.contains("failed"), "{history}");
     assert_eq!(world.claim().unwrap()["status"]["phase"], "Pending");

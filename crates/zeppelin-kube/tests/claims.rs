@@ -109,9 +109,8 @@ fn wait_options(subs: &[&str], timeout: Duration) -> WaitOptions {
 /// The app deployed with `deploy`: the namespace (made by Zeppelin, so `delete` may remove
 /// it) and one stateless sub.
 fn app(dir: &std::path::Path) -> Manifest {
-    let text = format!(
-        "name = \"{APP}\"\n[sub.api]\nrun = \"true\"\nimage = \"api:1\"\nport = 8081\n"
-    );
+    let text =
+        format!("name = \"{APP}\"\n[sub.api]\nrun = \"true\"\nimage = \"api:1\"\nport = 8081\n");
     let app = zeppelin_core::parse(&text, &dir.join("zeppelin.toml")).unwrap();
     let options = RenderOptions {
         secrets: Some(zeppelin_kube::SecretValues::new()),
@@ -176,7 +175,10 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
     .await
     .unwrap_err()
     .to_string();
-    assert!(failed.contains("timed out after 3s waiting for stuck"), "{failed}");
+    assert!(
+        failed.contains("timed out after 3s waiting for stuck"),
+        "{failed}"
+    );
     assert!(
         failed.contains("volume claim data-stuck-0 (storage class `slow-no-provisioner`, 1Gi) is Pending and cannot bind"),
         "{failed}"
@@ -187,7 +189,10 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
         ),
         "{failed}"
     );
-    assert!(failed.contains("FailedScheduling: 0/1 nodes are available"), "{failed}");
+    assert!(
+        failed.contains("FailedScheduling: 0/1 nodes are available"),
+        "{failed}"
+    );
     assert!(failed.contains("[kubernetes.sub.stuck]"), "{failed}");
     assert!(!failed.contains("add nodes"), "{failed}");
 }

@@ -122,7 +122,7 @@ impl ClusterRuntime {
                 );
                 if !kept.is_empty() {
                     eprintln!(
-                        "the volume claims of {sub}'s replicas from {count} up are kept: scaling up again gives each its data back"
+                        "{sub}'s replicas beyond {count} keep their volume claims: scaling up again gives each replica its own data back"
                     );
                     print_kept_claims(&kept, &self.target.namespace);
                 }

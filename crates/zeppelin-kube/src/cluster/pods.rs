@@ -146,3 +146,14 @@ pub(crate) fn waiting_reason(pod: &Pod) -> Option<String> {
         })
     })
 }
+
+/// Whether the scheduler holds `pod` back for its volume claims (none bound yet, or no
+/// volume to bind them to), rather than for cpu, memory or nodes.
+pub(crate) fn waits_for_claims(pod: &Pod) -> bool {
+    pod.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .filter(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .filter_map(|c| c.message.as_deref())
+        .any(|m| m.contains("PersistentVolumeClaim") || m.contains("persistent volumes"))
+}

@@ -22,7 +22,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use crate::cluster::connect::Cluster;
 use crate::cluster::diagnosis;
 use crate::cluster::error::{ApiCause, ClusterError, humanize};
-use crate::cluster::pods::{Stores, waiting_reason};
+use crate::cluster::pods::{Stores, waiting_reason, waits_for_claims};
 use crate::render::labels::owner_selector;
 
 /// Waiting reasons no amount of waiting fixes.
@@ -258,7 +258,11 @@ fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
                 && let Ok(p) = &mut state
                 && !p.done
             {
-                p.waiting_for = Some(format!("a pod in {reason}"));
+                p.waiting_for = Some(if waits_for_claims(&pod) {
+                    "its volume claims to bind".to_owned()
+                } else {
+                    format!("a pod in {reason}")
+                });
             }
         }
         if let Ok(p) = state {
