@@ -1,6 +1,6 @@
 //! The data of stateful subs on Kubernetes, through the real binary against the test API
 //! server (`zeppelin-kubefake`): `examples/guestbook` deployed with its Redis claim bound
-//! and its StatefulSet waited for; the claim kept (and named, with the command that deletes
+//! and its `StatefulSet` waited for; the claim kept (and named, with the command that deletes
 //! it) when Redis leaves the file, on a rollback to a revision without it, on `scale` to
 //! zero and on `delete`; deleted only by `delete --delete-data`, confirmed. A claim that
 //! cannot bind fails the deploy within `--timeout`, saying why.

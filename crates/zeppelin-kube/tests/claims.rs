@@ -1,4 +1,4 @@
-//! The data of stateful subs against the test API server: waiting on a StatefulSet, a claim
+//! The data of stateful subs against the test API server: waiting on a `StatefulSet`, a claim
 //! that cannot bind explained with its events, and claims that survive prune and `delete`
 //! until the data is asked for. (The commands are tested through the binary in
 //! `zeppelin-cli`.)
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use zeppelin_kube::apply::ApplyOptions;
 use zeppelin_kube::deploy::{DeployOptions, Target, deploy};
@@ -55,7 +55,7 @@ fn labels(sub: &str) -> Value {
     })
 }
 
-/// A StatefulSet `sub` of `replicas` pods, each with a 1Gi `data` claim of `class`.
+/// A `StatefulSet` named `sub` of `replicas` pods, each with a 1Gi `data` claim of `class`.
 fn stateful_set(sub: &str, replicas: i32, class: Option<&str>) -> Value {
     let mut claim_spec = json!({
         "accessModes": ["ReadWriteOnce"],
@@ -221,7 +221,7 @@ async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
     }))
     .unwrap();
     let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), APP);
-    api.create(&Default::default(), &claim).await.unwrap();
+    api.create(&PostParams::default(), &claim).await.unwrap();
 
     let mut pruned = Vec::new();
     let report = deploy(

@@ -60,7 +60,7 @@ pub(crate) fn manifest(app: &App) -> miette::Result<Manifest> {
     Ok(Manifest::from_rendered(&rendered))
 }
 
-/// The app in the cluster: its Deployments and StatefulSets, their pods and claims.
+/// The app in the cluster: its Deployments and `StatefulSet`s, their pods and claims.
 pub(crate) struct ClusterRuntime {
     app: App,
     target: Target,

@@ -18,7 +18,7 @@ use local::LocalRuntime;
 pub(crate) enum Runtime {
     /// Supervised processes on this machine, reached through the control socket and `log/`.
     Local(LocalRuntime),
-    /// Deployments, StatefulSets, pods and claims in the cluster (`--k8s`), reached
+    /// Deployments, `StatefulSet`s, pods and claims in the cluster (`--k8s`), reached
     /// through its API.
     Cluster(ClusterRuntime),
 }
