@@ -186,7 +186,9 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
     let diff = world.zeppelin(&["diff"]);
     assert_eq!(code(&diff), 1, "{}", text(&diff.stderr));
     assert!(
-        text(&diff.stdout).contains("- StatefulSet/redis (pruned"),
+        text(&diff.stdout).contains(
+            "- StatefulSet/redis (pruned: no longer in the app; its volume claims are kept)"
+        ),
         "{}",
         text(&diff.stdout)
     );
