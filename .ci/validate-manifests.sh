@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Renders every app in examples/ and the render test apps (crates/zeppelin-kube/tests/apps),
-# then checks the objects with real validators:
+# Renders every app in examples/ (the shop; the guestbook, whose Redis is a StatefulSet) and
+# the render test apps (crates/zeppelin-kube/tests/apps), then checks the objects with real
+# validators:
 #   - kubernetes-validate --strict, for the oldest supported Kubernetes (1.30) and the newest
 #     the package ships;
 #   - checkov: a non-zero number of resources scanned, zero failed checks, no parsing errors,
-#     and no skipped check at all for the digest-pinned app.
+#     and no skipped check at all for the digest-pinned apps (`pinned`, `stateful`).
 # The validators are installed from PyPI in a virtualenv (ZEPPELIN_VALIDATORS_VENV, default
 # target/validators). Run from anywhere: bash .ci/validate-manifests.sh
 set -euo pipefail
@@ -25,7 +26,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 # Secret values for the test apps: render includes the Secret objects so they are checked too.
-export MARKET_API_TOKEN=validate-token PINNED_API_TOKEN=validate-token
+export MARKET_API_TOKEN=validate-token PINNED_API_TOKEN=validate-token LEDGER_DB_PASSWORD=validate-token
 
 rendered=0
 for file in examples/*/zeppelin.toml crates/zeppelin-kube/tests/apps/*/zeppelin.toml; do
@@ -36,6 +37,12 @@ for file in examples/*/zeppelin.toml crates/zeppelin-kube/tests/apps/*/zeppelin.
     rendered=$((rendered + 1))
 done
 echo "rendered $rendered apps"
+# The stateful subs must have come out as StatefulSets, or the checks below prove nothing
+# about them.
+for app in guestbook stateful; do
+    ls "$out/$app"/*-statefulset-*.yaml >/dev/null 2>&1 ||
+        { echo "$app rendered no StatefulSet"; exit 1; }
+done
 
 newest=$("$venv/bin/kubernetes-validate" --help | sed -n 's/.*Defaults to \([0-9.]*\).*/\1/p' | tr -d ' ')
 for version in "$oldest" "$newest"; do
@@ -65,7 +72,7 @@ if summary["resource_count"] == 0:
     sys.exit(f"{app}: checkov scanned no resources")
 if summary["failed"] or summary["parsing_errors"]:
     sys.exit(f"{app}: checkov: {summary['failed']} failed, {summary['parsing_errors']} parsing errors")
-if app == "pinned" and summary["skipped"]:
+if app in ("pinned", "stateful") and summary["skipped"]:
     sys.exit(f"{app}: the digest-pinned app must pass with no skipped check, got {summary['skipped']}")
 print(f"checkov {app}: {summary['resource_count']} resources, {summary['passed']} passed, 0 failed, {summary['skipped']} skipped")
 PY

@@ -266,3 +266,97 @@ fn the_config_hash_covers_secret_values_even_when_the_secret_is_left_out() {
     assert!(unreadable.status.success());
     assert!(String::from_utf8_lossy(&unreadable.stderr).contains("`SHOP_TEST_TOKEN`"));
 }
+
+#[test]
+fn renders_the_guestbook_example_with_redis_as_a_statefulset() {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/guestbook/zeppelin.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = zeppelin(dir.path())
+        .arg("render")
+        .arg("-f")
+        .arg(&example)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(
+        kinds(&stdout),
+        [
+            "Namespace",
+            "ServiceAccount",
+            "Service",
+            "Service",
+            "Service",
+            "Deployment",
+            "StatefulSet",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "NetworkPolicy",
+            "Ingress",
+        ]
+    );
+    assert!(
+        stderr.contains("warning: sub `redis`: runs a single replica"),
+        "{stderr}"
+    );
+    insta::assert_snapshot!("guestbook", stdout);
+}
+
+#[test]
+fn a_volume_without_size_is_refused_naming_sub_and_volume() {
+    let dir = app_dir(
+        "name = \"guestbook\"\n[sub.redis]\nimage = \"redis:7.4\"\nport = 6379\nvolumes = { data = { path = \"/data\" } }\n",
+    );
+    zeppelin(dir.path())
+        .arg("render")
+        .assert()
+        .failure()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "volume `data` of sub `redis` has no `size`",
+        ));
+}
+
+#[test]
+fn output_dir_names_the_statefulset_file_and_clears_it_when_the_sub_turns_stateless() {
+    let stateful = "name = \"guestbook\"\n[sub.redis]\nimage = \"redis:7.4\"\nport = 6379\nvolumes = { data = { path = \"/data\", size = \"1Gi\" } }\n";
+    let dir = app_dir(stateful);
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    let set = std::fs::read_to_string(out.join("05-statefulset-redis.yaml")).unwrap();
+    assert!(
+        set.starts_with("apiVersion: apps/v1\nkind: StatefulSet\n"),
+        "{set}"
+    );
+    assert!(out.join("04-service-redis-pods.yaml").exists());
+    let stateless = stateful.replace(
+        "volumes = { data = { path = \"/data\", size = \"1Gi\" } }\n",
+        "",
+    );
+    std::fs::write(dir.path().join("zeppelin.toml"), stateless).unwrap();
+    zeppelin(dir.path())
+        .args(["render", "-o", "out"])
+        .assert()
+        .success();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("statefulset") && !n.contains("redis-pods")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with("-deployment-redis.yaml")),
+        "{names:?}"
+    );
+}

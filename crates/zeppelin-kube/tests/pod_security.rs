@@ -1,5 +1,6 @@
 //! Pod Security Standards `restricted`, and the availability rules, as code: every pod
-//! template of every rendered test app is walked and each control asserted. This covers
+//! template (of Deployments and `StatefulSets`) of every rendered test app is walked and each
+//! control asserted. This covers
 //! the controls checkov does not check (volume types, `procMount`, sysctls, `SELinux` and
 //! `AppArmor` types, host fields in probes and hooks, UID ≠ 0) as well as those it does.
 
@@ -7,10 +8,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     LifecycleHandler, PodSecurityContext, PodSpec, Probe, SecurityContext,
 };
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_kube::{Object, Rendered, labels};
 
 /// Sysctls the `baseline` profile allows (and so `restricted`).
@@ -33,17 +34,6 @@ fn rendered_apps() -> Vec<(String, Rendered)> {
             (app.name.clone(), support::render_with_secrets(&app))
         })
         .collect()
-}
-
-fn deployments(r: &Rendered) -> impl Iterator<Item = &Deployment> {
-    r.objects.iter().filter_map(|o| match o {
-        Object::Deployment(d) => Some(&**d),
-        _ => None,
-    })
-}
-
-fn pod(d: &Deployment) -> &PodSpec {
-    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
 }
 
 /// A container-level setting, falling back to the pod's.
@@ -225,29 +215,26 @@ fn assert_apparmor(what: &str, profile: Option<&k8s_openapi::api::core::v1::AppA
 fn every_pod_meets_the_restricted_profile() {
     let mut pods = 0;
     for (app, r) in rendered_apps() {
-        for d in deployments(&r) {
-            assert_restricted(
-                &format!("{app}/{}", d.metadata.name.as_deref().unwrap()),
-                pod(d),
-            );
+        for w in support::workloads(&r) {
+            assert_restricted(&format!("{app}/{}", w.name()), w.pod());
             pods += 1;
         }
     }
-    assert!(pods >= 10, "only {pods} pod templates were checked");
+    assert!(pods >= 14, "only {pods} pod templates were checked");
 }
 
 #[test]
 fn every_pod_is_hardened_beyond_restricted_unless_the_app_file_opts_out() {
     for (app, r) in rendered_apps() {
-        for d in deployments(&r) {
-            let what = format!("{app}/{}", d.metadata.name.as_deref().unwrap());
-            let opt_outs = d
+        for w in support::workloads(&r) {
+            let what = format!("{app}/{}", w.name());
+            let opt_outs = w
                 .metadata
                 .annotations
                 .as_ref()
                 .and_then(|a| a.get(labels::SECURITY_OPT_OUTS).cloned())
                 .unwrap_or_default();
-            let spec = pod(d);
+            let spec = w.pod();
             assert_eq!(spec.automount_service_account_token, Some(false), "{what}");
             assert_eq!(spec.enable_service_links, Some(false), "{what}");
             assert!(
@@ -294,7 +281,7 @@ fn every_pod_is_hardened_beyond_restricted_unless_the_app_file_opts_out() {
 }
 
 #[test]
-fn every_deployment_is_highly_available() {
+fn every_workload_is_highly_available() {
     for (app, r) in rendered_apps() {
         let hpas: BTreeMap<&str, _> = r
             .objects
@@ -306,27 +293,36 @@ fn every_deployment_is_highly_available() {
                 _ => None,
             })
             .collect();
-        for d in deployments(&r) {
-            let name = d.metadata.name.as_deref().unwrap();
+        for w in support::workloads(&r) {
+            let name = w.name();
             let what = format!("{app}/{name}");
-            let spec = d.spec.as_ref().unwrap();
-            match hpas.get(name) {
-                Some(hpa) => {
-                    assert_eq!(spec.replicas, None, "{what}: the autoscaler owns replicas");
+            let has_pdb = r
+                .objects
+                .iter()
+                .any(|o| o.kind() == "PodDisruptionBudget" && o.name() == name);
+            match (w.kind, hpas.get(name)) {
+                (_, Some(hpa)) => {
+                    assert_eq!(w.kind, "Deployment", "{what}: only Deployments autoscale");
+                    assert_eq!(w.replicas, None, "{what}: the autoscaler owns replicas");
                     assert!(hpa.spec.as_ref().unwrap().min_replicas >= Some(2), "{what}");
+                    assert!(has_pdb, "{what}: no PodDisruptionBudget");
                 }
-                None => assert!(
-                    spec.replicas >= Some(2),
-                    "{what}: replicas ≥ 2 or an autoscaler"
+                ("Deployment", None) => {
+                    assert!(
+                        w.replicas >= Some(2),
+                        "{what}: replicas ≥ 2 or an autoscaler"
+                    );
+                    assert!(has_pdb, "{what}: no PodDisruptionBudget");
+                }
+                // Each replica of a stateful sub owns its data, so one replica is allowed;
+                // from two on, a budget keeps drains from taking more than one away.
+                (_, None) => assert_eq!(
+                    has_pdb,
+                    w.replicas >= Some(2),
+                    "{what}: a PodDisruptionBudget exactly with 2+ replicas"
                 ),
             }
-            assert!(
-                r.objects
-                    .iter()
-                    .any(|o| o.kind() == "PodDisruptionBudget" && o.name() == name),
-                "{what}: no PodDisruptionBudget"
-            );
-            let pod = pod(d);
+            let pod = w.pod();
             let anti = pod
                 .affinity
                 .as_ref()
@@ -358,29 +354,89 @@ fn every_deployment_is_highly_available() {
             );
             assert_ne!(ready, live, "{what}: readiness and liveness must differ");
             assert!(c.startup_probe.is_some(), "{what}: startup probe");
-            let rolling = spec
-                .strategy
-                .as_ref()
-                .unwrap()
-                .rolling_update
-                .as_ref()
-                .unwrap();
-            assert_eq!(
-                rolling.max_unavailable,
-                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(0)),
-                "{what}"
-            );
             assert!(pod.termination_grace_period_seconds.unwrap() > 5, "{what}");
+        }
+        for object in &r.objects {
+            match object {
+                Object::Deployment(d) => {
+                    let strategy = d.spec.as_ref().unwrap().strategy.as_ref().unwrap();
+                    assert_eq!(
+                        strategy.rolling_update.as_ref().unwrap().max_unavailable,
+                        Some(IntOrString::Int(0)),
+                        "{app}/{}",
+                        object.name()
+                    );
+                }
+                Object::StatefulSet(s) => {
+                    let spec = s.spec.as_ref().unwrap();
+                    let strategy = spec.update_strategy.as_ref().unwrap();
+                    assert_eq!(
+                        strategy.type_.as_deref(),
+                        Some("RollingUpdate"),
+                        "{app}/{}",
+                        object.name()
+                    );
+                    assert_eq!(
+                        spec.pod_management_policy.as_deref(),
+                        Some("OrderedReady"),
+                        "{app}/{}: replicas start in order",
+                        object.name()
+                    );
+                }
+                _ => {}
+            }
         }
     }
 }
 
 #[test]
+fn every_volume_is_writable_by_the_non_root_user_and_nothing_else_is() {
+    let mut claims = 0;
+    for (app, r) in rendered_apps() {
+        for object in &r.objects {
+            let Object::StatefulSet(s) = object else {
+                continue;
+            };
+            let what = format!("{app}/{}", object.name());
+            let spec = s.spec.as_ref().unwrap();
+            let pod = spec.template.spec.as_ref().unwrap();
+            let pod_sc = pod.security_context.as_ref().unwrap();
+            let c = &pod.containers[0];
+            let sc = c.security_context.as_ref().unwrap();
+            // Kubernetes gives each claim's files to the pod's group, once.
+            assert_eq!(pod_sc.fs_group, sc.run_as_group, "{what}: fsGroup");
+            assert_eq!(
+                pod_sc.fs_group_change_policy.as_deref(),
+                Some("OnRootMismatch"),
+                "{what}"
+            );
+            assert_eq!(sc.read_only_root_filesystem, Some(true), "{what}");
+            for template in spec.volume_claim_templates.iter().flatten() {
+                let name = template.metadata.name.as_deref().unwrap();
+                let mount = c
+                    .volume_mounts
+                    .iter()
+                    .flatten()
+                    .find(|m| m.name == name)
+                    .unwrap_or_else(|| panic!("{what}: claim {name} is not mounted"));
+                assert_ne!(mount.read_only, Some(true), "{what}: {name} is writable");
+                assert!(
+                    pod.volumes.iter().flatten().all(|v| v.name != name),
+                    "{what}: a pod volume would shadow claim {name}"
+                );
+                claims += 1;
+            }
+        }
+    }
+    assert!(claims >= 3, "only {claims} claims were checked");
+}
+
+#[test]
 fn every_pod_is_selected_by_a_network_policy_of_its_own() {
     for (app, r) in rendered_apps() {
-        for d in deployments(&r) {
-            let name = d.metadata.name.as_deref().unwrap();
-            let pod_labels = support::pod_metadata(d).labels.clone().unwrap();
+        for w in support::workloads(&r) {
+            let name = w.name();
+            let pod_labels = w.pod_metadata().labels.clone().unwrap();
             let selecting = r.objects.iter().filter(|o| match o {
                 Object::NetworkPolicy(p) => p
                     .spec

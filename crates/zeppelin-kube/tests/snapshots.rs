@@ -31,6 +31,14 @@ fn digest_pinned_app_as_json() {
 }
 
 #[test]
+fn stateful_app_with_secrets() {
+    let app = support::load(&support::app_files()[4]);
+    let rendered = support::render_with_secrets(&app);
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
+    insta::assert_snapshot!("stateful", output::yaml_stream(&rendered));
+}
+
+#[test]
 fn the_same_input_gives_the_same_bytes() {
     for file in support::app_files() {
         let first = output::yaml_stream(&support::render_with_secrets(&support::load(&file)));

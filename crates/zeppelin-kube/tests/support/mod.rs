@@ -6,18 +6,80 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeppelin_core::App;
-use zeppelin_kube::{RenderOptions, Rendered, render};
+use zeppelin_kube::{Object, RenderOptions, Rendered, render};
 
-/// The apps every test renders: the shop example and the render test apps.
+/// The apps every test renders: the examples and the render test apps.
 pub fn app_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     vec![
         root.join("../../examples/shop/zeppelin.toml"),
         root.join("tests/apps/full/zeppelin.toml"),
         root.join("tests/apps/pinned/zeppelin.toml"),
+        root.join("../../examples/guestbook/zeppelin.toml"),
+        root.join("tests/apps/stateful/zeppelin.toml"),
     ]
+}
+
+/// A Deployment or a `StatefulSet`: what runs a sub's pods, whichever kind it is.
+pub struct Workload<'a> {
+    pub kind: &'static str,
+    pub metadata: &'a ObjectMeta,
+    pub replicas: Option<i32>,
+    pub template: &'a PodTemplateSpec,
+}
+
+impl Workload<'_> {
+    pub fn name(&self) -> &str {
+        self.metadata
+            .name
+            .as_deref()
+            .expect("a workload has a name")
+    }
+
+    pub fn pod(&self) -> &PodSpec {
+        self.template
+            .spec
+            .as_ref()
+            .expect("a pod template has a spec")
+    }
+
+    pub fn pod_metadata(&self) -> &ObjectMeta {
+        self.template
+            .metadata
+            .as_ref()
+            .expect("a pod template has metadata")
+    }
+}
+
+/// Every Deployment and `StatefulSet` of a render.
+pub fn workloads(r: &Rendered) -> Vec<Workload<'_>> {
+    r.objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Deployment(d) => {
+                let spec = d.spec.as_ref()?;
+                Some(Workload {
+                    kind: "Deployment",
+                    metadata: &d.metadata,
+                    replicas: spec.replicas,
+                    template: &spec.template,
+                })
+            }
+            Object::StatefulSet(s) => {
+                let spec = s.spec.as_ref()?;
+                Some(Workload {
+                    kind: "StatefulSet",
+                    metadata: &s.metadata,
+                    replicas: spec.replicas,
+                    template: &spec.template,
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn load(path: &Path) -> App {
