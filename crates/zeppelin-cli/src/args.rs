@@ -131,8 +131,10 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:\n  zeppelin rollback\n  zeppelin rollback 3")]
     Rollback(RollbackArgs),
 
-    /// Delete every object of the app from the cluster, and wait until they are gone; the
-    /// data of stateful subs (their volume claims) is kept unless --delete-data says so.
+    /// Delete every object of the app from the cluster, and wait until they are gone.
+    ///
+    /// The data of stateful subs (their volume claims) is kept and listed, and so is the
+    /// namespace holding it, unless --delete-data asks for it.
     #[command(after_help = "Examples:\n  zeppelin delete\n  zeppelin delete --delete-data --yes")]
     Delete(DeleteArgs),
 

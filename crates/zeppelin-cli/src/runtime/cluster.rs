@@ -94,7 +94,7 @@ impl ClusterRuntime {
     pub(crate) fn claims(&self) -> miette::Result<Vec<Claim>> {
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
-            zeppelin_kube::claims::list(&cluster, &self.target)
+            zeppelin_kube::claims::list_if_allowed(&cluster, &self.target)
                 .await
                 .into_diagnostic()
         })?

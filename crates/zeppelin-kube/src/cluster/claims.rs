@@ -96,6 +96,19 @@ pub async fn list(cluster: &Cluster, target: &Target) -> Result<Vec<Claim>, Clus
     Ok(claims)
 }
 
+/// [`list`] for commands that only report claims (`deploy`, `ps`, `scale`): a user who
+/// may not list claims (403) gets none reported rather than a failed command, since the
+/// command itself does not need them.
+pub async fn list_if_allowed(
+    cluster: &Cluster,
+    target: &Target,
+) -> Result<Vec<Claim>, ClusterError> {
+    match list(cluster, target).await {
+        Err(ClusterError::Request { source, .. }) if source.code() == Some(403) => Ok(Vec::new()),
+        listed => listed,
+    }
+}
+
 /// The names of every claim in `namespace`, the app's or not: deleting the namespace would
 /// delete them all.
 pub(crate) async fn in_namespace(

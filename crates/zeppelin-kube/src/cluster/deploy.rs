@@ -264,7 +264,7 @@ async fn orphaned_claims(
     target: &Target,
     manifest: &Manifest,
 ) -> Result<Vec<Claim>, ClusterError> {
-    let mut claims = claims::list(cluster, target).await?;
+    let mut claims = claims::list_if_allowed(cluster, target).await?;
     claims.retain(|claim| !manifest.contains("StatefulSet", &claim.sub));
     Ok(claims)
 }

@@ -69,7 +69,7 @@ pub async fn scale(
         }
         Err(source) => return Err(request(action())(source)),
     }
-    let mut kept = claims::list(cluster, target).await?;
+    let mut kept = claims::list_if_allowed(cluster, target).await?;
     kept.retain(|c| c.sub == sub && c.ordinal.is_some_and(|n| n >= replicas));
     Ok(kept)
 }
