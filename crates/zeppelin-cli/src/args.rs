@@ -134,7 +134,10 @@ pub(crate) enum Command {
     Rollback(RollbackArgs),
 
     /// Delete every object of the app from the cluster, and wait until they are gone.
-    #[command(after_help = "Example:\n  zeppelin delete")]
+    ///
+    /// The data of stateful subs (their volume claims) is kept and listed, and so is the
+    /// namespace holding it, unless --delete-data asks for it.
+    #[command(after_help = "Examples:\n  zeppelin delete\n  zeppelin delete --delete-data --yes")]
     Delete(DeleteArgs),
 
     /// The background supervisor that `zeppelin run -d` starts.
@@ -294,6 +297,9 @@ pub(crate) struct DeleteArgs {
     /// How long to wait for every object to be gone.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = values::duration)]
     pub(crate) timeout: Duration,
+
+    #[command(flatten)]
+    pub(crate) data: DeleteDataArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,15 @@
-//! `zeppelin delete`: removes the app from the cluster and waits until it is gone.
+//! `zeppelin delete`: removes the app from the cluster and waits until it is gone. The
+//! volume claims of stateful subs (the app's data) are kept and listed, and so is the
+//! namespace that holds them, unless `--delete-data` asks for them by name and the user
+//! confirms (or passes `--yes`).
 
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic as _;
+use zeppelin_kube::claims::{self, Claim};
+use zeppelin_kube::teardown::{DeleteOptions, Deleted};
 
+use crate::confirm;
 use crate::runtime::cluster;
 use crate::settings::{DeleteSettings, GlobalSettings};
 
@@ -13,23 +19,83 @@ pub(crate) fn delete(
 ) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
-    let timeout = delete.timeout;
+    if delete.delete_data {
+        // Asked before anything is deleted, naming the claims that would go.
+        let claims = cluster::block_on(async {
+            let cluster = cluster::connect(settings.context.clone()).await?;
+            claims::list(&cluster, &target).await.into_diagnostic()
+        })??;
+        if !claims.is_empty() {
+            let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
+            let what = format!(
+                "the data of {} in namespace {}: {} volume claim{} ({})",
+                app.name,
+                target.namespace,
+                claims.len(),
+                plural(claims.len()),
+                names.join(", ")
+            );
+            confirm::confirm_deletion(&what, &app.name, delete.yes)?;
+        }
+    }
+    let options = DeleteOptions {
+        timeout: delete.timeout,
+        delete_data: delete.delete_data,
+    };
     let deleted = cluster::block_on(async {
         let cluster = cluster::connect(settings.context.clone()).await?;
-        zeppelin_kube::teardown::delete(&cluster, &target, timeout)
+        zeppelin_kube::teardown::delete(&cluster, &target, options)
             .await
             .into_diagnostic()
     })??;
-    for object in &deleted {
+    report(&deleted, &app.name, &target.namespace);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// What was deleted, and what was kept and why, on stderr.
+fn report(deleted: &Deleted, app: &str, namespace: &str) {
+    for object in &deleted.objects {
         eprintln!("{object} deleted");
     }
-    if deleted.is_empty() {
-        eprintln!(
-            "{} has no objects in namespace {}; nothing to delete",
-            app.name, target.namespace
-        );
-    } else {
-        eprintln!("{} deleted: {} objects gone", app.name, deleted.len());
+    if !deleted.kept_claims.is_empty() {
+        print_kept_claims(&deleted.kept_claims, namespace);
+        eprintln!("`zeppelin delete --delete-data` deletes them with the rest of the app");
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some((namespace, claims)) = &deleted.kept_namespace {
+        eprintln!(
+            "namespace {namespace} kept: it still holds volume claims ({}), and deleting a namespace deletes its claims",
+            claims.join(", ")
+        );
+    }
+    if deleted.objects.is_empty() {
+        eprintln!("{app} has no objects in namespace {namespace}; nothing to delete");
+    } else {
+        eprintln!("{app} deleted: {} objects gone", deleted.objects.len());
+    }
+}
+
+/// The claims kept, one a line, and the command that deletes exactly them.
+pub(crate) fn print_kept_claims(claims: &[Claim], namespace: &str) {
+    eprintln!(
+        "kept {} volume claim{} with the data of stateful subs:",
+        claims.len(),
+        plural(claims.len())
+    );
+    for claim in claims {
+        eprintln!(
+            "  {} (sub {}, {}, {})",
+            claim.name,
+            claim.sub,
+            claim.size.as_deref().unwrap_or("size unknown"),
+            claim.phase
+        );
+    }
+    eprintln!(
+        "to delete that data: {}",
+        claims::delete_command(namespace, claims)
+    );
 }

@@ -7,15 +7,17 @@ use miette::IntoDiagnostic as _;
 use zeppelin_kube::apply::{ApplyOptions, Outcome};
 use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
 
+use crate::commands::delete::print_kept_claims;
 use crate::progress::RolloutProgress;
 use crate::runtime::cluster;
 use crate::settings::{DeploySettings, GlobalSettings, RollbackSettings};
 
 /// Prints each event of a deploy as it happens.
-fn printer(
-    progress: &mut RolloutProgress,
+fn printer<'p>(
+    progress: &'p mut RolloutProgress,
+    namespace: &'p str,
     dry_run: bool,
-) -> impl FnMut(DeployEvent<'_>) + Send + '_ {
+) -> impl FnMut(DeployEvent<'_>) + Send + 'p {
     let suffix = if dry_run { " (server dry run)" } else { "" };
     move |event| match event {
         DeployEvent::Applied(applied) => {
@@ -24,6 +26,7 @@ fn printer(
             }
         }
         DeployEvent::Pruned(object) => eprintln!("{object} pruned{suffix}"),
+        DeployEvent::ClaimsKept(claims) => print_kept_claims(claims, namespace),
         DeployEvent::Recorded(Some(number)) => eprintln!("recorded revision {number}"),
         DeployEvent::Recorded(None) => {}
         DeployEvent::Progress(subs) => progress.update(subs),
@@ -73,7 +76,7 @@ pub(crate) fn deploy(args: &DeploySettings, settings: &GlobalSettings) -> miette
                 ""
             }
         );
-        let mut print = printer(&mut progress, args.dry_run);
+        let mut print = printer(&mut progress, &target.namespace, args.dry_run);
         zeppelin_kube::deploy::deploy(&cluster, &target, &manifest, &options, "deploy", &mut print)
             .await
             .into_diagnostic()
@@ -115,7 +118,7 @@ pub(crate) fn rollback(
     let mut progress = RolloutProgress::new();
     let result = cluster::block_on(async {
         let cluster = cluster::connect(settings.context.clone()).await?;
-        let mut print = printer(&mut progress, false);
+        let mut print = printer(&mut progress, &target.namespace, false);
         zeppelin_kube::deploy::rollback(&cluster, &target, args.revision, &options, &mut print)
             .await
             .into_diagnostic()

@@ -34,6 +34,11 @@ pub(crate) fn diff(settings: &GlobalSettings) -> miette::Result<ExitCode> {
                 println!("~ {}", diff.object);
                 print!("{text}");
             }
+            // A StatefulSet goes without its claims: a deploy never deletes data.
+            Change::Prune if diff.object.starts_with("StatefulSet/") => println!(
+                "- {} (pruned: no longer in the app; its volume claims are kept)",
+                diff.object
+            ),
             Change::Prune => println!("- {} (pruned: no longer in the app)", diff.object),
         }
         changes += 1;

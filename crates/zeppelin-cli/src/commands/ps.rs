@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets};
 use zeppelin_core::status::{self, AppStatus, ReplicaState, ReplicaStatus};
+use zeppelin_kube::claims::Claim;
 
 use crate::args::Format;
 use crate::runtime::Runtime;
@@ -14,15 +15,51 @@ use crate::settings::{GlobalSettings, PsSettings};
 pub(crate) fn ps(ps: &PsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let runtime = Runtime::open(ps.runtime, settings)?;
     let status = runtime.status()?;
+    let claims = runtime.claims()?;
     if ps.format == Format::Text
         && status.subs.is_empty()
+        && claims.is_empty()
         && let Some(note) = runtime.nothing_deployed()
     {
         eprintln!("{note}");
         return Ok(ExitCode::SUCCESS);
     }
     print(&status, ps.format);
+    if ps.format == Format::Text && !claims.is_empty() {
+        println!();
+        println!("{}", claim_table(&claims).trim_fmt());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One row per volume claim (a stateful sub's data, per replica): whether a volume is
+/// bound to it, its size and storage class. Claims of replicas or subs that are gone are
+/// listed too: their data is kept.
+fn claim_table(claims: &[Claim]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "SUB",
+        "REPLICA",
+        "CLAIM",
+        "STATUS",
+        "SIZE",
+        "STORAGE CLASS",
+    ]);
+    let dash = || "-".to_owned();
+    for claim in claims {
+        table.add_row([
+            claim.sub.clone(),
+            claim.replica.clone().unwrap_or_else(dash),
+            claim.name.clone(),
+            claim.phase.clone(),
+            claim.size.clone().unwrap_or_else(dash),
+            claim
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "(default)".to_owned()),
+        ]);
+    }
+    table
 }
 
 /// The status as the sub table, the replica (or pod) table and the routes, or as JSON:

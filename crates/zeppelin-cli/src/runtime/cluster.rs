@@ -8,9 +8,11 @@ use std::io::Write as _;
 
 use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
+use zeppelin_kube::claims::Claim;
 use zeppelin_kube::deploy::Target;
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions};
 
+use crate::commands::print_kept_claims;
 use crate::log_lines::PALETTE;
 use crate::settings::{GlobalSettings, LogsSettings};
 
@@ -58,7 +60,7 @@ pub(crate) fn manifest(app: &App) -> miette::Result<Manifest> {
     Ok(Manifest::from_rendered(&rendered))
 }
 
-/// The app in the cluster: its Deployments and their pods.
+/// The app in the cluster: its Deployments and `StatefulSet`s, their pods and claims.
 pub(crate) struct ClusterRuntime {
     app: App,
     target: Target,
@@ -88,9 +90,19 @@ impl ClusterRuntime {
         })?
     }
 
+    /// The app's volume claims: the data of its stateful subs, per replica.
+    pub(crate) fn claims(&self) -> miette::Result<Vec<Claim>> {
+        block_on(async {
+            let cluster = connect(self.context.clone()).await?;
+            zeppelin_kube::claims::list_if_allowed(&cluster, &self.target)
+                .await
+                .into_diagnostic()
+        })?
+    }
+
     pub(crate) fn nothing_deployed(&self) -> String {
         format!(
-            "{} has no Deployments in namespace {}; `zeppelin deploy` creates them",
+            "{} has no Deployments or StatefulSets in namespace {}; `zeppelin deploy` creates them",
             self.app.name, self.target.namespace
         )
     }
@@ -101,13 +113,19 @@ impl ClusterRuntime {
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
             for (sub, count) in counts {
-                zeppelin_kube::scale::scale(&cluster, &self.target, sub, *count)
+                let kept = zeppelin_kube::scale::scale(&cluster, &self.target, sub, *count)
                     .await
                     .into_diagnostic()?;
                 eprintln!(
                     "zeppelin: scaled {sub} to {count} in namespace {}",
                     self.target.namespace
                 );
+                if !kept.is_empty() {
+                    eprintln!(
+                        "{sub}'s replicas beyond {count} keep their volume claims: scaling up again gives each replica its own data back"
+                    );
+                    print_kept_claims(&kept, &self.target.namespace);
+                }
             }
             Ok::<_, miette::Report>(())
         })??;

@@ -18,7 +18,8 @@ use local::LocalRuntime;
 pub(crate) enum Runtime {
     /// Supervised processes on this machine, reached through the control socket and `log/`.
     Local(LocalRuntime),
-    /// Deployments and pods in the cluster (`--k8s`), reached through its API.
+    /// Deployments, `StatefulSet`s, pods and claims in the cluster (`--k8s`), reached
+    /// through its API.
     Cluster(ClusterRuntime),
 }
 
@@ -47,6 +48,15 @@ impl Runtime {
         match self {
             Self::Local(local) => local.status(),
             Self::Cluster(cluster) => cluster.status(),
+        }
+    }
+
+    /// The volume claims of the app's stateful subs: on the cluster only (local volumes
+    /// are directories, which the status shows).
+    pub(crate) fn claims(&self) -> miette::Result<Vec<zeppelin_kube::claims::Claim>> {
+        match self {
+            Self::Local(_) => Ok(Vec::new()),
+            Self::Cluster(cluster) => cluster.claims(),
         }
     }
 

@@ -83,17 +83,23 @@ impl From<HistoryArgs> for HistorySettings {
     }
 }
 
-/// `zeppelin delete [--timeout]`.
+/// `zeppelin delete [--timeout] [--delete-data [--yes]]`.
 #[derive(Debug)]
 pub(crate) struct DeleteSettings {
     /// How long to wait for every object to be gone.
     pub(crate) timeout: Duration,
+    /// Also delete the app's volume claims, and so its data.
+    pub(crate) delete_data: bool,
+    /// Delete the data without asking.
+    pub(crate) yes: bool,
 }
 
 impl From<DeleteArgs> for DeleteSettings {
     fn from(args: DeleteArgs) -> Self {
         Self {
             timeout: args.timeout,
+            delete_data: args.data.delete_data,
+            yes: args.data.yes,
         }
     }
 }

@@ -2,10 +2,15 @@
 //! with `atomic` roll back to the last revision that rolled out when waiting fails.
 //!
 //! Progress comes back through a callback of [`DeployEvent`]s; printing is the CLI's job.
+//!
+//! Neither ever deletes a PersistentVolumeClaim: when a stateful sub leaves the app (or a
+//! rollback goes back to before it), its StatefulSet is pruned and its claims are reported
+//! as kept, with the command that would delete them.
 
 use std::time::Duration;
 
 use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::ClusterError;
 use crate::cluster::inventory::Inventory;
@@ -40,6 +45,8 @@ pub struct DeployOptions {
 pub enum DeployEvent<'a> {
     Applied(&'a Applied),
     Pruned(&'a str),
+    /// Claims of subs that have no StatefulSet in the app any more: their data is kept.
+    ClaimsKept(&'a [Claim]),
     /// A revision was recorded; `None` when nothing changed since the last one.
     Recorded(Option<u64>),
     Progress(&'a [SubProgress]),
@@ -52,6 +59,8 @@ pub enum DeployEvent<'a> {
 pub struct DeployReport {
     pub applied: Vec<Applied>,
     pub pruned: Vec<String>,
+    /// Claims of subs the app no longer has as stateful: kept, never deleted by a deploy.
+    pub kept_claims: Vec<Claim>,
     pub revision: Option<u64>,
 }
 
@@ -83,7 +92,7 @@ pub async fn deploy(
         subs: manifest
             .items
             .iter()
-            .filter(|item| item.kind() == "Deployment")
+            .filter(|item| matches!(item.kind(), "Deployment" | "StatefulSet"))
             .map(|item| item.name().to_owned())
             .collect(),
         timeout,
@@ -184,9 +193,14 @@ async fn apply_and_record(
     for object in &pruned {
         on_event(DeployEvent::Pruned(object));
     }
+    let kept_claims = orphaned_claims(cluster, target, manifest).await?;
+    if !kept_claims.is_empty() {
+        on_event(DeployEvent::ClaimsKept(&kept_claims));
+    }
     let mut report = DeployReport {
         applied,
         pruned,
+        kept_claims,
         revision: None,
     };
     if options.apply.dry_run {
@@ -241,6 +255,18 @@ async fn apply_and_record(
         settles.filter(|_| options.wait.is_some()),
         revisions,
     ))
+}
+
+/// The app's claims whose sub has no StatefulSet in `manifest`: a sub removed from the
+/// file, made stateless, or not yet there in the revision rolled back to.
+async fn orphaned_claims(
+    cluster: &Cluster,
+    target: &Target,
+    manifest: &Manifest,
+) -> Result<Vec<Claim>, ClusterError> {
+    let mut claims = claims::list_if_allowed(cluster, target).await?;
+    claims.retain(|claim| !manifest.contains("StatefulSet", &claim.sub));
+    Ok(claims)
 }
 
 /// Marks revision `number` deployed and the one deployed before it (in `revisions`, the

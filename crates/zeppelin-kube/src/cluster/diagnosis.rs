@@ -1,9 +1,11 @@
 //! Why a rollout failed, in a user's words: each failing sub's pods with their waiting
-//! reasons, the pods' recent events, and the last log lines of a crashing container.
+//! reasons, the pods' recent events, the last log lines of a crashing container, and for a
+//! pod held Pending by its volume claims, each claim that is not bound, its storage class
+//! and its own events (a `ProvisioningFailed` says why it cannot bind).
 
 use std::fmt::Write as _;
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams, LogParams};
 
 use crate::cluster::connect::Cluster;
@@ -48,6 +50,42 @@ fn advice(reason: &str) -> &'static str {
     }
 }
 
+/// What to do about claims that do not bind, in plain words.
+fn claim_advice(sub: &str) -> String {
+    format!(
+        "its pods wait for volume claims that are not bound: the storage class may not exist or have no provisioner, or the cluster has no capacity left; \
+         set `storage_class` under [kubernetes.sub.{sub}] in zeppelin.toml to one `kubectl get storageclass` lists (or leave it out for the cluster's default)"
+    )
+}
+
+/// The claims `pod` mounts, by name.
+fn claim_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.clone()))
+        .collect()
+}
+
+/// The claims of `pods` that are not bound, as the cluster has them now.
+async fn unbound_claims(
+    cluster: &Cluster,
+    namespace: &str,
+    pods: &[std::sync::Arc<Pod>],
+) -> Vec<PersistentVolumeClaim> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), namespace);
+    let mut unbound = Vec::new();
+    for name in pods.iter().flat_map(|p| claim_names(p)) {
+        if let Ok(Some(claim)) = api.get_opt(&name).await {
+            let phase = claim.status.as_ref().and_then(|s| s.phase.as_deref());
+            if phase != Some("Bound") {
+                unbound.push(claim);
+            }
+        }
+    }
+    unbound
+}
+
 /// The explanation of each failing sub, `(sub, short reason)`, with evidence from the
 /// cluster. Failures to fetch evidence are left out: the rollout failure is what matters.
 pub(crate) async fn explain(
@@ -64,17 +102,27 @@ pub(crate) async fn explain(
             reason
         };
         let _ = write!(text, "sub `{sub}` did not roll out: {reason}");
-        // The reason may be a bare waiting reason or a sentence that names one.
-        let advice = reason
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .map(advice)
-            .find(|a| !a.is_empty())
-            .unwrap_or_default();
+        let mut sub_pods = stores.new_pods(sub);
+        sub_pods.sort_by_key(|p| p.metadata.name.clone());
+        let unbound = unbound_claims(cluster, namespace, &sub_pods).await;
+        // The reason may be a bare waiting reason or a sentence that names one; a pod
+        // unschedulable for its claims needs storage, not nodes.
+        let advice = if unbound.is_empty() {
+            reason
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .map(advice)
+                .find(|a| !a.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            claim_advice(sub)
+        };
         if !advice.is_empty() {
             let _ = write!(text, "\n  {advice}");
         }
-        let mut sub_pods = stores.new_pods(sub);
-        sub_pods.sort_by_key(|p| p.metadata.name.clone());
+        for claim in &unbound {
+            describe_claim(cluster, namespace, claim, &mut text).await;
+        }
         for pod in sub_pods.iter().take(3) {
             describe_pod(cluster, namespace, pod, &mut text).await;
         }
@@ -83,27 +131,39 @@ pub(crate) async fn explain(
     text.trim_end().to_owned()
 }
 
-async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut String) {
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let restarts: i32 = pod
+/// One claim that is not bound: its storage class, size, phase and recent events.
+async fn describe_claim(
+    cluster: &Cluster,
+    namespace: &str,
+    claim: &PersistentVolumeClaim,
+    text: &mut String,
+) {
+    let name = claim.metadata.name.clone().unwrap_or_default();
+    let spec = claim.spec.as_ref();
+    let class = spec
+        .and_then(|s| s.storage_class_name.as_deref())
+        .map_or_else(
+            || "the cluster's default storage class".to_owned(),
+            |c| format!("storage class `{c}`"),
+        );
+    let size = spec
+        .and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage"))
+        .map(|q| format!(", {}", q.0))
+        .unwrap_or_default();
+    let phase = claim
         .status
-        .iter()
-        .flat_map(|s| s.container_statuses.iter().flatten())
-        .map(|c| c.restart_count)
-        .sum();
-    let _ = write!(text, "\n  pod {name}");
-    match (waiting_reason(pod), waiting_message(pod)) {
-        (Some(reason), Some(message)) => {
-            let _ = write!(text, ": {reason}: {message}");
-        }
-        (Some(reason), None) => {
-            let _ = write!(text, ": {reason}");
-        }
-        _ => {}
-    }
-    if restarts > 0 {
-        let _ = write!(text, " ({restarts} restarts)");
-    }
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending");
+    let _ = write!(
+        text,
+        "\n  volume claim {name} ({class}{size}) is {phase} and cannot bind"
+    );
+    write_events(cluster, namespace, &name, text).await;
+}
+
+/// The recent events of the object named `name`, oldest first.
+async fn write_events(cluster: &Cluster, namespace: &str, name: &str, text: &mut String) {
     let events: Api<Event> = Api::namespaced(cluster.client.clone(), namespace);
     let selector = format!("involvedObject.name={name}");
     if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
@@ -132,6 +192,30 @@ async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut 
             );
         }
     }
+}
+
+async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut String) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let restarts: i32 = pod
+        .status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .map(|c| c.restart_count)
+        .sum();
+    let _ = write!(text, "\n  pod {name}");
+    match (waiting_reason(pod), waiting_message(pod)) {
+        (Some(reason), Some(message)) => {
+            let _ = write!(text, ": {reason}: {message}");
+        }
+        (Some(reason), None) => {
+            let _ = write!(text, ": {reason}");
+        }
+        _ => {}
+    }
+    if restarts > 0 {
+        let _ = write!(text, " ({restarts} restarts)");
+    }
+    write_events(cluster, namespace, &name, text).await;
     let crashing = pod
         .status
         .iter()

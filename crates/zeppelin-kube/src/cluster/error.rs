@@ -177,7 +177,7 @@ pub enum ClusterError {
         source: kube::runtime::wait::Error,
     },
     #[error(
-        "{app} has no Deployment `{sub}` in namespace {namespace}; deploy it first with `zeppelin deploy`"
+        "{app} has no Deployment or StatefulSet `{sub}` in namespace {namespace}; deploy it first with `zeppelin deploy`"
     )]
     NotDeployed {
         app: String,

@@ -5,6 +5,7 @@
 //! [`Target`](target::Target) app; rendering never reaches back in here.
 
 pub mod apply;
+pub mod claims;
 pub(crate) mod connect;
 pub mod deploy;
 mod diagnosis;

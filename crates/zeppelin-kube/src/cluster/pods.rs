@@ -1,11 +1,11 @@
 //! The app's pods as a rollout sees them: the watched stores of its Deployments,
-//! ReplicaSets and pods, which pods run a Deployment's current template (as opposed to an
-//! earlier rollout's), and why a pod is not ready. `rollout` judges from these, `diagnosis`
+//! ReplicaSets, StatefulSets and pods, which pods run a sub's current template (as opposed
+//! to an earlier rollout's), and why a pod is not ready. `rollout` judges from these, `diagnosis`
 //! explains from them, `status` reports the waiting reasons.
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::reflector::Store;
 
@@ -15,11 +15,14 @@ use crate::render::labels::NAME;
 const REVISION: &str = "deployment.kubernetes.io/revision";
 /// The label the Deployment controller puts on a ReplicaSet and its pods.
 const TEMPLATE_HASH: &str = "pod-template-hash";
+/// The label the StatefulSet controller puts on a pod: the revision it runs.
+const CONTROLLER_REVISION: &str = "controller-revision-hash";
 
-/// What the watches have seen of the app's Deployments, ReplicaSets and pods.
+/// What the watches have seen of the app's Deployments, ReplicaSets, StatefulSets and pods.
 pub(crate) struct Stores {
     pub deployments: Store<Deployment>,
     pub replica_sets: Store<ReplicaSet>,
+    pub stateful_sets: Store<StatefulSet>,
     pub pods: Store<Pod>,
 }
 
@@ -31,14 +34,25 @@ impl Stores {
             .find(|d| d.metadata.name.as_deref() == Some(sub))
     }
 
-    /// The pods of `sub` that run its Deployment's current template (those of the
-    /// ReplicaSet of the Deployment's revision); every pod of `sub` if it has no
-    /// Deployment.
+    pub(crate) fn stateful_set(&self, sub: &str) -> Option<Arc<StatefulSet>> {
+        self.stateful_sets
+            .state()
+            .into_iter()
+            .find(|s| s.metadata.name.as_deref() == Some(sub))
+    }
+
+    /// The pods of `sub` that run its current template: those of the ReplicaSet of the
+    /// Deployment's revision, or those of the StatefulSet's update revision; every pod of
+    /// `sub` if it has neither.
     pub(crate) fn new_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
-        let deployment = self.deployment(sub);
-        let hash = deployment
-            .as_ref()
-            .and_then(|d| current_template_hash(d, &self.replica_sets.state()));
+        let (workload, label, hash) = if let Some(deployment) = self.deployment(sub) {
+            let hash = current_template_hash(&deployment, &self.replica_sets.state());
+            (true, TEMPLATE_HASH, hash)
+        } else if let Some(set) = self.stateful_set(sub) {
+            (true, CONTROLLER_REVISION, update_revision(&set))
+        } else {
+            (false, TEMPLATE_HASH, None)
+        };
         self.pods
             .state()
             .into_iter()
@@ -50,7 +64,7 @@ impl Stores {
                     .map(String::as_str)
                     == Some(sub)
             })
-            .filter(|p| deployment.is_none() || runs_template(p, hash.as_deref()))
+            .filter(|p| !workload || runs_template(p, label, hash.as_deref()))
             .collect()
     }
 }
@@ -92,15 +106,25 @@ fn current_template_hash(
         .and_then(|rs| rs.metadata.labels.as_ref()?.get(TEMPLATE_HASH).cloned())
 }
 
-/// Whether `pod` runs the template whose `pod-template-hash` is `hash`, as opposed to a
+/// The StatefulSet's update revision, the one its new pods carry; `None` until the
+/// controller has seen its latest spec.
+fn update_revision(set: &StatefulSet) -> Option<String> {
+    let status = set.status.as_ref()?;
+    if status.observed_generation.unwrap_or(0) < set.metadata.generation.unwrap_or(0) {
+        return None;
+    }
+    status.update_revision.clone()
+}
+
+/// Whether `pod` runs the template whose hash (under `label`) is `hash`, as opposed to a
 /// pod of an earlier rollout.
-fn runs_template(pod: &Pod, hash: Option<&str>) -> bool {
+fn runs_template(pod: &Pod, label: &str, hash: Option<&str>) -> bool {
     hash.is_some()
         && pod
             .metadata
             .labels
             .as_ref()
-            .and_then(|l| l.get(TEMPLATE_HASH))
+            .and_then(|l| l.get(label))
             .map(String::as_str)
             == hash
 }
@@ -121,4 +145,15 @@ pub(crate) fn waiting_reason(pod: &Pod) -> Option<String> {
             })
         })
     })
+}
+
+/// Whether the scheduler holds `pod` back for its volume claims (none bound yet, or no
+/// volume to bind them to), rather than for cpu, memory or nodes.
+pub(crate) fn waits_for_claims(pod: &Pod) -> bool {
+    pod.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .filter(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .filter_map(|c| c.message.as_deref())
+        .any(|m| m.contains("PersistentVolumeClaim") || m.contains("persistent volumes"))
 }

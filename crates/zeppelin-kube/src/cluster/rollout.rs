@@ -1,16 +1,20 @@
-//! Waiting for Deployments to roll out, by watching them and their pods (no polling).
+//! Waiting for Deployments and StatefulSets to roll out, by watching them and their pods
+//! (no polling).
 //!
 //! A Deployment is done exactly when `kubectl rollout status` says so: the controller has
 //! observed the latest generation, every replica is updated, no old replica is left, and
-//! every updated replica is available. `ProgressDeadlineExceeded` is a failure, and so is a
-//! pod of the new template stuck where waiting longer cannot help (its image cannot be
-//! pulled, its container keeps crashing); the `diagnosis` module then says why.
+//! every updated replica is available. A StatefulSet likewise: the latest generation
+//! observed, every replica updated and ready, no replica beyond the count left, and (for a
+//! rolling update) the current revision caught up with the update revision.
+//! `ProgressDeadlineExceeded` is a failure, and so is a pod of the new template stuck where
+//! waiting longer cannot help (its image cannot be pulled, its container keeps crashing);
+//! the `diagnosis` module then says why, down to a volume claim that cannot bind.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -18,7 +22,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use crate::cluster::connect::Cluster;
 use crate::cluster::diagnosis;
 use crate::cluster::error::{ApiCause, ClusterError, humanize};
-use crate::cluster::pods::{Stores, waiting_reason};
+use crate::cluster::pods::{Stores, waiting_reason, waits_for_claims};
 use crate::render::labels::owner_selector;
 
 /// Waiting reasons no amount of waiting fixes.
@@ -31,7 +35,7 @@ const HOPELESS: [&str; 5] = [
 ];
 
 /// What each of the wait's watches watches, in the order of its stores.
-const WATCHED: [&str; 3] = ["Deployments", "pods", "ReplicaSets"];
+const WATCHED: [&str; 4] = ["Deployments", "pods", "ReplicaSets", "StatefulSets"];
 
 /// Restarts after which a crash-looping container fails the rollout.
 const CRASH_RESTARTS: i32 = 2;
@@ -54,7 +58,7 @@ pub struct SubProgress {
 pub struct WaitOptions {
     pub namespace: String,
     pub app: String,
-    /// The Deployments (one per sub) to wait for.
+    /// The Deployments and StatefulSets (one per sub, named after it) to wait for.
     pub subs: Vec<String>,
     pub timeout: Duration,
 }
@@ -75,10 +79,13 @@ pub async fn wait(
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let replica_sets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), &options.namespace);
+    let stateful_sets: Api<StatefulSet> =
+        Api::namespaced(cluster.client.clone(), &options.namespace);
     let selector = owner_selector(&options.app);
     let (deployment_store, deployment_writer) = reflector::store();
     let (pod_store, pod_writer) = reflector::store();
     let (replica_set_store, replica_set_writer) = reflector::store();
+    let (stateful_set_store, stateful_set_writer) = reflector::store();
     let deployment_events = reflector::reflector(
         deployment_writer,
         watcher(deployments, watcher::Config::default().labels(&selector)),
@@ -97,25 +104,32 @@ pub async fn wait(
     )
     .default_backoff()
     .map(|event| (2, event.map(|e| matches!(e, watcher::Event::InitDone))));
+    let stateful_set_events = reflector::reflector(
+        stateful_set_writer,
+        watcher(stateful_sets, watcher::Config::default().labels(&selector)),
+    )
+    .default_backoff()
+    .map(|event| (3, event.map(|e| matches!(e, watcher::Event::InitDone))));
     let mut events = Box::pin(futures::stream::select(
-        deployment_events,
+        futures::stream::select(deployment_events, stateful_set_events),
         futures::stream::select(pod_events, replica_set_events),
     ));
     let stores = Stores {
         deployments: deployment_store,
         replica_sets: replica_set_store,
+        stateful_sets: stateful_set_store,
         pods: pod_store,
     };
     // Whether each watch has listed what exists, so the stores are complete.
-    let mut listed = [false, false, false];
+    let mut listed = [false; WATCHED.len()];
     // The last error of each watch; the stream retries them with backoff.
-    let mut errors: [Option<watcher::Error>; 3] = [None, None, None];
+    let mut errors: [Option<watcher::Error>; WATCHED.len()] = Default::default();
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut last: Vec<SubProgress> = Vec::new();
     loop {
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) => {
-                if let Some(which) = (0..3).find(|&w| !listed[w]) {
+                if let Some(which) = (0..WATCHED.len()).find(|&w| !listed[w]) {
                     return Err(unwatched(options, WATCHED[which], errors[which].take()));
                 }
                 let mut waiting: Vec<String> = last
@@ -215,19 +229,22 @@ fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
     let mut progress = Vec::new();
     let mut failures = Vec::new();
     for sub in &options.subs {
-        let Some(deployment) = by_name.get(sub) else {
-            progress.push(SubProgress {
-                sub: sub.clone(),
-                desired: 0,
-                updated: 0,
-                ready: 0,
-                available: 0,
-                done: false,
-                waiting_for: Some("the Deployment to appear".to_owned()),
-            });
-            continue;
+        let mut state = match (by_name.get(sub), stores.stateful_set(sub)) {
+            (Some(deployment), _) => rollout_state(sub, deployment),
+            (None, Some(set)) => Ok(stateful_state(sub, &set)),
+            (None, None) => {
+                progress.push(SubProgress {
+                    sub: sub.clone(),
+                    desired: 0,
+                    updated: 0,
+                    ready: 0,
+                    available: 0,
+                    done: false,
+                    waiting_for: Some("its Deployment or StatefulSet to appear".to_owned()),
+                });
+                continue;
+            }
         };
-        let mut state = rollout_state(sub, deployment);
         if let Err(reason) = &state {
             failures.push((sub.clone(), reason.clone()));
             continue;
@@ -241,7 +258,11 @@ fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
                 && let Ok(p) = &mut state
                 && !p.done
             {
-                p.waiting_for = Some(format!("a pod in {reason}"));
+                p.waiting_for = Some(if waits_for_claims(&pod) {
+                    "its volume claims to bind".to_owned()
+                } else {
+                    format!("a pod in {reason}")
+                });
             }
         }
         if let Ok(p) = state {
@@ -306,6 +327,56 @@ fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, Stri
     Ok(progress)
 }
 
+/// kubectl's rollout status for one StatefulSet, a little stricter: replicas beyond the
+/// count (a scale-down in progress) are waited for too.
+fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
+    let spec = set.spec.as_ref();
+    let status = set.status.clone().unwrap_or_default();
+    let desired = spec.and_then(|s| s.replicas).unwrap_or(1);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let mut progress = SubProgress {
+        sub: sub.to_owned(),
+        desired,
+        updated,
+        ready,
+        available: status.available_replicas.unwrap_or(0),
+        done: false,
+        waiting_for: None,
+    };
+    let generation = set.metadata.generation.unwrap_or(0);
+    if status.observed_generation.unwrap_or(0) < generation {
+        progress.waiting_for = Some("the controller to see the new spec".to_owned());
+        return progress;
+    }
+    let strategy = spec.and_then(|s| s.update_strategy.as_ref());
+    let rolling = strategy
+        .and_then(|s| s.type_.as_deref())
+        .unwrap_or("RollingUpdate")
+        == "RollingUpdate";
+    let partition = strategy
+        .and_then(|s| s.rolling_update.as_ref())
+        .and_then(|r| r.partition)
+        .unwrap_or(0);
+    let to_update = if rolling { desired - partition } else { 0 };
+    progress.waiting_for = if ready < desired {
+        Some(format!("{ready} of {desired} replicas ready"))
+    } else if status.replicas > desired {
+        Some(format!(
+            "{} replicas to terminate",
+            status.replicas - desired
+        ))
+    } else if updated < to_update {
+        Some(format!("{updated} of {to_update} updated replicas"))
+    } else if rolling && partition == 0 && status.current_revision != status.update_revision {
+        Some("the rolling update to complete".to_owned())
+    } else {
+        None
+    };
+    progress.done = progress.waiting_for.is_none();
+    progress
+}
+
 /// Why a pod of the new template will not start however long one waits.
 fn hopeless(pod: &Pod) -> Option<String> {
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
@@ -367,6 +438,49 @@ mod tests {
         );
     }
 
+    fn stateful_set(generation: i64, status: &serde_json::Value) -> StatefulSet {
+        serde_json::from_value(json!({
+            "metadata": {"name": "db", "generation": generation},
+            "spec": {"replicas": 2, "selector": {}, "serviceName": "db", "template": {},
+                     "updateStrategy": {"type": "RollingUpdate"}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stateful_set_is_done_when_every_replica_runs_the_update_revision() {
+        let waiting =
+            |status: serde_json::Value| stateful_state("db", &stateful_set(2, &status)).waiting_for;
+        let done = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert!(stateful_state("db", &stateful_set(2, &done)).done);
+        assert_eq!(
+            stateful_state("db", &stateful_set(3, &done))
+                .waiting_for
+                .as_deref(),
+            Some("the controller to see the new spec")
+        );
+        let pending = json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 0,
+            "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(waiting(pending).as_deref(), Some("0 of 2 replicas ready"));
+        let rolling = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2"});
+        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 updated replicas"));
+        let catching_up = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
+            "updatedReplicas": 2, "currentRevision": "db-1", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(catching_up).as_deref(),
+            Some("the rolling update to complete")
+        );
+        let shrinking = json!({"observedGeneration": 2, "replicas": 3, "readyReplicas": 3,
+            "updatedReplicas": 3, "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(shrinking).as_deref(),
+            Some("1 replicas to terminate")
+        );
+    }
+
     #[test]
     fn a_passed_progress_deadline_is_a_failure() {
         let status = json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 1,
@@ -415,6 +529,7 @@ mod tests {
                 "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1},
             })]),
             replica_sets: store(&[rs("old", "1"), rs("new", "2")]),
+            stateful_sets: store(&[]),
             pods: store(&[
                 pod("api-old-1", "old", "CrashLoopBackOff", 5),
                 pod("api-new-1", "new", "ContainerCreating", 0),
@@ -450,6 +565,7 @@ mod tests {
                 "status": {"observedGeneration": 2},
             })]),
             replica_sets: store(&[rs("old", "1"), rs("new", "2")]),
+            stateful_sets: store(&[]),
             pods: store(&[pod("api-old-1", "old", "CrashLoopBackOff", 5)]),
         };
         assert!(unseen.new_pods("api").is_empty());

@@ -1,26 +1,29 @@
-//! `zeppelin scale --k8s web=5`: a Deployment's replica count through its `scale`
-//! subresource, refused for a sub its HorizontalPodAutoscaler owns.
+//! `zeppelin scale --k8s web=5`: a Deployment's or StatefulSet's replica count through its
+//! `scale` subresource, refused for a sub its HorizontalPodAutoscaler owns.
 //!
 //! The count holds until the next `zeppelin deploy`, which applies the app file's
-//! `replicas` again.
+//! `replicas` again. Scaling a stateful sub down keeps the claims of the replicas removed:
+//! scaling up again gives each replica its own data back.
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use crate::cluster::apply::FIELD_MANAGER;
+use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, is_not_found, request};
 use crate::cluster::target::Target;
 
-/// Sets sub `sub`'s replica count to `replicas`.
+/// Sets sub `sub`'s replica count to `replicas`; returns the claims of replicas at or
+/// beyond `replicas` (a stateful sub's removed replicas), which are kept.
 pub async fn scale(
     cluster: &Cluster,
     target: &Target,
     sub: &str,
     replicas: u32,
-) -> Result<(), ClusterError> {
+) -> Result<Vec<Claim>, ClusterError> {
     let ns = &target.namespace;
     let autoscalers: Api<HorizontalPodAutoscaler> = Api::namespaced(cluster.client.clone(), ns);
     let autoscaler = match autoscalers.get_opt(sub).await {
@@ -41,22 +44,32 @@ pub async fn scale(
             max: spec.max_replicas,
         });
     }
-    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
     let patch = json!({ "spec": { "replicas": replicas } });
-    match deployments
-        .patch_scale(sub, &params, &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if is_not_found(&error) => Err(ClusterError::NotDeployed {
-            app: target.app.clone(),
-            sub: sub.to_owned(),
-            namespace: ns.clone(),
-        }),
-        Err(source) => Err(request(format!("scale `{sub}` to {replicas}"))(source)),
+    let patch = Patch::Merge(&patch);
+    let action = || format!("scale `{sub}` to {replicas}");
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
+    match deployments.patch_scale(sub, &params, &patch).await {
+        Ok(_) => return Ok(Vec::new()),
+        Err(error) if is_not_found(&error) => {}
+        Err(source) => return Err(request(action())(source)),
     }
+    let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
+    match stateful_sets.patch_scale(sub, &params, &patch).await {
+        Ok(_) => {}
+        Err(error) if is_not_found(&error) => {
+            return Err(ClusterError::NotDeployed {
+                app: target.app.clone(),
+                sub: sub.to_owned(),
+                namespace: ns.clone(),
+            });
+        }
+        Err(source) => return Err(request(action())(source)),
+    }
+    let mut kept = claims::list_if_allowed(cluster, target).await?;
+    kept.retain(|c| c.sub == sub && c.ordinal.is_some_and(|n| n >= replicas));
+    Ok(kept)
 }

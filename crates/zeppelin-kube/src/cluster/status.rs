@@ -1,10 +1,11 @@
-//! `zeppelin ps --k8s`: the app's Deployments, pods and Ingress addresses in the same
-//! status model the local runtime reports.
+//! `zeppelin ps --k8s`: the app's Deployments, StatefulSets, pods and Ingress addresses in
+//! the same status model the local runtime reports. (The claims of stateful subs come from
+//! [`claims::list`](crate::claims::list).)
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus};
@@ -24,13 +25,16 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
     let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), ns);
-    let (deployments, pods, ingresses) = futures::join!(
+    let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
+    let (deployments, stateful_sets, pods, ingresses) = futures::join!(
         deployments.list(&params),
+        stateful_sets.list(&params),
         pods.list(&params),
         ingresses.list(&params)
     );
     let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
     let deployments = deployments.map_err(request(action("Deployments")))?;
+    let stateful_sets = stateful_sets.map_err(request(action("StatefulSets")))?;
     let pods = pods.map_err(request(action("pods")))?;
     let ingresses = ingresses.map_err(request(action("Ingresses")))?;
     let mut by_sub: BTreeMap<String, Vec<ReplicaStatus>> = BTreeMap::new();
@@ -40,21 +44,34 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
         };
         by_sub.entry(sub.clone()).or_default().push(replica(pod));
     }
+    let count = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
     let mut subs = Vec::new();
     for deployment in &deployments.items {
         let name = deployment.metadata.name.clone().unwrap_or_default();
         let status = deployment.status.clone().unwrap_or_default();
-        let count = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
-        let mut replicas = by_sub.remove(&name).unwrap_or_default();
-        replicas.sort_by(|a, b| a.name.cmp(&b.name));
+        let spec = deployment.spec.as_ref();
         subs.push(SubStatus {
-            address: service_address(deployment),
-            desired: count(deployment.spec.as_ref().and_then(|s| s.replicas)),
+            address: service_address(&name, spec.map(|s| &s.template)),
+            desired: count(spec.and_then(|s| s.replicas)),
             ready: count(status.ready_replicas),
             updated: Some(count(status.updated_replicas)),
             available: Some(count(status.available_replicas)),
+            replicas: replicas_of(&mut by_sub, &name),
             name,
-            replicas,
+        });
+    }
+    for set in &stateful_sets.items {
+        let name = set.metadata.name.clone().unwrap_or_default();
+        let status = set.status.clone().unwrap_or_default();
+        let spec = set.spec.as_ref();
+        subs.push(SubStatus {
+            address: service_address(&name, spec.map(|s| &s.template)),
+            desired: count(spec.and_then(|s| s.replicas)),
+            ready: count(status.ready_replicas),
+            updated: Some(count(status.updated_replicas)),
+            available: Some(count(status.available_replicas)),
+            replicas: replicas_of(&mut by_sub, &name),
+            name,
         });
     }
     subs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -67,13 +84,19 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     })
 }
 
+/// The pods of sub `name`, sorted by name.
+fn replicas_of(
+    by_sub: &mut BTreeMap<String, Vec<ReplicaStatus>>,
+    name: &str,
+) -> Vec<ReplicaStatus> {
+    let mut replicas = by_sub.remove(name).unwrap_or_default();
+    replicas.sort_by(|a, b| a.name.cmp(&b.name));
+    replicas
+}
+
 /// `sub:port`, the address other subs use, when the sub's container has a port.
-fn service_address(deployment: &Deployment) -> Option<String> {
-    let name = deployment.metadata.name.as_deref()?;
-    let port = deployment
-        .spec
-        .as_ref()?
-        .template
+fn service_address(name: &str, template: Option<&PodTemplateSpec>) -> Option<String> {
+    let port = template?
         .spec
         .as_ref()?
         .containers

@@ -1,5 +1,9 @@
 //! `zeppelin delete`: every object of the app (by its ownership labels), its revisions,
 //! and its Namespace when Zeppelin created it; then waits until they are gone.
+//!
+//! The app's PersistentVolumeClaims are its data: they are kept and listed unless the user
+//! asked for the data to go (`--delete-data`), and a Namespace that still holds claims
+//! (the app's or anyone's) is kept too, since deleting a Namespace deletes its claims.
 
 use std::time::Duration;
 
@@ -7,6 +11,7 @@ use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::runtime::wait::{await_condition, conditions};
 
+use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, humanize, is_not_found, request};
 use crate::cluster::inventory::Inventory;
@@ -15,58 +20,136 @@ use crate::cluster::target::Target;
 use crate::render::labels::owner_selector;
 use crate::render::manifest::{KINDS, resource};
 
-/// Deletes the app; returns the `kind/name`s deleted.
+/// What to delete besides the app's objects.
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteOptions {
+    /// How long to wait for each object to be gone.
+    pub timeout: Duration,
+    /// Also delete the app's claims, and so its data (`--delete-data`, confirmed).
+    pub delete_data: bool,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Default)]
+pub struct Deleted {
+    /// The `kind/name`s deleted, claims included.
+    pub objects: Vec<String>,
+    /// The app's claims left in place: their data is kept.
+    pub kept_claims: Vec<Claim>,
+    /// The Namespace Zeppelin created, kept because these claims are still in it.
+    pub kept_namespace: Option<(String, Vec<String>)>,
+}
+
+/// Deletes the app as `options` say.
 pub async fn delete(
     cluster: &Cluster,
     target: &Target,
-    timeout: Duration,
-) -> Result<Vec<String>, ClusterError> {
+    options: DeleteOptions,
+) -> Result<Deleted, ClusterError> {
     let inventory =
         Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
-    let deletions = inventory
+    let (namespaces, objects): (Vec<_>, Vec<_>) = inventory
         .objects
-        .iter()
-        .map(|((kind, name), _)| async move {
-            let namespaced = KINDS
-                .iter()
-                .any(|(k, .., namespaced)| k == kind && *namespaced);
-            let ar = resource(kind).expect("the inventory lists known kinds only");
-            let api: Api<DynamicObject> = if namespaced {
-                Api::namespaced_with(cluster.client.clone(), &target.namespace, &ar)
-            } else {
-                Api::all_with(cluster.client.clone(), &ar)
-            };
-            let uid = match api.delete(name, &DeleteParams::foreground()).await {
-                Ok(either) => either.left().and_then(|o| o.metadata.uid),
-                Err(error) if is_not_found(&error) => None,
-                Err(source) => return Err(request(format!("delete {kind}/{name}"))(source)),
-            };
-            if let Some(uid) = uid {
-                let gone = await_condition(api, name, conditions::is_deleted(&uid));
-                match tokio::time::timeout(timeout, gone).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(source)) => {
-                        return Err(ClusterError::Watch {
-                            object: format!("{kind}/{name}"),
-                            source,
-                        });
-                    }
-                    Err(_) => {
-                        return Err(ClusterError::StillThere {
-                            object: format!("{kind}/{name}"),
-                            timeout: humanize(timeout),
-                            plural: ar.plural.clone(),
-                            name: name.clone(),
-                            namespace: target.namespace.clone(),
-                        });
-                    }
-                }
-            }
-            Ok(format!("{kind}/{name}"))
-        });
-    let deleted = try_join_all(deletions).await?;
+        .keys()
+        .partition(|(kind, _)| kind == "Namespace");
+    // The workloads go first, so no pod mounts a claim when the claims or the Namespace go.
+    let mut deleted = try_join_all(
+        objects
+            .iter()
+            .map(|(kind, name)| delete_object(cluster, target, kind, name, options.timeout)),
+    )
+    .await?;
+    if options.delete_data {
+        let claims = claims::delete(cluster, target, options.timeout).await?;
+        deleted.extend(
+            claims
+                .into_iter()
+                .map(|name| format!("PersistentVolumeClaim/{name}")),
+        );
+    }
+    let kept_claims = claims::list(cluster, target).await?;
+    let mut kept_namespace = None;
+    for (kind, name) in namespaces {
+        let left = claims::in_namespace(cluster, name).await?;
+        if left.is_empty() {
+            deleted.push(delete_object(cluster, target, kind, name, options.timeout).await?);
+        } else {
+            kept_namespace = Some((name.clone(), left));
+        }
+    }
     // Only now: a delete that failed part way keeps the history, so the app can still be
     // rolled back or deleted again.
     revision::delete_all(cluster, &target.namespace, &target.app).await?;
-    Ok(deleted)
+    Ok(Deleted {
+        objects: deleted,
+        kept_claims,
+        kept_namespace,
+    })
+}
+
+/// Deletes one object of the inventory in the foreground and waits until it is gone.
+async fn delete_object(
+    cluster: &Cluster,
+    target: &Target,
+    kind: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<String, ClusterError> {
+    let namespaced = KINDS
+        .iter()
+        .any(|(k, .., namespaced)| *k == kind && *namespaced);
+    let ar = resource(kind).expect("the inventory lists known kinds only");
+    let api: Api<DynamicObject> = if namespaced {
+        Api::namespaced_with(cluster.client.clone(), &target.namespace, &ar)
+    } else {
+        Api::all_with(cluster.client.clone(), &ar)
+    };
+    let uid = match api.delete(name, &DeleteParams::foreground()).await {
+        Ok(either) => either.left().and_then(|o| o.metadata.uid),
+        Err(error) if is_not_found(&error) => None,
+        Err(source) => return Err(request(format!("delete {kind}/{name}"))(source)),
+    };
+    if let Some(uid) = uid {
+        let what = Gone {
+            kind,
+            plural: &ar.plural,
+            name,
+            namespace: &target.namespace,
+        };
+        wait_gone(api, &what, &uid, timeout).await?;
+    }
+    Ok(format!("{kind}/{name}"))
+}
+
+/// An object being deleted, as a timeout names it.
+pub(crate) struct Gone<'a> {
+    pub kind: &'a str,
+    pub plural: &'a str,
+    pub name: &'a str,
+    pub namespace: &'a str,
+}
+
+/// Waits until the object `what` (with `uid`) is gone, for at most `timeout`.
+pub(crate) async fn wait_gone<K>(
+    api: Api<K>,
+    what: &Gone<'_>,
+    uid: &str,
+    timeout: Duration,
+) -> Result<(), ClusterError>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let object = format!("{}/{}", what.kind, what.name);
+    let gone = await_condition(api, what.name, conditions::is_deleted(uid));
+    match tokio::time::timeout(timeout, gone).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(source)) => Err(ClusterError::Watch { object, source }),
+        Err(_) => Err(ClusterError::StillThere {
+            object,
+            timeout: humanize(timeout),
+            plural: what.plural.to_owned(),
+            name: what.name.to_owned(),
+            namespace: what.namespace.to_owned(),
+        }),
+    }
 }

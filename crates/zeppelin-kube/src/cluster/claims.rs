@@ -1,0 +1,212 @@
+//! The app's PersistentVolumeClaims: the data of its stateful subs, one claim per volume and
+//! replica, made by the StatefulSet controller from the claim templates (which carry the
+//! app's ownership labels and the sub's name).
+//!
+//! Claims are data, so no Zeppelin command deletes one unless the user asked for the data
+//! by name: [`Inventory`](crate::Inventory) never lists claims (so prune never selects
+//! them), and only [`delete`] here removes them, which only `zeppelin delete --delete-data`
+//! calls. Everything else lists them, to say what was kept and how to delete it.
+
+use futures::future::try_join_all;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::api::{Api, DeleteParams, ListParams};
+
+use crate::cluster::connect::Cluster;
+use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::cluster::target::Target;
+use crate::cluster::teardown::{Gone, wait_gone};
+use crate::render::labels::{NAME, owner_selector};
+
+/// One claim of the app, as `ps`, `scale`, `deploy` and `delete` report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub name: String,
+    /// The sub whose StatefulSet made it.
+    pub sub: String,
+    /// The pod that mounts it (`redis-0`), from the ordinal the claim's name ends with.
+    pub replica: Option<String>,
+    /// The replica ordinal the claim belongs to.
+    pub ordinal: Option<u32>,
+    /// `Bound`, `Pending` or `Lost`.
+    pub phase: String,
+    /// The storage class asked for; `None` means the cluster's default.
+    pub storage_class: Option<String>,
+    /// The capacity of a bound claim, or the size asked for.
+    pub size: Option<String>,
+}
+
+impl Claim {
+    fn from_object(claim: &PersistentVolumeClaim) -> Self {
+        let name = claim.metadata.name.clone().unwrap_or_default();
+        let sub = claim
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(NAME))
+            .cloned()
+            .unwrap_or_default();
+        let ordinal = name
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse::<u32>().ok());
+        let status = claim.status.as_ref();
+        let spec = claim.spec.as_ref();
+        let capacity = status
+            .and_then(|s| s.capacity.as_ref())
+            .and_then(|c| c.get("storage"));
+        let requested = spec
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("storage"));
+        Self {
+            replica: ordinal
+                .filter(|_| !sub.is_empty())
+                .map(|n| format!("{sub}-{n}")),
+            ordinal,
+            phase: status
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Pending".to_owned()),
+            storage_class: spec.and_then(|s| s.storage_class_name.clone()),
+            size: capacity.or(requested).map(|q| q.0.clone()),
+            sub,
+            name,
+        }
+    }
+
+    /// Whether a volume is bound to the claim.
+    pub fn is_bound(&self) -> bool {
+        self.phase == "Bound"
+    }
+}
+
+/// The command that deletes exactly `claims`, by name, for a user who wants that data gone.
+pub fn delete_command(namespace: &str, claims: &[Claim]) -> String {
+    let names: Vec<&str> = claims.iter().map(|c| c.name.as_str()).collect();
+    format!("kubectl delete pvc -n {namespace} {}", names.join(" "))
+}
+
+/// The app's claims (by its ownership labels), sorted by sub and name.
+pub async fn list(cluster: &Cluster, target: &Target) -> Result<Vec<Claim>, ClusterError> {
+    let selector = owner_selector(&target.app);
+    let mut claims: Vec<Claim> = list_objects(cluster, &target.namespace, Some(&selector))
+        .await?
+        .iter()
+        .map(Claim::from_object)
+        .collect();
+    claims.sort_by(|a, b| (&a.sub, a.ordinal, &a.name).cmp(&(&b.sub, b.ordinal, &b.name)));
+    Ok(claims)
+}
+
+/// [`list`] for commands that only report claims (`deploy`, `ps`, `scale`): a user who
+/// may not list claims (403) gets none reported rather than a failed command, since the
+/// command itself does not need them.
+pub async fn list_if_allowed(
+    cluster: &Cluster,
+    target: &Target,
+) -> Result<Vec<Claim>, ClusterError> {
+    match list(cluster, target).await {
+        Err(ClusterError::Request { source, .. }) if source.code() == Some(403) => Ok(Vec::new()),
+        listed => listed,
+    }
+}
+
+/// The names of every claim in `namespace`, the app's or not: deleting the namespace would
+/// delete them all.
+pub(crate) async fn in_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<Vec<String>, ClusterError> {
+    Ok(list_objects(cluster, namespace, None)
+        .await?
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect())
+}
+
+async fn list_objects(
+    cluster: &Cluster,
+    namespace: &str,
+    selector: Option<&str>,
+) -> Result<Vec<PersistentVolumeClaim>, ClusterError> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), namespace);
+    let mut params = ListParams::default();
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
+    match api.list(&params).await {
+        Ok(list) => Ok(list.items),
+        // A namespace that is not there holds no claims.
+        Err(error) if is_not_found(&error) => Ok(Vec::new()),
+        Err(source) => Err(request(format!(
+            "list the PersistentVolumeClaims in namespace {namespace}"
+        ))(source)),
+    }
+}
+
+/// Deletes every claim of the app, and so its data, then waits until each is gone (a claim
+/// still mounted by a pod stays until the pod is gone). Returns the names deleted.
+///
+/// Only `zeppelin delete --delete-data` calls this, after the user confirmed.
+pub async fn delete(
+    cluster: &Cluster,
+    target: &Target,
+    timeout: std::time::Duration,
+) -> Result<Vec<String>, ClusterError> {
+    let claims = list(cluster, target).await?;
+    let api: Api<PersistentVolumeClaim> =
+        Api::namespaced(cluster.client.clone(), &target.namespace);
+    let deletions = claims.iter().map(|claim| {
+        let api = api.clone();
+        async move {
+            let name = claim.name.as_str();
+            let uid = match api.delete(name, &DeleteParams::default()).await {
+                Ok(either) => either.left().and_then(|o| o.metadata.uid),
+                Err(error) if is_not_found(&error) => None,
+                Err(source) => {
+                    return Err(request(format!(
+                        "delete PersistentVolumeClaim/{name} in namespace {}",
+                        target.namespace
+                    ))(source));
+                }
+            };
+            if let Some(uid) = uid {
+                let what = Gone {
+                    kind: "PersistentVolumeClaim",
+                    plural: "persistentvolumeclaims",
+                    name,
+                    namespace: &target.namespace,
+                };
+                wait_gone(api, &what, &uid, timeout).await?;
+            }
+            Ok(name.to_owned())
+        }
+    });
+    try_join_all(deletions).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_claim_knows_its_sub_replica_and_size() {
+        let claim: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "data-redis-1", "labels": {NAME: "redis"}},
+            "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "1Gi"}}},
+            "status": {"phase": "Pending"},
+        }))
+        .unwrap();
+        let claim = Claim::from_object(&claim);
+        assert_eq!(claim.sub, "redis");
+        assert_eq!(claim.replica.as_deref(), Some("redis-1"));
+        assert_eq!(claim.ordinal, Some(1));
+        assert_eq!(claim.size.as_deref(), Some("1Gi"));
+        assert_eq!(claim.storage_class.as_deref(), Some("fast"));
+        assert!(!claim.is_bound());
+        assert_eq!(
+            delete_command("shop", &[claim.clone(), claim]),
+            "kubectl delete pvc -n shop data-redis-1 data-redis-1"
+        );
+    }
+}
