@@ -13,10 +13,9 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use super::controlled::Controlled;
 use super::job::{has_condition, is_finished};
-use super::{
-    CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, write_status, writer,
-};
+use super::{CONTROLLER_MANAGER, Kinds, meta, owned_by, owner_reference, write_status, writer};
 use crate::clock::Clock;
 use crate::schedule::Schedule;
 use crate::server::Shared;
@@ -77,11 +76,12 @@ impl CronJobs {
                 .iter()
                 .filter(|j| meta(j, "namespace") == meta(cron, "namespace") && owned_by(j, cron))
                 .collect();
-            let one = CronJob {
+            let one = CronJob(Controlled {
                 shared,
                 kinds,
                 object: cron,
-            };
+                component: COMPONENT,
+            });
             self.reconcile(&one, &owned);
         }
     }
@@ -200,29 +200,17 @@ impl CronJobs {
 }
 
 /// One `CronJob` being reconciled.
-struct CronJob<'a> {
-    shared: &'a Shared,
-    kinds: Kinds,
-    object: &'a Value,
+struct CronJob<'a>(Controlled<'a>);
+
+impl<'a> std::ops::Deref for CronJob<'a> {
+    type Target = Controlled<'a>;
+
+    fn deref(&self) -> &Controlled<'a> {
+        &self.0
+    }
 }
 
 impl CronJob<'_> {
-    fn namespace(&self) -> &str {
-        meta(self.object, "namespace")
-    }
-
-    fn event(&self, kind: &str, reason: &str, message: &str) {
-        events::record(
-            self.shared,
-            self.kinds,
-            self.object,
-            kind,
-            reason,
-            message,
-            COMPONENT,
-        );
-    }
-
     /// Creates the Job for the time `at`; `None` if it could not be made. A Job of that name
     /// already there (made on an earlier tick) counts as made.
     fn create_job(&self, schedule: &Schedule, at: Timestamp) -> Option<Value> {

@@ -14,10 +14,9 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use super::controlled::Controlled;
 use super::replicaset::is_ready;
-use super::{
-    CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, write_status, writer,
-};
+use super::{CONTROLLER_MANAGER, Kinds, meta, owned_by, owner_reference, write_status, writer};
 use crate::server::Shared;
 use crate::store::{self, Propagation, name_suffix};
 use crate::table::int;
@@ -32,11 +31,12 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
             .iter()
             .filter(|p| meta(p, "namespace") == meta(&job, "namespace") && owned_by(p, &job))
             .collect();
-        Job {
+        Job(Controlled {
             shared,
             kinds,
             object: &job,
-        }
+            component: COMPONENT,
+        })
         .reconcile(&owned);
     }
 }
@@ -132,29 +132,17 @@ impl Ending {
 }
 
 /// One Job being reconciled.
-struct Job<'a> {
-    shared: &'a Shared,
-    kinds: Kinds,
-    object: &'a Value,
+struct Job<'a>(Controlled<'a>);
+
+impl<'a> std::ops::Deref for Job<'a> {
+    type Target = Controlled<'a>;
+
+    fn deref(&self) -> &Controlled<'a> {
+        &self.0
+    }
 }
 
 impl Job<'_> {
-    fn namespace(&self) -> &str {
-        meta(self.object, "namespace")
-    }
-
-    fn event(&self, kind: &str, reason: &str, message: &str) {
-        events::record(
-            self.shared,
-            self.kinds,
-            self.object,
-            kind,
-            reason,
-            message,
-            COMPONENT,
-        );
-    }
-
     fn reconcile(&self, pods: &[&Value]) {
         if is_finished(self.object) {
             self.expire();

@@ -6,6 +6,7 @@
 mod autoscaler;
 mod claims;
 mod completion;
+mod controlled;
 mod cronjob;
 mod deployment;
 mod disruption;

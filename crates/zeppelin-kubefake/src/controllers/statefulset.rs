@@ -9,10 +9,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::controlled::Controlled;
 use super::replicaset::{is_available, is_ready};
-use super::{
-    CONTROLLER_MANAGER, Kinds, events, meta, owned_by, owner_reference, write_status, writer,
-};
+use super::{CONTROLLER_MANAGER, Kinds, meta, owned_by, owner_reference, write_status, writer};
 use crate::server::Shared;
 use crate::store::Propagation;
 use crate::table::int;
@@ -37,11 +36,12 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
                 .collect()
         };
         let claims: Vec<&Value> = claims.iter().filter(same_namespace).collect();
-        let set = StatefulSet {
+        let set = StatefulSet(Controlled {
             shared,
             kinds,
             object: &set,
-        };
+            component: COMPONENT,
+        });
         set.reconcile(&owned(&pods), &owned(&revisions), &claims);
     }
 }
@@ -82,33 +82,17 @@ struct Revisions {
 }
 
 /// One `StatefulSet` being reconciled.
-struct StatefulSet<'a> {
-    shared: &'a Shared,
-    kinds: Kinds,
-    object: &'a Value,
+struct StatefulSet<'a>(Controlled<'a>);
+
+impl<'a> std::ops::Deref for StatefulSet<'a> {
+    type Target = Controlled<'a>;
+
+    fn deref(&self) -> &Controlled<'a> {
+        &self.0
+    }
 }
 
 impl StatefulSet<'_> {
-    fn name(&self) -> &str {
-        meta(self.object, "name")
-    }
-
-    fn namespace(&self) -> &str {
-        meta(self.object, "namespace")
-    }
-
-    fn event(&self, kind: &str, reason: &str, message: &str) {
-        events::record(
-            self.shared,
-            self.kinds,
-            self.object,
-            kind,
-            reason,
-            message,
-            COMPONENT,
-        );
-    }
-
     fn ordinal(&self, pod: &Value) -> Option<u64> {
         meta(pod, "name")
             .strip_prefix(self.name())?
