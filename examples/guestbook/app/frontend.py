@@ -177,7 +177,7 @@ def page(items):
 def serve():
     """Serves on $PORT until SIGTERM or SIGINT, then lets open requests finish."""
     port = int(os.environ.get("PORT", "8080"))
-    server = ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), port), Handler)
+    server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), port), Handler)
     server.daemon_threads = False
     stop = lambda *_: threading.Thread(target=server.shutdown).start()
     signal.signal(signal.SIGTERM, stop)

@@ -50,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
 def serve(name, handler):
     """Serves on $PORT until SIGTERM or SIGINT, then lets open requests finish."""
     port = int(os.environ.get("PORT", "8081"))
-    server = ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), port), handler)
+    server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), port), handler)
     server.daemon_threads = False
     stop = lambda *_: threading.Thread(target=server.shutdown).start()
     signal.signal(signal.SIGTERM, stop)
