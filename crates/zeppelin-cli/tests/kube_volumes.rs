@@ -163,6 +163,21 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
         ["redis", "redis-0", CLAIM, "Bound", "1Gi", "standard"],
         "{ps}"
     );
+    // The JSON gives each stateful replica its volumes: the claim and its bound capacity.
+    let (json, _) = world.ok(&["ps", "--k8s", "--format", "json"]);
+    let status: Value = serde_json::from_str(&json).expect("ps prints JSON");
+    let replica = status["subs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["replicas"].as_array().into_iter().flatten())
+        .find(|r| r["name"] == "redis-0")
+        .unwrap_or_else(|| panic!("no redis-0 in:\n{json}"));
+    assert_eq!(
+        replica["volumes"],
+        serde_json::json!([{"name": "data", "path": CLAIM, "bytes": 1_073_741_824_u64, "bound": true}]),
+        "{json}"
+    );
     let (logs, _) = world.ok(&["logs", "--k8s", "redis"]);
     assert!(
         !logs.is_empty() && logs.lines().all(|l| l.starts_with("redis-0 | ")),
