@@ -325,3 +325,81 @@ fn a_claim_that_cannot_bind_fails_the_deploy_within_the_timeout_saying_why() {
     assert!(history.contains("failed"), "{history}");
     assert_eq!(world.claim().unwrap()["status"]["phase"], "Pending");
 }
+
+#[test]
+fn a_changed_volume_size_is_refused_before_anything_is_applied() {
+    let world = World::new();
+    world.app_file(GUESTBOOK);
+    world.ok(&["deploy", "--timeout", "60s"]);
+    let frontend = world.get("apps", "Deployment", "frontend").unwrap();
+    let set = world.stateful_set().unwrap();
+
+    // Redis's volume grows and the frontend changes too: neither may reach the cluster.
+    let changed = GUESTBOOK
+        .replace("size = \"1Gi\"", "size = \"2Gi\"")
+        .replace("guestbook-frontend:0.1.0", "guestbook-frontend:0.2.0");
+    assert_ne!(changed, GUESTBOOK);
+    world.app_file(&changed);
+    let out = world.zeppelin(&["deploy", "--timeout", "60s"]);
+    let said = text(&out.stderr);
+    assert_ne!(code(&out), 0, "{said}");
+    for line in [
+        "sub `redis` changes what Kubernetes never changes on an existing StatefulSet, so nothing was applied:",
+        "volume `data`: size 1Gi → 2Gi",
+        "the claims it already made keep their size and storage class",
+        &format!(
+            "kubectl patch pvc -n {NAMESPACE} {CLAIM} -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"2Gi\"}}}}}}}}'"
+        ),
+        &format!("kubectl delete statefulset -n {NAMESPACE} redis --cascade=orphan"),
+    ] {
+        assert!(said.contains(line), "no {line:?} in:\n{said}");
+    }
+    assert!(!said.contains("configured"), "{said}");
+    let unchanged = |before: &Value, after: &Value| {
+        assert_eq!(
+            before["metadata"]["resourceVersion"],
+            after["metadata"]["resourceVersion"]
+        );
+    };
+    unchanged(
+        &frontend,
+        &world.get("apps", "Deployment", "frontend").unwrap(),
+    );
+    unchanged(&set, &world.stateful_set().unwrap());
+    assert_eq!(
+        world.claim().unwrap()["spec"]["resources"]["requests"]["storage"],
+        "1Gi"
+    );
+    let (history, _) = world.ok(&["history"]);
+    assert!(
+        !history.lines().any(|l| l.trim_start().starts_with("2 ")),
+        "{history}"
+    );
+
+    // The way forward it gives: the StatefulSet deleted alone (as `kubectl delete
+    // statefulset --cascade=orphan` does), the next deploy recreates it over the same claim.
+    let uid = world.claim().unwrap()["metadata"]["uid"].clone();
+    let sets: Api<DynamicObject> = Api::namespaced_with(
+        world.client.clone(),
+        NAMESPACE,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "StatefulSet")),
+    );
+    world
+        .runtime
+        .block_on(sets.delete("redis", &kube::api::DeleteParams::orphan()))
+        .expect("the StatefulSet is deleted");
+    let (_, redeployed) = world.ok(&["deploy", "--timeout", "60s"]);
+    assert!(
+        redeployed.contains("StatefulSet/redis created"),
+        "{redeployed}"
+    );
+    assert!(redeployed.contains("rolled out"), "{redeployed}");
+    let claim = world.claim().unwrap();
+    assert_eq!(claim["metadata"]["uid"], uid);
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
+    let set = world.stateful_set().unwrap();
+    assert_eq!(
+        set["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "2Gi"
+    );
+}
