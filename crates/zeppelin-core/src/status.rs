@@ -82,7 +82,7 @@ pub struct VolumeStatus {
     /// The volume's name in the app file (`data`).
     pub name: String,
     /// Where the data is: the replica's folder locally, the name of its
-    /// PersistentVolumeClaim on Kubernetes (`data-redis-0`).
+    /// `PersistentVolumeClaim` on Kubernetes (`data-redis-0`).
     pub path: String,
     /// Locally, the bytes its files hold, when they could be counted; on Kubernetes, the
     /// capacity of the volume bound to the claim (none while the claim is not bound).

@@ -124,7 +124,7 @@ impl StatefulSet<'_> {
 
     /// Adopts the pods (named after this set) and revisions in its namespace that match
     /// its selector and have no controller, as the real controller does: those of a
-    /// StatefulSet deleted with `--cascade=orphan`, so a new one of the same name takes
+    /// `StatefulSet` deleted with `--cascade=orphan`, so a new one of the same name takes
     /// them over, rolls the pods to its template and mounts the same claims. Returns
     /// whether it adopted any.
     fn adopt(&self, objects: &[Value], resource: ResourceId) -> bool {
