@@ -163,6 +163,21 @@ fn the_guestbook_keeps_its_data_until_delete_data_names_it() {
         ["redis", "redis-0", CLAIM, "Bound", "1Gi", "standard"],
         "{ps}"
     );
+    // The JSON gives each stateful replica its volumes: the claim and its bound capacity.
+    let (json, _) = world.ok(&["ps", "--k8s", "--format", "json"]);
+    let status: Value = serde_json::from_str(&json).expect("ps prints JSON");
+    let replica = status["subs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["replicas"].as_array().into_iter().flatten())
+        .find(|r| r["name"] == "redis-0")
+        .unwrap_or_else(|| panic!("no redis-0 in:\n{json}"));
+    assert_eq!(
+        replica["volumes"],
+        serde_json::json!([{"name": "data", "path": CLAIM, "bytes": 1_073_741_824_u64, "bound": true}]),
+        "{json}"
+    );
     let (logs, _) = world.ok(&["logs", "--k8s", "redis"]);
     assert!(
         !logs.is_empty() && logs.lines().all(|l| l.starts_with("redis-0 | ")),
@@ -309,4 +324,82 @@ fn a_claim_that_cannot_bind_fails_the_deploy_within_the_timeout_saying_why() {
     let (history, _) = world.ok(&["history"]);
     assert!(history.contains("failed"), "{history}");
     assert_eq!(world.claim().unwrap()["status"]["phase"], "Pending");
+}
+
+#[test]
+fn a_changed_volume_size_is_refused_before_anything_is_applied() {
+    let world = World::new();
+    world.app_file(GUESTBOOK);
+    world.ok(&["deploy", "--timeout", "60s"]);
+    let frontend = world.get("apps", "Deployment", "frontend").unwrap();
+    let set = world.stateful_set().unwrap();
+
+    // Redis's volume grows and the frontend changes too: neither may reach the cluster.
+    let changed = GUESTBOOK
+        .replace("size = \"1Gi\"", "size = \"2Gi\"")
+        .replace("guestbook-frontend:0.1.0", "guestbook-frontend:0.2.0");
+    assert_ne!(changed, GUESTBOOK);
+    world.app_file(&changed);
+    let out = world.zeppelin(&["deploy", "--timeout", "60s"]);
+    let said = text(&out.stderr);
+    assert_ne!(code(&out), 0, "{said}");
+    for line in [
+        "sub `redis` changes what Kubernetes never changes on an existing StatefulSet, so nothing was applied:",
+        "volume `data`: size 1Gi → 2Gi",
+        "the claims it already made keep their size and storage class",
+        &format!(
+            "kubectl patch pvc -n {NAMESPACE} {CLAIM} -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"2Gi\"}}}}}}}}'"
+        ),
+        &format!("kubectl delete statefulset -n {NAMESPACE} redis --cascade=orphan"),
+    ] {
+        assert!(said.contains(line), "no {line:?} in:\n{said}");
+    }
+    assert!(!said.contains("configured"), "{said}");
+    let unchanged = |before: &Value, after: &Value| {
+        assert_eq!(
+            before["metadata"]["resourceVersion"],
+            after["metadata"]["resourceVersion"]
+        );
+    };
+    unchanged(
+        &frontend,
+        &world.get("apps", "Deployment", "frontend").unwrap(),
+    );
+    unchanged(&set, &world.stateful_set().unwrap());
+    assert_eq!(
+        world.claim().unwrap()["spec"]["resources"]["requests"]["storage"],
+        "1Gi"
+    );
+    let (history, _) = world.ok(&["history"]);
+    assert!(
+        !history.lines().any(|l| l.trim_start().starts_with("2 ")),
+        "{history}"
+    );
+
+    // The way forward it gives: the StatefulSet deleted alone (as `kubectl delete
+    // statefulset --cascade=orphan` does), the next deploy recreates it over the same claim.
+    let uid = world.claim().unwrap()["metadata"]["uid"].clone();
+    let sets: Api<DynamicObject> = Api::namespaced_with(
+        world.client.clone(),
+        NAMESPACE,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "StatefulSet")),
+    );
+    world
+        .runtime
+        .block_on(sets.delete("redis", &kube::api::DeleteParams::orphan()))
+        .expect("the StatefulSet is deleted");
+    let (_, redeployed) = world.ok(&["deploy", "--timeout", "60s"]);
+    assert!(
+        redeployed.contains("StatefulSet/redis created"),
+        "{redeployed}"
+    );
+    assert!(redeployed.contains("rolled out"), "{redeployed}");
+    let claim = world.claim().unwrap();
+    assert_eq!(claim["metadata"]["uid"], uid);
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "1Gi");
+    let set = world.stateful_set().unwrap();
+    assert_eq!(
+        set["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "2Gi"
+    );
 }

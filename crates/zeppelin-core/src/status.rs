@@ -81,11 +81,18 @@ pub struct ReplicaStatus {
 pub struct VolumeStatus {
     /// The volume's name in the app file (`data`).
     pub name: String,
-    /// Where the data is: the replica's folder locally.
+    /// Where the data is: the replica's folder locally, the name of its
+    /// `PersistentVolumeClaim` on Kubernetes (`data-redis-0`).
     pub path: String,
-    /// The bytes its files hold, when they could be counted.
+    /// Locally, the bytes its files hold, when they could be counted; on Kubernetes, the
+    /// capacity of the volume bound to the claim (none while the claim is not bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// Kubernetes only: whether a volume is bound to the claim. A claim that stays unbound
+    /// holds its replica back (`Pending`), so a script reading the JSON must tell it apart
+    /// from a claim whose size is merely unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<bool>,
 }
 
 /// Lifecycle state of a replica, shared by both runtimes.
@@ -183,6 +190,7 @@ mod tests {
                         name: "data".into(),
                         path: "/app/.zeppelin/volumes/web/1/data".into(),
                         bytes: Some(4096),
+                        bound: None,
                     }],
                 }],
             }],
@@ -190,6 +198,8 @@ mod tests {
         };
         let json = serde_json::to_string(&status).unwrap();
         assert!(json.contains("\"uptime\":1.5"), "{json}");
+        // Local volumes say nothing of binding: the JSON is the same as before `bound`.
+        assert!(!json.contains("bound"), "{json}");
         let back: AppStatus = serde_json::from_str(&json).unwrap();
         assert_eq!(back, status);
     }

@@ -28,7 +28,8 @@ pub use cluster::connect::{Cluster, ConnectOptions};
 pub use cluster::error::{ApiCause, ClusterError, FieldConflict};
 pub use cluster::inventory::Inventory;
 pub use cluster::{
-    apply, claims, deploy, diff, pod_logs, prune, revision, rollout, scale, status, teardown,
+    apply, claims, deploy, diff, immutable, pod_logs, prune, revision, rollout, scale, status,
+    teardown,
 };
 pub use render::error::RenderError;
 pub use render::manifest::{Item, Manifest};

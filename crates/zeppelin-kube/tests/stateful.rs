@@ -5,7 +5,9 @@ mod support;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar, Service};
+use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use zeppelin_core::App;
 use zeppelin_kube::{Object, RenderError, RenderOptions, Rendered, Stage, labels, render};
 
@@ -377,22 +379,68 @@ fn a_budget_from_two_replicas_on_and_never_an_autoscaler() {
     }
 }
 
+fn network_policy(r: &Rendered, name: &str) -> NetworkPolicySpec {
+    match find(r, "NetworkPolicy", name) {
+        Some(Object::NetworkPolicy(policy)) => policy.spec.clone().unwrap(),
+        _ => panic!("no NetworkPolicy {name}"),
+    }
+}
+
+/// Whether a rule's peers are exactly the pods of `sub`, on `port`.
+fn peers_of(
+    peers: Option<&Vec<NetworkPolicyPeer>>,
+    ports: Option<&Vec<NetworkPolicyPort>>,
+    r: &Rendered,
+    sub: &str,
+    port: i32,
+) -> bool {
+    let own = spec_selector(r, sub).match_labels.as_ref();
+    peers.is_some_and(|p| {
+        p.len() == 1 && p[0].pod_selector.as_ref().unwrap().match_labels.as_ref() == own
+    }) && ports.is_some_and(|p| p.len() == 1 && p[0].port == Some(IntOrString::Int(port)))
+}
+
 #[test]
-fn network_policies_treat_a_stateful_sub_like_any_other() {
-    let r = rendered(LEDGER);
-    let Some(Object::NetworkPolicy(policy)) = find(&r, "NetworkPolicy", "db") else {
-        panic!("no NetworkPolicy db")
-    };
-    let spec = policy.spec.as_ref().unwrap();
+fn replicas_of_a_stateful_sub_reach_each_other_from_two_on() {
+    let three = rendered(LEDGER);
+    let spec = network_policy(&three, "db");
     assert_eq!(
         spec.pod_selector.as_ref().unwrap().match_labels.as_ref(),
-        spec_selector(&r, "db").match_labels.as_ref()
+        spec_selector(&three, "db").match_labels.as_ref()
     );
-    let port = &spec.ingress.as_ref().unwrap()[0].ports.as_ref().unwrap()[0];
-    assert_eq!(
-        port.port,
-        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5432))
+    let ingress = spec.ingress.as_ref().unwrap();
+    assert!(
+        ingress.iter().any(|rule| peers_of(
+            rule.from.as_ref(),
+            rule.ports.as_ref(),
+            &three,
+            "db",
+            5432
+        )),
+        "{ingress:?}"
     );
+    // From api too, which depends on db: the peers' rule adds to it.
+    assert_eq!(ingress.len(), 2, "{ingress:?}");
+    let egress = spec.egress.as_ref().unwrap();
+    assert!(
+        egress.iter().any(|rule| peers_of(
+            rule.to.as_ref(),
+            rule.ports.as_ref(),
+            &three,
+            "db",
+            5432
+        )),
+        "{egress:?}"
+    );
+
+    // One replica has no peer; a stateless sub's replicas share nothing to talk over.
+    let one = rendered(&LEDGER.replace("replicas = 3\n", ""));
+    let spec = network_policy(&one, "db");
+    assert_eq!(spec.ingress.as_ref().map(Vec::len), Some(1));
+    assert!(spec.egress.is_none(), "{:?}", spec.egress);
+    // api runs the default two replicas, and nothing depends on it.
+    let api = network_policy(&three, "api");
+    assert!(api.ingress.is_none(), "{:?}", api.ingress);
 }
 
 fn without_size(mut app: App, sub: &str, volume: &str) -> App {

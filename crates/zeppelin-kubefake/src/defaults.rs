@@ -225,7 +225,9 @@ fn required(field: &str) -> Cause {
     }
 }
 
-/// The `StatefulSet` spec fields an update may change; the real server forbids the others.
+/// The `StatefulSet` spec fields an update may change; the real server forbids the others
+/// (`pkg/apis/apps/validation`, `ValidateStatefulSetUpdate`), above all the claim templates.
+/// Older servers forbid `revisionHistoryLimit` too and leave it out of the message.
 const STATEFUL_SET_MUTABLE: &[&str] = &[
     "replicas",
     "ordinals",

@@ -49,6 +49,7 @@ pub(crate) fn statuses(paths: &AppPaths, sub: &Sub, replica: u32) -> Vec<VolumeS
                 .display()
                 .to_string(),
             bytes: None,
+            bound: None,
         })
         .collect()
 }

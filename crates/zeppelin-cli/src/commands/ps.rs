@@ -280,6 +280,7 @@ mod tests {
                     name: name.to_owned(),
                     path: format!("/app/.zeppelin/volumes/db/{index}/{name}"),
                     bytes,
+                    bound: None,
                 })
                 .collect(),
         };

@@ -13,6 +13,7 @@ use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::ClusterError;
+use crate::cluster::immutable;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::prune;
 use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
@@ -174,6 +175,7 @@ async fn apply_and_record(
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
 ) -> Result<(DeployReport, Option<u64>, Vec<Revision>), ClusterError> {
     let before = Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
+    immutable::check(cluster, target, &before, manifest).await?;
     let applied = apply::apply(cluster, manifest, &before, options.apply).await?;
     for object in &applied {
         on_event(DeployEvent::Applied(object));

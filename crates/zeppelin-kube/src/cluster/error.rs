@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::cluster::immutable::FixedChanges;
+
 /// What the API server (or the connection to it) said, without kube's debug dump.
 #[derive(Debug)]
 pub struct ApiCause(pub kube::Error);
@@ -124,6 +126,9 @@ pub enum ClusterError {
     },
     #[error("{}", .0)]
     RolloutFailed(String),
+    /// Stateful subs whose StatefulSet cannot be updated in place; nothing was applied.
+    #[error("{}", list_fixed(.0))]
+    FixedFields(Vec<FixedChanges>),
     #[error("the rollout failed, so the app was rolled back to revision {revision}")]
     RolledBack {
         revision: u64,
@@ -184,6 +189,11 @@ pub enum ClusterError {
         sub: String,
         namespace: String,
     },
+}
+
+fn list_fixed(refused: &[FixedChanges]) -> String {
+    let texts: Vec<String> = refused.iter().map(ToString::to_string).collect();
+    texts.join("\n\n")
 }
 
 fn list_conflicts(conflicts: &[FieldConflict]) -> String {

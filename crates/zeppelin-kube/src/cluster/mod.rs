@@ -11,6 +11,7 @@ pub mod deploy;
 mod diagnosis;
 pub mod diff;
 pub(crate) mod error;
+pub mod immutable;
 pub(crate) mod inventory;
 pub mod pod_logs;
 mod pods;

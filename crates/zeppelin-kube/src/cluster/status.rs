@@ -1,6 +1,7 @@
 //! `zeppelin ps --k8s`: the app's Deployments, StatefulSets, pods and Ingress addresses in
-//! the same status model the local runtime reports. (The claims of stateful subs come from
-//! [`claims::list`](crate::claims::list).)
+//! the same status model the local runtime reports. A stateful sub's replica lists its
+//! volumes: the claim each mounts and, once bound, the claim's capacity (the full list of
+//! claims, kept ones included, comes from [`claims::list`](crate::claims::list)).
 
 use std::collections::BTreeMap;
 
@@ -8,8 +9,12 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
-use zeppelin_core::status::{AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus};
+use zeppelin_core::Quantity;
+use zeppelin_core::status::{
+    AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus, VolumeStatus,
+};
 
+use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, request};
 use crate::cluster::pods::waiting_reason;
@@ -26,23 +31,27 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
     let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), ns);
     let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
-    let (deployments, stateful_sets, pods, ingresses) = futures::join!(
+    let (deployments, stateful_sets, pods, ingresses, claims) = futures::join!(
         deployments.list(&params),
         stateful_sets.list(&params),
         pods.list(&params),
-        ingresses.list(&params)
+        ingresses.list(&params),
+        claims::list_if_allowed(cluster, target)
     );
     let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
     let deployments = deployments.map_err(request(action("Deployments")))?;
     let stateful_sets = stateful_sets.map_err(request(action("StatefulSets")))?;
     let pods = pods.map_err(request(action("pods")))?;
     let ingresses = ingresses.map_err(request(action("Ingresses")))?;
+    let claims = claims?;
     let mut by_sub: BTreeMap<String, Vec<ReplicaStatus>> = BTreeMap::new();
     for pod in &pods.items {
         let Some(sub) = pod.metadata.labels.as_ref().and_then(|l| l.get(NAME)) else {
             continue;
         };
-        by_sub.entry(sub.clone()).or_default().push(replica(pod));
+        let mut replica = replica(pod);
+        replica.volumes = volumes(pod, &claims);
+        by_sub.entry(sub.clone()).or_default().push(replica);
     }
     let count = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
     let mut subs = Vec::new();
@@ -193,8 +202,94 @@ fn replica(pod: &Pod) -> ReplicaStatus {
     }
 }
 
+/// The volumes of a stateful sub's pod: each claim it mounts (the StatefulSet controller
+/// names the pod's volume after the claim template, that is after the app file's volume),
+/// with the capacity of the volume bound to it.
+fn volumes(pod: &Pod, claims: &[Claim]) -> Vec<VolumeStatus> {
+    let mounted = pod
+        .spec
+        .iter()
+        .flat_map(|spec| spec.volumes.iter().flatten())
+        .filter_map(|v| Some((&v.name, &v.persistent_volume_claim.as_ref()?.claim_name)));
+    mounted
+        .map(|(name, claim_name)| {
+            // A user who may not list claims still sees which claim each volume is.
+            let claim = claims.iter().find(|c| &c.name == claim_name);
+            VolumeStatus {
+                name: name.clone(),
+                path: claim_name.clone(),
+                bytes: claim
+                    .filter(|c| c.is_bound())
+                    .and_then(|c| Quantity::parse(c.size.as_deref()?).ok())
+                    .map(|q| bytes(q.value())),
+                bound: claim.map(Claim::is_bound),
+            }
+        })
+        .collect()
+}
+
+/// A whole number of bytes from a quantity's value.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn bytes(value: f64) -> u64 {
+    // Capacities are whole, non-negative byte counts; `as` saturates anything else.
+    value.round() as u64
+}
+
 fn jiff_age(time: &k8s_openapi::jiff::Timestamp) -> f64 {
     k8s_openapi::jiff::Timestamp::now()
         .duration_since(*time)
         .as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claim(name: &str, phase: &str, size: &str) -> Claim {
+        Claim {
+            name: name.to_owned(),
+            sub: "redis".to_owned(),
+            replica: None,
+            ordinal: None,
+            phase: phase.to_owned(),
+            storage_class: None,
+            size: Some(size.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_stateful_replica_lists_its_claims_with_the_bound_capacity() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "redis-0"},
+            "spec": {"containers": [], "volumes": [
+                {"name": "tmp", "emptyDir": {}},
+                {"name": "data", "persistentVolumeClaim": {"claimName": "data-redis-0"}},
+                {"name": "logs", "persistentVolumeClaim": {"claimName": "logs-redis-0"}},
+                {"name": "cache", "persistentVolumeClaim": {"claimName": "cache-redis-0"}},
+            ]},
+        }))
+        .unwrap();
+        let claims = [
+            claim("data-redis-0", "Bound", "1Gi"),
+            claim("logs-redis-0", "Pending", "2Gi"),
+        ];
+        let volume = |name: &str, path: &str, bytes, bound| VolumeStatus {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            bytes,
+            bound,
+        };
+        assert_eq!(
+            volumes(&pod, &claims),
+            [
+                volume("data", "data-redis-0", Some(1_073_741_824), Some(true)),
+                // Not bound: no capacity yet, whatever the claim asked for.
+                volume("logs", "logs-redis-0", None, Some(false)),
+                // Not listed (claims may not be listable): the claim's name still shows.
+                volume("cache", "cache-redis-0", None, None),
+            ]
+        );
+    }
 }

@@ -5,7 +5,10 @@
 //! - `<app>-dns`: egress to the cluster DNS (`k8s-app: kube-dns` in `kube-system`).
 //! - `<sub>`, one per sub: ingress from the subs that `depends_on` it, and from the ingress
 //!   controller when a route points at it, on its port; egress to the subs it `depends_on`,
-//!   on their ports, and to the `[kubernetes.sub.NAME] egress` blocks.
+//!   on their ports, and to the `[kubernetes.sub.NAME] egress` blocks. A stateful sub with
+//!   two or more replicas also lets its replicas reach each other on its port, both ways:
+//!   each replica keeps its own data, so replicas that share it (replication, peers) must
+//!   talk.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,7 @@ use zeppelin_core::{App, Sub};
 use crate::render::app_wide::meta;
 use crate::render::labels::{app_pod_selector, selector};
 use crate::render::service::sub_meta;
+use crate::render::workload::replicas;
 
 /// The label every namespace carries with its own name (set by the API server).
 const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
@@ -74,6 +78,9 @@ fn dns(app: &App) -> NetworkPolicy {
 
 fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
     let mut ingress = Vec::new();
+    let peers = sub
+        .port
+        .filter(|_| sub.is_stateful() && replicas(app, sub).is_some_and(|n| n >= 2));
     if let Some(port) = sub.port {
         let dependents: Vec<NetworkPolicyPeer> = app
             .subs
@@ -102,6 +109,12 @@ fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
             });
         }
     }
+    if let Some(port) = peers {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![pods(selector(app, &sub.name))]),
+            ports: Some(vec![tcp(port)]),
+        });
+    }
     let mut egress: Vec<NetworkPolicyEgressRule> = sub
         .depends_on
         .iter()
@@ -113,6 +126,12 @@ fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
             })
         })
         .collect();
+    if let Some(port) = peers {
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![pods(selector(app, &sub.name))]),
+            ports: Some(vec![tcp(port)]),
+        });
+    }
     if let Some(kube) = app.kubernetes.subs.get(&sub.name) {
         egress.extend(kube.egress.iter().map(|e| NetworkPolicyEgressRule {
             to: Some(vec![NetworkPolicyPeer {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::controlled::Controlled;
 use super::replicaset::{is_available, is_ready};
 use super::{CONTROLLER_MANAGER, Kinds, meta, owned_by, owner_reference, write_status, writer};
+use crate::resources::ResourceId;
 use crate::server::Shared;
 use crate::store::Propagation;
 use crate::table::int;
@@ -42,6 +43,10 @@ pub(super) fn reconcile_all(shared: &Shared, kinds: Kinds) {
             object: &set,
             component: COMPONENT,
         });
+        // What was adopted is reconciled as owned on the next tick.
+        if set.adopt(&pods, kinds.pods) | set.adopt(&revisions, kinds.revisions) {
+            continue;
+        }
         set.reconcile(&owned(&pods), &owned(&revisions), &claims);
     }
 }
@@ -99,6 +104,45 @@ impl StatefulSet<'_> {
             .strip_prefix('-')?
             .parse()
             .ok()
+    }
+
+    /// Adopts the pods (named after this set) and revisions in its namespace that match
+    /// its selector and have no controller, as the real controller does: those of a
+    /// `StatefulSet` deleted with `--cascade=orphan`, so a new one of the same name takes
+    /// them over, rolls the pods to its template and mounts the same claims. Returns
+    /// whether it adopted any.
+    fn adopt(&self, objects: &[Value], resource: ResourceId) -> bool {
+        let Some(selector) = self.object.pointer("/spec/selector") else {
+            return false;
+        };
+        let selector = crate::selector::LabelSelector::from_object(selector);
+        let is_pod = resource == self.kinds.pods;
+        let mut adopted = false;
+        for object in objects {
+            let orphan = meta(object, "namespace") == self.namespace()
+                && meta(object, "deletionTimestamp").is_empty()
+                && !object["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["controller"] == json!(true)));
+            if !orphan || !selector.matches(object) || (is_pod && self.ordinal(object).is_none()) {
+                continue;
+            }
+            let owner = owner_reference(self.object);
+            let written = self.shared.store.modify(
+                resource,
+                self.namespace(),
+                meta(object, "name"),
+                &writer(CONTROLLER_MANAGER, false),
+                |o| {
+                    let refs = o["metadata"]["ownerReferences"].take();
+                    let mut refs = refs.as_array().cloned().unwrap_or_default();
+                    refs.push(owner);
+                    o["metadata"]["ownerReferences"] = json!(refs);
+                },
+            );
+            adopted |= written.is_ok();
+        }
+        adopted
     }
 
     fn reconcile(&self, pods: &[Value], revisions: &[Value], claims: &[&Value]) {
