@@ -197,12 +197,13 @@ fn rollback_applies_the_current_secret_and_warns_that_it_differs() {
     let stored = world.revision_secrets();
     assert_eq!(stored.len(), 3, "one Secret per revision");
     for secret in &stored {
-        let raw = serde_json::to_string(secret).unwrap();
-        let mut text = raw.clone();
+        let mut text = serde_json::to_string(secret).unwrap();
         for value in secret.data.iter().flatten().map(|(_, v)| &v.0) {
-            match value.starts_with(&[0x1f, 0x8b]) {
-                true => text.push_str(&gunzip(value)),
-                false => text.push_str(&String::from_utf8_lossy(value)),
+            // The compressed objects are searched decompressed (gzip starts 1f 8b).
+            if value.starts_with(&[0x1f, 0x8b]) {
+                text.push_str(&gunzip(value));
+            } else {
+                text.push_str(&String::from_utf8_lossy(value));
             }
         }
         assert!(
