@@ -17,6 +17,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::Value;
+use sha2::Digest as _;
 use zeppelin_kubefake::{Config, FakeApiServer};
 
 const IMAGE_V1: &str = "registry.k8s.io/pause:3.10";
@@ -253,7 +254,15 @@ fn a_revision_recorded_with_secret_values_still_lists_and_rolls_back() {
             object["data"] = serde_json::json!({ "TOKEN": base64(FIRST) });
         }
     }
-    let keep = ["objects-hash", "app-hash", "cause"];
+    // The hash then covered the objects as applied, values and all.
+    let legacy = serde_json::to_string(&objects).unwrap();
+    let legacy = sha2::Sha256::digest(legacy.as_bytes())
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            write!(s, "{b:02x}").unwrap();
+            s
+        });
+    let keep = ["app-hash", "cause"];
     let mut data: std::collections::BTreeMap<_, _> = data
         .into_iter()
         .filter(|(k, _)| keep.contains(&k.as_str()))
@@ -262,6 +271,7 @@ fn a_revision_recorded_with_secret_values_still_lists_and_rolls_back() {
         "objects".to_owned(),
         ByteString(serde_json::to_vec(&objects).unwrap()),
     );
+    data.insert("objects-hash".to_owned(), ByteString(legacy.into_bytes()));
     old.data = Some(data);
     old.metadata.resource_version = None;
     world.runtime.block_on(async {
@@ -272,6 +282,11 @@ fn a_revision_recorded_with_secret_values_still_lists_and_rolls_back() {
         api.create(&PostParams::default(), &old).await.unwrap();
     });
 
+    let out = world.ok(&["deploy"], Some(FIRST));
+    assert!(
+        !out.contains("recorded revision"),
+        "nothing changed:\n{out}"
+    );
     world.app_file(IMAGE_V2);
     world.ok(&["deploy"], Some(SECOND));
     let history = world.history();

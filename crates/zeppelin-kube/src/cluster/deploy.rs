@@ -240,7 +240,7 @@ async fn apply_and_record(
     let hash = revision::objects_hash(manifest);
     let unchanged = revisions
         .last()
-        .is_some_and(|last| last.objects_hash == hash && last.status != RevisionStatus::Failed);
+        .is_some_and(|last| last.holds(manifest, &hash) && last.status != RevisionStatus::Failed);
     let number = if unchanged {
         None
     } else {

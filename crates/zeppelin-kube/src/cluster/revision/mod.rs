@@ -114,6 +114,17 @@ impl Revision {
             })?;
         Ok((manifest, drift))
     }
+
+    /// Whether the revision recorded `manifest`, whose [`objects_hash`] is `hash`. A revision
+    /// recorded before secrets were sealed hashed the objects as applied, values and all;
+    /// that hash is checked too, so the first deploy after an upgrade records nothing new.
+    pub fn holds(&self, manifest: &Manifest, hash: &str) -> bool {
+        if self.objects_hash == hash {
+            return true;
+        }
+        let legacy = serde_json::to_string(&manifest.to_values()).expect("JSON values serialize");
+        self.objects_hash == hex(&Sha256::digest(legacy.as_bytes()))
+    }
 }
 
 /// The hash a revision records for `manifest`: of its objects with secret values replaced
