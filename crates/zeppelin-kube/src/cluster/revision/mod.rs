@@ -4,7 +4,7 @@
 //!
 //! A revision holds no secret values, only their hashes ([`sealed`]); its objects are
 //! compressed, and split over `<app>-rev-<N>-<part>` Secrets when one is not enough
-//! ([`payload`]). Revisions recorded before either still read back.
+//! (`payload`). Revisions recorded before either still read back.
 //!
 //! Revision Secrets carry `zeppelin.dev/revision-of` (their parts
 //! `zeppelin.dev/revision-part-of`), not the ownership labels, so a prune never removes them;
