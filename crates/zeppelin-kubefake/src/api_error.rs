@@ -178,6 +178,25 @@ impl ApiError {
         )
     }
 
+    /// A request body over the API server's limit (`--max-request-body-bytes`, 3 MiB).
+    pub(crate) fn request_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    }
+
+    /// An object over etcd's request limit (`--max-request-bytes`, 1.5 MiB): the API server
+    /// passes etcd's refusal on as an internal error.
+    pub(crate) fn etcd_too_large() -> Self {
+        Self::new(
+            500,
+            "InternalError",
+            "etcdserver: request is too large".to_owned(),
+        )
+    }
+
     pub(crate) fn injected(request_number: u64) -> Self {
         Self::new(
             500,

@@ -77,11 +77,27 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
         return error_response(&ApiError::bad_request("the request body could not be read"));
     };
+    if let Some(refusal) = size_refusal(&parts.method, body.len()) {
+        return error_response(&refusal);
+    }
     let path = parts.uri.path().to_owned();
     match route(shared, &parts.method, &path, &parts.headers, &query, &body) {
         Ok(response) => response,
         Err(error) => error_response(&error),
     }
+}
+
+/// The real API server's default size limits: it refuses request bodies over 3 MiB, and
+/// etcd refuses to store an object over 1.5 MiB. A written object is about as large as the
+/// body that writes it, so the body's size stands in for the object's.
+fn size_refusal(method: &Method, size: usize) -> Option<ApiError> {
+    const REQUEST_LIMIT: usize = 3 << 20;
+    const OBJECT_LIMIT: usize = 3 << 19;
+    if size > REQUEST_LIMIT {
+        return Some(ApiError::request_too_large(REQUEST_LIMIT));
+    }
+    let writes = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    (writes && size > OBJECT_LIMIT).then(ApiError::etcd_too_large)
 }
 
 fn route(

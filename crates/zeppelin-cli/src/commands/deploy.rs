@@ -34,6 +34,10 @@ fn printer<'p>(
             progress.finish();
             eprintln!("the rollout failed; rolling back to revision {number}");
         }
+        DeployEvent::SecretDiffers { revision, drift } => eprintln!(
+            "warning: secret {} differs from revision {revision}'s: using the current value from {}",
+            drift.secret, drift.source
+        ),
     }
 }
 
@@ -119,9 +123,16 @@ pub(crate) fn rollback(
     let result = cluster::block_on(async {
         let cluster = cluster::connect(settings.context.clone()).await?;
         let mut print = printer(&mut progress, &target.namespace, false);
-        zeppelin_kube::deploy::rollback(&cluster, &target, args.revision, &options, &mut print)
-            .await
-            .into_diagnostic()
+        zeppelin_kube::deploy::rollback(
+            &cluster,
+            &target,
+            &app,
+            args.revision,
+            &options,
+            &mut print,
+        )
+        .await
+        .into_diagnostic()
     })?;
     progress.finish();
     let (number, report) = result?;

@@ -3,6 +3,9 @@
 //!
 //! Progress comes back through a callback of [`DeployEvent`]s; printing is the CLI's job.
 //!
+//! A rollback applies the revision's objects with secret values read now (a revision holds
+//! only their hashes) and tells which differ from the revision's.
+//!
 //! Neither ever deletes a PersistentVolumeClaim: when a stateful sub leaves the app (or a
 //! rollback goes back to before it), its StatefulSet is pruned and its claims are reported
 //! as kept, with the command that would delete them.
@@ -16,10 +19,13 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::immutable;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::prune;
+use crate::cluster::revision::sealed::{self, CurrentSecret, SecretDrift};
 use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
 use crate::cluster::rollout::{self, SubProgress, WaitOptions};
 use crate::render::labels::owner_selector;
 use crate::render::manifest::Manifest;
+use crate::render::secrets::{self, SecretError};
+use zeppelin_core::App;
 
 /// Re-exported where callers of [`deploy`] have always found it; every cluster command
 /// takes one.
@@ -53,6 +59,12 @@ pub enum DeployEvent<'a> {
     Progress(&'a [SubProgress]),
     /// The rollout failed and `atomic` rolls back to this revision.
     RollingBack(u64),
+    /// A secret's value now differs from the one revision `revision` recorded the hash of;
+    /// the rollback applies the value read now.
+    SecretDiffers {
+        revision: u64,
+        drift: &'a SecretDrift,
+    },
 }
 
 /// What a deploy did.
@@ -131,7 +143,25 @@ pub async fn deploy(
                 return Err(ClusterError::NotRolledBack(Box::new(failure)));
             };
             on_event(DeployEvent::RollingBack(good.number));
-            let previous = good.manifest(&target.app)?;
+            let values = sealed::values_of(&manifest.to_values());
+            let (previous, drift) = good.manifest(&target.app, |name| {
+                let value = values
+                    .get(name)
+                    .ok_or_else(|| ClusterError::SecretUndeclared {
+                        revision: good.number,
+                        secret: name.to_owned(),
+                    })?;
+                Ok::<_, ClusterError>(CurrentSecret {
+                    value: value.clone(),
+                    source: "this deploy".to_owned(),
+                })
+            })?;
+            for drift in &drift {
+                on_event(DeployEvent::SecretDiffers {
+                    revision: good.number,
+                    drift,
+                });
+            }
             let rollback_options = DeployOptions {
                 atomic: false,
                 app_hash: good.app_hash.clone(),
@@ -212,7 +242,7 @@ async fn apply_and_record(
     let hash = revision::objects_hash(manifest);
     let unchanged = revisions
         .last()
-        .is_some_and(|last| last.objects_hash == hash && last.status != RevisionStatus::Failed);
+        .is_some_and(|last| last.holds(manifest, &hash) && last.status != RevisionStatus::Failed);
     let number = if unchanged {
         None
     } else {
@@ -314,9 +344,13 @@ fn last_good(revisions: &[Revision], failed: Option<u64>) -> Option<&Revision> {
 
 /// Re-applies revision `number` (by default the last good one before the current) and
 /// waits as `options` say; the rollback is recorded as a revision of its own.
+///
+/// Its secrets are read from their sources in `app` (the app file now) before anything is
+/// applied: a secret with no value now stops the rollback.
 pub async fn rollback(
     cluster: &Cluster,
     target: &Target,
+    app: &App,
     number: Option<u64>,
     options: &DeployOptions,
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
@@ -336,7 +370,13 @@ pub async fn rollback(
             }
         })?,
     };
-    let manifest = chosen.manifest(&target.app)?;
+    let (manifest, drift) = chosen.manifest(&target.app, current_secret(app, chosen.number))?;
+    for drift in &drift {
+        on_event(DeployEvent::SecretDiffers {
+            revision: chosen.number,
+            drift,
+        });
+    }
     let options = DeployOptions {
         app_hash: chosen.app_hash.clone(),
         ..options.clone()
@@ -344,4 +384,37 @@ pub async fn rollback(
     let cause = format!("rollback to {}", chosen.number);
     let report = deploy(cluster, target, &manifest, &options, &cause, on_event).await?;
     Ok((chosen.number, report))
+}
+
+/// Reads a secret that a rollback to `revision` needs from its source in `app`, now.
+fn current_secret(
+    app: &App,
+    revision: u64,
+) -> impl FnMut(&str) -> Result<CurrentSecret, ClusterError> + '_ {
+    move |name| {
+        let secret = app
+            .secrets
+            .get(name)
+            .ok_or_else(|| ClusterError::SecretUndeclared {
+                revision,
+                secret: name.to_owned(),
+            })?;
+        let value = secrets::resolve_one(app, name, &secret.source, |var| std::env::var_os(var))
+            .map_err(|source| match source {
+                SecretError::EnvMissing { var, .. } => ClusterError::SecretEnvUnset {
+                    revision,
+                    secret: name.to_owned(),
+                    var,
+                },
+                source @ SecretError::File { .. } => ClusterError::SecretUnavailable {
+                    revision,
+                    secret: name.to_owned(),
+                    source,
+                },
+            })?;
+        Ok(CurrentSecret {
+            value,
+            source: secrets::describe(&secret.source),
+        })
+    }
 }

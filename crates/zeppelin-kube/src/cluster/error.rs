@@ -156,6 +156,27 @@ pub enum ClusterError {
     )]
     NothingToRollBack { app: String },
     #[error(
+        "revision {revision} needs secret `{secret}`, which the app file no longer declares; declare it under [secrets] to roll back to revision {revision}; nothing was applied"
+    )]
+    SecretUndeclared { revision: u64, secret: String },
+    #[error(
+        "revision {revision} needs the current value of secret `{secret}` from the environment variable `{var}`, which is not set; export it and roll back again; nothing was applied"
+    )]
+    SecretEnvUnset {
+        revision: u64,
+        secret: String,
+        var: String,
+    },
+    #[error(
+        "revision {revision} needs the current value of secret `{secret}`, which cannot be read; nothing was applied"
+    )]
+    SecretUnavailable {
+        revision: u64,
+        secret: String,
+        #[source]
+        source: crate::render::secrets::SecretError,
+    },
+    #[error(
         "the revision Secret {name} cannot be read; it was changed by hand or written by another tool: {reason}"
     )]
     BadRevision { name: String, reason: String },

@@ -48,25 +48,43 @@ pub fn resolve_with(
 ) -> Result<SecretValues, SecretError> {
     let mut values = SecretValues::new();
     for (name, secret) in &app.secrets {
-        let value = match &secret.source {
-            SecretSource::Env(var) => env(var)
-                .ok_or_else(|| SecretError::EnvMissing {
-                    secret: name.clone(),
-                    var: var.clone(),
-                })?
-                .into_encoded_bytes(),
-            SecretSource::File(path) => {
-                let path = app.dir().join(path);
-                std::fs::read(&path).map_err(|source| SecretError::File {
-                    secret: name.clone(),
-                    path,
-                    source,
-                })?
-            }
-        };
-        values.insert(name.clone(), value);
+        values.insert(name.clone(), resolve_one(app, name, &secret.source, &env)?);
     }
     Ok(values)
+}
+
+/// Reads one secret of `app` from `source`, as [`resolve_with`] does: a rollback reads only
+/// the secrets its revision has.
+pub fn resolve_one(
+    app: &App,
+    name: &str,
+    source: &SecretSource,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Vec<u8>, SecretError> {
+    match source {
+        SecretSource::Env(var) => env(var)
+            .map(std::ffi::OsString::into_encoded_bytes)
+            .ok_or_else(|| SecretError::EnvMissing {
+                secret: name.to_owned(),
+                var: var.clone(),
+            }),
+        SecretSource::File(path) => {
+            let path = app.dir().join(path);
+            std::fs::read(&path).map_err(|source| SecretError::File {
+                secret: name.to_owned(),
+                path,
+                source,
+            })
+        }
+    }
+}
+
+/// Where a secret is read from, in a few words (`env SHOP_TOKEN`, `file db.txt`).
+pub fn describe(source: &SecretSource) -> String {
+    match source {
+        SecretSource::Env(var) => format!("env {var}"),
+        SecretSource::File(path) => format!("file {}", path.display()),
+    }
 }
 
 /// The file a container reads secret `name` from.
