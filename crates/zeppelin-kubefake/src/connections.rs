@@ -28,6 +28,8 @@ pub(crate) struct Stops {
     pub(crate) shutdown: CancellationToken,
     /// The go-away fault: no more connections, and the open ones cut.
     pub(crate) gone: CancellationToken,
+    /// Cancelled by the accept loop once it closed the socket for the go-away fault.
+    pub(crate) closed: CancellationToken,
 }
 
 /// Accepted connections, ready to serve HTTP on.
@@ -50,7 +52,11 @@ impl Listener {
             loop {
                 let accepted = tokio::select! {
                     () = stops.shutdown.cancelled() => return,
-                    () = stops.gone.cancelled() => return,
+                    () = stops.gone.cancelled() => {
+                        drop(tcp);
+                        stops.closed.cancel();
+                        return;
+                    }
                     accepted = tcp.accept() => accepted,
                 };
                 let Ok((stream, peer)) = accepted else {

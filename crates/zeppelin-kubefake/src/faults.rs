@@ -23,6 +23,8 @@ pub(crate) struct Faults {
     hidden: Mutex<BTreeSet<String>>,
     /// Cancelled when the server goes away, for good.
     gone: CancellationToken,
+    /// Cancelled once the listener, told the server went away, has closed its socket.
+    closed: CancellationToken,
 }
 
 impl Default for Faults {
@@ -34,6 +36,7 @@ impl Default for Faults {
             watch_epoch: watch::channel(0).0,
             hidden: Mutex::new(BTreeSet::new()),
             gone: CancellationToken::new(),
+            closed: CancellationToken::new(),
         }
     }
 }
@@ -110,5 +113,10 @@ impl Faults {
     /// The token the listener and the connections watch for [`Faults::go_away`].
     pub(crate) fn gone(&self) -> CancellationToken {
         self.gone.clone()
+    }
+
+    /// The token the listener cancels once its socket is closed after [`Faults::go_away`].
+    pub(crate) fn closed(&self) -> CancellationToken {
+        self.closed.clone()
     }
 }

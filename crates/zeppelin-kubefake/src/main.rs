@@ -155,7 +155,7 @@ async fn scheduled_faults(
             return std::future::pending().await;
         };
         tokio::time::sleep(after).await;
-        server.go_away();
+        server.go_away().await;
         eprintln!(
             "zeppelin-kubefake: went away after {after:?} (--go-away-after): new connections are refused and open ones were cut; press Ctrl-C to stop"
         );

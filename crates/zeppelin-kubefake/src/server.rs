@@ -169,6 +169,7 @@ impl FakeApiServer {
         let stops = crate::connections::Stops {
             shutdown: shared.shutdown.clone(),
             gone: shared.faults.gone(),
+            closed: shared.faults.closed(),
         };
         let listener = crate::connections::Listener::spawn(
             listener,
@@ -280,9 +281,11 @@ impl FakeApiServer {
     /// Makes the server vanish mid-conversation, as a crashed API server or a lost network
     /// would: new connections are refused and open ones (watches and log streams included)
     /// are cut without the clean end of a response. There is no coming back; the handle
-    /// still answers [`FakeApiServer::objects`] and friends.
-    pub fn go_away(&self) {
+    /// still answers [`FakeApiServer::objects`] and friends. Returns once the listening
+    /// socket is closed, so a connection made afterwards is refused.
+    pub async fn go_away(&self) {
         self.shared.faults.go_away();
+        self.shared.faults.closed().cancelled().await;
     }
 
     /// Requests served so far (failed ones included).

@@ -542,7 +542,7 @@ async fn going_away_cuts_open_watches_and_refuses_connections_over_https_too() {
     let first = tokio::time::timeout(LIMIT, watch.next()).await.unwrap();
     assert!(matches!(first, Some(Ok(WatchEvent::Added(_)))), "{first:?}");
 
-    server.go_away();
+    server.go_away().await;
     // kube-rs ends a watch cut mid-body quietly, for its watcher to resume; the binary's
     // tests show over raw HTTP that the stream is cut rather than finished.
     let rest: Vec<_> = tokio::time::timeout(LIMIT, watch.collect::<Vec<_>>())
