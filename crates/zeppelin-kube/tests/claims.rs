@@ -11,7 +11,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use zeppelin_kube::apply::ApplyOptions;
 use zeppelin_kube::deploy::{DeployOptions, Target, deploy};
-use zeppelin_kube::rollout::{self, WaitOptions};
+use zeppelin_kube::rollout::{self, WaitEvent, WaitOptions, Workload, WorkloadKind};
 use zeppelin_kube::teardown::{self, DeleteOptions};
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions, claims, render};
 use zeppelin_kubefake::{Config, FakeApiServer};
@@ -101,7 +101,13 @@ fn wait_options(subs: &[&str], timeout: Duration) -> WaitOptions {
     WaitOptions {
         namespace: APP.to_owned(),
         app: APP.to_owned(),
-        subs: subs.iter().map(|s| (*s).to_owned()).collect(),
+        subs: subs
+            .iter()
+            .map(|s| Workload {
+                sub: (*s).to_owned(),
+                kind: WorkloadKind::StatefulSet,
+            })
+            .collect(),
         timeout,
     }
 }
@@ -149,8 +155,10 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
 
     apply(&client, &stateful_set("db", 2, None)).await;
     let mut seen = Vec::new();
-    rollout::wait(&cluster, &wait_options(&["db"], LIMIT), |progress| {
-        seen.push(progress.to_vec());
+    rollout::wait(&cluster, &wait_options(&["db"], LIMIT), |event| {
+        if let WaitEvent::Progress(progress) = event {
+            seen.push(progress.to_vec());
+        }
     })
     .await
     .unwrap();

@@ -36,7 +36,7 @@ pub struct Claim {
 }
 
 impl Claim {
-    fn from_object(claim: &PersistentVolumeClaim) -> Self {
+    pub(crate) fn from_object(claim: &PersistentVolumeClaim) -> Self {
         let name = claim.metadata.name.clone().unwrap_or_default();
         let sub = claim
             .metadata
