@@ -271,3 +271,61 @@ async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(message: &str) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "db-0"},
+                "spec": {"containers": [], "volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]},
+                "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled",
+                    "status": "False", "reason": "Unschedulable", "message": message}]},
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn event(reason: &str) -> Event {
+        serde_json::from_value(json!({
+            "metadata": {"name": "e"}, "involvedObject": {"name": "data-db-0"},
+            "reason": reason, "message": "m"}))
+        .unwrap()
+    }
+
+    fn claim() -> Claim {
+        Claim::from_object(
+            &serde_json::from_value(json!({
+                "metadata": {"name": "data-db-0"},
+                "spec": {"storageClassName": "wait-for-pod",
+                         "resources": {"requests": {"storage": "1Gi"}}},
+                "status": {"phase": "Pending"},
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_claim_waiting_for_its_pod_to_be_scheduled_is_not_blamed() {
+        let cpu = pod("0/3 nodes are available: 3 Insufficient cpu.");
+        assert!(!blames_claim("data-db-0", &[cpu.clone()], &[event("WaitForFirstConsumer")]));
+        assert_eq!(
+            claim_line(&claim(), false),
+            "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is not bound yet (waits for its pod to be scheduled)"
+        );
+        // Storage is at fault when the scheduler says so, or provisioning failed.
+        let waits = pod("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
+        assert!(blames_claim("data-db-0", &[waits.clone()], &[]));
+        assert!(!blames_claim("data-other-0", &[waits], &[]));
+        assert!(blames_claim("data-db-0", &[cpu], &[event("ProvisioningFailed")]));
+        assert_eq!(
+            claim_line(&claim(), true),
+            "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is Pending and cannot bind"
+        );
+    }
+}
