@@ -204,9 +204,15 @@ mod tests {
         assert_eq!(claim.size.as_deref(), Some("1Gi"));
         assert_eq!(claim.storage_class.as_deref(), Some("fast"));
         assert!(!claim.is_bound());
+        let first = Claim {
+            name: "data-redis-0".to_owned(),
+            replica: Some("redis-0".to_owned()),
+            ordinal: Some(0),
+            ..claim.clone()
+        };
         assert_eq!(
-            delete_command("shop", &[claim.clone(), claim]),
-            "kubectl delete pvc -n shop data-redis-1 data-redis-1"
+            delete_command("shop", &[first, claim]),
+            "kubectl delete pvc -n shop data-redis-0 data-redis-1"
         );
     }
 }

@@ -126,7 +126,8 @@ fn current_template_hash(
 /// controller has seen its latest spec.
 pub(crate) fn update_revision(set: &StatefulSet) -> Option<String> {
     let status = set.status.as_ref()?;
-    if status.observed_generation.unwrap_or(0) < set.metadata.generation.unwrap_or(0) {
+    let observed = status.observed_generation.unwrap_or(0);
+    if observed == 0 || observed < set.metadata.generation.unwrap_or(0) {
         return None;
     }
     status.update_revision.clone()

@@ -461,12 +461,19 @@ fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, Stri
         ));
     }
     progress.waiting_for = if updated < desired {
-        Some(format!("{updated} of {desired} updated replicas"))
+        Some(format!(
+            "{updated} of {}",
+            counted(desired, "updated replica")
+        ))
     } else if replicas > updated {
-        Some(format!("{} old replicas to terminate", replicas - updated))
+        Some(format!(
+            "{} to terminate",
+            counted(replicas - updated, "old replica")
+        ))
     } else if available < updated {
         Some(format!(
-            "{available} of {updated} updated replicas available"
+            "{available} of {} available",
+            counted(updated, "updated replica")
         ))
     } else {
         None
@@ -492,8 +499,10 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
         done: false,
         waiting_for: None,
     };
+    // Like kubectl, an absent (or zero) observedGeneration is not an observed spec.
     let generation = set.metadata.generation.unwrap_or(0);
-    if status.observed_generation.unwrap_or(0) < generation {
+    let observed = status.observed_generation.unwrap_or(0);
+    if observed == 0 || observed < generation {
         progress.waiting_for = Some("the controller to see the new spec".to_owned());
         return progress;
     }
@@ -508,14 +517,11 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
         .unwrap_or(0);
     let to_update = if rolling { desired - partition } else { 0 };
     progress.waiting_for = if ready < desired {
-        Some(format!("{ready} of {desired} replicas ready"))
+        Some(format!("{ready} of {} ready", replicas(desired)))
     } else if status.replicas > desired {
-        Some(format!(
-            "{} replicas to terminate",
-            status.replicas - desired
-        ))
+        Some(format!("{} to terminate", replicas(status.replicas - desired)))
     } else if updated < to_update {
-        Some(format!("{updated} of {to_update} updated replicas"))
+        Some(format!("{updated} of {} updated", replicas(to_update)))
     } else if rolling && partition == 0 && status.current_revision != status.update_revision {
         Some("the rolling update to complete".to_owned())
     } else {
@@ -523,6 +529,20 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
     };
     progress.done = progress.waiting_for.is_none();
     progress
+}
+
+/// `1 replica`, `2 replicas`.
+fn replicas(n: i32) -> String {
+    counted(n, "replica")
+}
+
+/// `n` and `noun`, plural unless `n` is 1.
+fn counted(n: i32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Why a pod of the new template will not start however long one waits.
@@ -576,7 +596,7 @@ mod tests {
                               "availableReplicas": 3});
         assert_eq!(
             waiting_for(&deployment(2, &old_left)).as_deref(),
-            Some("1 old replicas to terminate")
+            Some("1 old replica to terminate")
         );
         let unavailable = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
                                  "availableReplicas": 1});
@@ -612,9 +632,16 @@ mod tests {
         let pending = json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 0,
             "currentRevision": "db-2", "updateRevision": "db-2"});
         assert_eq!(waiting(pending).as_deref(), Some("0 of 2 replicas ready"));
+        // Not yet seen by the controller at all: no observedGeneration.
+        let unobserved = json!({"replicas": 2, "readyReplicas": 2, "updatedReplicas": 2,
+            "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(unobserved).as_deref(),
+            Some("the controller to see the new spec")
+        );
         let rolling = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2"});
-        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 updated replicas"));
+        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 replicas updated"));
         let catching_up = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 2, "currentRevision": "db-1", "updateRevision": "db-2"});
         assert_eq!(
@@ -625,7 +652,13 @@ mod tests {
             "updatedReplicas": 3, "currentRevision": "db-2", "updateRevision": "db-2"});
         assert_eq!(
             waiting(shrinking).as_deref(),
-            Some("1 replicas to terminate")
+            Some("1 replica to terminate")
+        );
+        let shrinking_more = json!({"observedGeneration": 2, "replicas": 4, "readyReplicas": 4,
+            "updatedReplicas": 4, "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(shrinking_more).as_deref(),
+            Some("2 replicas to terminate")
         );
     }
 
