@@ -412,3 +412,42 @@ fn a_crashing_stateful_deploy_fails_fast_and_rolls_back_past_the_broken_pod() {
     assert_eq!(revision, update);
     assert_eq!(world.claim().unwrap()["metadata"]["uid"], uid);
 }
+
+#[test]
+fn delete_data_leaves_another_apps_claim_and_the_namespace_holding_it() {
+    let world = World::new();
+    world.app_file(GUESTBOOK);
+    world.ok(&["deploy", "--timeout", "60s"]);
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(world.client.clone(), NAMESPACE);
+    let foreign = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "someone-elses-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"],
+                 "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+    .unwrap();
+    world
+        .runtime
+        .block_on(claims.create(&Default::default(), &foreign))
+        .expect("the other claim is created");
+
+    let (_, gone) = world.ok(&["delete", "--delete-data", "--yes"]);
+    assert!(
+        gone.contains(&format!("PersistentVolumeClaim/{CLAIM} deleted")),
+        "{gone}"
+    );
+    assert!(!gone.contains("someone-elses-data deleted"), "{gone}");
+    assert!(
+        gone.contains(&format!(
+            "namespace {NAMESPACE} kept: it still holds volume claims (someone-elses-data)"
+        )),
+        "{gone}"
+    );
+    assert!(world.claim().is_none());
+    assert!(
+        world
+            .get("", "PersistentVolumeClaim", "someone-elses-data")
+            .is_some()
+    );
+    assert!(world.get("", "Namespace", NAMESPACE).is_some());
+}
