@@ -313,7 +313,10 @@ fn a_claim_that_cannot_bind_fails_the_deploy_within_the_timeout_saying_why() {
 
 /// The guestbook with Redis stateless: no volume, so a Deployment.
 fn redis_stateless() -> String {
-    GUESTBOOK.replace("volumes = { data = { path = \"/data\", size = \"1Gi\" } }\n", "")
+    GUESTBOOK.replace(
+        "volumes = { data = { path = \"/data\", size = \"1Gi\" } }\n",
+        "",
+    )
 }
 
 #[test]
@@ -322,7 +325,8 @@ fn a_leftover_deployment_does_not_stand_in_for_a_sub_turned_stateful() {
     world.app_file(&redis_stateless());
     let (_, first) = world.ok(&["deploy", "--timeout", "60s"]);
     assert!(first.contains("Deployment/redis created"), "{first}");
-    let generation = world.get("apps", "Deployment", "redis").unwrap()["metadata"]["generation"].clone();
+    let generation =
+        world.get("apps", "Deployment", "redis").unwrap()["metadata"]["generation"].clone();
 
     // Redis turns stateful, but nothing is deployed yet: scale names the mismatch rather
     // than scaling the Deployment.
@@ -337,7 +341,10 @@ fn a_leftover_deployment_does_not_stand_in_for_a_sub_turned_stateful() {
         "{said}"
     );
     let deployment = world.get("apps", "Deployment", "redis").unwrap();
-    assert_eq!(deployment["metadata"]["generation"], generation, "{deployment}");
+    assert_eq!(
+        deployment["metadata"]["generation"], generation,
+        "{deployment}"
+    );
 
     // Deployed without pruning, the old Deployment stays ready while the StatefulSet's pod
     // waits for a claim that cannot bind: the wait judges the StatefulSet.
@@ -359,7 +366,7 @@ fn redis_crashing() -> String {
     GUESTBOOK.replace("image = \"redis:7.4\"", "image = \"redis:crashloop\"")
 }
 
-/// The image and revision of `redis-0`, and the StatefulSet's update revision.
+/// The image and revision of `redis-0`, and the `StatefulSet`'s update revision.
 fn redis_pod(world: &World) -> (Value, Value, Value) {
     let pod = world.get("", "Pod", "redis-0").expect("redis-0 exists");
     let set = world.stateful_set().unwrap();
@@ -428,7 +435,7 @@ fn delete_data_leaves_another_apps_claim_and_the_namespace_holding_it() {
     .unwrap();
     world
         .runtime
-        .block_on(claims.create(&Default::default(), &foreign))
+        .block_on(claims.create(&kube::api::PostParams::default(), &foreign))
         .expect("the other claim is created");
 
     let (_, gone) = world.ok(&["delete", "--delete-data", "--yes"]);

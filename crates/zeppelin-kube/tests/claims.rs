@@ -279,7 +279,9 @@ async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
     api.create(&PostParams::default(), &second).await.unwrap();
     let confirmed = claims::list(&cluster, &target()).await.unwrap();
     assert_eq!(confirmed.len(), 2, "{confirmed:?}");
-    api.delete("data-gone-1", &Default::default()).await.unwrap();
+    api.delete("data-gone-1", &kube::api::DeleteParams::default())
+        .await
+        .unwrap();
     wait_until_gone(&api, "data-gone-1").await;
     api.create(&PostParams::default(), &second).await.unwrap();
     let mut late = claim.clone();
@@ -301,7 +303,11 @@ async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
         deleted.objects,
         ["PersistentVolumeClaim/data-gone-0".to_owned()]
     );
-    let kept: Vec<&str> = deleted.kept_claims.iter().map(|c| c.name.as_str()).collect();
+    let kept: Vec<&str> = deleted
+        .kept_claims
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(kept, ["data-late-0", "data-gone-1"]);
     assert_eq!(
         deleted.kept_namespace,

@@ -114,7 +114,11 @@ impl ClusterRuntime {
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
             for (sub, count) in counts {
-                let stateful = self.app.subs.get(sub).is_some_and(|s| s.is_stateful());
+                let stateful = self
+                    .app
+                    .subs
+                    .get(sub)
+                    .is_some_and(zeppelin_core::Sub::is_stateful);
                 let kind = if stateful {
                     WorkloadKind::StatefulSet
                 } else {

@@ -192,7 +192,11 @@ pub async fn delete(
             Ok(Some(name.to_owned()))
         }
     });
-    Ok(try_join_all(deletions).await?.into_iter().flatten().collect())
+    Ok(try_join_all(deletions)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Whether a request failed on a precondition (409 Conflict).

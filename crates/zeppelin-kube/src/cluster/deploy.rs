@@ -52,7 +52,10 @@ pub enum DeployEvent<'a> {
     Progress(&'a [SubProgress]),
     /// A StatefulSet's pod stuck (not Ready) on the failed revision was deleted so its
     /// controller recreates it from the applied template; its claims are kept.
-    PodReplaced { pod: &'a str, claims: &'a [String] },
+    PodReplaced {
+        pod: &'a str,
+        claims: &'a [String],
+    },
     /// The rollout failed and `atomic` rolls back to this revision.
     RollingBack(u64),
 }

@@ -129,15 +129,15 @@ pub(crate) async fn explain(
         let unbound = unbound_claims(cluster, namespace, &sub_pods).await;
         // The reason may be a bare waiting reason or a sentence that names one; a pod
         // unschedulable for its claims needs storage, not nodes.
-        let advice = if !unbound.iter().any(|u| u.blamed) {
+        let advice = if unbound.iter().any(|u| u.blamed) {
+            claim_advice(sub)
+        } else {
             reason
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .map(advice)
                 .find(|a| !a.is_empty())
                 .unwrap_or_default()
                 .to_owned()
-        } else {
-            claim_advice(sub)
         };
         if !advice.is_empty() {
             let _ = write!(text, "\n  {advice}");
@@ -313,16 +313,25 @@ mod tests {
     #[test]
     fn a_claim_waiting_for_its_pod_to_be_scheduled_is_not_blamed() {
         let cpu = pod("0/3 nodes are available: 3 Insufficient cpu.");
-        assert!(!blames_claim("data-db-0", &[cpu.clone()], &[event("WaitForFirstConsumer")]));
+        assert!(!blames_claim(
+            "data-db-0",
+            std::slice::from_ref(&cpu),
+            &[event("WaitForFirstConsumer")]
+        ));
         assert_eq!(
             claim_line(&claim(), false),
             "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is not bound yet (waits for its pod to be scheduled)"
         );
         // Storage is at fault when the scheduler says so, or provisioning failed.
-        let waits = pod("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
-        assert!(blames_claim("data-db-0", &[waits.clone()], &[]));
+        let waits =
+            pod("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
+        assert!(blames_claim("data-db-0", std::slice::from_ref(&waits), &[]));
         assert!(!blames_claim("data-other-0", &[waits], &[]));
-        assert!(blames_claim("data-db-0", &[cpu], &[event("ProvisioningFailed")]));
+        assert!(blames_claim(
+            "data-db-0",
+            &[cpu],
+            &[event("ProvisioningFailed")]
+        ));
         assert_eq!(
             claim_line(&claim(), true),
             "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is Pending and cannot bind"

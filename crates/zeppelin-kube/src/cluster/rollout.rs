@@ -335,7 +335,11 @@ fn stuck_pods(
         };
         stuck.extend(stores.sub_pods(&workload.sub).into_iter().filter(|pod| {
             pod.metadata.deletion_timestamp.is_none()
-                && !pod.metadata.uid.as_ref().is_some_and(|u| replaced.contains(u))
+                && !pod
+                    .metadata
+                    .uid
+                    .as_ref()
+                    .is_some_and(|u| replaced.contains(u))
                 && !is_ready(pod)
                 && pod_revision(pod).is_some_and(|r| r != update)
         }));
@@ -363,7 +367,11 @@ fn judged_pods(workload: &Workload, stores: &Stores, replaced: &BTreeSet<String>
     pods.into_iter()
         .filter(|pod| {
             pod.metadata.deletion_timestamp.is_none()
-                && !pod.metadata.uid.as_ref().is_some_and(|u| replaced.contains(u))
+                && !pod
+                    .metadata
+                    .uid
+                    .as_ref()
+                    .is_some_and(|u| replaced.contains(u))
         })
         .collect()
 }
@@ -519,7 +527,10 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
     progress.waiting_for = if ready < desired {
         Some(format!("{ready} of {} ready", replicas(desired)))
     } else if status.replicas > desired {
-        Some(format!("{} to terminate", replicas(status.replicas - desired)))
+        Some(format!(
+            "{} to terminate",
+            replicas(status.replicas - desired)
+        ))
     } else if updated < to_update {
         Some(format!("{updated} of {} updated", replicas(to_update)))
     } else if rolling && partition == 0 && status.current_revision != status.update_revision {
@@ -753,7 +764,10 @@ mod tests {
             pods: store(&[pod("api-old-1", "old", "CrashLoopBackOff", 5)]),
         };
         assert!(unseen.new_pods(&options.subs[0]).is_empty());
-        assert!(matches!(judge(&options, &unseen, &BTreeSet::new()), Verdict::Progress(_)));
+        assert!(matches!(
+            judge(&options, &unseen, &BTreeSet::new()),
+            Verdict::Progress(_)
+        ));
     }
 
     #[test]
