@@ -403,3 +403,151 @@ fn a_changed_volume_size_is_refused_before_anything_is_applied() {
         "2Gi"
     );
 }
+
+/// The guestbook with Redis stateless: no volume, so a Deployment.
+fn redis_stateless() -> String {
+    GUESTBOOK.replace(
+        "volumes = { data = { path = \"/data\", size = \"1Gi\" } }\n",
+        "",
+    )
+}
+
+#[test]
+fn a_leftover_deployment_does_not_stand_in_for_a_sub_turned_stateful() {
+    let world = World::new();
+    world.app_file(&redis_stateless());
+    let (_, first) = world.ok(&["deploy", "--timeout", "60s"]);
+    assert!(first.contains("Deployment/redis created"), "{first}");
+    let generation =
+        world.get("apps", "Deployment", "redis").unwrap()["metadata"]["generation"].clone();
+
+    // Redis turns stateful, but nothing is deployed yet: scale names the mismatch rather
+    // than scaling the Deployment.
+    world.app_file(&format!(
+        "{GUESTBOOK}storage_class = \"missing-no-provisioner\"\n"
+    ));
+    let refused = world.zeppelin(&["scale", "--k8s", "redis=2"]);
+    let said = text(&refused.stderr);
+    assert_ne!(code(&refused), 0, "{said}");
+    assert!(
+        said.contains("`redis` is a StatefulSet in the app file, but namespace guestbook has only a Deployment `redis`"),
+        "{said}"
+    );
+    let deployment = world.get("apps", "Deployment", "redis").unwrap();
+    assert_eq!(
+        deployment["metadata"]["generation"], generation,
+        "{deployment}"
+    );
+
+    // Deployed without pruning, the old Deployment stays ready while the StatefulSet's pod
+    // waits for a claim that cannot bind: the wait judges the StatefulSet.
+    let out = world.zeppelin(&["deploy", "--no-prune", "--timeout", "5s"]);
+    let said = text(&out.stderr);
+    assert_ne!(code(&out), 0, "{said}");
+    assert!(said.contains("StatefulSet/redis created"), "{said}");
+    assert!(
+        said.contains("timed out after 5s waiting for redis"),
+        "{said}"
+    );
+    assert!(said.contains("redis: 0/1 ready"), "{said}");
+    assert!(!said.contains("guestbook revision 2 rolled out"), "{said}");
+    assert!(world.get("apps", "Deployment", "redis").is_some());
+}
+
+/// The guestbook with Redis on an image the test API server makes crash.
+fn redis_crashing() -> String {
+    GUESTBOOK.replace("image = \"redis:7.4\"", "image = \"redis:crashloop\"")
+}
+
+/// The image and revision of `redis-0`, and the `StatefulSet`'s update revision.
+fn redis_pod(world: &World) -> (Value, Value, Value) {
+    let pod = world.get("", "Pod", "redis-0").expect("redis-0 exists");
+    let set = world.stateful_set().unwrap();
+    (
+        pod["spec"]["containers"][0]["image"].clone(),
+        pod["metadata"]["labels"]["controller-revision-hash"].clone(),
+        set["status"]["updateRevision"].clone(),
+    )
+}
+
+#[test]
+fn a_crashing_stateful_deploy_fails_fast_and_rolls_back_past_the_broken_pod() {
+    let world = World::new();
+    world.app_file(GUESTBOOK);
+    world.ok(&["deploy", "--timeout", "60s"]);
+    let uid = world.claim().unwrap()["metadata"]["uid"].clone();
+
+    world.app_file(&redis_crashing());
+    let out = world.zeppelin(&["deploy", "--atomic", "--timeout", "20s"]);
+    let said = text(&out.stderr);
+    assert_ne!(code(&out), 0, "{said}");
+    assert!(
+        said.contains("sub `redis` did not roll out: CrashLoopBackOff"),
+        "{said}"
+    );
+    assert!(!said.contains("timed out"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "deleted pod redis-0 stuck on the failed revision; its claim {CLAIM} is kept"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("the app was rolled back to revision 1"),
+        "{said}"
+    );
+    let (image, revision, update) = redis_pod(&world);
+    assert_eq!(image, "redis:7.4");
+    assert_eq!(revision, update);
+    assert_eq!(world.claim().unwrap()["metadata"]["uid"], uid);
+
+    // A failed deploy without --atomic, then the corrected one: it gets past the broken pod.
+    let failed = world.zeppelin(&["deploy", "--timeout", "20s"]);
+    assert_ne!(code(&failed), 0, "{}", text(&failed.stderr));
+    world.app_file(GUESTBOOK);
+    let (_, fixed) = world.ok(&["deploy", "--timeout", "20s"]);
+    assert!(fixed.contains("deleted pod redis-0"), "{fixed}");
+    let (image, revision, update) = redis_pod(&world);
+    assert_eq!(image, "redis:7.4");
+    assert_eq!(revision, update);
+    assert_eq!(world.claim().unwrap()["metadata"]["uid"], uid);
+}
+
+#[test]
+fn delete_data_leaves_another_apps_claim_and_the_namespace_holding_it() {
+    let world = World::new();
+    world.app_file(GUESTBOOK);
+    world.ok(&["deploy", "--timeout", "60s"]);
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(world.client.clone(), NAMESPACE);
+    let foreign = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "someone-elses-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"],
+                 "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+    .unwrap();
+    world
+        .runtime
+        .block_on(claims.create(&kube::api::PostParams::default(), &foreign))
+        .expect("the other claim is created");
+
+    let (_, gone) = world.ok(&["delete", "--delete-data", "--yes"]);
+    assert!(
+        gone.contains(&format!("PersistentVolumeClaim/{CLAIM} deleted")),
+        "{gone}"
+    );
+    assert!(!gone.contains("someone-elses-data deleted"), "{gone}");
+    assert!(
+        gone.contains(&format!(
+            "namespace {NAMESPACE} kept: it still holds volume claims (someone-elses-data)"
+        )),
+        "{gone}"
+    );
+    assert!(world.claim().is_none());
+    assert!(
+        world
+            .get("", "PersistentVolumeClaim", "someone-elses-data")
+            .is_some()
+    );
+    assert!(world.get("", "Namespace", NAMESPACE).is_some());
+}

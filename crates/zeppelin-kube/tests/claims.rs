@@ -11,7 +11,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use zeppelin_kube::apply::ApplyOptions;
 use zeppelin_kube::deploy::{DeployOptions, Target, deploy};
-use zeppelin_kube::rollout::{self, WaitOptions};
+use zeppelin_kube::rollout::{self, WaitEvent, WaitOptions, Workload, WorkloadKind};
 use zeppelin_kube::teardown::{self, DeleteOptions};
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions, claims, render};
 use zeppelin_kubefake::{Config, FakeApiServer};
@@ -101,7 +101,13 @@ fn wait_options(subs: &[&str], timeout: Duration) -> WaitOptions {
     WaitOptions {
         namespace: APP.to_owned(),
         app: APP.to_owned(),
-        subs: subs.iter().map(|s| (*s).to_owned()).collect(),
+        subs: subs
+            .iter()
+            .map(|s| Workload {
+                sub: (*s).to_owned(),
+                kind: WorkloadKind::StatefulSet,
+            })
+            .collect(),
         timeout,
     }
 }
@@ -149,8 +155,10 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
 
     apply(&client, &stateful_set("db", 2, None)).await;
     let mut seen = Vec::new();
-    rollout::wait(&cluster, &wait_options(&["db"], LIMIT), |progress| {
-        seen.push(progress.to_vec());
+    rollout::wait(&cluster, &wait_options(&["db"], LIMIT), |event| {
+        if let WaitEvent::Progress(progress) = event {
+            seen.push(progress.to_vec());
+        }
     })
     .await
     .unwrap();
@@ -245,9 +253,9 @@ async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
 
     let keep = DeleteOptions {
         timeout: LIMIT,
-        delete_data: false,
+        delete_claims: Vec::new(),
     };
-    let deleted = teardown::delete(&cluster, &target(), keep).await.unwrap();
+    let deleted = teardown::delete(&cluster, &target(), &keep).await.unwrap();
     assert!(deleted.objects.contains(&"Deployment/api".to_owned()));
     assert!(
         !deleted.objects.iter().any(|o| o.contains("data-gone-0")),
@@ -262,20 +270,80 @@ async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
     assert!(namespaces.get_opt(APP).await.unwrap().is_some());
     assert!(api.get_opt("data-gone-0").await.unwrap().is_some());
 
+    // The user confirms the claims listed now; then a claim of the app appears, one is made
+    // again under a confirmed name (other data), and another app has a claim in the same
+    // namespace. Only the confirmed claim, still the same object, goes.
+    let listed = claims::list(&cluster, &target()).await.unwrap();
+    let mut second = claim.clone();
+    second.metadata.name = Some("data-gone-1".to_owned());
+    api.create(&PostParams::default(), &second).await.unwrap();
+    let confirmed = claims::list(&cluster, &target()).await.unwrap();
+    assert_eq!(confirmed.len(), 2, "{confirmed:?}");
+    api.delete("data-gone-1", &kube::api::DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until_gone(&api, "data-gone-1").await;
+    api.create(&PostParams::default(), &second).await.unwrap();
+    let mut late = claim.clone();
+    late.metadata.name = Some("data-late-0".to_owned());
+    api.create(&PostParams::default(), &late).await.unwrap();
+    let mut foreign = claim;
+    foreign.metadata.name = Some("other-app-data".to_owned());
+    foreign.metadata.labels = None;
+    api.create(&PostParams::default(), &foreign).await.unwrap();
+    assert_eq!(listed.len(), 1);
     let with_data = DeleteOptions {
         timeout: LIMIT,
-        delete_data: true,
+        delete_claims: confirmed,
     };
-    let deleted = teardown::delete(&cluster, &target(), with_data)
+    let deleted = teardown::delete(&cluster, &target(), &with_data)
         .await
         .unwrap();
     assert_eq!(
         deleted.objects,
-        [
-            "PersistentVolumeClaim/data-gone-0".to_owned(),
-            format!("Namespace/{APP}")
-        ]
+        ["PersistentVolumeClaim/data-gone-0".to_owned()]
     );
-    assert!(deleted.kept_claims.is_empty() && deleted.kept_namespace.is_none());
-    assert!(namespaces.get_opt(APP).await.unwrap().is_none());
+    let kept: Vec<&str> = deleted
+        .kept_claims
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(kept, ["data-late-0", "data-gone-1"]);
+    assert_eq!(
+        deleted.kept_namespace,
+        Some((
+            APP.to_owned(),
+            vec![
+                "data-gone-1".to_owned(),
+                "data-late-0".to_owned(),
+                "other-app-data".to_owned()
+            ]
+        ))
+    );
+    assert!(api.get_opt("data-gone-0").await.unwrap().is_none());
+    assert!(api.get_opt("other-app-data").await.unwrap().is_some());
+    assert!(namespaces.get_opt(APP).await.unwrap().is_some());
+
+    // Nothing confirmed (none listed when asked): nothing goes, whatever appeared since.
+    let none = DeleteOptions {
+        timeout: LIMIT,
+        delete_claims: Vec::new(),
+    };
+    let deleted = teardown::delete(&cluster, &target(), &none).await.unwrap();
+    assert_eq!(deleted.kept_claims.len(), 2, "{deleted:?}");
+    assert!(api.get_opt("data-late-0").await.unwrap().is_some());
+}
+
+/// Waits until the claim `name` is gone (a claim protected by a finalizer goes later).
+async fn wait_until_gone(api: &Api<PersistentVolumeClaim>, name: &str) {
+    let uid = api.get(name).await.ok().and_then(|c| c.metadata.uid);
+    if let Some(uid) = uid {
+        kube::runtime::wait::await_condition(
+            api.clone(),
+            name,
+            kube::runtime::wait::conditions::is_deleted(&uid),
+        )
+        .await
+        .unwrap();
+    }
 }

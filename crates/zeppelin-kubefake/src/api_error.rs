@@ -87,6 +87,25 @@ impl ApiError {
         .named(resource, name)
     }
 
+    /// A DELETE whose uid precondition names another object than the one of that name.
+    pub(crate) fn precondition_failed(
+        resource: &Resource,
+        name: &str,
+        wanted: &str,
+        actual: &str,
+    ) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: \
+                 UID in precondition: {wanted}, UID in object meta: {actual}",
+                resource.group_resource()
+            ),
+        )
+        .named(resource, name)
+    }
+
     pub(crate) fn stale(resource: &Resource, name: &str) -> Self {
         Self::new(
             409,

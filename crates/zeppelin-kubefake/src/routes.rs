@@ -487,6 +487,18 @@ impl Call<'_> {
                 .is_some_and(|d| d.contains(&json!("All")));
         let store = &self.shared.store;
         if let Some(name) = name {
+            // A uid precondition: the object of that name must still be the one meant.
+            if let Some(uid) = options
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+            {
+                let current = store.get(self.target.resource, &self.namespace, name)?;
+                let actual = current["metadata"]["uid"].as_str().unwrap_or_default();
+                if actual != uid {
+                    let resource = &RESOURCES[self.target.resource];
+                    return Err(ApiError::precondition_failed(resource, name, uid, actual));
+                }
+            }
             let deleted = store.delete(
                 self.target.resource,
                 &self.namespace,

@@ -19,6 +19,8 @@ pub(crate) fn delete(
 ) -> miette::Result<ExitCode> {
     let app = settings.load_cluster_app()?;
     let target = cluster::target(&app);
+    // The claims the user confirmed: exactly these go, none that appears meanwhile.
+    let mut confirmed = Vec::new();
     if delete.delete_data {
         // Asked before anything is deleted, naming the claims that would go.
         let claims = cluster::block_on(async {
@@ -37,17 +39,28 @@ pub(crate) fn delete(
             );
             confirm::confirm_deletion(&what, &app.name, delete.yes)?;
         }
+        confirmed = claims;
     }
     let options = DeleteOptions {
         timeout: delete.timeout,
-        delete_data: delete.delete_data,
+        delete_claims: confirmed,
     };
     let deleted = cluster::block_on(async {
         let cluster = cluster::connect(settings.context.clone()).await?;
-        zeppelin_kube::teardown::delete(&cluster, &target, options)
+        zeppelin_kube::teardown::delete(&cluster, &target, &options)
             .await
             .into_diagnostic()
     })??;
+    if delete.delete_data {
+        for claim in &deleted.kept_claims {
+            if !options.delete_claims.iter().any(|c| c.uid == claim.uid) {
+                eprintln!(
+                    "volume claim {} appeared after the claims to delete were listed, so it is kept",
+                    claim.name
+                );
+            }
+        }
+    }
     report(&deleted, &app.name, &target.namespace);
     Ok(ExitCode::SUCCESS)
 }

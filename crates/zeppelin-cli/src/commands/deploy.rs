@@ -30,6 +30,15 @@ fn printer<'p>(
         DeployEvent::Recorded(Some(number)) => eprintln!("recorded revision {number}"),
         DeployEvent::Recorded(None) => {}
         DeployEvent::Progress(subs) => progress.update(subs),
+        DeployEvent::PodReplaced { pod, claims } => {
+            progress.finish();
+            let kept = match claims {
+                [] => String::new(),
+                [claim] => format!("; its claim {claim} is kept"),
+                _ => format!("; its claims {} are kept", claims.join(", ")),
+            };
+            eprintln!("deleted pod {pod} stuck on the failed revision{kept}");
+        }
         DeployEvent::RollingBack(number) => {
             progress.finish();
             eprintln!("the rollout failed; rolling back to revision {number}");

@@ -10,6 +10,7 @@ use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
 use zeppelin_kube::claims::Claim;
 use zeppelin_kube::deploy::Target;
+use zeppelin_kube::rollout::WorkloadKind;
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions};
 
 use crate::commands::print_kept_claims;
@@ -113,7 +114,17 @@ impl ClusterRuntime {
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
             for (sub, count) in counts {
-                let kept = zeppelin_kube::scale::scale(&cluster, &self.target, sub, *count)
+                let stateful = self
+                    .app
+                    .subs
+                    .get(sub)
+                    .is_some_and(zeppelin_core::Sub::is_stateful);
+                let kind = if stateful {
+                    WorkloadKind::StatefulSet
+                } else {
+                    WorkloadKind::Deployment
+                };
+                let kept = zeppelin_kube::scale::scale(&cluster, &self.target, sub, kind, *count)
                     .await
                     .into_diagnostic()?;
                 eprintln!(

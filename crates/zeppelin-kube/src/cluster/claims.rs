@@ -9,7 +9,7 @@
 
 use futures::future::try_join_all;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams, ListParams, Preconditions};
 
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, is_not_found, request};
@@ -21,6 +21,9 @@ use crate::render::labels::{NAME, owner_selector};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub name: String,
+    /// The claim object's uid: a claim deleted and made again under the same name is
+    /// another claim, with other data.
+    pub uid: String,
     /// The sub whose StatefulSet made it.
     pub sub: String,
     /// The pod that mounts it (`redis-0`), from the ordinal the claim's name ends with.
@@ -36,7 +39,7 @@ pub struct Claim {
 }
 
 impl Claim {
-    fn from_object(claim: &PersistentVolumeClaim) -> Self {
+    pub(crate) fn from_object(claim: &PersistentVolumeClaim) -> Self {
         let name = claim.metadata.name.clone().unwrap_or_default();
         let sub = claim
             .metadata
@@ -67,6 +70,7 @@ impl Claim {
                 .unwrap_or_else(|| "Pending".to_owned()),
             storage_class: spec.and_then(|s| s.storage_class_name.clone()),
             size: capacity.or(requested).map(|q| q.0.clone()),
+            uid: claim.metadata.uid.clone().unwrap_or_default(),
             sub,
             name,
         }
@@ -142,29 +146,37 @@ async fn list_objects(
     }
 }
 
-/// Deletes every claim of the app, and so its data, then waits until each is gone (a claim
-/// still mounted by a pod stays until the pod is gone). Returns the names deleted.
+/// Deletes exactly `confirmed` (each only if its uid still matches: a claim made again
+/// under the same name meanwhile is kept), and so their data, then waits until each is gone
+/// (a claim still mounted by a pod stays until the pod is gone). Returns the names deleted.
 ///
-/// Only `zeppelin delete --delete-data` calls this, after the user confirmed.
+/// Only `zeppelin delete --delete-data` calls this, with the claims the user confirmed.
 pub async fn delete(
     cluster: &Cluster,
-    target: &Target,
+    namespace: &str,
+    confirmed: &[Claim],
     timeout: std::time::Duration,
 ) -> Result<Vec<String>, ClusterError> {
-    let claims = list(cluster, target).await?;
-    let api: Api<PersistentVolumeClaim> =
-        Api::namespaced(cluster.client.clone(), &target.namespace);
-    let deletions = claims.iter().map(|claim| {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), namespace);
+    let deletions = confirmed.iter().map(|claim| {
         let api = api.clone();
         async move {
             let name = claim.name.as_str();
-            let uid = match api.delete(name, &DeleteParams::default()).await {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: Some(claim.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            let uid = match api.delete(name, &params).await {
                 Ok(either) => either.left().and_then(|o| o.metadata.uid),
-                Err(error) if is_not_found(&error) => None,
+                // Gone already, or another claim by now: nothing of the confirmed data left
+                // to delete, and the other claim is not the user's to lose.
+                Err(error) if is_not_found(&error) || is_conflict(&error) => return Ok(None),
                 Err(source) => {
                     return Err(request(format!(
-                        "delete PersistentVolumeClaim/{name} in namespace {}",
-                        target.namespace
+                        "delete PersistentVolumeClaim/{name} in namespace {namespace}"
                     ))(source));
                 }
             };
@@ -173,14 +185,23 @@ pub async fn delete(
                     kind: "PersistentVolumeClaim",
                     plural: "persistentvolumeclaims",
                     name,
-                    namespace: &target.namespace,
+                    namespace,
                 };
                 wait_gone(api, &what, &uid, timeout).await?;
             }
-            Ok(name.to_owned())
+            Ok(Some(name.to_owned()))
         }
     });
-    try_join_all(deletions).await
+    Ok(try_join_all(deletions)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Whether a request failed on a precondition (409 Conflict).
+fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
 }
 
 #[cfg(test)]
@@ -204,9 +225,15 @@ mod tests {
         assert_eq!(claim.size.as_deref(), Some("1Gi"));
         assert_eq!(claim.storage_class.as_deref(), Some("fast"));
         assert!(!claim.is_bound());
+        let first = Claim {
+            name: "data-redis-0".to_owned(),
+            replica: Some("redis-0".to_owned()),
+            ordinal: Some(0),
+            ..claim.clone()
+        };
         assert_eq!(
-            delete_command("shop", &[claim.clone(), claim]),
-            "kubectl delete pvc -n shop data-redis-1 data-redis-1"
+            delete_command("shop", &[first, claim]),
+            "kubectl delete pvc -n shop data-redis-0 data-redis-1"
         );
     }
 }

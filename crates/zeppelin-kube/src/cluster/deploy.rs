@@ -21,7 +21,7 @@ use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::prune;
 use crate::cluster::revision::sealed::{self, CurrentSecret, SecretDrift};
 use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
-use crate::cluster::rollout::{self, SubProgress, WaitOptions};
+use crate::cluster::rollout::{self, SubProgress, WaitEvent, WaitOptions, Workload, WorkloadKind};
 use crate::render::labels::owner_selector;
 use crate::render::manifest::Manifest;
 use crate::render::secrets::{self, SecretError};
@@ -57,6 +57,12 @@ pub enum DeployEvent<'a> {
     /// A revision was recorded; `None` when nothing changed since the last one.
     Recorded(Option<u64>),
     Progress(&'a [SubProgress]),
+    /// A StatefulSet's pod stuck (not Ready) on the failed revision was deleted so its
+    /// controller recreates it from the applied template; its claims are kept.
+    PodReplaced {
+        pod: &'a str,
+        claims: &'a [String],
+    },
     /// The rollout failed and `atomic` rolls back to this revision.
     RollingBack(u64),
     /// A secret's value now differs from the one revision `revision` recorded the hash of;
@@ -105,13 +111,20 @@ pub async fn deploy(
         subs: manifest
             .items
             .iter()
-            .filter(|item| matches!(item.kind(), "Deployment" | "StatefulSet"))
-            .map(|item| item.name().to_owned())
+            .filter_map(|item| {
+                Some(Workload {
+                    sub: item.name().to_owned(),
+                    kind: WorkloadKind::of(item.kind())?,
+                })
+            })
             .collect(),
         timeout,
     };
-    let waited = rollout::wait(cluster, &wait, |progress| {
-        on_event(DeployEvent::Progress(progress));
+    let waited = rollout::wait(cluster, &wait, |event| match event {
+        WaitEvent::Progress(progress) => on_event(DeployEvent::Progress(progress)),
+        WaitEvent::PodReplaced { pod, claims } => {
+            on_event(DeployEvent::PodReplaced { pod, claims });
+        }
     })
     .await;
     match waited {

@@ -1,15 +1,22 @@
 //! Why a rollout failed, in a user's words: each failing sub's pods with their waiting
-//! reasons, the pods' recent events, the last log lines of a crashing container, and for a
-//! pod held Pending by its volume claims, each claim that is not bound, its storage class
-//! and its own events (a `ProvisioningFailed` says why it cannot bind).
+//! reasons, the pods' recent events, the last log lines of a crashing container, and each
+//! of their claims that is not bound, its storage class and its own events.
+//!
+//! A claim is blamed (storage advice, "cannot bind") only when the scheduler says the pod
+//! waits for its claims or the claim has a `ProvisioningFailed` event: with a
+//! `WaitForFirstConsumer` storage class, a claim stays Pending until its pod is scheduled,
+//! so a pod unschedulable for cpu or memory leaves it Pending without storage being at fault.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams, LogParams};
 
+use crate::cluster::claims::Claim;
 use crate::cluster::connect::Cluster;
-use crate::cluster::pods::{Stores, waiting_reason};
+use crate::cluster::pods::{Stores, claim_names, waiting_reason, waits_for_claims};
+use crate::cluster::rollout::Workload;
 
 /// Log lines shown for a crashing container.
 const LOG_LINES: i64 = 10;
@@ -58,32 +65,46 @@ fn claim_advice(sub: &str) -> String {
     )
 }
 
-/// The claims `pod` mounts, by name.
-fn claim_names(pod: &Pod) -> Vec<String> {
-    pod.spec
-        .iter()
-        .flat_map(|s| s.volumes.iter().flatten())
-        .filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.clone()))
-        .collect()
+/// A claim of a failing sub's pods that is not bound, with its recent events.
+struct Unbound {
+    claim: Claim,
+    events: Vec<Event>,
+    /// Whether storage is at fault (see [`blames_claim`]).
+    blamed: bool,
 }
 
 /// The claims of `pods` that are not bound, as the cluster has them now.
-async fn unbound_claims(
-    cluster: &Cluster,
-    namespace: &str,
-    pods: &[std::sync::Arc<Pod>],
-) -> Vec<PersistentVolumeClaim> {
+async fn unbound_claims(cluster: &Cluster, namespace: &str, pods: &[Arc<Pod>]) -> Vec<Unbound> {
     let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client.clone(), namespace);
     let mut unbound = Vec::new();
     for name in pods.iter().flat_map(|p| claim_names(p)) {
-        if let Ok(Some(claim)) = api.get_opt(&name).await {
-            let phase = claim.status.as_ref().and_then(|s| s.phase.as_deref());
-            if phase != Some("Bound") {
-                unbound.push(claim);
+        if let Ok(Some(object)) = api.get_opt(&name).await {
+            let claim = Claim::from_object(&object);
+            if !claim.is_bound() {
+                let events = events_of(cluster, namespace, &name).await;
+                let blamed = blames_claim(&name, pods, &events);
+                unbound.push(Unbound {
+                    claim,
+                    events,
+                    blamed,
+                });
             }
         }
     }
     unbound
+}
+
+/// Whether the claim `name` (not bound) is why its pod does not run: the scheduler says a
+/// pod mounting it waits for its claims, or the claim failed to provision.
+fn blames_claim(name: &str, pods: &[Arc<Pod>], claim_events: &[Event]) -> bool {
+    let provisioning_failed = claim_events
+        .iter()
+        .any(|e| e.reason.as_deref() == Some("ProvisioningFailed"));
+    provisioning_failed
+        || pods
+            .iter()
+            .filter(|p| claim_names(p).iter().any(|c| c == name))
+            .any(|p| waits_for_claims(p))
 }
 
 /// The explanation of each failing sub, `(sub, short reason)`, with evidence from the
@@ -92,36 +113,38 @@ pub(crate) async fn explain(
     cluster: &Cluster,
     namespace: &str,
     stores: &Stores,
-    failures: &[(String, String)],
+    failures: &[(Workload, String)],
 ) -> String {
     let mut text = String::new();
-    for (sub, reason) in failures {
+    for (workload, reason) in failures {
+        let sub = &workload.sub;
         let reason = if reason.is_empty() {
             "it did not become ready"
         } else {
             reason
         };
         let _ = write!(text, "sub `{sub}` did not roll out: {reason}");
-        let mut sub_pods = stores.new_pods(sub);
+        let mut sub_pods = stores.new_pods(workload);
         sub_pods.sort_by_key(|p| p.metadata.name.clone());
         let unbound = unbound_claims(cluster, namespace, &sub_pods).await;
         // The reason may be a bare waiting reason or a sentence that names one; a pod
         // unschedulable for its claims needs storage, not nodes.
-        let advice = if unbound.is_empty() {
+        let advice = if unbound.iter().any(|u| u.blamed) {
+            claim_advice(sub)
+        } else {
             reason
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .map(advice)
                 .find(|a| !a.is_empty())
                 .unwrap_or_default()
                 .to_owned()
-        } else {
-            claim_advice(sub)
         };
         if !advice.is_empty() {
             let _ = write!(text, "\n  {advice}");
         }
         for claim in &unbound {
-            describe_claim(cluster, namespace, claim, &mut text).await;
+            let _ = write!(text, "\n  {}", claim_line(&claim.claim, claim.blamed));
+            write_event_list(&claim.events, &mut text);
         }
         for pod in sub_pods.iter().take(3) {
             describe_pod(cluster, namespace, pod, &mut text).await;
@@ -131,66 +154,61 @@ pub(crate) async fn explain(
     text.trim_end().to_owned()
 }
 
-/// One claim that is not bound: its storage class, size, phase and recent events.
-async fn describe_claim(
-    cluster: &Cluster,
-    namespace: &str,
-    claim: &PersistentVolumeClaim,
-    text: &mut String,
-) {
-    let name = claim.metadata.name.clone().unwrap_or_default();
-    let spec = claim.spec.as_ref();
-    let class = spec
-        .and_then(|s| s.storage_class_name.as_deref())
-        .map_or_else(
-            || "the cluster's default storage class".to_owned(),
-            |c| format!("storage class `{c}`"),
-        );
-    let size = spec
-        .and_then(|s| s.resources.as_ref()?.requests.as_ref()?.get("storage"))
-        .map(|q| format!(", {}", q.0))
-        .unwrap_or_default();
-    let phase = claim
-        .status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("Pending");
-    let _ = write!(
-        text,
-        "\n  volume claim {name} ({class}{size}) is {phase} and cannot bind"
+/// One claim that is not bound: its storage class, size, phase, and whether it is why its
+/// pod does not run.
+fn claim_line(claim: &Claim, blamed: bool) -> String {
+    let class = claim.storage_class.as_deref().map_or_else(
+        || "the cluster's default storage class".to_owned(),
+        |c| format!("storage class `{c}`"),
     );
-    write_events(cluster, namespace, &name, text).await;
+    let size = claim
+        .size
+        .as_deref()
+        .map(|s| format!(", {s}"))
+        .unwrap_or_default();
+    let state = if blamed {
+        format!("is {} and cannot bind", claim.phase)
+    } else {
+        "is not bound yet (waits for its pod to be scheduled)".to_owned()
+    };
+    format!("volume claim {} ({class}{size}) {state}", claim.name)
 }
 
-/// The recent events of the object named `name`, oldest first.
-async fn write_events(cluster: &Cluster, namespace: &str, name: &str, text: &mut String) {
+/// The events of the object named `name`, oldest first; none when they cannot be read.
+async fn events_of(cluster: &Cluster, namespace: &str, name: &str) -> Vec<Event> {
     let events: Api<Event> = Api::namespaced(cluster.client.clone(), namespace);
     let selector = format!("involvedObject.name={name}");
-    if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
-        let mut items = list.items;
-        // Timestamps have whole seconds; within one second, the resource version (which
-        // grows with every write) keeps the order the events happened in.
-        items.sort_by_key(|e| {
-            (
-                e.last_timestamp.clone().map(|t| t.0),
-                e.metadata
-                    .resource_version
-                    .as_deref()
-                    .and_then(|v| v.parse::<u64>().ok()),
-            )
-        });
-        let recent: Vec<_> = items.iter().rev().take(EVENTS).rev().collect();
-        if !recent.is_empty() {
-            let _ = write!(text, "\n    recent events:");
-        }
-        for event in recent {
-            let _ = write!(
-                text,
-                "\n      {}: {}",
-                event.reason.as_deref().unwrap_or("-"),
-                event.message.as_deref().unwrap_or_default().trim()
-            );
-        }
+    let Ok(list) = events.list(&ListParams::default().fields(&selector)).await else {
+        return Vec::new();
+    };
+    let mut items = list.items;
+    // Timestamps have whole seconds; within one second, the resource version (which
+    // grows with every write) keeps the order the events happened in.
+    items.sort_by_key(|e| {
+        (
+            e.last_timestamp.clone().map(|t| t.0),
+            e.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok()),
+        )
+    });
+    items
+}
+
+/// The recent ones of `events` (oldest first).
+fn write_event_list(events: &[Event], text: &mut String) {
+    let recent = &events[events.len().saturating_sub(EVENTS)..];
+    if !recent.is_empty() {
+        let _ = write!(text, "\n    recent events:");
+    }
+    for event in recent {
+        let _ = write!(
+            text,
+            "\n      {}: {}",
+            event.reason.as_deref().unwrap_or("-"),
+            event.message.as_deref().unwrap_or_default().trim()
+        );
     }
 }
 
@@ -215,7 +233,7 @@ async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut 
     if restarts > 0 {
         let _ = write!(text, " ({restarts} restarts)");
     }
-    write_events(cluster, namespace, &name, text).await;
+    write_event_list(&events_of(cluster, namespace, &name).await, text);
     let crashing = pod
         .status
         .iter()
@@ -251,5 +269,72 @@ async fn describe_pod(cluster: &Cluster, namespace: &str, pod: &Pod, text: &mut 
                 let _ = write!(text, "\n      | {line}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(message: &str) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "db-0"},
+                "spec": {"containers": [], "volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]},
+                "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled",
+                    "status": "False", "reason": "Unschedulable", "message": message}]},
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn event(reason: &str) -> Event {
+        serde_json::from_value(json!({
+            "metadata": {"name": "e"}, "involvedObject": {"name": "data-db-0"},
+            "reason": reason, "message": "m"}))
+        .unwrap()
+    }
+
+    fn claim() -> Claim {
+        Claim::from_object(
+            &serde_json::from_value(json!({
+                "metadata": {"name": "data-db-0"},
+                "spec": {"storageClassName": "wait-for-pod",
+                         "resources": {"requests": {"storage": "1Gi"}}},
+                "status": {"phase": "Pending"},
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_claim_waiting_for_its_pod_to_be_scheduled_is_not_blamed() {
+        let cpu = pod("0/3 nodes are available: 3 Insufficient cpu.");
+        assert!(!blames_claim(
+            "data-db-0",
+            std::slice::from_ref(&cpu),
+            &[event("WaitForFirstConsumer")]
+        ));
+        assert_eq!(
+            claim_line(&claim(), false),
+            "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is not bound yet (waits for its pod to be scheduled)"
+        );
+        // Storage is at fault when the scheduler says so, or provisioning failed.
+        let waits =
+            pod("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.");
+        assert!(blames_claim("data-db-0", std::slice::from_ref(&waits), &[]));
+        assert!(!blames_claim("data-other-0", &[waits], &[]));
+        assert!(blames_claim(
+            "data-db-0",
+            &[cpu],
+            &[event("ProvisioningFailed")]
+        ));
+        assert_eq!(
+            claim_line(&claim(), true),
+            "volume claim data-db-0 (storage class `wait-for-pod`, 1Gi) is Pending and cannot bind"
+        );
     }
 }

@@ -210,6 +210,16 @@ pub enum ClusterError {
         sub: String,
         namespace: String,
     },
+
+    #[error(
+        "`{sub}` is a {expected} in the app file, but namespace {namespace} has only a {found} `{sub}` (deployed before the sub changed); run `zeppelin deploy` first"
+    )]
+    OtherKind {
+        sub: String,
+        namespace: String,
+        expected: &'static str,
+        found: &'static str,
+    },
 }
 
 fn list_fixed(refused: &[FixedChanges]) -> String {

@@ -413,6 +413,7 @@ mod tests {
     fn the_refusal_names_the_claims_and_the_ways_forward() {
         let claim = |name: &str| Claim {
             name: name.to_owned(),
+            uid: format!("uid-{name}"),
             sub: "redis".to_owned(),
             replica: None,
             ordinal: None,

@@ -9,6 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::reflector::Store;
 
+use crate::cluster::rollout::{Workload, WorkloadKind};
 use crate::render::labels::NAME;
 
 /// The revision the Deployment controller puts on a Deployment and its ReplicaSets.
@@ -27,7 +28,7 @@ pub(crate) struct Stores {
 }
 
 impl Stores {
-    fn deployment(&self, sub: &str) -> Option<Arc<Deployment>> {
+    pub(crate) fn deployment(&self, sub: &str) -> Option<Arc<Deployment>> {
         self.deployments
             .state()
             .into_iter()
@@ -41,18 +42,34 @@ impl Stores {
             .find(|s| s.metadata.name.as_deref() == Some(sub))
     }
 
-    /// The pods of `sub` that run its current template: those of the ReplicaSet of the
+    /// The pods of `workload` that run its current template: those of the ReplicaSet of the
     /// Deployment's revision, or those of the StatefulSet's update revision; every pod of
-    /// `sub` if it has neither.
-    pub(crate) fn new_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
-        let (workload, label, hash) = if let Some(deployment) = self.deployment(sub) {
-            let hash = current_template_hash(&deployment, &self.replica_sets.state());
-            (true, TEMPLATE_HASH, hash)
-        } else if let Some(set) = self.stateful_set(sub) {
-            (true, CONTROLLER_REVISION, update_revision(&set))
-        } else {
-            (false, TEMPLATE_HASH, None)
+    /// the sub if the object of its kind is not there yet. A leftover of the other kind
+    /// with the same name (a sub that turned stateful) is not looked at.
+    pub(crate) fn new_pods(&self, workload: &Workload) -> Vec<Arc<Pod>> {
+        let sub = workload.sub.as_str();
+        let (found, label, hash) = match workload.kind {
+            WorkloadKind::Deployment => match self.deployment(sub) {
+                Some(deployment) => (
+                    true,
+                    TEMPLATE_HASH,
+                    current_template_hash(&deployment, &self.replica_sets.state()),
+                ),
+                None => (false, TEMPLATE_HASH, None),
+            },
+            WorkloadKind::StatefulSet => match self.stateful_set(sub) {
+                Some(set) => (true, CONTROLLER_REVISION, update_revision(&set)),
+                None => (false, CONTROLLER_REVISION, None),
+            },
         };
+        self.sub_pods(sub)
+            .into_iter()
+            .filter(|p| !found || runs_template(p, label, hash.as_deref()))
+            .collect()
+    }
+
+    /// Every pod of `sub`, whatever template it runs.
+    pub(crate) fn sub_pods(&self, sub: &str) -> Vec<Arc<Pod>> {
         self.pods
             .state()
             .into_iter()
@@ -64,7 +81,6 @@ impl Stores {
                     .map(String::as_str)
                     == Some(sub)
             })
-            .filter(|p| !workload || runs_template(p, label, hash.as_deref()))
             .collect()
     }
 }
@@ -108,12 +124,22 @@ fn current_template_hash(
 
 /// The StatefulSet's update revision, the one its new pods carry; `None` until the
 /// controller has seen its latest spec.
-fn update_revision(set: &StatefulSet) -> Option<String> {
+pub(crate) fn update_revision(set: &StatefulSet) -> Option<String> {
     let status = set.status.as_ref()?;
-    if status.observed_generation.unwrap_or(0) < set.metadata.generation.unwrap_or(0) {
+    let observed = status.observed_generation.unwrap_or(0);
+    if observed == 0 || observed < set.metadata.generation.unwrap_or(0) {
         return None;
     }
     status.update_revision.clone()
+}
+
+/// The StatefulSet revision `pod` runs (its `controller-revision-hash` label).
+pub(crate) fn pod_revision(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .labels
+        .as_ref()?
+        .get(CONTROLLER_REVISION)
+        .map(String::as_str)
 }
 
 /// Whether `pod` runs the template whose hash (under `label`) is `hash`, as opposed to a
@@ -127,6 +153,23 @@ fn runs_template(pod: &Pod, label: &str, hash: Option<&str>) -> bool {
             .and_then(|l| l.get(label))
             .map(String::as_str)
             == hash
+}
+
+/// The claims `pod` mounts, by name.
+pub(crate) fn claim_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.clone()))
+        .collect()
+}
+
+/// Whether `pod`'s Ready condition is True.
+pub(crate) fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
 /// Why a pod is not ready: a container's waiting reason, or the scheduler's.

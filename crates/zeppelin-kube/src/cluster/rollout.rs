@@ -9,20 +9,33 @@
 //! `ProgressDeadlineExceeded` is a failure, and so is a pod of the new template stuck where
 //! waiting longer cannot help (its image cannot be pulled, its container keeps crashing);
 //! the `diagnosis` module then says why, down to a volume claim that cannot bind.
+//!
+//! Each sub is judged by the object of the kind the applied manifest has for it, so a
+//! leftover Deployment of a sub that turned stateful (deployed with `--no-prune`) does not
+//! stand in for its StatefulSet.
+//!
+//! A StatefulSet with the default `OrderedReady` policy never replaces a pod that is not
+//! Ready, so after a broken template it would wait forever for the broken pod, whatever
+//! template is applied next (Kubernetes' "forced rollback"). The wait deletes such a pod
+//! once the controller has seen the new template, and the controller recreates it from
+//! that template with the same volume claims.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::Api;
+use kube::api::{Api, DeleteParams};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 
 use crate::cluster::connect::Cluster;
 use crate::cluster::diagnosis;
-use crate::cluster::error::{ApiCause, ClusterError, humanize};
-use crate::cluster::pods::{Stores, waiting_reason, waits_for_claims};
+use crate::cluster::error::{ApiCause, ClusterError, humanize, is_not_found, request};
+use crate::cluster::pods::{
+    Stores, claim_names, is_ready, pod_revision, update_revision, waiting_reason, waits_for_claims,
+};
 use crate::render::labels::owner_selector;
 
 /// Waiting reasons no amount of waiting fixes.
@@ -53,31 +66,90 @@ pub struct SubProgress {
     pub waiting_for: Option<String>,
 }
 
+/// Which controller runs a sub's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The workload kind of a manifest object's `kind`; `None` for any other object.
+    pub fn of(kind: &str) -> Option<Self> {
+        match kind {
+            "Deployment" => Some(Self::Deployment),
+            "StatefulSet" => Some(Self::StatefulSet),
+            _ => None,
+        }
+    }
+
+    /// The Kubernetes kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deployment => "Deployment",
+            Self::StatefulSet => "StatefulSet",
+        }
+    }
+}
+
+/// One sub to wait for: its Deployment or StatefulSet, named after it, of the kind the
+/// applied manifest has (an object of the other kind with that name is a leftover).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub sub: String,
+    pub kind: WorkloadKind,
+}
+
 /// What to wait for.
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
     pub namespace: String,
     pub app: String,
-    /// The Deployments and StatefulSets (one per sub, named after it) to wait for.
-    pub subs: Vec<String>,
+    /// The Deployments and StatefulSets to wait for.
+    pub subs: Vec<Workload>,
     pub timeout: Duration,
+}
+
+impl WaitOptions {
+    /// The workload of `sub`; a Deployment for a sub not in the options (never asked).
+    fn workload(&self, sub: &str) -> Workload {
+        self.subs
+            .iter()
+            .find(|w| w.sub == sub)
+            .cloned()
+            .unwrap_or_else(|| Workload {
+                sub: sub.to_owned(),
+                kind: WorkloadKind::Deployment,
+            })
+    }
+}
+
+/// What the wait tells its caller.
+#[derive(Debug)]
+pub enum WaitEvent<'a> {
+    /// Where each sub stands, whenever a count or reason changes.
+    Progress(&'a [SubProgress]),
+    /// A StatefulSet's pod stuck on an earlier revision was deleted, so its controller
+    /// recreates it from the new template; its claims (named) are kept.
+    PodReplaced { pod: &'a str, claims: &'a [String] },
 }
 
 enum Verdict {
     Progress(Vec<SubProgress>),
     Done(Vec<SubProgress>),
-    Failed(Vec<(String, String)>),
+    Failed(Vec<(Workload, String)>),
 }
 
-/// Waits until every sub in `options` has rolled out, calling `on_progress` whenever a
-/// count or reason changes.
+/// Waits until every sub in `options` has rolled out, calling `on_event` whenever a count
+/// or reason changes, or a stuck pod is replaced.
 pub async fn wait(
     cluster: &Cluster,
     options: &WaitOptions,
-    mut on_progress: impl FnMut(&[SubProgress]),
+    mut on_event: impl FnMut(WaitEvent<'_>),
 ) -> Result<(), ClusterError> {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &options.namespace);
+    let pod_api = pods.clone();
     let replica_sets: Api<ReplicaSet> = Api::namespaced(cluster.client.clone(), &options.namespace);
     let stateful_sets: Api<StatefulSet> =
         Api::namespaced(cluster.client.clone(), &options.namespace);
@@ -126,6 +198,8 @@ pub async fn wait(
     let mut errors: [Option<watcher::Error>; WATCHED.len()] = Default::default();
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut last: Vec<SubProgress> = Vec::new();
+    // The uids of the stuck pods deleted so far: no longer judged, never deleted twice.
+    let mut replaced: BTreeSet<String> = BTreeSet::new();
     loop {
         match tokio::time::timeout_at(deadline, events.next()).await {
             Err(_) => {
@@ -138,15 +212,15 @@ pub async fn wait(
                     .map(|p| p.sub.clone())
                     .collect();
                 if waiting.is_empty() {
-                    waiting.clone_from(&options.subs);
+                    waiting = options.subs.iter().map(|w| w.sub.clone()).collect();
                 }
-                let failures: Vec<(String, String)> = last
+                let failures: Vec<(Workload, String)> = last
                     .iter()
                     .filter(|p| !p.done)
                     .map(|p| {
                         let waiting = p.waiting_for.as_ref();
                         let reason = waiting.map(|w| format!("still waiting for {w}"));
-                        (p.sub.clone(), reason.unwrap_or_default())
+                        (options.workload(&p.sub), reason.unwrap_or_default())
                     })
                     .collect();
                 let text =
@@ -169,16 +243,35 @@ pub async fn wait(
         if !listed.iter().all(|l| *l) {
             continue;
         }
-        match judge(options, &stores) {
+        for pod in stuck_pods(options, &stores, &replaced) {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            match pod_api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                // Gone already (the controller got there first): nothing to replace.
+                Err(error) if is_not_found(&error) => {}
+                Err(source) => {
+                    return Err(request(format!(
+                        "delete pod {name} in namespace {}, stuck on an earlier revision of its StatefulSet",
+                        options.namespace
+                    ))(source));
+                }
+            }
+            replaced.extend(pod.metadata.uid.clone());
+            on_event(WaitEvent::PodReplaced {
+                pod: &name,
+                claims: &claim_names(&pod),
+            });
+        }
+        match judge(options, &stores, &replaced) {
             Verdict::Progress(progress) => {
                 if progress != last {
-                    on_progress(&progress);
+                    on_event(WaitEvent::Progress(&progress));
                     last = progress;
                 }
             }
             Verdict::Done(progress) => {
                 if progress != last {
-                    on_progress(&progress);
+                    on_event(WaitEvent::Progress(&progress));
                 }
                 return Ok(());
             }
@@ -219,39 +312,102 @@ fn unwatched(options: &WaitOptions, what: &str, error: Option<watcher::Error>) -
     }
 }
 
-fn judge(options: &WaitOptions, stores: &Stores) -> Verdict {
-    let by_name: BTreeMap<String, _> = stores
-        .deployments
-        .state()
-        .into_iter()
-        .filter_map(|d| Some((d.metadata.name.clone()?, d)))
-        .collect();
-    let mut progress = Vec::new();
-    let mut failures = Vec::new();
-    for sub in &options.subs {
-        let mut state = match (by_name.get(sub), stores.stateful_set(sub)) {
-            (Some(deployment), _) => rollout_state(sub, deployment),
-            (None, Some(set)) => Ok(stateful_state(sub, &set)),
-            (None, None) => {
-                progress.push(SubProgress {
-                    sub: sub.clone(),
-                    desired: 0,
-                    updated: 0,
-                    ready: 0,
-                    available: 0,
-                    done: false,
-                    waiting_for: Some("its Deployment or StatefulSet to appear".to_owned()),
-                });
-                continue;
-            }
-        };
-        if let Err(reason) = &state {
-            failures.push((sub.clone(), reason.clone()));
+/// The pods of the StatefulSets in `options` that are not Ready and run a revision older
+/// than the update revision the controller computed from the latest spec: with
+/// `OrderedReady` the controller waits for them to become Ready before replacing them,
+/// which a broken template never does. Pods being deleted, and those in `replaced`, are
+/// left alone.
+fn stuck_pods(
+    options: &WaitOptions,
+    stores: &Stores,
+    replaced: &BTreeSet<String>,
+) -> Vec<Arc<Pod>> {
+    let mut stuck = Vec::new();
+    for workload in &options.subs {
+        if workload.kind != WorkloadKind::StatefulSet {
             continue;
         }
-        for pod in stores.new_pods(sub) {
+        let Some(update) = stores
+            .stateful_set(&workload.sub)
+            .and_then(|set| update_revision(&set))
+        else {
+            continue;
+        };
+        stuck.extend(stores.sub_pods(&workload.sub).into_iter().filter(|pod| {
+            pod.metadata.deletion_timestamp.is_none()
+                && !pod
+                    .metadata
+                    .uid
+                    .as_ref()
+                    .is_some_and(|u| replaced.contains(u))
+                && !is_ready(pod)
+                && pod_revision(pod).is_some_and(|r| r != update)
+        }));
+    }
+    stuck
+}
+
+/// The pods whose waiting reasons count against `workload`: those of a Deployment's
+/// current template; every pod of a StatefulSet once its controller has seen the latest
+/// spec (its pods on an earlier revision that are not Ready are replaced, so one still
+/// crash-looping is one the controller will not get past), but for those in `replaced`
+/// and those being deleted.
+fn judged_pods(workload: &Workload, stores: &Stores, replaced: &BTreeSet<String>) -> Vec<Arc<Pod>> {
+    let pods = match workload.kind {
+        WorkloadKind::StatefulSet
+            if stores
+                .stateful_set(&workload.sub)
+                .and_then(|set| update_revision(&set))
+                .is_some() =>
+        {
+            stores.sub_pods(&workload.sub)
+        }
+        _ => stores.new_pods(workload),
+    };
+    pods.into_iter()
+        .filter(|pod| {
+            pod.metadata.deletion_timestamp.is_none()
+                && !pod
+                    .metadata
+                    .uid
+                    .as_ref()
+                    .is_some_and(|u| replaced.contains(u))
+        })
+        .collect()
+}
+
+fn judge(options: &WaitOptions, stores: &Stores, replaced: &BTreeSet<String>) -> Verdict {
+    let mut progress = Vec::new();
+    let mut failures = Vec::new();
+    for workload in &options.subs {
+        let sub = &workload.sub;
+        let state = match workload.kind {
+            WorkloadKind::Deployment => stores
+                .deployment(sub)
+                .map(|deployment| rollout_state(sub, &deployment)),
+            WorkloadKind::StatefulSet => stores
+                .stateful_set(sub)
+                .map(|set| Ok(stateful_state(sub, &set))),
+        };
+        let Some(mut state) = state else {
+            progress.push(SubProgress {
+                sub: sub.clone(),
+                desired: 0,
+                updated: 0,
+                ready: 0,
+                available: 0,
+                done: false,
+                waiting_for: Some(format!("its {} to appear", workload.kind.as_str())),
+            });
+            continue;
+        };
+        if let Err(reason) = &state {
+            failures.push((workload.clone(), reason.clone()));
+            continue;
+        }
+        for pod in judged_pods(workload, stores, replaced) {
             if let Some(reason) = hopeless(&pod) {
-                failures.push((sub.clone(), reason));
+                failures.push((workload.clone(), reason));
                 break;
             }
             if let Some(reason) = waiting_reason(&pod)
@@ -313,12 +469,19 @@ fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, Stri
         ));
     }
     progress.waiting_for = if updated < desired {
-        Some(format!("{updated} of {desired} updated replicas"))
+        Some(format!(
+            "{updated} of {}",
+            counted(desired, "updated replica")
+        ))
     } else if replicas > updated {
-        Some(format!("{} old replicas to terminate", replicas - updated))
+        Some(format!(
+            "{} to terminate",
+            counted(replicas - updated, "old replica")
+        ))
     } else if available < updated {
         Some(format!(
-            "{available} of {updated} updated replicas available"
+            "{available} of {} available",
+            counted(updated, "updated replica")
         ))
     } else {
         None
@@ -344,8 +507,10 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
         done: false,
         waiting_for: None,
     };
+    // Like kubectl, an absent (or zero) observedGeneration is not an observed spec.
     let generation = set.metadata.generation.unwrap_or(0);
-    if status.observed_generation.unwrap_or(0) < generation {
+    let observed = status.observed_generation.unwrap_or(0);
+    if observed == 0 || observed < generation {
         progress.waiting_for = Some("the controller to see the new spec".to_owned());
         return progress;
     }
@@ -360,14 +525,14 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
         .unwrap_or(0);
     let to_update = if rolling { desired - partition } else { 0 };
     progress.waiting_for = if ready < desired {
-        Some(format!("{ready} of {desired} replicas ready"))
+        Some(format!("{ready} of {} ready", replicas(desired)))
     } else if status.replicas > desired {
         Some(format!(
-            "{} replicas to terminate",
-            status.replicas - desired
+            "{} to terminate",
+            replicas(status.replicas - desired)
         ))
     } else if updated < to_update {
-        Some(format!("{updated} of {to_update} updated replicas"))
+        Some(format!("{updated} of {} updated", replicas(to_update)))
     } else if rolling && partition == 0 && status.current_revision != status.update_revision {
         Some("the rolling update to complete".to_owned())
     } else {
@@ -375,6 +540,20 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
     };
     progress.done = progress.waiting_for.is_none();
     progress
+}
+
+/// `1 replica`, `2 replicas`.
+fn replicas(n: i32) -> String {
+    counted(n, "replica")
+}
+
+/// `n` and `noun`, plural unless `n` is 1.
+fn counted(n: i32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Why a pod of the new template will not start however long one waits.
@@ -428,7 +607,7 @@ mod tests {
                               "availableReplicas": 3});
         assert_eq!(
             waiting_for(&deployment(2, &old_left)).as_deref(),
-            Some("1 old replicas to terminate")
+            Some("1 old replica to terminate")
         );
         let unavailable = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3,
                                  "availableReplicas": 1});
@@ -464,9 +643,16 @@ mod tests {
         let pending = json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 0,
             "currentRevision": "db-2", "updateRevision": "db-2"});
         assert_eq!(waiting(pending).as_deref(), Some("0 of 2 replicas ready"));
+        // Not yet seen by the controller at all: no observedGeneration.
+        let unobserved = json!({"replicas": 2, "readyReplicas": 2, "updatedReplicas": 2,
+            "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(unobserved).as_deref(),
+            Some("the controller to see the new spec")
+        );
         let rolling = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2"});
-        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 updated replicas"));
+        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 replicas updated"));
         let catching_up = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 2, "currentRevision": "db-1", "updateRevision": "db-2"});
         assert_eq!(
@@ -477,7 +663,13 @@ mod tests {
             "updatedReplicas": 3, "currentRevision": "db-2", "updateRevision": "db-2"});
         assert_eq!(
             waiting(shrinking).as_deref(),
-            Some("1 replicas to terminate")
+            Some("1 replica to terminate")
+        );
+        let shrinking_more = json!({"observedGeneration": 2, "replicas": 4, "readyReplicas": 4,
+            "updatedReplicas": 4, "currentRevision": "db-2", "updateRevision": "db-2"});
+        assert_eq!(
+            waiting(shrinking_more).as_deref(),
+            Some("2 replicas to terminate")
         );
     }
 
@@ -538,10 +730,13 @@ mod tests {
         let options = WaitOptions {
             namespace: "ns".to_owned(),
             app: "app".to_owned(),
-            subs: vec!["api".to_owned()],
+            subs: vec![Workload {
+                sub: "api".to_owned(),
+                kind: WorkloadKind::Deployment,
+            }],
             timeout: Duration::from_secs(1),
         };
-        let Verdict::Progress(progress) = judge(&options, &stores) else {
+        let Verdict::Progress(progress) = judge(&options, &stores, &BTreeSet::new()) else {
             panic!("a pod of revision 1 failed the rollout of revision 2");
         };
         assert_eq!(
@@ -549,7 +744,7 @@ mod tests {
             Some("a pod in ContainerCreating")
         );
         let new: Vec<_> = stores
-            .new_pods("api")
+            .new_pods(&options.subs[0])
             .iter()
             .map(|p| p.metadata.name.clone())
             .collect();
@@ -568,8 +763,11 @@ mod tests {
             stateful_sets: store(&[]),
             pods: store(&[pod("api-old-1", "old", "CrashLoopBackOff", 5)]),
         };
-        assert!(unseen.new_pods("api").is_empty());
-        assert!(matches!(judge(&options, &unseen), Verdict::Progress(_)));
+        assert!(unseen.new_pods(&options.subs[0]).is_empty());
+        assert!(matches!(
+            judge(&options, &unseen, &BTreeSet::new()),
+            Verdict::Progress(_)
+        ));
     }
 
     #[test]
@@ -577,7 +775,10 @@ mod tests {
         let options = WaitOptions {
             namespace: "ns".to_owned(),
             app: "shop".to_owned(),
-            subs: vec!["api".to_owned()],
+            subs: vec![Workload {
+                sub: "api".to_owned(),
+                kind: WorkloadKind::Deployment,
+            }],
             timeout: Duration::from_secs(300),
         };
         let status: kube::core::Status = serde_json::from_value(json!({

@@ -1,6 +1,9 @@
 //! `zeppelin scale --k8s web=5`: a Deployment's or StatefulSet's replica count through its
 //! `scale` subresource, refused for a sub its HorizontalPodAutoscaler owns.
 //!
+//! The object scaled is of the kind the app file says (a StatefulSet for a stateful sub),
+//! never a leftover of the other kind with the same name.
+//!
 //! The count holds until the next `zeppelin deploy`, which applies the app file's
 //! `replicas` again. Scaling a stateful sub down keeps the claims of the replicas removed:
 //! scaling up again gives each replica its own data back.
@@ -14,14 +17,17 @@ use crate::cluster::apply::FIELD_MANAGER;
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::cluster::rollout::WorkloadKind;
 use crate::cluster::target::Target;
 
-/// Sets sub `sub`'s replica count to `replicas`; returns the claims of replicas at or
-/// beyond `replicas` (a stateful sub's removed replicas), which are kept.
+/// Sets sub `sub`'s replica count to `replicas` on its object of kind `kind`; returns the
+/// claims of replicas at or beyond `replicas` (a stateful sub's removed replicas), which
+/// are kept.
 pub async fn scale(
     cluster: &Cluster,
     target: &Target,
     sub: &str,
+    kind: WorkloadKind,
     replicas: u32,
 ) -> Result<Vec<Claim>, ClusterError> {
     let ns = &target.namespace;
@@ -52,22 +58,47 @@ pub async fn scale(
     let patch = Patch::Merge(&patch);
     let action = || format!("scale `{sub}` to {replicas}");
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
-    match deployments.patch_scale(sub, &params, &patch).await {
-        Ok(_) => return Ok(Vec::new()),
-        Err(error) if is_not_found(&error) => {}
-        Err(source) => return Err(request(action())(source)),
-    }
     let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
-    match stateful_sets.patch_scale(sub, &params, &patch).await {
+    let scaled = match kind {
+        WorkloadKind::Deployment => deployments.patch_scale(sub, &params, &patch).await,
+        WorkloadKind::StatefulSet => stateful_sets.patch_scale(sub, &params, &patch).await,
+    };
+    match scaled {
         Ok(_) => {}
         Err(error) if is_not_found(&error) => {
-            return Err(ClusterError::NotDeployed {
-                app: target.app.clone(),
-                sub: sub.to_owned(),
-                namespace: ns.clone(),
+            let (other, found) = match kind {
+                WorkloadKind::Deployment => (
+                    stateful_sets.get_opt(sub).await.map(|o| o.is_some()),
+                    WorkloadKind::StatefulSet,
+                ),
+                WorkloadKind::StatefulSet => (
+                    deployments.get_opt(sub).await.map(|o| o.is_some()),
+                    WorkloadKind::Deployment,
+                ),
+            };
+            let other = other.map_err(request(format!(
+                "look for a {} `{sub}` in namespace {ns}",
+                found.as_str()
+            )))?;
+            return Err(if other {
+                ClusterError::OtherKind {
+                    sub: sub.to_owned(),
+                    namespace: ns.clone(),
+                    expected: kind.as_str(),
+                    found: found.as_str(),
+                }
+            } else {
+                ClusterError::NotDeployed {
+                    app: target.app.clone(),
+                    sub: sub.to_owned(),
+                    namespace: ns.clone(),
+                }
             });
         }
         Err(source) => return Err(request(action())(source)),
+    }
+    if kind == WorkloadKind::Deployment {
+        return Ok(Vec::new());
     }
     let mut kept = claims::list_if_allowed(cluster, target).await?;
     kept.retain(|c| c.sub == sub && c.ordinal.is_some_and(|n| n >= replicas));

@@ -250,6 +250,7 @@ mod tests {
     fn claim(name: &str, phase: &str, size: &str) -> Claim {
         Claim {
             name: name.to_owned(),
+            uid: format!("uid-{name}"),
             sub: "redis".to_owned(),
             replica: None,
             ordinal: None,

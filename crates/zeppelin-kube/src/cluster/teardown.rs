@@ -21,12 +21,14 @@ use crate::render::labels::owner_selector;
 use crate::render::manifest::{KINDS, resource};
 
 /// What to delete besides the app's objects.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DeleteOptions {
     /// How long to wait for each object to be gone.
     pub timeout: Duration,
-    /// Also delete the app's claims, and so its data (`--delete-data`, confirmed).
-    pub delete_data: bool,
+    /// The claims to delete with their data: exactly those the user was shown and
+    /// confirmed (`--delete-data`), by name and uid. Any other claim is kept, including
+    /// one that appeared after the user confirmed.
+    pub delete_claims: Vec<Claim>,
 }
 
 /// What a delete did.
@@ -44,7 +46,7 @@ pub struct Deleted {
 pub async fn delete(
     cluster: &Cluster,
     target: &Target,
-    options: DeleteOptions,
+    options: &DeleteOptions,
 ) -> Result<Deleted, ClusterError> {
     let inventory =
         Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
@@ -59,8 +61,14 @@ pub async fn delete(
             .map(|(kind, name)| delete_object(cluster, target, kind, name, options.timeout)),
     )
     .await?;
-    if options.delete_data {
-        let claims = claims::delete(cluster, target, options.timeout).await?;
+    if !options.delete_claims.is_empty() {
+        let claims = claims::delete(
+            cluster,
+            &target.namespace,
+            &options.delete_claims,
+            options.timeout,
+        )
+        .await?;
         deleted.extend(
             claims
                 .into_iter()
