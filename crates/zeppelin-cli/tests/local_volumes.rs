@@ -371,3 +371,52 @@ fn a_stateful_replacement_that_fails_gives_the_replica_back_to_the_old_command()
     assert_eq!(starts(&app, 0), "start -\nstart -\n");
     assert_no_clash(&app);
 }
+
+#[test]
+fn a_stateful_roll_that_fails_on_a_lower_replica_rolls_the_higher_ones_back() {
+    let port = free_port();
+    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    app.start();
+    let seen = events_from(&app, 0).len();
+    // Replica 1 becomes healthy on the new version, replica 0 does not.
+    let half_broken = Sub::new(
+        "db",
+        "test $ZEPPELIN_REPLICA = 0 && exit 3; exec python3 stateful.py",
+    )
+    .port(port)
+    .replicas(2)
+    .health(r#"{ http = "/", interval = "200ms" }"#)
+    .field("env", r#"{ GREETING = "bonjour" }"#)
+    .field("volumes", r#"{ data = { path = "/data" } }"#);
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{half_broken}"),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(!out.status.success());
+    for said in [
+        "replica 0 of sub \"db\"",
+        "every replica runs the previous version again",
+    ] {
+        assert!(stderr(&out).contains(said), "{said}: {}", stderr(&out));
+    }
+    app.wait_healthy("db", 2);
+    assert_eq!(
+        events_from(&app, seen),
+        [
+            "stop 1",
+            "start 1",
+            "listening 1",
+            "stop 0",
+            "start 0",
+            "listening 0",
+            "stop 1",
+            "start 1",
+            "listening 1"
+        ]
+    );
+    assert_eq!(starts(&app, 1), "start -\nstart bonjour\nstart -\n");
+    assert_eq!(starts(&app, 0), "start -\nstart -\n");
+    assert_no_clash(&app);
+}

@@ -60,6 +60,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "replica {replica} of sub {sub:?} did not become healthy on the new version: {reason}; {outcome}"
+    )]
+    RollFailed {
+        sub: String,
+        replica: u32,
+        reason: String,
+        outcome: String,
+    },
     #[error("sub {sub:?} did not become healthy: {reason}")]
     Unhealthy { sub: String, reason: String },
     #[error("app {app} is already running (supervisor pid {pid}); stop it with `zeppelin stop`")]
