@@ -277,7 +277,14 @@ fn delete_data_needs_names_and_yes_away_from_a_terminal() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!alive(pid));
     assert!(!app.file(".zeppelin/volumes/db").exists());
+    assert!(stderr(&out).contains("stopped db"), "{}", stderr(&out));
+    // The supervisor stopped and deleted in one step: db stays stopped, and only a new
+    // `run -d` starts it, on empty folders.
     assert_eq!(app.replicas("db")[0]["state"], "stopped");
+    app.zeppelin(&["run", "-d"]).assert().success();
+    app.wait_healthy("db", 1);
+    assert_eq!(starts(&app, 0), "start -\n", "a fresh start");
+    assert_no_clash(&app);
 }
 
 #[test]

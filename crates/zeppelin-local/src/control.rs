@@ -33,6 +33,9 @@ pub enum Request {
     WaitStarted,
     /// Stop these subs, or the whole app (and the supervisor) when empty.
     Stop { subs: Vec<String> },
+    /// Stop these subs where they run and delete their data, with no operation in between
+    /// (`zeppelin stop --delete-data`); they may name subs that left the app.
+    DeleteData { subs: Vec<String> },
     /// Restart these subs (all when empty), one replica at a time.
     Restart { subs: Vec<String> },
     /// Set replica counts.
@@ -58,6 +61,10 @@ pub enum Reply {
         clean: bool,
     },
     Done,
+    /// The data was deleted; `stopped` names the subs that had to be stopped for it.
+    DataDeleted {
+        stopped: Vec<String>,
+    },
     Applied(Applied),
     Routes {
         gateway_port: u16,
@@ -233,6 +240,11 @@ impl Server {
                     routes,
                 })
             }
+            Request::DeleteData { subs } => self
+                .supervisor
+                .delete_data(&subs)
+                .await
+                .map(|stopped| Reply::DataDeleted { stopped }),
             Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
             Request::Apply { file, gateway_port } => match zeppelin_core::load(&file) {

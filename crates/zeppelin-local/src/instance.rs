@@ -111,6 +111,44 @@ fn clean_stale(paths: &AppPaths) -> usize {
     groups.len() + killed
 }
 
+/// The app's lock, held by a command that works on the app while no supervisor runs
+/// (`zeppelin stop --delete-data`): a supervisor that starts meanwhile (`run`, `run -d`) is
+/// refused with our pid until this is dropped.
+pub struct Stopped {
+    _lock: Flock<File>,
+    paths: AppPaths,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.paths.pid_file());
+    }
+}
+
+/// When no supervisor runs for the app: kills whatever a killed one left behind, cleans its
+/// files and returns the app's lock, held until the [`Stopped`] is dropped, with how many
+/// leftover process groups and processes were killed. `None` when a supervisor runs.
+pub fn hold_stopped(paths: &AppPaths) -> Result<Option<(Stopped, usize)>, Error> {
+    let Ok(lock) = lock(paths)? else {
+        return Ok(None);
+    };
+    let killed = clean_stale(paths);
+    let pid_file = paths.pid_file();
+    std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
+        Error::Write {
+            path: pid_file,
+            source,
+        }
+    })?;
+    Ok(Some((
+        Stopped {
+            _lock: lock,
+            paths: paths.clone(),
+        },
+        killed,
+    )))
+}
+
 /// Whether a supervisor runs the app (holds its lock) now.
 pub fn is_running(paths: &AppPaths) -> Result<bool, Error> {
     if !paths.state.exists() {
@@ -129,5 +167,28 @@ pub fn reap_stale(paths: &AppPaths) -> Result<Option<usize>, Error> {
     match lock(paths)? {
         Ok(_lock) => Ok(Some(clean_stale(paths))),
         Err(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_supervisor_starts_while_a_stopped_app_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        let (held, killed) = hold_stopped(&paths).unwrap().expect("nothing runs");
+        assert_eq!(killed, 0);
+        assert!(is_running(&paths).unwrap());
+        let refused = Instance::acquire(&paths, "t").err().expect("refused");
+        assert!(
+            matches!(&refused, Error::AlreadyRunning { pid, .. } if *pid == std::process::id().to_string()),
+            "{refused}"
+        );
+        drop(held);
+        let instance = Instance::acquire(&paths, "t").expect("free again");
+        assert!(hold_stopped(&paths).unwrap().is_none(), "a supervisor runs");
+        drop(instance);
     }
 }

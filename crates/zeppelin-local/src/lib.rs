@@ -41,7 +41,7 @@ pub mod volumes;
 
 pub use capture::{Echo, LogLine, Stream};
 pub use error::Error;
-pub use instance::{is_running, reap_stale};
+pub use instance::{Stopped, hold_stopped, is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
 pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};
