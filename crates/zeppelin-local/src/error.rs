@@ -73,6 +73,10 @@ pub enum Error {
     Unhealthy { sub: String, reason: String },
     #[error("app {app} is already running (supervisor pid {pid}); stop it with `zeppelin stop`")]
     AlreadyRunning { app: String, pid: String },
+    #[error(
+        "process(es) {pids} of a supervisor that was killed outlived SIGKILL (stuck in the kernel?) and may still write the app's data; nothing was started or deleted, try again once they are gone"
+    )]
+    OutlivedKill { pids: String },
     #[error("app {app} is not running; start it with `zeppelin run`")]
     NotRunning { app: String },
     #[error("cannot set up the supervisor")]

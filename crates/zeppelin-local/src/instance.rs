@@ -36,7 +36,7 @@ impl Instance {
                 });
             }
         };
-        clean_stale(paths);
+        clean_stale(paths)?;
         let pid_file = paths.pid_file();
         std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
             Error::Write {
@@ -90,9 +90,11 @@ fn lock(paths: &AppPaths) -> Result<Result<Flock<File>, String>, Error> {
     }
 }
 
-/// Kills what a dead supervisor left running and removes its files; returns how many
-/// process groups and processes were found.
-fn clean_stale(paths: &AppPaths) -> usize {
+/// Kills what a dead supervisor left running, waits (bounded) until it is gone and removes
+/// its files; returns how many process groups and processes were found. Processes that
+/// outlive SIGKILL (stuck in the kernel, perhaps writing data) are an error naming them:
+/// nothing new may start beside them.
+fn clean_stale(paths: &AppPaths) -> Result<usize, Error> {
     let recorded: BTreeSet<i32> = std::fs::read_to_string(paths.groups())
         .unwrap_or_default()
         .lines()
@@ -105,10 +107,29 @@ fn clean_stale(paths: &AppPaths) -> usize {
         let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
     }
     let killed = sweep::kill_marked(Marked::App(&paths.id));
+    let mut left = sweep::kill_until_gone(None, Marked::App(&paths.id), sweep::GONE_WAIT);
+    for group in &groups {
+        left.extend(sweep::kill_until_gone(
+            Some(*group),
+            Marked::App(&paths.id),
+            sweep::GONE_WAIT,
+        ));
+    }
+    if !left.is_empty() {
+        left.sort_unstable();
+        left.dedup();
+        return Err(Error::OutlivedKill {
+            pids: left
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     for file in [&paths.socket, &paths.pid_file(), &paths.groups()] {
         let _ = std::fs::remove_file(file);
     }
-    groups.len() + killed
+    Ok(groups.len() + killed)
 }
 
 /// The app's lock, held by a command that works on the app while no supervisor runs
@@ -132,7 +153,7 @@ pub fn hold_stopped(paths: &AppPaths) -> Result<Option<(Stopped, usize)>, Error>
     let Ok(lock) = lock(paths)? else {
         return Ok(None);
     };
-    let killed = clean_stale(paths);
+    let killed = clean_stale(paths)?;
     let pid_file = paths.pid_file();
     std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
         Error::Write {
@@ -165,7 +186,7 @@ pub fn reap_stale(paths: &AppPaths) -> Result<Option<usize>, Error> {
         return Ok(Some(0));
     }
     match lock(paths)? {
-        Ok(_lock) => Ok(Some(clean_stale(paths))),
+        Ok(_lock) => Ok(Some(clean_stale(paths)?)),
         Err(_) => Ok(None),
     }
 }
