@@ -427,3 +427,44 @@ fn a_stateful_roll_that_fails_on_a_lower_replica_rolls_the_higher_ones_back() {
     assert_eq!(starts(&app, 0), "start -\nstart -\n");
     assert_no_clash(&app);
 }
+
+#[test]
+fn notes_name_only_subs_rolled_in_place_and_data_a_sub_without_volumes_kept() {
+    let port = free_port();
+    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    app.start();
+    // A scaled sub restarted: the note follows what the supervisor rolled, not the file.
+    app.zeppelin(&["scale", "db=1"]).assert().success();
+    let out = app.zeppelin(&["restart", "db"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("with one replica it was unavailable"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A moved port relaunches the sub: it is replaced, not rolled in place.
+    let moved = free_port();
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{}", Sub::stateful("db", moved, 1)),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("replaced db"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("is stateful"), "{}", stderr(&out));
+
+    // Without volumes the sub runs on; its data stays, and run -d says where.
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{}", Sub::sleeper("db")),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for said in ["kept the data of db", "zeppelin stop --delete-data db"] {
+        assert!(stderr(&out).contains(said), "{said}: {}", stderr(&out));
+    }
+    assert!(data_dir(&app, "db", 0).join("starts").exists());
+}

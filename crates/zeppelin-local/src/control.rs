@@ -61,11 +61,15 @@ pub enum Reply {
         clean: bool,
     },
     Done,
+    /// The subs were restarted; `rolled` are the stateful ones.
+    Restarted {
+        rolled: Vec<crate::supervisor::Rolled>,
+    },
     /// The data was deleted; `stopped` names the subs that had to be stopped for it.
     DataDeleted {
         stopped: Vec<String>,
     },
-    Applied(Applied),
+    Applied(Box<Applied>),
     Routes {
         gateway_port: u16,
         routes: Vec<crate::gateway::RouteTarget>,
@@ -245,7 +249,11 @@ impl Server {
                 .delete_data(&subs)
                 .await
                 .map(|stopped| Reply::DataDeleted { stopped }),
-            Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
+            Request::Restart { subs } => self
+                .supervisor
+                .restart(&subs)
+                .await
+                .map(|rolled| Reply::Restarted { rolled }),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
             Request::Apply { file, gateway_port } => match zeppelin_core::load(&file) {
                 Ok(app) if app.dir() != self.app_dir => Ok(Reply::Error(format!(
@@ -257,7 +265,7 @@ impl Server {
                     .supervisor
                     .apply(app, gateway_port)
                     .await
-                    .map(Reply::Applied),
+                    .map(|applied| Reply::Applied(Box::new(applied))),
                 Err(err) => Err(Error::Load(Box::new(err))),
             },
         };

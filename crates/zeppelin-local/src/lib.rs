@@ -44,4 +44,4 @@ pub use error::Error;
 pub use instance::{Stopped, hold_stopped, is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
-pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};
+pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Rolled, Supervisor};

@@ -185,8 +185,8 @@ pub(crate) fn restart(
     let subs = &restart.subs;
     let app = settings.load_app()?;
     let request = Request::Restart { subs: subs.clone() };
-    SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
-        Reply::Done => Ok(()),
+    let rolled = SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
+        Reply::Restarted { rolled } => Ok(rolled),
         other => Err(other),
     })?;
     let what = if subs.is_empty() {
@@ -195,12 +195,7 @@ pub(crate) fn restart(
         subs.join(", ")
     };
     eprintln!("zeppelin: restarted {what}; every replica is healthy");
-    let restarted: Vec<String> = if subs.is_empty() {
-        app.subs.keys().cloned().collect()
-    } else {
-        subs.clone()
-    };
-    for note in volumes::rolled(&app, &restarted) {
+    for note in volumes::rolled(&rolled) {
         eprintln!("{note}");
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,7 @@ use crate::paths::AppPaths;
 use crate::reaper::Reaper;
 use crate::runtime::ReplicaRuntime;
 
-pub use reconcile::Applied;
+pub use reconcile::{Applied, Rolled};
 use state::State;
 use subs::{Subs, preflight_env};
 use traffic::Traffic;
@@ -134,8 +134,8 @@ impl Supervisor {
 
     /// Restarts the named subs one replica at a time: each new replica is ready before the
     /// old one is drained and stopped (a stateful sub's old replica stops first, see
-    /// `roll.rs`).
-    pub async fn restart(&self, subs: &[String]) -> Result<(), Error> {
+    /// `roll.rs`). Returns the stateful subs rolled.
+    pub async fn restart(&self, subs: &[String]) -> Result<Vec<Rolled>, Error> {
         let names = self.subs.state.resolve_subs(subs)?;
         let _gate = self.ops.lock().await;
         reconcile::restart(&self.subs, names).await
