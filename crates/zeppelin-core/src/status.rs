@@ -86,6 +86,9 @@ pub struct VolumeStatus {
     /// The bytes its files hold, when they could be counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// `bytes` is a lower bound: counting stopped early so `ps` stays quick on huge data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
 }
 
 /// Lifecycle state of a replica, shared by both runtimes.
@@ -183,6 +186,7 @@ mod tests {
                         name: "data".into(),
                         path: "/app/.zeppelin/volumes/web/1/data".into(),
                         bytes: Some(4096),
+                        at_least: false,
                     }],
                 }],
             }],

@@ -14,6 +14,7 @@
 use std::io::ErrorKind;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use zeppelin_core::Sub;
 use zeppelin_core::status::VolumeStatus;
@@ -49,14 +50,56 @@ pub(crate) fn statuses(paths: &AppPaths, sub: &Sub, replica: u32) -> Vec<VolumeS
                 .display()
                 .to_string(),
             bytes: None,
+            at_least: false,
         })
         .collect()
 }
 
-/// Fills in how many bytes each volume holds; a folder that does not exist (yet) has none.
-pub(crate) fn measure(volumes: &mut [VolumeStatus]) {
+/// How much `ps` may look at to count the data: past it, the counts so far are shown as
+/// "at least", so a huge data folder does not hold `ps` up.
+pub(crate) struct Budget {
+    entries: usize,
+    until: Instant,
+}
+
+impl Budget {
+    /// What one `ps` may spend on all volumes together.
+    pub(crate) fn for_status() -> Self {
+        Self::new(MEASURE_ENTRIES, MEASURE_TIME)
+    }
+
+    pub(crate) fn new(entries: usize, time: Duration) -> Self {
+        Self {
+            entries,
+            until: Instant::now() + time,
+        }
+    }
+
+    /// Takes one entry; `false` once the budget is spent.
+    fn spend(&mut self) -> bool {
+        if self.entries == 0 || Instant::now() >= self.until {
+            return false;
+        }
+        self.entries -= 1;
+        true
+    }
+}
+
+/// Files and folders one `ps` looks at, at most, to count the data.
+const MEASURE_ENTRIES: usize = 200_000;
+/// How long one `ps` spends counting the data, at most.
+const MEASURE_TIME: Duration = Duration::from_secs(2);
+/// No time limit, for the size shown before a deletion (a century, which `Instant` adds
+/// without overflow).
+const UNBOUNDED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Fills in how many bytes each volume holds, within `budget` (a volume counted only in
+/// part is marked `at_least`); a folder that does not exist (yet) has none.
+pub(crate) fn measure(volumes: &mut [VolumeStatus], budget: &mut Budget) {
     for volume in volumes {
-        volume.bytes = Some(size(Path::new(&volume.path)));
+        let (bytes, complete) = size_within(Path::new(&volume.path), budget);
+        volume.bytes = Some(bytes);
+        volume.at_least = !complete;
     }
 }
 
@@ -174,9 +217,17 @@ fn sub_path(paths: &AppPaths, sub: &str) -> Result<PathBuf, Error> {
 /// The bytes the files under `path` hold (their lengths), without following links: cheap
 /// enough for `ps`, and the same on every file system. What cannot be read counts nothing.
 pub fn size(path: &Path) -> u64 {
+    size_within(path, &mut Budget::new(usize::MAX, UNBOUNDED)).0
+}
+
+/// [`size`] within `budget`: the bytes counted, and whether that is all of them.
+fn size_within(path: &Path, budget: &mut Budget) -> (u64, bool) {
     let mut total = 0;
     let mut pending = vec![path.to_path_buf()];
     while let Some(path) = pending.pop() {
+        if !budget.spend() {
+            return (total, false);
+        }
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
@@ -188,7 +239,7 @@ pub fn size(path: &Path) -> u64 {
             pending.extend(entries.filter_map(Result::ok).map(|e| e.path()));
         }
     }
-    total
+    (total, true)
 }
 
 #[cfg(test)]
@@ -258,6 +309,32 @@ mod tests {
         assert!(delete_sub_data(&paths, "db").unwrap());
         assert!(!paths.volumes().join("db").exists());
         assert!(elsewhere.path().join("precious").exists());
+    }
+
+    #[test]
+    fn measuring_stops_at_its_budget_and_says_at_least() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            std::fs::write(dir.path().join(i.to_string()), "x").unwrap();
+        }
+        let volume = || VolumeStatus {
+            name: "data".into(),
+            path: dir.path().display().to_string(),
+            bytes: None,
+            at_least: false,
+        };
+        let mut all = [volume()];
+        measure(&mut all, &mut Budget::for_status());
+        assert_eq!((all[0].bytes, all[0].at_least), (Some(10), false));
+        // The folder itself and five files.
+        let mut part = [volume(), volume()];
+        measure(&mut part, &mut Budget::new(6, Duration::from_secs(60)));
+        assert_eq!((part[0].bytes, part[0].at_least), (Some(5), true));
+        assert_eq!(
+            (part[1].bytes, part[1].at_least),
+            (Some(0), true),
+            "the budget is shared"
+        );
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub(crate) fn table(status: &AppStatus) -> Table {
     table
 }
 
-/// `data 4.0 KiB, logs 0 B`, or `-` for a stateless replica.
+/// `data 4.0 KiB, logs at least 2.0 GiB`, or `-` for a stateless replica.
 fn volumes(replica: &ReplicaStatus) -> String {
     if replica.volumes.is_empty() {
         return "-".to_owned();
@@ -159,6 +159,9 @@ fn volumes(replica: &ReplicaStatus) -> String {
         .volumes
         .iter()
         .map(|v| match v.bytes {
+            Some(bytes) if v.at_least => {
+                format!("{} at least {}", v.name, crate::volumes::size(bytes))
+            }
             Some(bytes) => format!("{} {}", v.name, crate::volumes::size(bytes)),
             None => v.name.clone(),
         })
@@ -280,6 +283,7 @@ mod tests {
                     name: name.to_owned(),
                     path: format!("/app/.zeppelin/volumes/db/{index}/{name}"),
                     bytes,
+                    at_least: false,
                 })
                 .collect(),
         };
