@@ -190,10 +190,21 @@ fn scaling_down_and_up_gives_a_replica_its_data_back() {
     );
     assert_eq!(starts(&app, 1), "start -\n", "scale down keeps the data");
     assert_eq!(starts(&app, 2), "start -\n");
+    let ps = || {
+        let out = app.zeppelin(&["ps"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let kept = |replica: u32| format!(".zeppelin/volumes/db/{replica} ");
+    let shown = ps();
+    assert!(shown.contains("KEPT DATA (NOT RUNNING)"), "{shown}");
+    assert!(shown.contains(&kept(1)) && shown.contains(&kept(2)), "{shown}");
     app.zeppelin(&["scale", "db=2"]).assert().success();
     app.wait_healthy("db", 2);
     assert_eq!(starts(&app, 1), "start -\nstart -\n");
     assert_eq!(starts(&app, 2), "start -\n", "replica 2 stays down");
+    let shown = ps();
+    assert!(shown.contains(&kept(2)) && !shown.contains(&kept(1)), "{shown}");
     assert_no_clash(&app);
 }
 

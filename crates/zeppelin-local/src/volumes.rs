@@ -11,6 +11,7 @@
 //! refused when a replica starts, is not followed when the data is measured, and only the
 //! link itself goes when the data is deleted.
 
+use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -202,6 +203,64 @@ pub fn delete_sub_data(paths: &AppPaths, sub: &str) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// The data of a replica that does not run: one scaled down, or of a sub that left the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptReplica {
+    pub sub: String,
+    pub replica: u32,
+    /// `.zeppelin/volumes/<sub>/<replica>`.
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// `bytes` is a lower bound (counting stopped early).
+    pub at_least: bool,
+}
+
+/// The replica folders under `.zeppelin/volumes` that no running replica uses: those of
+/// `sub` from `running[sub]` up, and all of a sub not in `running`; what `ps` lists as kept
+/// (as `ps --k8s` lists the claims of replicas that are gone). Links are skipped.
+pub fn kept_replicas(paths: &AppPaths, running: &BTreeMap<String, u32>) -> Vec<KeptReplica> {
+    let mut budget = Budget::for_status();
+    let mut kept = Vec::new();
+    if !matches!(real_folder(&paths.state, false), Ok(true))
+        || !matches!(real_folder(&paths.volumes(), false), Ok(true))
+    {
+        return kept;
+    }
+    for (sub, sub_dir) in real_subfolders(&paths.volumes()) {
+        let from = running.get(&sub).copied().unwrap_or(0);
+        let mut replicas: Vec<(u32, PathBuf)> = real_subfolders(&sub_dir)
+            .into_iter()
+            .filter_map(|(name, dir)| Some((name.parse().ok()?, dir)))
+            .filter(|(replica, _)| *replica >= from)
+            .collect();
+        replicas.sort();
+        for (replica, path) in replicas {
+            let (bytes, complete) = size_within(&path, &mut budget);
+            kept.push(KeptReplica {
+                sub: sub.clone(),
+                replica,
+                path,
+                bytes,
+                at_least: !complete,
+            });
+        }
+    }
+    kept
+}
+
+/// The real folders (not links) in `dir`, by name, sorted.
+fn real_subfolders(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .collect();
+    found.sort();
+    found
+}
+
 /// `.zeppelin/volumes/<sub>`, for a name that is a sub name: a DNS label cannot climb out
 /// of the folder (`..`, `/`).
 fn sub_path(paths: &AppPaths, sub: &str) -> Result<PathBuf, Error> {
@@ -356,6 +415,23 @@ mod tests {
                 Err(Error::BadSubName { .. })
             ));
         }
+    }
+
+    #[test]
+    fn kept_replicas_are_those_past_the_running_count_and_of_subs_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        for replica in 0..3 {
+            prepare(&paths, &stateful("db"), replica).unwrap();
+        }
+        prepare(&paths, &stateful("old"), 0).unwrap();
+        std::fs::write(replica_dir(&paths, "db", 2, "data").join("f"), "123").unwrap();
+        let running = BTreeMap::from([("db".to_owned(), 2)]);
+        let kept: Vec<(String, u32, u64)> = kept_replicas(&paths, &running)
+            .into_iter()
+            .map(|k| (k.sub, k.replica, k.bytes))
+            .collect();
+        assert_eq!(kept, [("db".to_owned(), 2, 3), ("old".to_owned(), 0, 0)]);
     }
 
     #[test]
