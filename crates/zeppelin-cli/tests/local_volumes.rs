@@ -198,13 +198,19 @@ fn scaling_down_and_up_gives_a_replica_its_data_back() {
     let kept = |replica: u32| format!(".zeppelin/volumes/db/{replica} ");
     let shown = ps();
     assert!(shown.contains("KEPT DATA (NOT RUNNING)"), "{shown}");
-    assert!(shown.contains(&kept(1)) && shown.contains(&kept(2)), "{shown}");
+    assert!(
+        shown.contains(&kept(1)) && shown.contains(&kept(2)),
+        "{shown}"
+    );
     app.zeppelin(&["scale", "db=2"]).assert().success();
     app.wait_healthy("db", 2);
     assert_eq!(starts(&app, 1), "start -\nstart -\n");
     assert_eq!(starts(&app, 2), "start -\n", "replica 2 stays down");
     let shown = ps();
-    assert!(shown.contains(&kept(2)) && !shown.contains(&kept(1)), "{shown}");
+    assert!(
+        shown.contains(&kept(2)) && !shown.contains(&kept(1)),
+        "{shown}"
+    );
     assert_no_clash(&app);
 }
 

@@ -21,6 +21,7 @@ mod backoff;
 pub mod balancer;
 mod capture;
 pub mod control;
+mod dirs;
 mod environment;
 mod error;
 pub mod gateway;

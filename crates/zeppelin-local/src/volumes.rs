@@ -13,13 +13,19 @@
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::DirBuilderExt;
+
+use nix::errno::Errno;
+use nix::fcntl::AtFlags;
+use nix::sys::stat::fstatat;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use zeppelin_core::Sub;
 use zeppelin_core::status::VolumeStatus;
 
+use crate::dirs;
 use crate::error::Error;
 use crate::paths::AppPaths;
 
@@ -105,53 +111,67 @@ pub(crate) fn measure(volumes: &mut [VolumeStatus], budget: &mut Budget) {
 }
 
 /// Makes the folders of every volume of replica `replica` of `sub` that do not exist yet,
-/// each only this user can use; existing folders are kept as they are. A symbolic link or a
-/// file on the way is an error: the data would end up somewhere else.
+/// each only this user can use; existing folders are kept as they are. Each folder is made
+/// and opened inside the one above it, never through a link: a symbolic link or a file on
+/// the way is an error, since the data would end up somewhere else.
 pub(crate) fn prepare(paths: &AppPaths, sub: &Sub, replica: u32) -> Result<(), Error> {
-    for volume in sub.volumes.values() {
-        let mut dir = paths.state.clone();
-        real_folder(&dir, true)?;
-        for part in [
-            "volumes",
-            &sub.name,
-            &replica.to_string(),
-            volume.name.as_str(),
-        ] {
-            dir.push(part);
-            real_folder(&dir, true)?;
+    match std::fs::DirBuilder::new().mode(0o700).create(&paths.state) {
+        Ok(()) => {}
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(Error::Write {
+                path: paths.state.clone(),
+                source,
+            });
         }
+    }
+    let state = dirs::open_dir(&paths.state).map_err(|e| dir_error(&paths.state, e, true))?;
+    let mut path = paths.state.clone();
+    let make = |dir: &OwnedFd, name: &str, path: &mut PathBuf| {
+        path.push(name);
+        dirs::make_in(dir, name, 0o700).map_err(|e| dir_error(path, e, true))
+    };
+    let volumes = make(&state, "volumes", &mut path)?;
+    let sub_dir = make(&volumes, &sub.name, &mut path)?;
+    let replica_dir = make(&sub_dir, &replica.to_string(), &mut path)?;
+    for volume in sub.volumes.values() {
+        make(&replica_dir, &volume.name, &mut path.clone())?;
     }
     Ok(())
 }
 
-/// Checks that `dir` is a real folder (not a link to one); when it does not exist, makes it
-/// (mode 0700) if `create`, and says `false` otherwise.
-fn real_folder(dir: &Path, create: bool) -> Result<bool, Error> {
-    match std::fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(Error::LinkedData {
-            path: dir.to_path_buf(),
-        }),
-        Ok(meta) if meta.is_dir() => Ok(true),
-        Ok(_) => Err(Error::Write {
-            path: dir.to_path_buf(),
+/// `.zeppelin/volumes`, each step opened without following a link; `None` when either
+/// does not exist. The one way in to the data for reading and deleting it.
+fn open_volumes(paths: &AppPaths) -> Result<Option<OwnedFd>, Error> {
+    let state = match dirs::open_dir(&paths.state) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(errno) => return Err(dir_error(&paths.state, errno, false)),
+    };
+    match dirs::open_in(&state, "volumes") {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(dir_error(&paths.volumes(), errno, false)),
+    }
+}
+
+/// What failing to open (or make, when `writing`) the folder `path` means.
+fn dir_error(path: &Path, errno: Errno, writing: bool) -> Error {
+    let path = path.to_path_buf();
+    match errno {
+        Errno::ELOOP => Error::LinkedData { path },
+        Errno::ENOTDIR => Error::Write {
+            path,
             source: std::io::Error::new(ErrorKind::NotADirectory, "a file is in the way"),
-        }),
-        Err(err) if err.kind() == ErrorKind::NotFound && create => {
-            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-                Ok(()) => Ok(true),
-                // Made by someone else meanwhile: check what it is.
-                Err(err) if err.kind() == ErrorKind::AlreadyExists => real_folder(dir, false),
-                Err(source) => Err(Error::Write {
-                    path: dir.to_path_buf(),
-                    source,
-                }),
-            }
-        }
-        Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(Error::Read {
-            path: dir.to_path_buf(),
-            source,
-        }),
+        },
+        errno if writing => Error::Write {
+            path,
+            source: errno.into(),
+        },
+        errno => Error::Read {
+            path,
+            source: errno.into(),
+        },
     }
 }
 
@@ -168,39 +188,36 @@ pub struct SubData {
 /// (a link placed there counts, with nothing in it, since it is not followed).
 pub fn sub_data(paths: &AppPaths, sub: &str) -> Result<Option<SubData>, Error> {
     let path = sub_path(paths, sub)?;
-    if !real_folder(&paths.state, false)? || !real_folder(&paths.volumes(), false)? {
+    let Some(volumes) = open_volumes(paths)? else {
         return Ok(None);
-    }
-    match std::fs::symlink_metadata(&path) {
+    };
+    match fstatat(&volumes, sub, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(_) => Ok(Some(SubData {
             bytes: size(&path),
             path,
         })),
-        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Read { path, source }),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(Error::Read {
+            path,
+            source: errno.into(),
+        }),
     }
 }
 
 /// Deletes the data of `sub`: the folder `.zeppelin/volumes/<sub>` and everything in it,
-/// never following a link (a link placed there is removed, not what it points to). Returns
-/// whether there was anything to delete. The caller stops the sub's replicas first.
+/// through open folders, never following a link (a link placed there, or at
+/// `.zeppelin/volumes`, is not followed; one in the sub's place is removed, not what it
+/// points to). Returns whether there was anything to delete. The caller stops the sub's
+/// replicas first.
 pub fn delete_sub_data(paths: &AppPaths, sub: &str) -> Result<bool, Error> {
     let path = sub_path(paths, sub)?;
-    if !real_folder(&paths.state, false)? || !real_folder(&paths.volumes(), false)? {
+    let Some(volumes) = open_volumes(paths)? else {
         return Ok(false);
-    }
-    let removed = match std::fs::symlink_metadata(&path) {
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
-        Err(source) => return Err(Error::Read { path, source }),
-        // `remove_dir_all` does not follow links, at the top or below.
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&path),
-        Ok(_) => std::fs::remove_file(&path),
     };
-    removed.map_err(|source| Error::Delete {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(true)
+    dirs::remove_in(&volumes, sub).map_err(|errno| Error::Delete {
+        path,
+        source: errno.into(),
+    })
 }
 
 /// The data of a replica that does not run: one scaled down, or of a sub that left the app.
@@ -221,9 +238,7 @@ pub struct KeptReplica {
 pub fn kept_replicas(paths: &AppPaths, running: &BTreeMap<String, u32>) -> Vec<KeptReplica> {
     let mut budget = Budget::for_status();
     let mut kept = Vec::new();
-    if !matches!(real_folder(&paths.state, false), Ok(true))
-        || !matches!(real_folder(&paths.volumes(), false), Ok(true))
-    {
+    if !matches!(open_volumes(paths), Ok(Some(_))) {
         return kept;
     }
     for (sub, sub_dir) in real_subfolders(&paths.volumes()) {
@@ -394,6 +409,29 @@ mod tests {
             (Some(0), true),
             "the budget is shared"
         );
+    }
+
+    #[test]
+    fn a_link_at_the_volumes_folder_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(elsewhere.path().join("db/0/data")).unwrap();
+        std::fs::write(elsewhere.path().join("db/0/data/precious"), "keep me").unwrap();
+        let paths = AppPaths::new(dir.path());
+        std::fs::create_dir_all(&paths.state).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), paths.volumes()).unwrap();
+        for err in [
+            delete_sub_data(&paths, "db").unwrap_err(),
+            sub_data(&paths, "db").unwrap_err(),
+            prepare(&paths, &stateful("db"), 0).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::LinkedData { path } if *path == paths.volumes()),
+                "{err}"
+            );
+        }
+        assert!(elsewhere.path().join("db/0/data/precious").exists());
+        assert!(!elsewhere.path().join("db/0/cache-files").exists());
     }
 
     #[test]
