@@ -2,8 +2,7 @@
 //! sub's data was kept (where, and the one command that deletes it), and the gap a rolled
 //! stateful sub with one replica has.
 
-use zeppelin_core::App;
-use zeppelin_local::AppPaths;
+use zeppelin_local::{AppPaths, Rolled};
 
 /// `0 B`, `512 B`, `4.0 KiB`, `1.5 MiB`, `2.0 GiB`.
 pub(crate) fn size(bytes: u64) -> String {
@@ -21,7 +20,7 @@ pub(crate) fn size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// For a sub that left the app: where its data was kept and how to delete it, when it had
+/// For a sub that left the app, or no longer has volumes: where its data was kept and how to delete it, when it had
 /// any.
 pub(crate) fn kept(paths: &AppPaths, sub: &str) -> Option<String> {
     let data = zeppelin_local::volumes::sub_data(paths, sub).ok()??;
@@ -32,21 +31,20 @@ pub(crate) fn kept(paths: &AppPaths, sub: &str) -> Option<String> {
     ))
 }
 
-/// For stateful subs among `subs` that were just rolled: each replica stopped before its
+/// For stateful subs the supervisor just rolled in place: each replica stopped before its
 /// replacement started, so a sub with one replica was briefly unavailable.
-pub(crate) fn rolled<'a>(app: &App, subs: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-    subs.into_iter()
-        .filter_map(|name| app.subs.get(name))
-        .filter(|sub| sub.is_stateful())
-        .map(|sub| {
-            let gap = if sub.local_replicas() == 1 {
+pub(crate) fn rolled(rolled: &[Rolled]) -> Vec<String> {
+    rolled
+        .iter()
+        .map(|rolled| {
+            let gap = if rolled.replicas == 1 {
                 "; with one replica it was unavailable meanwhile"
             } else {
                 ", highest first"
             };
             format!(
                 "zeppelin: {} is stateful: each replica stopped before its replacement started on the same data{gap}",
-                sub.name
+                rolled.sub
             )
         })
         .collect()

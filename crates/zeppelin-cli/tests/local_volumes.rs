@@ -190,10 +190,27 @@ fn scaling_down_and_up_gives_a_replica_its_data_back() {
     );
     assert_eq!(starts(&app, 1), "start -\n", "scale down keeps the data");
     assert_eq!(starts(&app, 2), "start -\n");
+    let ps = || {
+        let out = app.zeppelin(&["ps"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let kept = |replica: u32| format!(".zeppelin/volumes/db/{replica} ");
+    let shown = ps();
+    assert!(shown.contains("KEPT DATA (NOT RUNNING)"), "{shown}");
+    assert!(
+        shown.contains(&kept(1)) && shown.contains(&kept(2)),
+        "{shown}"
+    );
     app.zeppelin(&["scale", "db=2"]).assert().success();
     app.wait_healthy("db", 2);
     assert_eq!(starts(&app, 1), "start -\nstart -\n");
     assert_eq!(starts(&app, 2), "start -\n", "replica 2 stays down");
+    let shown = ps();
+    assert!(
+        shown.contains(&kept(2)) && !shown.contains(&kept(1)),
+        "{shown}"
+    );
     assert_no_clash(&app);
 }
 
@@ -277,7 +294,14 @@ fn delete_data_needs_names_and_yes_away_from_a_terminal() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!alive(pid));
     assert!(!app.file(".zeppelin/volumes/db").exists());
+    assert!(stderr(&out).contains("stopped db"), "{}", stderr(&out));
+    // The supervisor stopped and deleted in one step: db stays stopped, and only a new
+    // `run -d` starts it, on empty folders.
     assert_eq!(app.replicas("db")[0]["state"], "stopped");
+    app.zeppelin(&["run", "-d"]).assert().success();
+    app.wait_healthy("db", 1);
+    assert_eq!(starts(&app, 0), "start -\n", "a fresh start");
+    assert_no_clash(&app);
 }
 
 #[test]
@@ -370,4 +394,94 @@ fn a_stateful_replacement_that_fails_gives_the_replica_back_to_the_old_command()
     app.wait_healthy("db", 1);
     assert_eq!(starts(&app, 0), "start -\nstart -\n");
     assert_no_clash(&app);
+}
+
+#[test]
+fn a_stateful_roll_that_fails_on_a_lower_replica_rolls_the_higher_ones_back() {
+    let port = free_port();
+    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    app.start();
+    let seen = events_from(&app, 0).len();
+    // Replica 1 becomes healthy on the new version, replica 0 does not.
+    let half_broken = Sub::new(
+        "db",
+        "test $ZEPPELIN_REPLICA = 0 && exit 3; exec python3 stateful.py",
+    )
+    .port(port)
+    .replicas(2)
+    .health(r#"{ http = "/", interval = "200ms" }"#)
+    .field("env", r#"{ GREETING = "bonjour" }"#)
+    .field("volumes", r#"{ data = { path = "/data" } }"#);
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{half_broken}"),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(!out.status.success());
+    for said in [
+        "replica 0 of sub \"db\"",
+        "every replica runs the previous version again",
+    ] {
+        assert!(stderr(&out).contains(said), "{said}: {}", stderr(&out));
+    }
+    app.wait_healthy("db", 2);
+    assert_eq!(
+        events_from(&app, seen),
+        [
+            "stop 1",
+            "start 1",
+            "listening 1",
+            "stop 0",
+            "start 0",
+            "listening 0",
+            "stop 1",
+            "start 1",
+            "listening 1"
+        ]
+    );
+    assert_eq!(starts(&app, 1), "start -\nstart bonjour\nstart -\n");
+    assert_eq!(starts(&app, 0), "start -\nstart -\n");
+    assert_no_clash(&app);
+}
+
+#[test]
+fn notes_name_only_subs_rolled_in_place_and_data_a_sub_without_volumes_kept() {
+    let port = free_port();
+    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    app.start();
+    // A scaled sub restarted: the note follows what the supervisor rolled, not the file.
+    app.zeppelin(&["scale", "db=1"]).assert().success();
+    let out = app.zeppelin(&["restart", "db"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("with one replica it was unavailable"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A moved port relaunches the sub: it is replaced, not rolled in place.
+    let moved = free_port();
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{}", Sub::stateful("db", moved, 1)),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("replaced db"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("is stateful"), "{}", stderr(&out));
+
+    // Without volumes the sub runs on; its data stays, and run -d says where.
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{}", Sub::sleeper("db")),
+    )
+    .unwrap();
+    let out = app.zeppelin(&["run", "-d"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for said in ["kept the data of db", "zeppelin stop --delete-data db"] {
+        assert!(stderr(&out).contains(said), "{said}: {}", stderr(&out));
+    }
+    assert!(data_dir(&app, "db", 0).join("starts").exists());
 }

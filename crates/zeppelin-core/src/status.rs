@@ -93,6 +93,9 @@ pub struct VolumeStatus {
     /// from a claim whose size is merely unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound: Option<bool>,
+    /// `bytes` is a lower bound: counting stopped early so `ps` stays quick on huge data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
 }
 
 /// Lifecycle state of a replica, shared by both runtimes.
@@ -191,6 +194,7 @@ mod tests {
                         path: "/app/.zeppelin/volumes/web/1/data".into(),
                         bytes: Some(4096),
                         bound: None,
+                        at_least: false,
                     }],
                 }],
             }],

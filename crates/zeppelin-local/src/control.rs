@@ -33,6 +33,9 @@ pub enum Request {
     WaitStarted,
     /// Stop these subs, or the whole app (and the supervisor) when empty.
     Stop { subs: Vec<String> },
+    /// Stop these subs where they run and delete their data, with no operation in between
+    /// (`zeppelin stop --delete-data`); they may name subs that left the app.
+    DeleteData { subs: Vec<String> },
     /// Restart these subs (all when empty), one replica at a time.
     Restart { subs: Vec<String> },
     /// Set replica counts.
@@ -58,7 +61,15 @@ pub enum Reply {
         clean: bool,
     },
     Done,
-    Applied(Applied),
+    /// The subs were restarted; `rolled` are the stateful ones.
+    Restarted {
+        rolled: Vec<crate::supervisor::Rolled>,
+    },
+    /// The data was deleted; `stopped` names the subs that had to be stopped for it.
+    DataDeleted {
+        stopped: Vec<String>,
+    },
+    Applied(Box<Applied>),
     Routes {
         gateway_port: u16,
         routes: Vec<crate::gateway::RouteTarget>,
@@ -233,7 +244,16 @@ impl Server {
                     routes,
                 })
             }
-            Request::Restart { subs } => self.supervisor.restart(&subs).await.map(|()| Reply::Done),
+            Request::DeleteData { subs } => self
+                .supervisor
+                .delete_data(&subs)
+                .await
+                .map(|stopped| Reply::DataDeleted { stopped }),
+            Request::Restart { subs } => self
+                .supervisor
+                .restart(&subs)
+                .await
+                .map(|rolled| Reply::Restarted { rolled }),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
             Request::Apply { file, gateway_port } => match zeppelin_core::load(&file) {
                 Ok(app) if app.dir() != self.app_dir => Ok(Reply::Error(format!(
@@ -245,7 +265,7 @@ impl Server {
                     .supervisor
                     .apply(app, gateway_port)
                     .await
-                    .map(Reply::Applied),
+                    .map(|applied| Reply::Applied(Box::new(applied))),
                 Err(err) => Err(Error::Load(Box::new(err))),
             },
         };

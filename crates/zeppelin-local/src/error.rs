@@ -60,10 +60,23 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "replica {replica} of sub {sub:?} did not become healthy on the new version: {reason}; {outcome}"
+    )]
+    RollFailed {
+        sub: String,
+        replica: u32,
+        reason: String,
+        outcome: String,
+    },
     #[error("sub {sub:?} did not become healthy: {reason}")]
     Unhealthy { sub: String, reason: String },
     #[error("app {app} is already running (supervisor pid {pid}); stop it with `zeppelin stop`")]
     AlreadyRunning { app: String, pid: String },
+    #[error(
+        "process(es) {pids} of a supervisor that was killed outlived SIGKILL (stuck in the kernel?) and may still write the app's data; nothing was started or deleted, try again once they are gone"
+    )]
+    OutlivedKill { pids: String },
     #[error("app {app} is not running; start it with `zeppelin run`")]
     NotRunning { app: String },
     #[error("cannot set up the supervisor")]

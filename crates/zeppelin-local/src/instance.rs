@@ -36,7 +36,7 @@ impl Instance {
                 });
             }
         };
-        clean_stale(paths);
+        clean_stale(paths)?;
         let pid_file = paths.pid_file();
         std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
             Error::Write {
@@ -90,9 +90,11 @@ fn lock(paths: &AppPaths) -> Result<Result<Flock<File>, String>, Error> {
     }
 }
 
-/// Kills what a dead supervisor left running and removes its files; returns how many
-/// process groups and processes were found.
-fn clean_stale(paths: &AppPaths) -> usize {
+/// Kills what a dead supervisor left running, waits (bounded) until it is gone and removes
+/// its files; returns how many process groups and processes were found. Processes that
+/// outlive SIGKILL (stuck in the kernel, perhaps writing data) are an error naming them:
+/// nothing new may start beside them.
+fn clean_stale(paths: &AppPaths) -> Result<usize, Error> {
     let recorded: BTreeSet<i32> = std::fs::read_to_string(paths.groups())
         .unwrap_or_default()
         .lines()
@@ -105,10 +107,67 @@ fn clean_stale(paths: &AppPaths) -> usize {
         let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
     }
     let killed = sweep::kill_marked(Marked::App(&paths.id));
+    let mut left = sweep::kill_until_gone(None, Marked::App(&paths.id), sweep::GONE_WAIT);
+    for group in &groups {
+        left.extend(sweep::kill_until_gone(
+            Some(*group),
+            Marked::App(&paths.id),
+            sweep::GONE_WAIT,
+        ));
+    }
+    if !left.is_empty() {
+        left.sort_unstable();
+        left.dedup();
+        return Err(Error::OutlivedKill {
+            pids: left
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     for file in [&paths.socket, &paths.pid_file(), &paths.groups()] {
         let _ = std::fs::remove_file(file);
     }
-    groups.len() + killed
+    Ok(groups.len() + killed)
+}
+
+/// The app's lock, held by a command that works on the app while no supervisor runs
+/// (`zeppelin stop --delete-data`): a supervisor that starts meanwhile (`run`, `run -d`) is
+/// refused with our pid until this is dropped.
+pub struct Stopped {
+    _lock: Flock<File>,
+    paths: AppPaths,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.paths.pid_file());
+    }
+}
+
+/// When no supervisor runs for the app: kills whatever a killed one left behind, cleans its
+/// files and returns the app's lock, held until the [`Stopped`] is dropped, with how many
+/// leftover process groups and processes were killed. `None` when a supervisor runs.
+pub fn hold_stopped(paths: &AppPaths) -> Result<Option<(Stopped, usize)>, Error> {
+    let Ok(lock) = lock(paths)? else {
+        return Ok(None);
+    };
+    let killed = clean_stale(paths)?;
+    let pid_file = paths.pid_file();
+    std::fs::write(&pid_file, format!("{}\n", std::process::id())).map_err(|source| {
+        Error::Write {
+            path: pid_file,
+            source,
+        }
+    })?;
+    Ok(Some((
+        Stopped {
+            _lock: lock,
+            paths: paths.clone(),
+        },
+        killed,
+    )))
 }
 
 /// Whether a supervisor runs the app (holds its lock) now.
@@ -127,7 +186,30 @@ pub fn reap_stale(paths: &AppPaths) -> Result<Option<usize>, Error> {
         return Ok(Some(0));
     }
     match lock(paths)? {
-        Ok(_lock) => Ok(Some(clean_stale(paths))),
+        Ok(_lock) => Ok(Some(clean_stale(paths)?)),
         Err(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_supervisor_starts_while_a_stopped_app_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        let (held, killed) = hold_stopped(&paths).unwrap().expect("nothing runs");
+        assert_eq!(killed, 0);
+        assert!(is_running(&paths).unwrap());
+        let refused = Instance::acquire(&paths, "t").err().expect("refused");
+        assert!(
+            matches!(&refused, Error::AlreadyRunning { pid, .. } if *pid == std::process::id().to_string()),
+            "{refused}"
+        );
+        drop(held);
+        let instance = Instance::acquire(&paths, "t").expect("free again");
+        assert!(hold_stopped(&paths).unwrap().is_none(), "a supervisor runs");
+        drop(instance);
     }
 }

@@ -21,6 +21,7 @@ mod backoff;
 pub mod balancer;
 mod capture;
 pub mod control;
+mod dirs;
 mod environment;
 mod error;
 pub mod gateway;
@@ -41,7 +42,7 @@ pub mod volumes;
 
 pub use capture::{Echo, LogLine, Stream};
 pub use error::Error;
-pub use instance::{is_running, reap_stale};
+pub use instance::{Stopped, hold_stopped, is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
-pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Supervisor};
+pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Rolled, Supervisor};

@@ -22,7 +22,7 @@ use crate::capture::{Stream, SubLog};
 use crate::probe::probe;
 use crate::reaper::{Exit, pid_of};
 use crate::runtime::ReplicaRuntime;
-use crate::sweep::{self, MARKER, Marked};
+use crate::sweep::{self, GONE_WAIT, MARKER, Marked};
 use crate::volumes;
 
 /// A replica with no health check counts as healthy once it has run this long.
@@ -287,6 +287,20 @@ impl Life {
     /// Starts the process through the launcher, in a process group of its own, once its
     /// volume folders exist.
     async fn spawn(&self) -> Result<Process, String> {
+        if self.sub.spec.is_stateful() {
+            let (sub, index) = (self.sub.spec.name.clone(), self.index);
+            let runtime = Arc::clone(&self.runtime);
+            let alive = tokio::task::spawn_blocking(move || runtime.still_alive(&sub, index))
+                .await
+                .unwrap_or_default();
+            if !alive.is_empty() {
+                let pids: Vec<String> = alive.iter().map(ToString::to_string).collect();
+                return Err(format!(
+                    "process(es) {} of this replica's previous run outlived SIGKILL (stuck in the kernel?) and may still write its data; not starting another on it",
+                    pids.join(", ")
+                ));
+            }
+        }
         volumes::prepare(&self.runtime.paths, &self.sub.spec, self.index)
             .map_err(|err| zeppelin_core::error_chain(&err))?;
         let port = free_port().map_err(|err| format!("cannot find a free port: {err}"))?;
@@ -426,12 +440,22 @@ impl Life {
                 (Ending::Unhealthy(reason), true)
             }
         };
-        // Whatever is left in the group, and whatever left it, goes too.
+        // Whatever is left in the group, and whatever left it, goes too, and is waited
+        // for: only then is the replica's data free for a replacement.
         let _ = killpg(group, Signal::SIGKILL);
         let marked = instance.clone();
-        let _ = tokio::task::spawn_blocking(move || sweep::kill_marked(Marked::Instance(&marked)))
-            .await;
-        self.runtime.forget_group(&instance);
+        let left = tokio::task::spawn_blocking(move || {
+            sweep::kill_until_gone(Some(group.as_raw()), Marked::Instance(&marked), GONE_WAIT)
+        })
+        .await
+        .unwrap_or_default();
+        if left.is_empty() {
+            self.runtime.forget_group(&instance);
+        } else {
+            tracing::warn!(sub = %self.sub.spec.name, replica = self.index, ?left, "processes outlived SIGKILL");
+            self.runtime
+                .left_behind(&self.sub.spec.name, self.index, group.as_raw(), &instance);
+        }
         for capture in captures {
             let abort = capture.abort_handle();
             if tokio::time::timeout(DRAIN, capture).await.is_err() {

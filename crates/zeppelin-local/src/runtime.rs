@@ -6,9 +6,10 @@
 //! The supervisor creates one [`ReplicaRuntime`] and hands it to every [`crate::replica`]
 //! task it starts, so replicas never reach back into the supervisor.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +18,7 @@ use crate::groups::GroupRecord;
 use crate::launch::LAUNCH_ARG;
 use crate::paths::AppPaths;
 use crate::reaper::Reaper;
+use crate::sweep::{self, Marked};
 
 /// What every replica task of one supervisor shares.
 pub(crate) struct ReplicaRuntime {
@@ -31,6 +33,9 @@ pub(crate) struct ReplicaRuntime {
     pub(crate) changed: watch::Sender<()>,
     /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`.
     groups: GroupRecord,
+    /// Replicas (sub, index) whose last run left processes that outlived SIGKILL: the
+    /// process group and marker to look for before a replacement may use their data.
+    left_behind: Mutex<BTreeMap<(String, u32), (i32, String)>>,
 }
 
 impl ReplicaRuntime {
@@ -47,6 +52,7 @@ impl ReplicaRuntime {
             force: CancellationToken::new(),
             changed,
             groups,
+            left_behind: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -88,6 +94,37 @@ impl ReplicaRuntime {
     /// Records the process group that replica run `instance` leads.
     pub(crate) fn record_group(&self, instance: &str, group: i32) {
         self.groups.record(instance, group);
+    }
+
+    /// Notes that replica `index` of `sub` left processes of run `instance` (group `group`)
+    /// that outlived SIGKILL.
+    pub(crate) fn left_behind(&self, sub: &str, index: u32, group: i32, instance: &str) {
+        self.left_behind
+            .lock()
+            .expect("left behind")
+            .insert((sub.to_owned(), index), (group, instance.to_owned()));
+    }
+
+    /// The processes a previous run of replica `index` of `sub` left that are still alive
+    /// (killed again, and waited for a moment); once none is, the note goes. Blocking.
+    pub(crate) fn still_alive(&self, sub: &str, index: u32) -> Vec<i32> {
+        let key = (sub.to_owned(), index);
+        let Some((group, instance)) = self
+            .left_behind
+            .lock()
+            .expect("left behind")
+            .get(&key)
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let alive =
+            sweep::kill_until_gone(Some(group), Marked::Instance(&instance), sweep::GONE_WAIT);
+        if alive.is_empty() {
+            self.left_behind.lock().expect("left behind").remove(&key);
+            self.forget_group(&instance);
+        }
+        alive
     }
 
     /// Forgets the process group of replica run `instance`, once it is gone.

@@ -5,6 +5,7 @@
 //! group with `setsid`, and those left behind by a supervisor that was killed.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -47,6 +48,53 @@ pub(crate) fn kill_marked(which: Marked<'_>) -> usize {
     killed
 }
 
+/// How long a stop waits, after SIGKILL, for the processes to be gone: one stuck in the
+/// kernel (an `fsync` on a slow disk) dies only when it leaves it, and may write until then.
+pub(crate) const GONE_WAIT: Duration = Duration::from_secs(5);
+
+/// SIGKILLs the processes of process group `group` and those that carry the marker (never
+/// this process) until none is left, or `bound` has passed; returns the pids still alive
+/// then (zombies count as gone: they no longer run). Blocking.
+pub(crate) fn kill_until_gone(group: Option<i32>, which: Marked<'_>, bound: Duration) -> Vec<i32> {
+    let deadline = Instant::now() + bound;
+    loop {
+        let left = remaining(group, which);
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        for &pid in &left {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The live processes (not zombies, never this one) in process group `group` or carrying
+/// the marker.
+pub(crate) fn remaining(group: Option<i32>, which: Marked<'_>) -> Vec<i32> {
+    let me = std::process::id().cast_signed();
+    processes()
+        .filter(|&pid| pid != me)
+        .filter(|&pid| {
+            let Some((state, pgrp)) = stat(pid) else {
+                return false;
+            };
+            !matches!(state, 'Z' | 'X') && (group == Some(pgrp) || carries(pid, which))
+        })
+        .collect()
+}
+
+/// A process's state letter and process group, from `/proc/<pid>/stat`.
+fn stat(pid: i32) -> Option<(char, i32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: fields start after the last.
+    let mut fields = text.get(text.rfind(')')? + 2..)?.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let _parent = fields.next()?;
+    let group = fields.next()?.parse().ok()?;
+    Some((state, group))
+}
+
 /// The process groups among `groups` that still hold a marked process.
 pub(crate) fn live_groups(groups: &BTreeSet<i32>, which: Marked<'_>) -> BTreeSet<i32> {
     processes()
@@ -78,7 +126,38 @@ fn carries(pid: i32, which: Marked<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::process::CommandExt as _;
+
     use super::*;
+
+    #[test]
+    fn a_killed_group_and_marked_process_are_waited_until_gone() {
+        let marker = format!("sweep-test-{}", std::process::id());
+        let mut leader = std::process::Command::new("sh")
+            .args(["-c", "sleep 100 & sleep 100; wait"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut marked = std::process::Command::new("sleep")
+            .arg("100")
+            .env(MARKER, format!("{marker}-1"))
+            .spawn()
+            .unwrap();
+        let group = i32::try_from(leader.id()).unwrap();
+        let found = |pid: u32| {
+            std::iter::repeat_with(|| remaining(Some(group), Marked::App(&marker)))
+                .take(500)
+                .inspect(|_| std::thread::sleep(Duration::from_millis(10)))
+                .any(|left| left.contains(&i32::try_from(pid).unwrap()))
+        };
+        assert!(found(leader.id()), "the group's leader is found");
+        assert!(found(marked.id()), "the marked process is found");
+        let left = kill_until_gone(Some(group), Marked::App(&marker), GONE_WAIT);
+        assert_eq!(left, Vec::<i32>::new());
+        // Not reaped yet, so zombies: they no longer run and count as gone.
+        assert!(remaining(Some(group), Marked::App(&marker)).is_empty());
+        assert!(leader.wait().is_ok() && marked.wait().is_ok());
+    }
 
     #[test]
     fn markers_match_their_app_and_instance_only() {

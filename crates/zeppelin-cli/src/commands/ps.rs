@@ -1,16 +1,19 @@
 //! `zeppelin ps`: one table of the app's replicas (or JSON), from the running supervisor
 //! or, with `--k8s`, the cluster: the same status model and the same tables for both.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use comfy_table::{Table, presets};
 use zeppelin_core::status::{self, AppStatus, ReplicaState, ReplicaStatus};
 use zeppelin_kube::claims::Claim;
+use zeppelin_local::volumes::KeptReplica;
 
 use crate::args::Format;
 use crate::runtime::Runtime;
 use crate::settings::{GlobalSettings, PsSettings};
+use crate::supervisor::SupervisorClient;
 
 pub(crate) fn ps(ps: &PsSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let runtime = Runtime::open(ps.runtime, settings)?;
@@ -29,7 +32,51 @@ pub(crate) fn ps(ps: &PsSettings, settings: &GlobalSettings) -> miette::Result<E
         println!();
         println!("{}", claim_table(&claims).trim_fmt());
     }
+    if let (Format::Text, Runtime::Local(local)) = (ps.format, &runtime) {
+        let running: BTreeMap<String, u32> = status
+            .subs
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    u32::try_from(s.replicas.len()).unwrap_or(u32::MAX),
+                )
+            })
+            .collect();
+        let paths = SupervisorClient::of(local.app()).paths().clone();
+        let kept = zeppelin_local::volumes::kept_replicas(&paths, &running);
+        if !kept.is_empty() {
+            println!();
+            println!("{}", kept_table(&kept).trim_fmt());
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One row per replica folder no running replica uses (scaled down, or of a sub that left
+/// the app): its data is kept, as `ps --k8s` lists the claims of replicas that are gone.
+fn kept_table(kept: &[KeptReplica]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "SUB",
+        "REPLICA",
+        "KEPT DATA (NOT RUNNING)",
+        "SIZE",
+    ]);
+    for k in kept {
+        let size = crate::volumes::size(k.bytes);
+        table.add_row([
+            k.sub.clone(),
+            k.replica.to_string(),
+            k.path.display().to_string(),
+            if k.at_least {
+                format!("at least {size}")
+            } else {
+                size
+            },
+        ]);
+    }
+    table
 }
 
 /// One row per volume claim (a stateful sub's data, per replica): whether a volume is
@@ -150,7 +197,7 @@ pub(crate) fn table(status: &AppStatus) -> Table {
     table
 }
 
-/// `data 4.0 KiB, logs 0 B`, or `-` for a stateless replica.
+/// `data 4.0 KiB, logs at least 2.0 GiB`, or `-` for a stateless replica.
 fn volumes(replica: &ReplicaStatus) -> String {
     if replica.volumes.is_empty() {
         return "-".to_owned();
@@ -159,6 +206,9 @@ fn volumes(replica: &ReplicaStatus) -> String {
         .volumes
         .iter()
         .map(|v| match v.bytes {
+            Some(bytes) if v.at_least => {
+                format!("{} at least {}", v.name, crate::volumes::size(bytes))
+            }
             Some(bytes) => format!("{} {}", v.name, crate::volumes::size(bytes)),
             None => v.name.clone(),
         })
@@ -281,6 +331,7 @@ mod tests {
                     path: format!("/app/.zeppelin/volumes/db/{index}/{name}"),
                     bytes,
                     bound: None,
+                    at_least: false,
                 })
                 .collect(),
         };

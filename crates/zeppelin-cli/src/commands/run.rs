@@ -126,12 +126,13 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
                 .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
                 .collect();
             eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
-            for note in crate::volumes::rolled(app, &applied.replaced) {
+            for note in crate::volumes::rolled(&applied.rolled) {
                 eprintln!("{note}");
             }
             for note in applied
                 .removed
                 .iter()
+                .chain(&applied.unmounted)
                 .filter_map(|sub| crate::volumes::kept(paths, sub))
             {
                 eprintln!("{note}");

@@ -64,7 +64,7 @@ pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Re
 /// `stop --delete-data SUB…`: every name is checked first (a sub of the app, or a sub that
 /// left it but whose data is still on disk), each sub's deletion is confirmed (typing its
 /// name, or `--yes`), and only then are the subs stopped, if they run, and their data
-/// deleted. A refused confirmation changes nothing.
+/// deleted ([`stop_and_delete`]). A refused confirmation changes nothing.
 fn delete_data(app: &App, subs: &[String], yes: bool) -> miette::Result<ExitCode> {
     let supervisor = SupervisorClient::of(app);
     let paths = supervisor.paths();
@@ -111,9 +111,12 @@ fn delete_data(app: &App, subs: &[String], yes: bool) -> miette::Result<ExitCode
         );
         confirm_deletion(&what, sub, yes)?;
     }
-    stop_for_deletion(&supervisor, &names)?;
+    if found.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let subs: Vec<String> = found.iter().map(|(sub, _)| (*sub).clone()).collect();
+    stop_and_delete(&supervisor, &subs)?;
     for (sub, data) in &found {
-        zeppelin_local::volumes::delete_sub_data(paths, sub).into_diagnostic()?;
         eprintln!(
             "zeppelin: deleted the data of {sub} ({}, {})",
             data.path.display(),
@@ -123,35 +126,45 @@ fn delete_data(app: &App, subs: &[String], yes: bool) -> miette::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Stops the subs named that the supervisor runs, so no process writes to data being
-/// deleted; with no supervisor, kills whatever a killed one left running.
-fn stop_for_deletion(supervisor: &SupervisorClient, names: &[&String]) -> miette::Result<()> {
-    let status = supervisor.ask(&Request::Status, |reply| match reply {
-        Reply::Status(status) => Ok(status),
+/// Stops the subs and deletes their data with nothing in between: through the supervisor,
+/// which does both while no other operation can start them; with none, while holding the
+/// app's lock (after killing whatever a killed supervisor left), so no supervisor starts
+/// until the data is gone.
+fn stop_and_delete(supervisor: &SupervisorClient, subs: &[String]) -> miette::Result<()> {
+    let request = Request::DeleteData {
+        subs: subs.to_vec(),
+    };
+    let deleted = |reply| match reply {
+        Reply::DataDeleted { stopped } => Ok(stopped),
         other => Err(other),
-    })?;
-    let running = match status {
-        Answer::Given(status) => status,
+    };
+    let stopped = match supervisor.ask(&request, deleted)? {
+        Answer::Given(stopped) => stopped,
         Answer::NotRunning(_) => {
-            zeppelin_local::reap_stale(supervisor.paths()).into_diagnostic()?;
-            return Ok(());
+            let paths = supervisor.paths();
+            match zeppelin_local::hold_stopped(paths).into_diagnostic()? {
+                Some((_held, killed)) => {
+                    if killed > 0 {
+                        eprintln!(
+                            "zeppelin: killed {killed} leftover process(es) of a supervisor that was killed"
+                        );
+                    }
+                    for sub in subs {
+                        zeppelin_local::volumes::delete_sub_data(paths, sub).into_diagnostic()?;
+                    }
+                    Vec::new()
+                }
+                // A supervisor started meanwhile: it does both.
+                None => supervisor.ask_running(&request, deleted)?,
+            }
         }
     };
-    let subs: Vec<String> = running
-        .subs
-        .into_iter()
-        .map(|s| s.name)
-        .filter(|s| names.contains(&s))
-        .collect();
-    if subs.is_empty() {
-        return Ok(());
+    if !stopped.is_empty() {
+        eprintln!(
+            "zeppelin: stopped {}; it stays stopped until `zeppelin run -d` or `zeppelin restart` starts it on empty folders",
+            stopped.join(", ")
+        );
     }
-    let request = Request::Stop { subs: subs.clone() };
-    supervisor.ask_running(&request, |reply| match reply {
-        Reply::Stopped { .. } => Ok(()),
-        other => Err(other),
-    })?;
-    eprintln!("zeppelin: stopped {}", subs.join(", "));
     Ok(())
 }
 
@@ -172,8 +185,8 @@ pub(crate) fn restart(
     let subs = &restart.subs;
     let app = settings.load_app()?;
     let request = Request::Restart { subs: subs.clone() };
-    SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
-        Reply::Done => Ok(()),
+    let rolled = SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
+        Reply::Restarted { rolled } => Ok(rolled),
         other => Err(other),
     })?;
     let what = if subs.is_empty() {
@@ -182,12 +195,7 @@ pub(crate) fn restart(
         subs.join(", ")
     };
     eprintln!("zeppelin: restarted {what}; every replica is healthy");
-    let restarted: Vec<String> = if subs.is_empty() {
-        app.subs.keys().cloned().collect()
-    } else {
-        subs.clone()
-    };
-    for note in volumes::rolled(&app, &restarted) {
+    for note in volumes::rolled(&rolled) {
         eprintln!("{note}");
     }
     Ok(ExitCode::SUCCESS)

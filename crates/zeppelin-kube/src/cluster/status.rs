@@ -223,6 +223,7 @@ fn volumes(pod: &Pod, claims: &[Claim]) -> Vec<VolumeStatus> {
                     .and_then(|c| Quantity::parse(c.size.as_deref()?).ok())
                     .map(|q| bytes(q.value())),
                 bound: claim.map(Claim::is_bound),
+                at_least: false,
             }
         })
         .collect()
@@ -281,6 +282,7 @@ mod tests {
             path: path.to_owned(),
             bytes,
             bound,
+            at_least: false,
         };
         assert_eq!(
             volumes(&pod, &claims),

@@ -31,7 +31,7 @@ use crate::paths::AppPaths;
 use crate::reaper::Reaper;
 use crate::runtime::ReplicaRuntime;
 
-pub use reconcile::Applied;
+pub use reconcile::{Applied, Rolled};
 use state::State;
 use subs::{Subs, preflight_env};
 use traffic::Traffic;
@@ -103,10 +103,39 @@ impl Supervisor {
         Ok(reconcile::stop(&self.subs, &names).await)
     }
 
+    /// `zeppelin stop --delete-data`: stops those of `subs` that run (they stay listed as
+    /// stopped) and deletes the data of every one, all while holding the operation gate, so
+    /// no start, roll or apply can start a replica on the data meanwhile. A sub of the app
+    /// stays stopped until `run -d` or `restart` starts it again, on empty folders. `subs`
+    /// may name subs that left the app but kept their data. Returns the subs stopped.
+    pub async fn delete_data(&self, subs: &[String]) -> Result<Vec<String>, Error> {
+        let _gate = self.ops.lock().await;
+        let running = self.subs.state.running();
+        let stopped: Vec<String> = self
+            .subs
+            .state
+            .stop_order()
+            .into_iter()
+            .filter(|s| subs.contains(s) && running.contains(s))
+            .collect();
+        for sub in &stopped {
+            self.subs.stop_sub(sub).await;
+        }
+        let paths = self.subs.runtime.paths.clone();
+        let subs = subs.to_vec();
+        tokio::task::spawn_blocking(move || {
+            subs.iter()
+                .try_for_each(|sub| crate::volumes::delete_sub_data(&paths, sub).map(drop))
+        })
+        .await
+        .expect("deleting data does not panic")?;
+        Ok(stopped)
+    }
+
     /// Restarts the named subs one replica at a time: each new replica is ready before the
     /// old one is drained and stopped (a stateful sub's old replica stops first, see
-    /// `roll.rs`).
-    pub async fn restart(&self, subs: &[String]) -> Result<(), Error> {
+    /// `roll.rs`). Returns the stateful subs rolled.
+    pub async fn restart(&self, subs: &[String]) -> Result<Vec<Rolled>, Error> {
         let names = self.subs.state.resolve_subs(subs)?;
         let _gate = self.ops.lock().await;
         reconcile::restart(&self.subs, names).await

@@ -26,6 +26,31 @@ pub struct Applied {
     pub scaled: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: Vec<String>,
+    /// The stateful subs among `replaced` that were rolled in place (a sub whose port moved
+    /// is stopped and started instead).
+    #[serde(default)]
+    pub rolled: Vec<Rolled>,
+    /// Subs that had volumes and now have none: they run on, and their data stays on disk.
+    #[serde(default)]
+    pub unmounted: Vec<String>,
+}
+
+/// A stateful sub rolled in place: each replica was stopped before its replacement started
+/// on the same data, highest first, so with one replica it was unavailable meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rolled {
+    pub sub: String,
+    pub replicas: u32,
+}
+
+impl Rolled {
+    /// What to report of rolling `ctx`'s sub, if it is stateful.
+    fn of(ctx: &crate::replica::SubContext) -> Option<Self> {
+        ctx.spec.is_stateful().then(|| Self {
+            sub: ctx.spec.name.clone(),
+            replicas: ctx.spec.local_replicas(),
+        })
+    }
 }
 
 /// Starts every sub of the app in dependency order, each once the subs it depends on are
@@ -63,8 +88,9 @@ pub(crate) async fn stop(subs: &Subs, names: &[String]) -> bool {
 }
 
 /// Rolls the subs named, keeping the number of replicas each runs now (it may have been
-/// scaled).
-pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<(), Error> {
+/// scaled); returns the stateful ones.
+pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<Vec<Rolled>, Error> {
+    let mut rolled = Vec::new();
     for sub in names {
         let Some(ctx) = subs.state.context(&sub) else {
             continue;
@@ -72,9 +98,11 @@ pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<(), Error
         let mut next = (*ctx).clone();
         next.spec.replicas =
             Some(u32::try_from(subs.state.replicas_of(&sub).len()).unwrap_or(u32::MAX));
-        roll(subs, &Arc::new(next)).await?;
+        let next = Arc::new(next);
+        roll(subs, &next).await?;
+        rolled.extend(Rolled::of(&next));
     }
-    Ok(())
+    Ok(rolled)
 }
 
 /// Sets the number of replicas of subs; new replicas are waited until healthy.
@@ -99,6 +127,17 @@ pub(crate) async fn apply(
     subs.state.set_gateway_port(gateway_port);
     let mut applied = Applied::default();
     let running = subs.state.running();
+    applied.unmounted = app
+        .subs
+        .values()
+        .filter(|sub| !sub.is_stateful())
+        .filter(|sub| {
+            subs.state
+                .context(&sub.name)
+                .is_some_and(|ctx| ctx.spec.is_stateful())
+        })
+        .map(|sub| sub.name.clone())
+        .collect();
     for gone in running.iter().filter(|s| !app.subs.contains_key(*s)) {
         take_down(subs, traffic, gone).await;
         applied.removed.push(gone.clone());
@@ -145,6 +184,7 @@ pub(crate) async fn apply(
                 let ctx = sub_context(sub, env, old.log.clone(), Arc::clone(&old.ready_set))?;
                 roll(subs, &ctx).await?;
                 applied.replaced.push(sub.name.clone());
+                applied.rolled.extend(Rolled::of(&ctx));
             }
             None => {
                 let log = subs

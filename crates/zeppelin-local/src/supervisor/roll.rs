@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::replica::SubContext;
-use crate::supervisor::subs::{Subs, ordinals};
+use crate::supervisor::subs::Subs;
 
 /// Replaces every replica of a sub with one running `ctx`, one at a time, and ends with
 /// `ctx`'s replica count. When a new replica fails to become ready the roll stops there and
-/// the sub keeps its old context: the old stateless replica keeps serving; a stateful one
-/// is started again with the old context, on its own data.
+/// the sub keeps its old context: the old stateless replica keeps serving; a stateful sub's
+/// replicas are all put back on the old context, each on its own data.
 pub(crate) async fn roll(subs: &Subs, ctx: &Arc<SubContext>) -> Result<(), Error> {
     if ctx.spec.is_stateful() {
         roll_stateful(subs, ctx).await?;
@@ -60,7 +60,7 @@ async fn roll_stateless(subs: &Subs, ctx: &Arc<SubContext>) -> Result<(), Error>
 
 /// Stops the replicas past `ctx`'s count (highest first), replaces the others from the
 /// highest down, each stopped before its replacement starts, then starts the missing ones
-/// in order.
+/// in order. When a replacement fails, the sub goes back to one version: see [`roll_back`].
 async fn roll_stateful(subs: &Subs, ctx: &Arc<SubContext>) -> Result<(), Error> {
     let sub = ctx.spec.name.clone();
     let old = subs.state.replicas_of(&sub);
@@ -68,22 +68,56 @@ async fn roll_stateful(subs: &Subs, ctx: &Arc<SubContext>) -> Result<(), Error> 
         return Ok(());
     };
     let running = u32::try_from(old.len()).unwrap_or(u32::MAX);
-    let (added, removed) = ordinals(running, ctx.spec.local_replicas());
-    for index in removed {
-        subs.state.set_replica(&sub, index as usize, None);
+    let kept = running.min(ctx.spec.local_replicas());
+    subs.remove_highest(&sub, kept).await;
+    for index in (0..kept).rev() {
         old[index as usize].stop().await;
-    }
-    for index in (0..running.min(ctx.spec.local_replicas())).rev() {
-        old[index as usize].stop().await;
-        let new = subs.start_replica(ctx, index);
-        subs.state
-            .set_replica(&sub, index as usize, Some(Arc::clone(&new)));
-        if let Err(err) = subs.wait_ready(&sub, std::slice::from_ref(&new)).await {
-            new.stop().await;
-            let again = subs.start_replica(&old_ctx, index);
-            subs.state.set_replica(&sub, index as usize, Some(again));
-            return Err(err);
+        if let Err(err) = subs.replace_in_place(ctx, index).await {
+            let outcome = match roll_back(subs, &old_ctx, index, kept, running).await {
+                Ok(()) => "every replica runs the previous version again".to_owned(),
+                Err(back) => format!(
+                    "going back to the previous version failed too: {}",
+                    zeppelin_core::error_chain(&back)
+                ),
+            };
+            let reason = match err {
+                Error::Unhealthy { reason, .. } => reason,
+                other => zeppelin_core::error_chain(&other),
+            };
+            return Err(Error::RollFailed {
+                sub,
+                replica: index,
+                reason,
+                outcome,
+            });
         }
     }
-    subs.add_in_order(ctx, added.start, added.end).await
+    subs.add_in_order(ctx, kept, ctx.spec.local_replicas())
+        .await
+}
+
+/// After replica `failed` of a stateful sub did not become ready on the new version: starts
+/// it again with `old_ctx`, rolls the replicas above it (already on the new version) back
+/// from the highest down, each stopped before its replacement starts, and starts again the
+/// ones the roll had removed (`kept..running`), waiting for each, so the sub runs one version
+/// (the one its recorded context says) on its own data.
+async fn roll_back(
+    subs: &Subs,
+    old_ctx: &Arc<SubContext>,
+    failed: u32,
+    kept: u32,
+    running: u32,
+) -> Result<(), Error> {
+    subs.replace_in_place(old_ctx, failed).await?;
+    for index in (failed + 1..kept).rev() {
+        if let Some(new) = subs
+            .state
+            .replicas_of(&old_ctx.spec.name)
+            .get(index as usize)
+        {
+            new.stop().await;
+        }
+        subs.replace_in_place(old_ctx, index).await?;
+    }
+    subs.add_in_order(old_ctx, kept, running).await
 }

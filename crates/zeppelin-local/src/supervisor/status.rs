@@ -27,11 +27,13 @@ pub(crate) fn app_status(run: &AppRun, paths: &AppPaths) -> AppStatus {
     }
 }
 
-/// Counts the bytes of every replica's volumes (a walk of their folders: blocking I/O).
+/// Counts the bytes of every replica's volumes (a walk of their folders: blocking I/O),
+/// within one budget so `ps` stays quick: past it, counts are lower bounds.
 pub(crate) fn measure(status: &mut AppStatus) {
+    let mut budget = volumes::Budget::for_status();
     for sub in &mut status.subs {
         for replica in &mut sub.replicas {
-            volumes::measure(&mut replica.volumes);
+            volumes::measure(&mut replica.volumes, &mut budget);
         }
     }
 }

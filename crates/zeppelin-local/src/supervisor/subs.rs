@@ -83,6 +83,36 @@ impl Subs {
         Ok(())
     }
 
+    /// Starts replica `index` of a stateful sub with `ctx` in place of the one listed there
+    /// (which the caller stopped) and waits until it is ready; one that does not become
+    /// ready is stopped again, so nothing runs on its data.
+    pub(crate) async fn replace_in_place(
+        &self,
+        ctx: &Arc<SubContext>,
+        index: u32,
+    ) -> Result<(), Error> {
+        let replica = self.start_replica(ctx, index);
+        self.state
+            .set_replica(&ctx.spec.name, index as usize, Some(Arc::clone(&replica)));
+        let ready = self
+            .wait_ready(&ctx.spec.name, std::slice::from_ref(&replica))
+            .await;
+        if ready.is_err() {
+            replica.stop().await;
+        }
+        ready
+    }
+
+    /// Stops the replicas of `sub` from the highest down to `count`, one at a time, each
+    /// taken off the list before it stops: how a stateful sub shrinks (its data is kept).
+    pub(crate) async fn remove_highest(&self, sub: &str, count: u32) {
+        let replicas = self.state.replicas_of(sub);
+        for index in (count as usize..replicas.len()).rev() {
+            self.state.set_replica(sub, index, None);
+            replicas[index].stop().await;
+        }
+    }
+
     /// Starts replica `index` of the sub `ctx` runs, without listing it.
     pub(crate) fn start_replica(&self, ctx: &Arc<SubContext>, index: u32) -> Arc<Replica> {
         Arc::new(Replica::start(&self.runtime, ctx, index))
@@ -143,16 +173,9 @@ impl Subs {
             return Ok(());
         };
         if ctx.spec.is_stateful() {
+            self.remove_highest(sub, count).await;
             let running = u32::try_from(self.state.replicas_of(sub).len()).unwrap_or(u32::MAX);
-            let (added, removed) = ordinals(running, count);
-            for index in removed {
-                let replicas = self.state.replicas_of(sub);
-                self.state.set_replica(sub, index as usize, None);
-                if let Some(replica) = replicas.get(index as usize) {
-                    replica.stop().await;
-                }
-            }
-            return self.add_in_order(&ctx, added.start, added.end).await;
+            return self.add_in_order(&ctx, running, count).await;
         }
         let (added, removed) = self.state.resize(sub, count as usize, |ctx, index| {
             self.start_replica(ctx, index)
@@ -160,18 +183,6 @@ impl Subs {
         stop_replicas(removed).await;
         self.wait_ready(sub, &added).await
     }
-}
-
-/// Which replicas scaling a sub from `running` to `count` replicas starts and stops: the
-/// missing ordinals from the lowest, and the extra ones from the highest (in that order).
-pub(crate) fn ordinals(
-    running: u32,
-    count: u32,
-) -> (std::ops::Range<u32>, std::iter::Rev<std::ops::Range<u32>>) {
-    (
-        running.min(count)..count,
-        (count.min(running)..running).rev(),
-    )
 }
 
 /// Stops replicas all at once; `true` when every one stopped cleanly.
@@ -224,22 +235,4 @@ pub(crate) fn preflight_env(app: &App, paths: &AppPaths) -> Result<AppEnv, Error
         });
     }
     AppEnv::resolve(app, paths)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ordinals;
-
-    #[test]
-    fn scaling_stops_the_highest_ordinals_and_starts_the_lowest_missing() {
-        let plan = |running, count| {
-            let (added, removed) = ordinals(running, count);
-            (added.collect::<Vec<_>>(), removed.collect::<Vec<_>>())
-        };
-        assert_eq!(plan(3, 1), (vec![], vec![2, 1]));
-        assert_eq!(plan(1, 3), (vec![1, 2], vec![]));
-        assert_eq!(plan(2, 2), (vec![], vec![]));
-        assert_eq!(plan(2, 0), (vec![], vec![1, 0]));
-        assert_eq!(plan(0, 2), (vec![0, 1], vec![]));
-    }
 }
