@@ -55,30 +55,41 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     }
     let count = |n: Option<i32>| u32::try_from(n.unwrap_or(0)).unwrap_or(0);
     let mut subs = Vec::new();
-    for deployment in &deployments.items {
-        let name = deployment.metadata.name.clone().unwrap_or_default();
-        let status = deployment.status.clone().unwrap_or_default();
-        let spec = deployment.spec.as_ref();
-        subs.push(SubStatus {
-            address: service_address(&name, spec.map(|s| &s.template)),
-            desired: count(spec.and_then(|s| s.replicas)),
-            ready: count(status.ready_replicas),
-            updated: Some(count(status.updated_replicas)),
-            available: Some(count(status.available_replicas)),
-            replicas: replicas_of(&mut by_sub, &name),
-            name,
-        });
-    }
-    for set in &stateful_sets.items {
-        let name = set.metadata.name.clone().unwrap_or_default();
+    // Deployments and StatefulSets report their rollout in the same fields.
+    let deployments = deployments.items.iter().map(|d| {
+        let status = d.status.clone().unwrap_or_default();
+        let counts = [
+            status.ready_replicas,
+            status.updated_replicas,
+            status.available_replicas,
+        ];
+        (
+            &d.metadata,
+            d.spec.as_ref().map(|s| (&s.template, s.replicas)),
+            counts,
+        )
+    });
+    let stateful_sets = stateful_sets.items.iter().map(|set| {
         let status = set.status.clone().unwrap_or_default();
-        let spec = set.spec.as_ref();
+        let counts = [
+            status.ready_replicas,
+            status.updated_replicas,
+            status.available_replicas,
+        ];
+        (
+            &set.metadata,
+            set.spec.as_ref().map(|s| (&s.template, s.replicas)),
+            counts,
+        )
+    });
+    for (meta, spec, [ready, updated, available]) in deployments.chain(stateful_sets) {
+        let name = meta.name.clone().unwrap_or_default();
         subs.push(SubStatus {
-            address: service_address(&name, spec.map(|s| &s.template)),
-            desired: count(spec.and_then(|s| s.replicas)),
-            ready: count(status.ready_replicas),
-            updated: Some(count(status.updated_replicas)),
-            available: Some(count(status.available_replicas)),
+            address: service_address(&name, spec.map(|(template, _)| template)),
+            desired: count(spec.and_then(|(_, replicas)| replicas)),
+            ready: count(ready),
+            updated: Some(count(updated)),
+            available: Some(count(available)),
             replicas: replicas_of(&mut by_sub, &name),
             name,
         });
