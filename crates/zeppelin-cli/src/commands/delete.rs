@@ -6,11 +6,11 @@
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic as _;
-use zeppelin_kube::claims::{self, Claim};
+use zeppelin_kube::claims;
 use zeppelin_kube::teardown::{DeleteOptions, Deleted};
 
 use crate::confirm;
-use crate::runtime::cluster;
+use crate::runtime::cluster::{self, print_kept_claims};
 use crate::settings::{DeleteSettings, GlobalSettings};
 
 pub(crate) fn delete(
@@ -89,26 +89,4 @@ fn report(deleted: &Deleted, app: &str, namespace: &str) {
     } else {
         eprintln!("{app} deleted: {} objects gone", deleted.objects.len());
     }
-}
-
-/// The claims kept, one a line, and the command that deletes exactly them.
-pub(crate) fn print_kept_claims(claims: &[Claim], namespace: &str) {
-    eprintln!(
-        "kept {} volume claim{} with the data of stateful subs:",
-        claims.len(),
-        plural(claims.len())
-    );
-    for claim in claims {
-        eprintln!(
-            "  {} (sub {}, {}, {})",
-            claim.name,
-            claim.sub,
-            claim.size.as_deref().unwrap_or("size unknown"),
-            claim.phase
-        );
-    }
-    eprintln!(
-        "to delete that data: {}",
-        claims::delete_command(namespace, claims)
-    );
 }

@@ -7,9 +7,9 @@ use miette::IntoDiagnostic as _;
 use zeppelin_kube::apply::{ApplyOptions, Outcome};
 use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
 
-use crate::commands::delete::print_kept_claims;
 use crate::progress::RolloutProgress;
 use crate::runtime::cluster;
+use crate::runtime::cluster::print_kept_claims;
 use crate::settings::{DeploySettings, GlobalSettings, RollbackSettings};
 
 /// Prints each event of a deploy as it happens.

@@ -20,8 +20,6 @@ mod stop;
 
 use std::process::ExitCode;
 
-pub(crate) use delete::print_kept_claims;
-
 use crate::args::Command;
 use crate::settings::GlobalSettings;
 

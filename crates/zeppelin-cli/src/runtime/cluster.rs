@@ -8,12 +8,11 @@ use std::io::Write as _;
 
 use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
-use zeppelin_kube::claims::Claim;
+use zeppelin_kube::claims::{self, Claim};
 use zeppelin_kube::deploy::Target;
 use zeppelin_kube::rollout::WorkloadKind;
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions};
 
-use crate::commands::print_kept_claims;
 use crate::log_lines::PALETTE;
 use crate::settings::{GlobalSettings, LogsSettings};
 
@@ -186,4 +185,26 @@ impl ClusterRuntime {
             read.into_diagnostic()
         })?
     }
+}
+
+/// The claims kept, one a line, and the command that deletes exactly them.
+pub(crate) fn print_kept_claims(claims: &[Claim], namespace: &str) {
+    eprintln!(
+        "kept {} volume claim{} with the data of stateful subs:",
+        claims.len(),
+        if claims.len() == 1 { "" } else { "s" }
+    );
+    for claim in claims {
+        eprintln!(
+            "  {} (sub {}, {}, {})",
+            claim.name,
+            claim.sub,
+            claim.size.as_deref().unwrap_or("size unknown"),
+            claim.phase
+        );
+    }
+    eprintln!(
+        "to delete that data: {}",
+        claims::delete_command(namespace, claims)
+    );
 }

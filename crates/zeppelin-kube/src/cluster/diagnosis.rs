@@ -16,7 +16,7 @@ use kube::api::{Api, ListParams, LogParams};
 use crate::cluster::claims::Claim;
 use crate::cluster::connect::Cluster;
 use crate::cluster::pods::{Stores, claim_names, waiting_reason, waits_for_claims};
-use crate::cluster::rollout::Workload;
+use crate::cluster::workload::Workload;
 
 /// Log lines shown for a crashing container.
 const LOG_LINES: i64 = 10;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::cluster::immutable::FixedChanges;
+use crate::cluster::fixed::FixedChanges;
 
 /// What the API server (or the connection to it) said, without kube's debug dump.
 #[derive(Debug)]

@@ -5,12 +5,15 @@
 //! [`Target`](target::Target) app; rendering never reaches back in here.
 
 pub mod apply;
+mod claim;
 pub mod claims;
 pub(crate) mod connect;
 pub mod deploy;
 mod diagnosis;
 pub mod diff;
 pub(crate) mod error;
+mod fixed;
+mod gone;
 pub mod immutable;
 pub(crate) mod inventory;
 pub mod pod_logs;
@@ -22,3 +25,4 @@ pub mod scale;
 pub mod status;
 mod target;
 pub mod teardown;
+mod workload;

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::reflector::Store;
 
-use crate::cluster::rollout::{Workload, WorkloadKind};
+use crate::cluster::workload::{Workload, WorkloadKind};
 use crate::render::labels::NAME;
 
 /// The revision the Deployment controller puts on a Deployment and its ReplicaSets.

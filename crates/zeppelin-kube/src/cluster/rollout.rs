@@ -36,6 +36,7 @@ use crate::cluster::error::{ApiCause, ClusterError, humanize, is_not_found, requ
 use crate::cluster::pods::{
     Stores, claim_names, is_ready, pod_revision, update_revision, waiting_reason, waits_for_claims,
 };
+pub use crate::cluster::workload::{Workload, WorkloadKind};
 use crate::render::labels::owner_selector;
 
 /// Waiting reasons no amount of waiting fixes.
@@ -64,40 +65,6 @@ pub struct SubProgress {
     pub done: bool,
     /// What it waits for, in kubectl's words, or a pod's waiting reason.
     pub waiting_for: Option<String>,
-}
-
-/// Which controller runs a sub's pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    Deployment,
-    StatefulSet,
-}
-
-impl WorkloadKind {
-    /// The workload kind of a manifest object's `kind`; `None` for any other object.
-    pub fn of(kind: &str) -> Option<Self> {
-        match kind {
-            "Deployment" => Some(Self::Deployment),
-            "StatefulSet" => Some(Self::StatefulSet),
-            _ => None,
-        }
-    }
-
-    /// The Kubernetes kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deployment => "Deployment",
-            Self::StatefulSet => "StatefulSet",
-        }
-    }
-}
-
-/// One sub to wait for: its Deployment or StatefulSet, named after it, of the kind the
-/// applied manifest has (an object of the other kind with that name is a leftover).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workload {
-    pub sub: String,
-    pub kind: WorkloadKind,
 }
 
 /// What to wait for.

@@ -17,8 +17,8 @@ use crate::cluster::apply::FIELD_MANAGER;
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, is_not_found, request};
-use crate::cluster::rollout::WorkloadKind;
 use crate::cluster::target::Target;
+use crate::cluster::workload::WorkloadKind;
 
 /// Sets sub `sub`'s replica count to `replicas` on its object of kind `kind`; returns the
 /// claims of replicas at or beyond `replicas` (a stateful sub's removed replicas), which

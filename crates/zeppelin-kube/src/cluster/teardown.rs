@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
-use kube::runtime::wait::{await_condition, conditions};
 
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
-use crate::cluster::error::{ClusterError, humanize, is_not_found, request};
+use crate::cluster::error::{ClusterError, is_not_found, request};
+use crate::cluster::gone::{Gone, wait_gone};
 use crate::cluster::inventory::Inventory;
 use crate::cluster::revision;
 use crate::cluster::target::Target;
@@ -127,37 +127,4 @@ async fn delete_object(
         wait_gone(api, &what, &uid, timeout).await?;
     }
     Ok(format!("{kind}/{name}"))
-}
-
-/// An object being deleted, as a timeout names it.
-pub(crate) struct Gone<'a> {
-    pub kind: &'a str,
-    pub plural: &'a str,
-    pub name: &'a str,
-    pub namespace: &'a str,
-}
-
-/// Waits until the object `what` (with `uid`) is gone, for at most `timeout`.
-pub(crate) async fn wait_gone<K>(
-    api: Api<K>,
-    what: &Gone<'_>,
-    uid: &str,
-    timeout: Duration,
-) -> Result<(), ClusterError>
-where
-    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
-{
-    let object = format!("{}/{}", what.kind, what.name);
-    let gone = await_condition(api, what.name, conditions::is_deleted(uid));
-    match tokio::time::timeout(timeout, gone).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(source)) => Err(ClusterError::Watch { object, source }),
-        Err(_) => Err(ClusterError::StillThere {
-            object,
-            timeout: humanize(timeout),
-            plural: what.plural.to_owned(),
-            name: what.name.to_owned(),
-            namespace: what.namespace.to_owned(),
-        }),
-    }
 }
