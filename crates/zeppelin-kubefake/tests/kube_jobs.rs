@@ -29,6 +29,25 @@ fn job(name: &str, image: &str, policy: &str, spec: &Value) -> Job {
     serde_json::from_value(object).unwrap()
 }
 
+/// A server started with `config` and the Job `migrate` created on it (see [`job`]): the
+/// server, the Job as created, and the Jobs and Pods of the `default` namespace.
+async fn migrate(
+    config: Config,
+    image: &str,
+    policy: &str,
+    spec: &Value,
+) -> (FakeApiServer, Job, Api<Job>, Api<Pod>) {
+    let server = FakeApiServer::start(config).await.unwrap();
+    let client = client(&server).await;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let created = jobs
+        .create(&PostParams::default(), &job("migrate", image, policy, spec))
+        .await
+        .unwrap();
+    (server, created, jobs, pods)
+}
+
 /// A `CronJob` `name` on `schedule` whose Jobs run `image`, merged with `spec`.
 fn cron_job(name: &str, schedule: &str, image: &str, spec: &Value) -> CronJob {
     let mut object = json!({
@@ -112,18 +131,8 @@ fn events(server: &FakeApiServer, name: &str, reason: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_job_runs_its_completions_in_parallel_and_completes() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let spec = json!({"completions": 3, "parallelism": 2});
-    let created = jobs
-        .create(
-            &PostParams::default(),
-            &job("migrate", "shop:1", "Never", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, created, jobs, pods) = migrate(Config::default(), "shop:1", "Never", &spec).await;
     let uid = created.uid().unwrap();
     let created_spec = created.spec.unwrap();
     assert_eq!(created_spec.backoff_limit, Some(6));
@@ -193,17 +202,9 @@ async fn a_job_runs_its_completions_in_parallel_and_completes() {
 
 #[tokio::test]
 async fn a_crashing_job_fails_after_its_backoff_limit_with_its_pods_logs() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let spec = json!({"backoffLimit": 2});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop-crashloop:1", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, pods) =
+        migrate(Config::default(), "shop-crashloop:1", "Never", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     let status = done.status.clone().unwrap();
     assert_eq!(
@@ -258,15 +259,8 @@ async fn a_job_restarting_on_failure_fails_once_its_containers_restarted_enough(
         crash_restart_interval: Duration::from_millis(100),
         ..Config::default()
     };
-    let server = FakeApiServer::start(config).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"backoffLimit": 3});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop-crashloop:1", "OnFailure", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, _) = migrate(config, "shop-crashloop:1", "OnFailure", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     assert_eq!(done.status.unwrap().failed, Some(1), "the one pod, deleted");
     assert_eq!(
@@ -279,18 +273,10 @@ async fn a_job_restarting_on_failure_fails_once_its_containers_restarted_enough(
 
 #[tokio::test]
 async fn a_job_past_its_deadline_fails_and_its_pods_are_deleted() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     // The image never pulls, so the pod would wait for ever.
     let spec = json!({"activeDeadlineSeconds": 1});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop:does-not-exist", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, pods) =
+        migrate(Config::default(), "shop:does-not-exist", "Never", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     assert_eq!(done.status.clone().unwrap().failed, Some(1));
     let failed = condition_types(&done);
@@ -309,15 +295,8 @@ async fn a_job_past_its_deadline_fails_and_its_pods_are_deleted() {
 
 #[tokio::test]
 async fn a_finished_job_is_deleted_with_its_pods_after_its_ttl() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"ttlSecondsAfterFinished": 1});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop:1", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, _) = migrate(Config::default(), "shop:1", "Never", &spec).await;
     let gone = |job: Option<&Job>| job.is_none();
     let deleted = tokio::time::timeout(LIMIT, await_condition(jobs.clone(), "migrate", gone)).await;
     assert!(deleted.is_ok(), "the Job outlived its TTL");
@@ -331,19 +310,9 @@ async fn a_finished_job_is_deleted_with_its_pods_after_its_ttl() {
 
 #[tokio::test]
 async fn deleting_a_running_job_deletes_its_pods() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
-    jobs.create(
-        &PostParams::default(),
-        &job(
-            "migrate",
-            "shop:does-not-exist",
-            "Never",
-            &json!({"parallelism": 2, "completions": 4}),
-        ),
-    )
-    .await
-    .unwrap();
+    let spec = json!({"parallelism": 2, "completions": 4});
+    let (server, _, jobs, _) =
+        migrate(Config::default(), "shop:does-not-exist", "Never", &spec).await;
     wait_for(&server, "pods", "two pods", |pods| pods.len() == 2).await;
     let running = jobs.get("migrate").await.unwrap();
     assert_eq!(running.status.unwrap().active, Some(2));
