@@ -324,27 +324,30 @@ async fn deleting_a_running_job_deletes_its_pods() {
     server.shutdown().await;
 }
 
-/// A server whose `CronJob` clock runs a minute per second.
-async fn fast_clock() -> FakeApiServer {
+/// A server whose `CronJob` clock runs a minute per second, with the `CronJob` `tick` created
+/// on it to run every minute (see [`cron_job`]): the server, the `CronJob` as created, and
+/// the `CronJobs` of the `default` namespace.
+async fn ticking(image: &str, spec: &Value) -> (FakeApiServer, CronJob, Api<CronJob>) {
     let config = Config {
         clock_speed: 60.0,
         ..Config::default()
     };
-    FakeApiServer::start(config).await.unwrap()
+    let server = FakeApiServer::start(config).await.unwrap();
+    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
+    let created = crons
+        .create(
+            &PostParams::default(),
+            &cron_job("tick", "* * * * *", image, spec),
+        )
+        .await
+        .unwrap();
+    (server, created, crons)
 }
 
 #[tokio::test]
 async fn a_cron_job_creates_jobs_on_schedule_and_trims_its_history() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"successfulJobsHistoryLimit": 2, "timeZone": "Europe/Berlin"});
-    let created = crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, created, crons) = ticking("shop:1", &spec).await;
     let created_spec = created.spec.unwrap();
     assert_eq!(created_spec.concurrency_policy.as_deref(), Some("Allow"));
     assert_eq!(created_spec.failed_jobs_history_limit, Some(1));
@@ -399,17 +402,9 @@ async fn a_cron_job_creates_jobs_on_schedule_and_trims_its_history() {
 
 #[tokio::test]
 async fn forbid_skips_schedules_while_a_job_runs_and_suspend_stops_them() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"concurrencyPolicy": "Forbid"});
     // Its pods never pull their image, so the first Job runs for ever.
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:does-not-exist", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, crons) = ticking("shop:does-not-exist", &spec).await;
     wait_for(&server, "events", "two skipped runs", |_| {
         events(&server, "tick", "JobAlreadyActive").len() >= 2
     })
@@ -421,16 +416,8 @@ async fn forbid_skips_schedules_while_a_job_runs_and_suspend_stops_them() {
     assert_eq!(active[0].kind.as_deref(), Some("Job"));
     server.shutdown().await;
 
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"suspend": true});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, _) = ticking("shop:1", &spec).await;
     // Three scheduled minutes pass.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(server.objects("jobs").is_empty(), "a suspended CronJob ran");
@@ -507,16 +494,8 @@ async fn invalid_jobs_and_schedules_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn replace_deletes_the_running_job_for_the_next_one() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"concurrencyPolicy": "Replace"});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:does-not-exist", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, _) = ticking("shop:does-not-exist", &spec).await;
     wait_for(&server, "events", "a replaced Job", |_| {
         !events(&server, "tick", "SuccessfulDelete").is_empty()
     })
@@ -540,17 +519,9 @@ async fn replace_deletes_the_running_job_for_the_next_one() {
 
 #[tokio::test]
 async fn a_time_past_the_starting_deadline_is_missed_not_run() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     // With no second of grace, the controller is always too late.
     let spec = json!({"startingDeadlineSeconds": 0});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, crons) = ticking("shop:1", &spec).await;
     wait_for(&server, "events", "a missed time", |_| {
         !events(&server, "tick", "MissSchedule").is_empty()
     })
