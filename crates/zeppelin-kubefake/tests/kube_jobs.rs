@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fixtures::{LIMIT, client};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
@@ -46,6 +46,22 @@ async fn migrate(
         .await
         .unwrap();
     (server, created, jobs, pods)
+}
+
+/// How the first container of `pod` ended.
+fn terminated(pod: &Pod) -> ContainerStateTerminated {
+    pod.status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .clone()
+        .unwrap()
 }
 
 /// A `CronJob` `name` on `schedule` whose Jobs run `image`, merged with `spec`.
@@ -178,13 +194,7 @@ async fn a_job_runs_its_completions_in_parallel_and_completes() {
         assert!(pod.finalizers().is_empty(), "{name} is still tracked");
         let status = pod.status.as_ref().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{name}");
-        let terminated = status.container_statuses.as_ref().unwrap()[0]
-            .state
-            .as_ref()
-            .unwrap()
-            .terminated
-            .clone()
-            .unwrap();
+        let terminated = terminated(pod);
         assert_eq!(
             (terminated.exit_code, terminated.reason.as_deref()),
             (0, Some("Completed"))
@@ -226,13 +236,7 @@ async fn a_crashing_job_fails_after_its_backoff_limit_with_its_pods_logs() {
         let status = pod.status.as_ref().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Failed"));
         let container = &status.container_statuses.as_ref().unwrap()[0];
-        let terminated = container
-            .state
-            .as_ref()
-            .unwrap()
-            .terminated
-            .clone()
-            .unwrap();
+        let terminated = terminated(pod);
         assert_eq!(
             (terminated.exit_code, terminated.reason.as_deref()),
             (1, Some("Error"))
