@@ -6,13 +6,11 @@
 
 mod harness;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use harness::app::{TestApp, WAIT, alive, free_port, get, send_signal, wait_for};
+use harness::app::{self, TestApp, WAIT, alive, free_port, get, send_signal, wait_for};
 use nix::sys::signal::Signal;
 
 /// The gateway's host for the guestbook route.
@@ -156,22 +154,14 @@ fn parent(pid: i32) -> Option<i32> {
 /// answer's head.
 fn post_form(port: u16, path: &str, entry: &str) -> std::io::Result<(u16, String)> {
     let body = format!("entry={}", percent_encode(entry));
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+    let (status, answer) = app::exchange(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
     )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {answer:?}")))?;
     let head = answer
         .split_once("\r\n\r\n")
         .map_or(answer.as_str(), |(head, _)| head);

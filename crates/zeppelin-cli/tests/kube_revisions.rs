@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
+use harness::cluster;
 use harness::{TestDir, code};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -18,7 +19,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::Value;
 use sha2::Digest as _;
-use zeppelin_kubefake::{Config, FakeApiServer};
+use zeppelin_kubefake::FakeApiServer;
 
 const IMAGE_V1: &str = "registry.k8s.io/pause:3.10";
 const IMAGE_V2: &str = "registry.k8s.io/pause:3.9";
@@ -39,22 +40,8 @@ struct World {
 impl World {
     fn new(app: &'static str) -> Self {
         let dir = TestDir::new();
-        let fake = FakeApiServer::start_blocking(Config::default()).expect("the fake starts");
-        let kubeconfig = dir.path().join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = runtime.block_on(async {
-            let config = kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::from_yaml(&fake.kubeconfig_yaml()).unwrap(),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .unwrap();
-            kube::Client::try_from(config).unwrap()
-        });
+        let (fake, kubeconfig) = cluster::start_fake(dir.path());
+        let (runtime, client) = cluster::connect(&kubeconfig);
         Self {
             dir,
             kubeconfig,

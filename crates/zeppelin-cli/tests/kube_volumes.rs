@@ -14,11 +14,12 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
+use harness::cluster;
 use harness::{TestDir, code};
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
-use zeppelin_kubefake::{Config, FakeApiServer};
+use zeppelin_kubefake::FakeApiServer;
 
 const GUESTBOOK: &str = include_str!("../../../examples/guestbook/zeppelin.toml");
 const NAMESPACE: &str = "guestbook";
@@ -36,24 +37,8 @@ struct World {
 impl World {
     fn new() -> Self {
         let dir = TestDir::new();
-        let fake = FakeApiServer::start_blocking(Config::default()).expect("the fake starts");
-        let kubeconfig = dir.path().join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig)
-            .expect("the kubeconfig is written");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let client = runtime.block_on(async {
-            let text = std::fs::read_to_string(&kubeconfig).expect("the kubeconfig is readable");
-            let config = kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::from_yaml(&text).expect("the kubeconfig parses"),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .expect("the kubeconfig is usable");
-            kube::Client::try_from(config).expect("a client")
-        });
+        let (fake, kubeconfig) = cluster::start_fake(dir.path());
+        let (runtime, client) = cluster::connect(&kubeconfig);
         Self {
             dir,
             kubeconfig,

@@ -14,13 +14,14 @@ use std::process::{Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use harness::cluster;
 use harness::snapshot;
 use harness::sub::Sub;
 use harness::{TestDir, code};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
-use zeppelin_kubefake::{Config, FakeApiServer};
+use zeppelin_kubefake::FakeApiServer;
 
 /// Images that exist on a real cluster, run as non-root, and need no command.
 const IMAGE_V1: &str = "registry.k8s.io/pause:3.10";
@@ -44,28 +45,11 @@ impl World {
         let (kubeconfig, fake) = match std::env::var_os("ZEPPELIN_E2E_KUBECONFIG") {
             Some(path) => (PathBuf::from(path), None),
             None => {
-                let fake =
-                    FakeApiServer::start_blocking(Config::default()).expect("the fake starts");
-                let path = dir.path().join("kubeconfig");
-                fake.write_kubeconfig(&path)
-                    .expect("the kubeconfig is written");
+                let (fake, path) = cluster::start_fake(dir.path());
                 (path, Some(fake))
             }
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let client = runtime.block_on(async {
-            let text = std::fs::read_to_string(&kubeconfig).expect("the kubeconfig is readable");
-            let config = kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::from_yaml(&text).expect("the kubeconfig parses"),
-                &kube::config::KubeConfigOptions::default(),
-            )
-            .await
-            .expect("the kubeconfig is usable");
-            kube::Client::try_from(config).expect("a client")
-        });
+        let (runtime, client) = cluster::connect(&kubeconfig);
         Self {
             dir,
             kubeconfig,

@@ -23,6 +23,15 @@ fn stateful_app(body: &str) -> TestApp {
     app
 }
 
+/// An app with only the stateful sub `db` of `replicas` replicas, and the port it serves.
+fn db_app(replicas: u32) -> (TestApp, u16) {
+    let port = free_port();
+    (
+        stateful_app(&subs(&[Sub::stateful("db", port, replicas)])),
+        port,
+    )
+}
+
 /// The `data` folder of replica `replica` of `sub`, as the app sees it (`DATA_DIR`).
 fn data_dir(app: &TestApp, sub: &str, replica: u32) -> PathBuf {
     app.path()
@@ -110,8 +119,7 @@ fn stateful_replicas_start_in_order_each_with_its_own_private_folder() {
 
 #[test]
 fn data_survives_stop_and_run_a_kill_and_a_restart() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    let (app, _) = db_app(1);
     app.start();
     app.zeppelin(&["stop"]).assert().success();
     assert_eq!(starts(&app, 0), "start -\n", "stop keeps the data");
@@ -178,8 +186,7 @@ fn a_changed_stateful_sub_is_rolled_highest_first_stopping_each_replica_before_i
 
 #[test]
 fn scaling_down_and_up_gives_a_replica_its_data_back() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 3)]));
+    let (app, _) = db_app(3);
     app.start();
     app.zeppelin(&["scale", "db=1"]).assert().success();
     app.wait_healthy("db", 1);
@@ -267,8 +274,7 @@ fn a_removed_stateful_sub_stops_keeps_its_data_and_says_where_until_deleted_by_n
 
 #[test]
 fn delete_data_needs_names_and_yes_away_from_a_terminal() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    let (app, _) = db_app(1);
     app.start();
     let pid = app.pids("db")[0];
     let refused = |args: &[&str], says: &str| {
@@ -306,8 +312,7 @@ fn delete_data_needs_names_and_yes_away_from_a_terminal() {
 
 #[test]
 fn delete_data_at_a_terminal_takes_the_sub_name_typed_and_needs_no_supervisor() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    let (app, _) = db_app(1);
     std::fs::write(app.file("answer.py"), ANSWER_AT_TERMINAL).unwrap();
     app.start();
     app.zeppelin(&["stop"]).assert().success();
@@ -345,8 +350,7 @@ fn delete_data_at_a_terminal_takes_the_sub_name_typed_and_needs_no_supervisor() 
 
 #[test]
 fn a_link_planted_in_place_of_a_subs_data_is_never_followed() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    let (app, _) = db_app(1);
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::write(elsewhere.path().join("precious"), "keep me").unwrap();
     std::fs::create_dir_all(app.file(".zeppelin/volumes")).unwrap();
@@ -379,8 +383,7 @@ fn a_link_planted_in_place_of_a_subs_data_is_never_followed() {
 
 #[test]
 fn a_stateful_replacement_that_fails_gives_the_replica_back_to_the_old_command() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 1)]));
+    let (app, port) = db_app(1);
     app.start();
     let broken = Sub::new("db", "echo broken; exit 3")
         .port(port)
@@ -398,8 +401,7 @@ fn a_stateful_replacement_that_fails_gives_the_replica_back_to_the_old_command()
 
 #[test]
 fn a_stateful_roll_that_fails_on_a_lower_replica_rolls_the_higher_ones_back() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    let (app, port) = db_app(2);
     app.start();
     let seen = events_from(&app, 0).len();
     // Replica 1 becomes healthy on the new version, replica 0 does not.
@@ -447,8 +449,7 @@ fn a_stateful_roll_that_fails_on_a_lower_replica_rolls_the_higher_ones_back() {
 
 #[test]
 fn notes_name_only_subs_rolled_in_place_and_data_a_sub_without_volumes_kept() {
-    let port = free_port();
-    let app = stateful_app(&subs(&[Sub::stateful("db", port, 2)]));
+    let (app, _) = db_app(2);
     app.start();
     // A scaled sub restarted: the note follows what the supervisor rolled, not the file.
     app.zeppelin(&["scale", "db=1"]).assert().success();

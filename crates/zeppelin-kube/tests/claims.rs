@@ -136,12 +136,14 @@ fn deploy_options() -> DeployOptions {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let (cluster, client) = connect(&server, dir.path()).await;
-    let manifest = app(dir.path());
+/// The app deployed to `server`: the cluster Zeppelin talks to, a client to inspect the
+/// world, and the manifest deployed.
+async fn deployed(
+    server: &FakeApiServer,
+    dir: &std::path::Path,
+) -> (Cluster, kube::Client, Manifest) {
+    let (cluster, client) = connect(server, dir).await;
+    let manifest = app(dir);
     deploy(
         &cluster,
         &target(),
@@ -152,6 +154,14 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
     )
     .await
     .unwrap();
+    (cluster, client, manifest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeApiServer::start(Config::default()).await.unwrap();
+    let (cluster, client, _) = deployed(&server, dir.path()).await;
 
     apply(&client, &stateful_set("db", 2, None)).await;
     let mut seen = Vec::new();
@@ -209,18 +219,7 @@ async fn a_stateful_set_is_waited_for_and_a_claim_that_cannot_bind_is_explained(
 async fn claims_survive_prune_and_delete_until_the_data_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let (cluster, client) = connect(&server, dir.path()).await;
-    let manifest = app(dir.path());
-    deploy(
-        &cluster,
-        &target(),
-        &manifest,
-        &deploy_options(),
-        "deploy",
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let (cluster, client, manifest) = deployed(&server, dir.path()).await;
     // A claim with every label prune selects by, of a sub the app does not have.
     let claim: PersistentVolumeClaim = serde_json::from_value(json!({
         "metadata": {"name": "data-gone-0", "namespace": APP, "labels": labels("gone")},

@@ -6,6 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use support::{find, rendered};
 use zeppelin_core::App;
 use zeppelin_kube::{Object, RenderError, RenderOptions, Rendered, Stage, labels, render};
 
@@ -37,16 +38,6 @@ sub = "web"
 ingress_class = "nginx"
 tls = { cluster_issuer = "letsencrypt" }
 "#;
-
-fn rendered(text: &str) -> Rendered {
-    render(&support::parse(text), &RenderOptions::default()).unwrap()
-}
-
-fn find<'a>(r: &'a Rendered, kind: &str, name: &str) -> Option<&'a Object> {
-    r.objects
-        .iter()
-        .find(|o| o.kind() == kind && o.name() == name)
-}
 
 fn deployment<'a>(r: &'a Rendered, name: &str) -> &'a Deployment {
     match find(r, "Deployment", name) {

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, Service};
 use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use support::{find, rendered};
 use zeppelin_core::App;
 use zeppelin_kube::{Object, RenderError, RenderOptions, Rendered, Stage, labels, render};
 
@@ -28,16 +29,6 @@ depends_on = ["db"]
 [kubernetes.sub.db]
 storage_class = "fast-ssd"
 "#;
-
-fn rendered(text: &str) -> Rendered {
-    render(&support::parse(text), &RenderOptions::default()).unwrap()
-}
-
-fn find<'a>(r: &'a Rendered, kind: &str, name: &str) -> Option<&'a Object> {
-    r.objects
-        .iter()
-        .find(|o| o.kind() == kind && o.name() == name)
-}
 
 fn stateful_set<'a>(r: &'a Rendered, name: &str) -> &'a StatefulSet {
     match find(r, "StatefulSet", name) {

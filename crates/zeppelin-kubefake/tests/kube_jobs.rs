@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fixtures::{LIMIT, client};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
@@ -27,6 +27,41 @@ fn job(name: &str, image: &str, policy: &str, spec: &Value) -> Job {
         object["spec"][key] = value.clone();
     }
     serde_json::from_value(object).unwrap()
+}
+
+/// A server started with `config` and the Job `migrate` created on it (see [`job`]): the
+/// server, the Job as created, and the Jobs and Pods of the `default` namespace.
+async fn migrate(
+    config: Config,
+    image: &str,
+    policy: &str,
+    spec: &Value,
+) -> (FakeApiServer, Job, Api<Job>, Api<Pod>) {
+    let server = FakeApiServer::start(config).await.unwrap();
+    let client = client(&server).await;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let created = jobs
+        .create(&PostParams::default(), &job("migrate", image, policy, spec))
+        .await
+        .unwrap();
+    (server, created, jobs, pods)
+}
+
+/// How the first container of `pod` ended.
+fn terminated(pod: &Pod) -> ContainerStateTerminated {
+    pod.status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .clone()
+        .unwrap()
 }
 
 /// A `CronJob` `name` on `schedule` whose Jobs run `image`, merged with `spec`.
@@ -112,18 +147,8 @@ fn events(server: &FakeApiServer, name: &str, reason: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_job_runs_its_completions_in_parallel_and_completes() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let spec = json!({"completions": 3, "parallelism": 2});
-    let created = jobs
-        .create(
-            &PostParams::default(),
-            &job("migrate", "shop:1", "Never", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, created, jobs, pods) = migrate(Config::default(), "shop:1", "Never", &spec).await;
     let uid = created.uid().unwrap();
     let created_spec = created.spec.unwrap();
     assert_eq!(created_spec.backoff_limit, Some(6));
@@ -169,13 +194,7 @@ async fn a_job_runs_its_completions_in_parallel_and_completes() {
         assert!(pod.finalizers().is_empty(), "{name} is still tracked");
         let status = pod.status.as_ref().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Succeeded"), "{name}");
-        let terminated = status.container_statuses.as_ref().unwrap()[0]
-            .state
-            .as_ref()
-            .unwrap()
-            .terminated
-            .clone()
-            .unwrap();
+        let terminated = terminated(pod);
         assert_eq!(
             (terminated.exit_code, terminated.reason.as_deref()),
             (0, Some("Completed"))
@@ -193,17 +212,9 @@ async fn a_job_runs_its_completions_in_parallel_and_completes() {
 
 #[tokio::test]
 async fn a_crashing_job_fails_after_its_backoff_limit_with_its_pods_logs() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let spec = json!({"backoffLimit": 2});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop-crashloop:1", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, pods) =
+        migrate(Config::default(), "shop-crashloop:1", "Never", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     let status = done.status.clone().unwrap();
     assert_eq!(
@@ -225,13 +236,7 @@ async fn a_crashing_job_fails_after_its_backoff_limit_with_its_pods_logs() {
         let status = pod.status.as_ref().unwrap();
         assert_eq!(status.phase.as_deref(), Some("Failed"));
         let container = &status.container_statuses.as_ref().unwrap()[0];
-        let terminated = container
-            .state
-            .as_ref()
-            .unwrap()
-            .terminated
-            .clone()
-            .unwrap();
+        let terminated = terminated(pod);
         assert_eq!(
             (terminated.exit_code, terminated.reason.as_deref()),
             (1, Some("Error"))
@@ -258,15 +263,8 @@ async fn a_job_restarting_on_failure_fails_once_its_containers_restarted_enough(
         crash_restart_interval: Duration::from_millis(100),
         ..Config::default()
     };
-    let server = FakeApiServer::start(config).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"backoffLimit": 3});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop-crashloop:1", "OnFailure", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, _) = migrate(config, "shop-crashloop:1", "OnFailure", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     assert_eq!(done.status.unwrap().failed, Some(1), "the one pod, deleted");
     assert_eq!(
@@ -279,18 +277,10 @@ async fn a_job_restarting_on_failure_fails_once_its_containers_restarted_enough(
 
 #[tokio::test]
 async fn a_job_past_its_deadline_fails_and_its_pods_are_deleted() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let client = client(&server).await;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     // The image never pulls, so the pod would wait for ever.
     let spec = json!({"activeDeadlineSeconds": 1});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop:does-not-exist", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, pods) =
+        migrate(Config::default(), "shop:does-not-exist", "Never", &spec).await;
     let done = finished(&jobs, "migrate", "Failed").await;
     assert_eq!(done.status.clone().unwrap().failed, Some(1));
     let failed = condition_types(&done);
@@ -309,15 +299,8 @@ async fn a_job_past_its_deadline_fails_and_its_pods_are_deleted() {
 
 #[tokio::test]
 async fn a_finished_job_is_deleted_with_its_pods_after_its_ttl() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"ttlSecondsAfterFinished": 1});
-    jobs.create(
-        &PostParams::default(),
-        &job("migrate", "shop:1", "Never", &spec),
-    )
-    .await
-    .unwrap();
+    let (server, _, jobs, _) = migrate(Config::default(), "shop:1", "Never", &spec).await;
     let gone = |job: Option<&Job>| job.is_none();
     let deleted = tokio::time::timeout(LIMIT, await_condition(jobs.clone(), "migrate", gone)).await;
     assert!(deleted.is_ok(), "the Job outlived its TTL");
@@ -331,19 +314,9 @@ async fn a_finished_job_is_deleted_with_its_pods_after_its_ttl() {
 
 #[tokio::test]
 async fn deleting_a_running_job_deletes_its_pods() {
-    let server = FakeApiServer::start(Config::default()).await.unwrap();
-    let jobs: Api<Job> = Api::namespaced(client(&server).await, "default");
-    jobs.create(
-        &PostParams::default(),
-        &job(
-            "migrate",
-            "shop:does-not-exist",
-            "Never",
-            &json!({"parallelism": 2, "completions": 4}),
-        ),
-    )
-    .await
-    .unwrap();
+    let spec = json!({"parallelism": 2, "completions": 4});
+    let (server, _, jobs, _) =
+        migrate(Config::default(), "shop:does-not-exist", "Never", &spec).await;
     wait_for(&server, "pods", "two pods", |pods| pods.len() == 2).await;
     let running = jobs.get("migrate").await.unwrap();
     assert_eq!(running.status.unwrap().active, Some(2));
@@ -355,27 +328,30 @@ async fn deleting_a_running_job_deletes_its_pods() {
     server.shutdown().await;
 }
 
-/// A server whose `CronJob` clock runs a minute per second.
-async fn fast_clock() -> FakeApiServer {
+/// A server whose `CronJob` clock runs a minute per second, with the `CronJob` `tick` created
+/// on it to run every minute (see [`cron_job`]): the server, the `CronJob` as created, and
+/// the `CronJobs` of the `default` namespace.
+async fn ticking(image: &str, spec: &Value) -> (FakeApiServer, CronJob, Api<CronJob>) {
     let config = Config {
         clock_speed: 60.0,
         ..Config::default()
     };
-    FakeApiServer::start(config).await.unwrap()
+    let server = FakeApiServer::start(config).await.unwrap();
+    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
+    let created = crons
+        .create(
+            &PostParams::default(),
+            &cron_job("tick", "* * * * *", image, spec),
+        )
+        .await
+        .unwrap();
+    (server, created, crons)
 }
 
 #[tokio::test]
 async fn a_cron_job_creates_jobs_on_schedule_and_trims_its_history() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"successfulJobsHistoryLimit": 2, "timeZone": "Europe/Berlin"});
-    let created = crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, created, crons) = ticking("shop:1", &spec).await;
     let created_spec = created.spec.unwrap();
     assert_eq!(created_spec.concurrency_policy.as_deref(), Some("Allow"));
     assert_eq!(created_spec.failed_jobs_history_limit, Some(1));
@@ -430,17 +406,9 @@ async fn a_cron_job_creates_jobs_on_schedule_and_trims_its_history() {
 
 #[tokio::test]
 async fn forbid_skips_schedules_while_a_job_runs_and_suspend_stops_them() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"concurrencyPolicy": "Forbid"});
     // Its pods never pull their image, so the first Job runs for ever.
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:does-not-exist", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, crons) = ticking("shop:does-not-exist", &spec).await;
     wait_for(&server, "events", "two skipped runs", |_| {
         events(&server, "tick", "JobAlreadyActive").len() >= 2
     })
@@ -452,16 +420,8 @@ async fn forbid_skips_schedules_while_a_job_runs_and_suspend_stops_them() {
     assert_eq!(active[0].kind.as_deref(), Some("Job"));
     server.shutdown().await;
 
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"suspend": true});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, _) = ticking("shop:1", &spec).await;
     // Three scheduled minutes pass.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(server.objects("jobs").is_empty(), "a suspended CronJob ran");
@@ -538,16 +498,8 @@ async fn invalid_jobs_and_schedules_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn replace_deletes_the_running_job_for_the_next_one() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     let spec = json!({"concurrencyPolicy": "Replace"});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:does-not-exist", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, _) = ticking("shop:does-not-exist", &spec).await;
     wait_for(&server, "events", "a replaced Job", |_| {
         !events(&server, "tick", "SuccessfulDelete").is_empty()
     })
@@ -571,17 +523,9 @@ async fn replace_deletes_the_running_job_for_the_next_one() {
 
 #[tokio::test]
 async fn a_time_past_the_starting_deadline_is_missed_not_run() {
-    let server = fast_clock().await;
-    let crons: Api<CronJob> = Api::namespaced(client(&server).await, "default");
     // With no second of grace, the controller is always too late.
     let spec = json!({"startingDeadlineSeconds": 0});
-    crons
-        .create(
-            &PostParams::default(),
-            &cron_job("tick", "* * * * *", "shop:1", &spec),
-        )
-        .await
-        .unwrap();
+    let (server, _, crons) = ticking("shop:1", &spec).await;
     wait_for(&server, "events", "a missed time", |_| {
         !events(&server, "tick", "MissSchedule").is_empty()
     })

@@ -8,7 +8,7 @@
 
 mod harness;
 
-use harness::{Cluster, deployment, namespace, path_str, require_kubectl};
+use harness::{Cluster, deployment, namespace, path_str, require_kubectl, row};
 use serde_json::Value;
 
 const EVERY_KIND: &str = "apiVersion: v1
@@ -570,16 +570,6 @@ spec:
       resources: {{requests: {{storage: 1Gi}}}}
 "
     )
-}
-
-/// The whitespace-separated cells of the line of `output` that starts with `name`.
-fn row<'a>(output: &'a str, name: &str) -> Vec<&'a str> {
-    output
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .unwrap_or_else(|| panic!("no {name} row in:\n{output}"))
-        .split_whitespace()
-        .collect()
 }
 
 const ROLLOUT: [&str; 4] = ["rollout", "status", "statefulset/redis", "--timeout=60s"];

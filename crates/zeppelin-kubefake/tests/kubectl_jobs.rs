@@ -7,7 +7,7 @@
 
 mod harness;
 
-use harness::{Cluster, require_kubectl};
+use harness::{Cluster, require_kubectl, row};
 use zeppelin_kubefake::Config;
 
 const JOBS: &str = "apiVersion: v1
@@ -49,16 +49,6 @@ spec:
           restartPolicy: OnFailure
           containers: [{name: cleanup, image: 'ghcr.io/acme/shop:1'}]
 ";
-
-/// The whitespace-separated cells of the row starting with `name`.
-fn row<'a>(output: &'a str, name: &str) -> Vec<&'a str> {
-    output
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .unwrap_or_else(|| panic!("no {name} row in:\n{output}"))
-        .split_whitespace()
-        .collect()
-}
 
 fn header(output: &str, first_cell: &str) -> Vec<String> {
     output

@@ -207,13 +207,24 @@ pub fn free_port() -> u16 {
 /// `GET path` with `Host: host` on a new connection; the status code and body, or an
 /// error when the connection fails or is cut.
 pub fn get(port: u16, host: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let (status, answer) = exchange(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+    )?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or_else(String::new, |(_, body)| body.to_owned());
+    Ok((status, body))
+}
+
+/// Sends `request` on a new connection to `port` and reads until it closes; the status
+/// code and the whole answer, or an error when the connection fails or is cut or the
+/// answer is not HTTP.
+pub fn exchange(port: u16, request: &str) -> std::io::Result<(u16, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
+    stream.write_all(request.as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     let status = answer
@@ -221,8 +232,5 @@ pub fn get(port: u16, host: &str, path: &str) -> std::io::Result<(u16, String)> 
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {answer:?}")))?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map_or_else(String::new, |(_, body)| body.to_owned());
-    Ok((status, body))
+    Ok((status, answer))
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 pub mod app;
+pub mod cluster;
 pub mod snapshot;
 pub mod sub;
 

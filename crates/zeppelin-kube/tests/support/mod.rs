@@ -119,6 +119,18 @@ pub fn pod_metadata(deployment: &Deployment) -> &ObjectMeta {
         .expect("a pod template has metadata")
 }
 
+/// An app file given as text, rendered without secrets.
+pub fn rendered(text: &str) -> Rendered {
+    render(&parse(text), &RenderOptions::default()).unwrap()
+}
+
+/// The object of this kind and name in a render, if there is one.
+pub fn find<'a>(r: &'a Rendered, kind: &str, name: &str) -> Option<&'a Object> {
+    r.objects
+        .iter()
+        .find(|o| o.kind() == kind && o.name() == name)
+}
+
 /// Parses an app file given as text, as if it were at `zeppelin.toml` in the current folder.
 pub fn parse(text: &str) -> App {
     zeppelin_core::parse(text, Path::new("zeppelin.toml")).unwrap_or_else(|e| panic!("{e:?}"))
