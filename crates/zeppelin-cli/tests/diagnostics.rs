@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::app::{TestApp, free_port, wait_for};
+use harness::app::{TestApp, free_ports, wait_for};
 
 const SUPERVISOR_LOG: &str = ".zeppelin/supervisor.log";
 
@@ -39,7 +39,7 @@ fn set_open_files_limit(pid: &str, soft: &str) {
 /// bound socket with its event loop, has no cause a test can provoke.)
 #[test]
 fn a_gateway_that_cannot_take_connections_says_so_in_the_supervisor_log() {
-    let (web, gateway) = (free_port(), free_port());
+    let [web, gateway] = free_ports::<2>();
     let app = TestApp::new(&format!(
         "[sub.web]\nrun = \"exec python3 echo.py web\"\nport = {web}\nhealth = {{ http = \"/healthz\", interval = \"1s\" }}\n\n[gateway]\nport = {gateway}\n\n[[route]]\nhost = \"shop.test\"\nsub = \"web\"\n"
     ));

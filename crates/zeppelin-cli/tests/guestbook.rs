@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use harness::app::{self, TestApp, WAIT, alive, free_port, get, send_signal, wait_for};
+use harness::app::{self, TestApp, WAIT, alive, free_ports, get, send_signal, wait_for};
 use nix::sys::signal::Signal;
 
 /// The gateway's host for the guestbook route.
@@ -39,7 +39,7 @@ impl Guestbook {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/guestbook");
         // An app folder whose files are replaced by the example's.
         let app = TestApp::new("");
-        let (redis, frontend, gateway) = (free_port(), free_port(), free_port());
+        let [redis, frontend, gateway] = free_ports::<3>();
         let text = std::fs::read_to_string(example.join("zeppelin.toml")).unwrap();
         for port in ["port = 6379", "port = 8080"] {
             assert!(text.contains(port), "examples/guestbook has no `{port}`");

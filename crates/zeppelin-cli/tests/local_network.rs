@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use harness::app::{TestApp, free_port, get, wait_for};
+use harness::app::{TestApp, free_port, free_ports, get, wait_for};
 use harness::sub::{Sub, subs};
 
 /// An app file body: the echo sub `web` with `replicas` on port `web`, routed from
@@ -98,7 +98,7 @@ fn a_killed_replica_drops_out_and_comes_back() {
 
 #[test]
 fn the_gateway_routes_by_host_and_longest_prefix_and_explains_failures() {
-    let (web, api, down, gateway) = (free_port(), free_port(), free_port(), free_port());
+    let [web, api, down, gateway] = free_ports::<4>();
     let body = format!(
         "{}{}{}
 [gateway]
@@ -161,7 +161,7 @@ sub = \"down\"
 
 #[test]
 fn restarts_and_changes_under_steady_traffic_lose_no_request() {
-    let (web, gateway) = (free_port(), free_port());
+    let [web, gateway] = free_ports::<2>();
     let app = TestApp::new(&routed_web_body(web, 2, gateway, None));
     app.start();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -234,7 +234,7 @@ fn a_port_in_use_is_named_and_nothing_is_left_running() {
 
 #[test]
 fn routes_are_listed_with_their_targets() {
-    let (web, gateway) = (free_port(), free_port());
+    let [web, gateway] = free_ports::<2>();
     let app = TestApp::new(&routed_web_body(web, 1, gateway, Some("/shop")));
     let listed = |app: &TestApp| -> serde_json::Value {
         let out = app
@@ -256,7 +256,7 @@ fn routes_are_listed_with_their_targets() {
 
 /// An app with one sub `web` routed from `shop.test` on the gateway; (app, gateway port).
 fn routed_web() -> (TestApp, u16) {
-    let (web, gateway) = (free_port(), free_port());
+    let [web, gateway] = free_ports::<2>();
     let app = TestApp::new(&routed_web_body(web, 1, gateway, None));
     app.start();
     (app, gateway)

@@ -62,7 +62,7 @@ impl TestApp {
             String::from_utf8_lossy(&made.stderr)
         );
         let app = dir.path().join(name);
-        let (api, web) = (free_port(), free_port());
+        let [api, web] = free_ports::<2>();
         let file = app.join("zeppelin.toml");
         let text = std::fs::read_to_string(&file)
             .unwrap()
@@ -197,11 +197,16 @@ pub fn send_signal(pid: i32, signal: nix::sys::signal::Signal) {
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports::<1>()[0]
+}
+
+/// `N` ports free now and different from each other: every listener is held until all are
+/// picked, so the system cannot hand out one port twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 /// `GET path` with `Host: host` on a new connection; the status code and body, or an
