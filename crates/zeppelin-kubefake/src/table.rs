@@ -138,6 +138,23 @@ pub(crate) fn int(object: &Value, pointer: &str) -> u64 {
     object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// The container names and images of a pod spec, each comma-separated, as the wide
+/// columns of workloads show them.
+fn container_fields(pod_spec: Option<&Value>) -> [String; 2] {
+    let containers = pod_spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    ["/name", "/image"].map(|field| {
+        containers
+            .iter()
+            .map(|c| text(c, field, ""))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
 fn text(object: &Value, pointer: &str, missing: &str) -> String {
     match object.pointer(pointer) {
         Some(Value::String(s)) => s.clone(),
@@ -206,24 +223,13 @@ fn cells(kind: &str, object: &Value) -> Vec<Value> {
                 int(object, "/status/readyReplicas"),
                 int(object, "/spec/replicas")
             );
-            let containers = object
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let joined = |field: &str| {
-                containers
-                    .iter()
-                    .map(|c| text(c, field, ""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
+            let [names, images] = container_fields(object.pointer("/spec/template/spec"));
             vec![
                 json!(name),
                 json!(ready),
                 json!(created),
-                json!(joined("/name")),
-                json!(joined("/image")),
+                json!(names),
+                json!(images),
             ]
         }
         "Job" => batch::job_cells(object, &name, &created),

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{age, int, text};
+use super::{age, container_fields, int, text};
 
 pub(super) const JOB_COLUMNS: &[(&str, &str)] = &[
     ("Name", "string"),
@@ -109,18 +109,7 @@ fn human_duration(secs: i64) -> String {
 /// Container names and images of a pod spec, comma-separated, and the selector as
 /// `kubectl` writes one (`a=b,c=d`).
 fn wide(pod_spec: Option<&Value>, selector: Option<&Value>) -> [Value; 3] {
-    let containers = pod_spec
-        .and_then(|s| s.get("containers"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let joined = |field: &str| {
-        containers
-            .iter()
-            .map(|c| text(c, field, ""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let [names, images] = container_fields(pod_spec);
     let selector = selector
         .and_then(|s| s.get("matchLabels"))
         .and_then(Value::as_object)
@@ -134,11 +123,7 @@ fn wide(pod_spec: Option<&Value>, selector: Option<&Value>) -> [Value; 3] {
                     .join(",")
             },
         );
-    [
-        json!(joined("/name")),
-        json!(joined("/image")),
-        json!(selector),
-    ]
+    [json!(names), json!(images), json!(selector)]
 }
 
 pub(super) fn job_cells(job: &Value, name: &str, created: &str) -> Vec<Value> {
