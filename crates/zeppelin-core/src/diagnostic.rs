@@ -53,6 +53,11 @@ pub enum ErrorKind {
     InvalidDuration,
     /// A Kubernetes quantity such as `250m` that cannot be read.
     InvalidQuantity,
+    /// A cron schedule or time zone that cannot be read.
+    InvalidSchedule,
+    /// A key a sub has that a job cannot (`port`, `replicas`, `health`...), or a job
+    /// referred to where only a sub fits.
+    NotForJobs,
     /// Any other value outside what the key accepts.
     InvalidValue,
 }
@@ -80,6 +85,8 @@ impl ErrorKind {
             Self::InvalidSecret => "invalid-secret",
             Self::InvalidDuration => "invalid-duration",
             Self::InvalidQuantity => "invalid-quantity",
+            Self::InvalidSchedule => "invalid-schedule",
+            Self::NotForJobs => "not-for-jobs",
             Self::InvalidValue => "invalid-value",
         }
     }

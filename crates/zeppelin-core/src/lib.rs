@@ -11,6 +11,7 @@ pub mod kubernetes;
 pub mod model;
 pub mod names;
 pub mod quantity;
+pub mod schedule;
 pub mod schema;
 pub mod status;
 mod validate;

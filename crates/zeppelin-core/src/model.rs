@@ -26,6 +26,9 @@ pub struct App {
     pub secrets: BTreeMap<String, Secret>,
     /// The sub-components, by name.
     pub subs: BTreeMap<String, Sub>,
+    /// Work that runs to completion (migrations, scheduled tasks, admin commands), by name.
+    /// Jobs and subs share one name space: both name a log file and Kubernetes objects.
+    pub jobs: BTreeMap<String, Job>,
     /// Host and path routes to subs: the local gateway, an Ingress on Kubernetes.
     pub routes: Vec<Route>,
     /// The local gateway's settings.
@@ -49,38 +52,96 @@ impl App {
         &self.source.dir
     }
 
-    /// Subs in an order where every sub comes after the subs it depends on
-    /// (ties broken by name, so the order is stable).
+    /// Subs in an order where every sub comes after the subs it depends on (and after the
+    /// subs its `before` jobs depend on): [`App::start_steps`] without the jobs.
     pub fn start_order(&self) -> Vec<&Sub> {
-        let mut done: Vec<&str> = Vec::with_capacity(self.subs.len());
-        let mut order = Vec::with_capacity(self.subs.len());
-        while order.len() < self.subs.len() {
-            let before = order.len();
+        self.start_steps()
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Sub(sub) => Some(sub),
+                Step::Job(_) => None,
+            })
+            .collect()
+    }
+
+    /// What `run` starts, in order: every sub after the subs it depends on and after the
+    /// jobs that run `before` it, every `before` job after the subs it depends on. Scheduled
+    /// and on-demand jobs are not part of a start. Ties are broken subs-first, then by name,
+    /// so the order is stable.
+    pub fn start_steps(&self) -> Vec<Step<'_>> {
+        let before_jobs: Vec<&Job> = self.jobs.values().filter(|j| j.runs_before()).collect();
+        let total = self.subs.len() + before_jobs.len();
+        let mut done_subs: Vec<&str> = Vec::with_capacity(self.subs.len());
+        let mut done_jobs: Vec<&str> = Vec::with_capacity(before_jobs.len());
+        let mut order = Vec::with_capacity(total);
+        let sub_ready =
+            |name: &str, done: &[&str]| done.contains(&name) || !self.subs.contains_key(name);
+        while order.len() < total {
+            let progress = order.len();
             for sub in self.subs.values() {
-                if done.contains(&sub.name.as_str()) {
+                if done_subs.contains(&sub.name.as_str()) {
                     continue;
                 }
-                let ready = sub
-                    .depends_on
-                    .iter()
-                    .all(|dep| done.contains(&dep.as_str()) || !self.subs.contains_key(dep));
+                let ready = sub.depends_on.iter().all(|dep| sub_ready(dep, &done_subs))
+                    && self
+                        .jobs_before(&sub.name)
+                        .all(|job| done_jobs.contains(&job.name.as_str()));
                 if ready {
-                    done.push(&sub.name);
-                    order.push(sub);
+                    done_subs.push(&sub.name);
+                    order.push(Step::Sub(sub));
                 }
             }
-            if order.len() == before {
+            for job in &before_jobs {
+                if done_jobs.contains(&job.name.as_str()) {
+                    continue;
+                }
+                if job.depends_on.iter().all(|dep| sub_ready(dep, &done_subs)) {
+                    done_jobs.push(&job.name);
+                    order.push(Step::Job(job));
+                }
+            }
+            if order.len() == progress {
                 // A cycle: validation refuses these, so only unvalidated models get here.
                 // Append the rest by name rather than loop forever.
                 order.extend(
                     self.subs
                         .values()
-                        .filter(|s| !done.contains(&s.name.as_str())),
+                        .filter(|s| !done_subs.contains(&s.name.as_str()))
+                        .map(Step::Sub),
+                );
+                order.extend(
+                    before_jobs
+                        .iter()
+                        .filter(|j| !done_jobs.contains(&j.name.as_str()))
+                        .map(|j| Step::Job(j)),
                 );
                 break;
             }
         }
         order
+    }
+
+    /// The jobs that must succeed before `sub` starts or rolls out.
+    pub fn jobs_before<'a>(&'a self, sub: &'a str) -> impl Iterator<Item = &'a Job> + 'a {
+        self.jobs
+            .values()
+            .filter(move |job| job.before.iter().any(|b| b == sub))
+    }
+
+    /// Checks that `name` is a job of the app, for commands that take a job name.
+    pub fn job(&self, name: &str) -> Result<&Job, UnknownJob> {
+        self.jobs.get(name).ok_or_else(|| UnknownJob {
+            app: self.name.clone(),
+            job: name.to_owned(),
+            known: if self.jobs.is_empty() {
+                "it has none; add a `[job.NAME]` table".to_owned()
+            } else {
+                format!(
+                    "the jobs are: {}",
+                    self.jobs.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            },
+        })
     }
 
     /// The `<SUB>_ADDR` variable name for a sub (`api` → `API_ADDR`, `web-ui` → `WEB_UI_ADDR`).
@@ -128,6 +189,22 @@ pub struct UnknownSub {
     pub app: String,
     pub sub: String,
     pub known: String,
+}
+
+/// A job name given on the command line that the app does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no job named {job:?} in {app}; {known}")]
+pub struct UnknownJob {
+    pub app: String,
+    pub job: String,
+    pub known: String,
+}
+
+/// One step of starting an app: a sub to start, or a `before` job to run to success.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step<'a> {
+    Sub(&'a Sub),
+    Job(&'a Job),
 }
 
 /// Turns a DNS-1123 name into the upper-case form used in environment variable names.
@@ -214,6 +291,81 @@ impl Sub {
     /// identities and start them in order (a `StatefulSet` on Kubernetes).
     pub fn is_stateful(&self) -> bool {
         !self.volumes.is_empty()
+    }
+}
+
+/// Work that runs to completion instead of serving: a migration `before` the subs that
+/// need it, a task on a `schedule`, or (with neither) a command run on demand with
+/// `zeppelin run-job`. Locally a supervised process, on Kubernetes a `Job` or a `CronJob`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Job {
+    pub name: String,
+    /// The local command, run through `sh -c` in the app folder.
+    pub run: Option<String>,
+    /// The container image; needed on Kubernetes only.
+    pub image: Option<String>,
+    /// Subs that must be healthy before the job starts.
+    pub depends_on: Vec<String>,
+    /// Environment for this job; overrides `[conf]`.
+    pub env: BTreeMap<String, String>,
+    pub resources: Resources,
+    /// Subs that start, and roll out, only after this job succeeded.
+    pub before: Vec<String>,
+    /// When the job runs by itself.
+    pub schedule: Option<JobSchedule>,
+    /// How long one run may take, all attempts together, before it is stopped and failed.
+    pub timeout: AppDuration,
+    /// How many times a failed run is tried again.
+    pub retries: u32,
+}
+
+impl Job {
+    /// Default limit on a run: below `deploy`'s default `--timeout` (5 minutes), so a stuck
+    /// job fails the deploy with its own reason rather than the deploy timing out around it.
+    pub const DEFAULT_TIMEOUT: AppDuration = AppDuration::from_secs(180);
+
+    /// A `before` job gates the start and rollout of subs.
+    pub fn runs_before(&self) -> bool {
+        !self.before.is_empty()
+    }
+
+    /// The job as a one-replica sub that never restarts and serves nothing, so both
+    /// runtimes build its process or container exactly as a sub's (environment, secrets,
+    /// hardening) without a second code path.
+    pub fn as_sub(&self) -> Sub {
+        Sub {
+            name: self.name.clone(),
+            run: self.run.clone(),
+            image: self.image.clone(),
+            port: None,
+            replicas: Some(1),
+            depends_on: self.depends_on.clone(),
+            env: self.env.clone(),
+            health: None,
+            restart: RestartPolicy::Never,
+            resources: self.resources.clone(),
+            autoscale: None,
+            stop_timeout: Sub::DEFAULT_STOP_TIMEOUT,
+            balance: Balance::default(),
+            volumes: BTreeMap::new(),
+        }
+    }
+}
+
+/// A job's schedule, as written: checked when the file is read, so
+/// [`JobSchedule::times`] only fails on models built by hand.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JobSchedule {
+    /// Five cron fields, or `@hourly`, `@daily`...
+    pub cron: String,
+    /// An IANA time zone such as `Europe/Berlin`; UTC when absent.
+    pub timezone: Option<String>,
+}
+
+impl JobSchedule {
+    /// The times the schedule names.
+    pub fn times(&self) -> Result<crate::schedule::Schedule, crate::schedule::ScheduleError> {
+        crate::schedule::Schedule::parse(&self.cron, self.timezone.as_deref())
     }
 }
 

@@ -4,6 +4,10 @@
 /// Longest DNS-1123 label, and so the longest Kubernetes name Zeppelin generates.
 pub const MAX_LABEL: usize = 63;
 
+/// Longest job name: a `before` job's Kubernetes `Job` is `<job>-<hash>` and the `Job`s a
+/// `CronJob` makes get a suffix too, and both must stay DNS labels.
+pub const MAX_JOB_NAME: usize = 52;
+
 /// Longest app name: room is left for the suffixes of app-wide objects (`<app>-revisions`).
 pub const MAX_APP_NAME: usize = 50;
 

@@ -70,6 +70,9 @@ struct AppFile {
     secrets: Option<BTreeMap<String, SecretFile>>,
     /// The sub-components, by name (DNS-1123 labels).
     sub: Option<BTreeMap<String, SubFile>>,
+    /// Work that runs to completion: migrations `before` subs, tasks on a `schedule`, or
+    /// commands run on demand with `zeppelin run-job`; by name (DNS-1123 labels).
+    job: Option<BTreeMap<String, JobFile>>,
     /// Host and path routes: the local gateway, an Ingress on Kubernetes.
     route: Option<Vec<RouteFile>>,
     /// The local gateway serving `[[route]]` entries.
@@ -136,6 +139,34 @@ struct SubFile {
     /// Directories that belong to one replica each and persist; a sub with volumes is
     /// stateful (a StatefulSet on Kubernetes). Each gives the app `<NAME>_DIR`.
     volumes: Option<BTreeMap<String, VolumeFile>>,
+}
+
+/// A job: a command that runs to completion (a Job or CronJob on Kubernetes).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct JobFile {
+    /// The local command, run through `sh -c` in the app folder.
+    run: Option<String>,
+    /// The container image, needed for Kubernetes only.
+    image: Option<String>,
+    /// Subs that must be healthy before the job starts.
+    depends_on: Option<Vec<String>>,
+    /// Subs that start, and roll out, only after this job succeeded; it re-runs only when
+    /// what it runs changed.
+    before: Option<Vec<String>>,
+    /// When the job runs by itself: five cron fields such as `0 3 * * *`, or `@daily`.
+    schedule: Option<String>,
+    /// The IANA time zone of `schedule`, such as `Europe/Berlin` (UTC otherwise).
+    timezone: Option<String>,
+    /// The longest one run may take, all attempts together (default `3m`).
+    timeout: Option<DurationText>,
+    /// How many times a failed run is tried again (default 0).
+    #[schemars(range(min = 0))]
+    retries: Option<u32>,
+    /// Environment for this job; overrides `[conf]`.
+    env: Option<BTreeMap<String, Scalar>>,
+    /// Compute requests (Kubernetes quantities such as `250m`, `256Mi`).
+    resources: Option<ResourcesFile>,
 }
 
 /// One volume of a stateful sub.
@@ -375,6 +406,21 @@ health = { tcp = true }
 run = "python3 app/worker.py"
 health = { exec = "true" }
 
+[job.migrate]
+run = "python3 app/migrate.py"
+image = "ghcr.io/acme/api:1"
+depends_on = ["db"]
+before = ["api"]
+timeout = "2m"
+retries = 1
+env = { STEP = "all" }
+resources = { cpu = "100m", memory = "128Mi", ephemeral_storage = "1Gi" }
+
+[job.cleanup]
+run = "python3 app/cleanup.py"
+schedule = "0 3 * * *"
+timezone = "Europe/Berlin"
+
 [[route]]
 host = "shop.localhost"
 path = "/"
@@ -457,11 +503,13 @@ storage_class = "fast"
     /// Dotted key paths a TOML document sets; tables whose keys are user-chosen names
     /// (`conf`, `sub`, …) get `*`.
     fn file_paths(value: &toml::Value, prefix: &str, out: &mut BTreeSet<String>) {
-        const NAMED: [&str; 9] = [
+        const NAMED: [&str; 11] = [
             "conf",
             "secrets",
             "sub",
             "sub.*.env",
+            "job",
+            "job.*.env",
             "sub.*.volumes",
             "kubernetes.labels",
             "kubernetes.annotations",

@@ -17,6 +17,7 @@ pub(crate) fn validate(app: &App, spans: &Spans) -> Vec<Finding> {
     routes(app, spans, &mut out);
     kubernetes_subs(app, spans, &mut out);
     stateful(app, spans, &mut out);
+    jobs(app, spans, &mut out);
     out
 }
 
@@ -36,29 +37,47 @@ fn unknown_sub(app: &App, span: std::ops::Range<usize>, what: String, name: &str
         .help(help)
 }
 
+/// Reports a sub or job whose generated names (`<app>-<name>`) would not be DNS labels.
+fn generated_names(app: &App, spans: &Spans, kind: &str, name: &str, out: &mut Vec<Finding>) {
+    let generated = format!("{}-{name}", app.name);
+    if generated.len() > MAX_LABEL && name.len() <= MAX_LABEL {
+        out.push(
+            Finding::new(
+                ErrorKind::NameTooLong,
+                spans.nearest(&format!("{kind}.{name}")),
+                format!(
+                    "{kind} `{name}` is too long for app `{}`: generated names such as `{generated}` would be {} characters, over Kubernetes' {MAX_LABEL}",
+                    app.name,
+                    generated.len()
+                ),
+            )
+            .label("name too long")
+            .help(format!(
+                "shorten the {kind} name to at most {} characters, or the app name",
+                MAX_LABEL.saturating_sub(app.name.len() + 1)
+            )),
+        );
+    }
+}
+
 fn names(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
-    for sub in app.subs.values() {
-        let path = format!("sub.{}", sub.name);
-        let generated = format!("{}-{}", app.name, sub.name);
-        if generated.len() > MAX_LABEL && sub.name.len() <= MAX_LABEL {
+    for job in app.jobs.keys() {
+        generated_names(app, spans, "job", job, out);
+        if app.subs.contains_key(job) {
             out.push(
                 Finding::new(
-                    ErrorKind::NameTooLong,
-                    spans.nearest(&path),
-                    format!(
-                        "sub `{}` is too long for app `{}`: generated names such as `{generated}` would be {} characters, over Kubernetes' {MAX_LABEL}",
-                        sub.name,
-                        app.name,
-                        generated.len()
-                    ),
+                    ErrorKind::InvalidName,
+                    spans.nearest(&format!("job.{job}")),
+                    format!("job `{job}` has the name of a sub"),
                 )
-                .label("name too long")
-                .help(format!(
-                    "shorten the sub name to at most {} characters, or the app name",
-                    MAX_LABEL.saturating_sub(app.name.len() + 1)
-                )),
+                .label("also a sub")
+                .help("a job and a sub share a log file and Kubernetes names, so each needs its own name"),
             );
         }
+    }
+    for sub in app.subs.values() {
+        let path = format!("sub.{}", sub.name);
+        generated_names(app, spans, "sub", &sub.name, out);
         if sub.port.is_some() && sub.name.starts_with(|c: char| c.is_ascii_digit()) {
             out.push(
                 Finding::new(
@@ -97,7 +116,20 @@ fn dependencies(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
     for sub in app.subs.values() {
         for (i, dep) in sub.depends_on.iter().enumerate() {
             let path = format!("sub.{}.depends_on[{i}]", sub.name);
-            if !app.subs.contains_key(dep) {
+            if app.jobs.contains_key(dep) {
+                out.push(
+                    Finding::new(
+                        ErrorKind::NotForJobs,
+                        spans.nearest(&path),
+                        format!("sub `{}` depends on `{dep}`, which is a job", sub.name),
+                    )
+                    .label("a job, not a sub")
+                    .help(format!(
+                        "to run `{dep}` to success before `{}` starts, add `before = [\"{}\"]` to [job.{dep}]",
+                        sub.name, sub.name
+                    )),
+                );
+            } else if !app.subs.contains_key(dep) {
                 out.push(unknown_sub(
                     app,
                     spans.nearest(&path),
@@ -325,4 +357,94 @@ fn stateful(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// What a job may refer to: subs it waits for and subs it runs `before`, never other jobs,
+/// and never in a circle (a job that waits for a sub it must run before).
+fn jobs(app: &App, spans: &Spans, out: &mut Vec<Finding>) {
+    for job in app.jobs.values() {
+        let lists = [("depends_on", &job.depends_on), ("before", &job.before)];
+        for (key, names) in lists {
+            for (i, name) in names.iter().enumerate() {
+                let path = format!("job.{}.{key}[{i}]", job.name);
+                if app.jobs.contains_key(name) {
+                    out.push(
+                        Finding::new(
+                            ErrorKind::NotForJobs,
+                            spans.nearest(&path),
+                            format!("`{key}` of job `{}` names `{name}`, which is a job", job.name),
+                        )
+                        .label("a job, not a sub")
+                        .help("jobs are ordered around subs only; to run two steps in order, run both in one job's `run`"),
+                    );
+                } else if !app.subs.contains_key(name) {
+                    out.push(unknown_sub(
+                        app,
+                        spans.nearest(&path),
+                        format!(
+                            "`{key}` of job `{}` names `{name}`, which is not a sub of this app",
+                            job.name
+                        ),
+                        name,
+                    ));
+                }
+            }
+        }
+        for (i, target) in job.before.iter().enumerate() {
+            if let Some(chain) = waits_for(app, job, target) {
+                let shown = chain.join(" → ");
+                out.push(
+                    Finding::new(
+                        ErrorKind::DependencyCycle,
+                        spans.nearest(&format!("job.{}.before[{i}]", job.name)),
+                        format!(
+                            "dependency cycle: job `{}` runs before `{target}` but waits for it: {shown} → {}",
+                            job.name, job.name
+                        ),
+                    )
+                    .label("this closes the cycle")
+                    .help("a job starts after the subs it depends on, so it cannot also run before them; remove one of these"),
+                );
+            }
+        }
+    }
+}
+
+/// The chain of waits from `job` to sub `target` (`job`, `a`, ..., `target`), if the job
+/// waits for it: through `depends_on` of subs and jobs, and the jobs a sub runs after.
+fn waits_for<'a>(app: &'a App, job: &'a crate::model::Job, target: &str) -> Option<Vec<&'a str>> {
+    fn visit<'a>(
+        app: &'a App,
+        waits: &'a [String],
+        target: &str,
+        chain: &mut Vec<&'a str>,
+        seen: &mut Vec<&'a str>,
+    ) -> bool {
+        for sub in waits {
+            if seen.contains(&sub.as_str()) {
+                continue;
+            }
+            seen.push(sub);
+            chain.push(sub);
+            if sub == target {
+                return true;
+            }
+            if let Some(s) = app.subs.get(sub) {
+                if visit(app, &s.depends_on, target, chain, seen) {
+                    return true;
+                }
+                for earlier in app.jobs_before(sub) {
+                    chain.push(&earlier.name);
+                    if visit(app, &earlier.depends_on, target, chain, seen) {
+                        return true;
+                    }
+                    chain.pop();
+                }
+            }
+            chain.pop();
+        }
+        false
+    }
+    let mut chain = vec![job.name.as_str()];
+    visit(app, &job.depends_on, target, &mut chain, &mut Vec::new()).then_some(chain)
 }

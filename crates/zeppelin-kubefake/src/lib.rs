@@ -45,7 +45,6 @@ mod managed_fields;
 mod openapi;
 mod resources;
 mod routes;
-mod schedule;
 mod selector;
 mod server;
 mod store;

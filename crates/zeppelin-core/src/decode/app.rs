@@ -1,5 +1,5 @@
 //! The top level of the app file: `name`, `namespace`, `[conf]`, `[secrets]`, `[sub.*]`,
-//! `[[route]]`, `[gateway]`, `[logs]` and `[kubernetes]`.
+//! `[job.*]`, `[[route]]`, `[gateway]`, `[logs]` and `[kubernetes]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,6 +41,10 @@ pub(crate) fn decode_app(dec: &mut Decoder, root: TableView<'_, '_>, source: App
         .get("sub")
         .map(|v| super::sub::subs(dec, v))
         .unwrap_or_default();
+    let jobs = root
+        .get("job")
+        .map(|v| super::job::jobs(dec, v))
+        .unwrap_or_default();
     let routes = root
         .get("route")
         .map(|v| routes(dec, v))
@@ -62,6 +66,7 @@ pub(crate) fn decode_app(dec: &mut Decoder, root: TableView<'_, '_>, source: App
         conf,
         secrets,
         subs,
+        jobs,
         routes,
         gateway,
         logs,

@@ -6,6 +6,7 @@
 //! for is reported as unknown, with the nearest known key as a suggestion.
 
 mod app;
+mod job;
 mod kubernetes;
 mod sub;
 

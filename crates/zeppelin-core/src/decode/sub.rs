@@ -12,8 +12,20 @@ use crate::model::{
 use crate::names::{MAX_LABEL, dns_label_problem, env_name_problem};
 
 pub(super) fn subs(dec: &mut Decoder, value: &Value<'_>) -> BTreeMap<String, Sub> {
+    named_tables(dec, "sub", value, MAX_LABEL, sub)
+}
+
+/// Reads a table of tables keyed by names that become Kubernetes names (`[sub.NAME]`,
+/// `[job.NAME]`), checking each name is a label of at most `max` characters.
+pub(super) fn named_tables<T>(
+    dec: &mut Decoder,
+    kind: &str,
+    value: &Value<'_>,
+    max: usize,
+    read: impl Fn(&mut Decoder, String, TableView<'_, '_>) -> T,
+) -> BTreeMap<String, T> {
     let mut out = BTreeMap::new();
-    let Some(view) = dec.table("sub", value) else {
+    let Some(view) = dec.table(kind, value) else {
         return out;
     };
     for (key, v) in view.entries() {
@@ -24,70 +36,29 @@ pub(super) fn subs(dec: &mut Decoder, value: &Value<'_>) -> BTreeMap<String, Sub
         };
         dec.record_name(&path, key);
         let name_value = toml::Spanned::new(key.span(), DeValue::String(name.clone().into()));
-        super::app::check_label(dec, &path, &name_value, &name, MAX_LABEL);
-        out.insert(name.clone(), sub(dec, name, t));
+        super::app::check_label(dec, &path, &name_value, &name, max);
+        out.insert(name.clone(), read(dec, name, t));
     }
     out
 }
 
 fn sub(dec: &mut Decoder, name: String, t: TableView<'_, '_>) -> Sub {
     let p = |key: &str| t.path_of(key);
-    let run = t
-        .get("run")
-        .and_then(|v| dec.string(&p("run"), v))
-        .filter(|run| {
-            let blank = run.trim().is_empty();
-            if blank {
-                dec.invalid(
-                    ErrorKind::InvalidValue,
-                    dec.spans.nearest(&p("run")),
-                    format!("`{}` is empty", p("run")),
-                )
-                .help = Some(
-                    "give the command that starts this sub, such as `python3 app/web.py`"
-                        .to_owned(),
-                );
-            }
-            !blank
-        });
-    let image = t
-        .get("image")
-        .and_then(|v| dec.string(&p("image"), v))
-        .filter(|image| {
-            let bad = image.is_empty() || image.chars().any(char::is_whitespace);
-            if bad {
-                dec.invalid(
-                    ErrorKind::InvalidValue,
-                    dec.spans.nearest(&p("image")),
-                    format!("`{}` = \"{image}\" is not an image reference", p("image")),
-                )
-                .help = Some("write an image such as `ghcr.io/acme/shop-api:1.4.2`".to_owned());
-            }
-            !bad
-        });
-    if run.is_none() && image.is_none() && t.get("run").is_none() && t.get("image").is_none() {
-        dec.missing(&t, "run", "a sub needs `run` (its local command) or `image` (its container, for Kubernetes), or both");
-    }
+    let Command {
+        run,
+        image,
+        depends_on,
+        env,
+        resources,
+    } = command(dec, &t, "sub", "starts this sub");
     let port = t.get("port").and_then(|v| dec.port(&p("port"), v));
     let replicas = t
         .get("replicas")
         .and_then(|v| dec.count(&p("replicas"), v, 0, ErrorKind::InvalidReplicas));
-    let depends_on = t
-        .get("depends_on")
-        .and_then(|v| dec.array(&p("depends_on"), v, super::Decoder::string))
-        .unwrap_or_default();
-    let env = t
-        .get("env")
-        .map(|v| dec.string_map(&p("env"), v, env_name_problem))
-        .unwrap_or_default();
     let health = t.get("health").and_then(|v| health(dec, &p("health"), v));
     let restart = t
         .get("restart")
         .and_then(|v| restart(dec, &p("restart"), v))
-        .unwrap_or_default();
-    let resources = t
-        .get("resources")
-        .map(|v| resources(dec, &p("resources"), v))
         .unwrap_or_default();
     let autoscale = t
         .get("autoscale")
@@ -120,6 +91,84 @@ fn sub(dec: &mut Decoder, name: String, t: TableView<'_, '_>) -> Sub {
         stop_timeout,
         balance,
         volumes,
+    }
+}
+
+/// What subs and jobs both have: what runs, locally and in a container, with which
+/// environment and resources, after which subs.
+pub(super) struct Command {
+    pub(super) run: Option<String>,
+    pub(super) image: Option<String>,
+    pub(super) depends_on: Vec<String>,
+    pub(super) env: BTreeMap<String, String>,
+    pub(super) resources: Resources,
+}
+
+/// Reads the keys of [`Command`]; `kind` (`sub`, `job`) and `purpose` word the errors.
+pub(super) fn command(
+    dec: &mut Decoder,
+    t: &TableView<'_, '_>,
+    kind: &str,
+    purpose: &str,
+) -> Command {
+    let p = |key: &str| t.path_of(key);
+    let run = t
+        .get("run")
+        .and_then(|v| dec.string(&p("run"), v))
+        .filter(|run| {
+            let blank = run.trim().is_empty();
+            if blank {
+                dec.invalid(
+                    ErrorKind::InvalidValue,
+                    dec.spans.nearest(&p("run")),
+                    format!("`{}` is empty", p("run")),
+                )
+                .help = Some(format!(
+                    "give the command that {purpose}, such as `python3 app/web.py`"
+                ));
+            }
+            !blank
+        });
+    let image = t
+        .get("image")
+        .and_then(|v| dec.string(&p("image"), v))
+        .filter(|image| {
+            let bad = image.is_empty() || image.chars().any(char::is_whitespace);
+            if bad {
+                dec.invalid(
+                    ErrorKind::InvalidValue,
+                    dec.spans.nearest(&p("image")),
+                    format!("`{}` = \"{image}\" is not an image reference", p("image")),
+                )
+                .help = Some("write an image such as `ghcr.io/acme/shop-api:1.4.2`".to_owned());
+            }
+            !bad
+        });
+    if run.is_none() && image.is_none() && t.get("run").is_none() && t.get("image").is_none() {
+        dec.missing(
+            t,
+            "run",
+            &format!("a {kind} needs `run` (its local command) or `image` (its container, for Kubernetes), or both"),
+        );
+    }
+    let depends_on = t
+        .get("depends_on")
+        .and_then(|v| dec.array(&p("depends_on"), v, super::Decoder::string))
+        .unwrap_or_default();
+    let env = t
+        .get("env")
+        .map(|v| dec.string_map(&p("env"), v, env_name_problem))
+        .unwrap_or_default();
+    let resources = t
+        .get("resources")
+        .map(|v| resources(dec, &p("resources"), v))
+        .unwrap_or_default();
+    Command {
+        run,
+        image,
+        depends_on,
+        env,
+        resources,
     }
 }
 

@@ -17,9 +17,9 @@ use super::controlled::Controlled;
 use super::job::{has_condition, is_finished};
 use super::{CONTROLLER_MANAGER, Kinds, meta, owned_by, owner_reference, write_status, writer};
 use crate::clock::Clock;
-use crate::schedule::Schedule;
 use crate::server::Shared;
 use crate::store::Propagation;
+use zeppelin_core::schedule::Schedule;
 
 const COMPONENT: &str = "cronjob-controller";
 const SCHEDULED_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";

@@ -151,9 +151,9 @@ pub(super) fn check_cron_job(object: &Value, causes: &mut Vec<Cause>) {
     let zone = object.pointer("/spec/timeZone").and_then(Value::as_str);
     match schedule {
         None | Some("") => causes.push(required("spec.schedule")),
-        Some(text) => match crate::schedule::Schedule::parse(text, zone) {
+        Some(text) => match zeppelin_core::schedule::Schedule::parse(text, zone) {
             Ok(_) => {}
-            Err(error @ crate::schedule::ScheduleError::Zone(_)) => {
+            Err(error @ zeppelin_core::schedule::ScheduleError::Zone(_)) => {
                 causes.push(invalid("spec.timeZone", &json!(zone), &error.to_string()));
             }
             Err(error) => causes.push(invalid("spec.schedule", &json!(text), &error.to_string())),

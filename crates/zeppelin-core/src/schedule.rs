@@ -1,6 +1,7 @@
-//! `CronJob` schedules: the five-field cron syntax (and `@hourly`, `@daily`...) the real API
-//! server accepts, in the `spec.timeZone` it names (UTC without one), read by both validation
-//! and the `CronJob` controller so a schedule the server stores is one the controller runs.
+//! Cron schedules: the five-field syntax (and `@hourly`, `@daily`...) a Kubernetes `CronJob`
+//! accepts, in an IANA time zone (UTC without one). One parser serves the app file's
+//! `[job.*] schedule`, the local scheduler and the test API server, so a schedule `check`
+//! accepts is one every runtime runs at the same times.
 
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -9,7 +10,7 @@ use jiff::tz::TimeZone;
 
 /// A parsed schedule in its time zone.
 #[derive(Debug, Clone)]
-pub(crate) struct Schedule {
+pub struct Schedule {
     cron: Cron,
     zone: TimeZone,
 }
@@ -17,7 +18,7 @@ pub(crate) struct Schedule {
 impl Schedule {
     /// Parses `schedule` (five fields: no seconds, no year) in the IANA zone `zone`; the error
     /// says what is wrong, in the words validation reports.
-    pub(crate) fn parse(schedule: &str, zone: Option<&str>) -> Result<Self, ScheduleError> {
+    pub fn parse(schedule: &str, zone: Option<&str>) -> Result<Self, ScheduleError> {
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
@@ -33,8 +34,17 @@ impl Schedule {
         Ok(Self { cron, zone })
     }
 
+    /// The first time strictly after `after` the schedule names, if any.
+    pub fn next(&self, after: Timestamp) -> Option<Timestamp> {
+        let after = after.to_zoned(self.zone.clone());
+        self.cron
+            .find_next_occurrence(&after, false)
+            .ok()
+            .map(|z| z.timestamp())
+    }
+
     /// The latest time at or before `now` the schedule names, if any.
-    pub(crate) fn latest(&self, now: Timestamp) -> Option<Timestamp> {
+    pub fn latest(&self, now: Timestamp) -> Option<Timestamp> {
         let now = now.to_zoned(self.zone.clone());
         self.cron
             .find_previous_occurrence(&now, true)
@@ -44,7 +54,7 @@ impl Schedule {
 
     /// `at` as RFC 3339 in the schedule's zone, as the real controller writes the
     /// `batch.kubernetes.io/cronjob-scheduled-timestamp` annotation.
-    pub(crate) fn local(&self, at: Timestamp) -> String {
+    pub fn local(&self, at: Timestamp) -> String {
         at.to_zoned(self.zone.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%:z")
             .to_string()
@@ -54,7 +64,7 @@ impl Schedule {
 
 /// Why a schedule or time zone was refused.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ScheduleError {
+pub enum ScheduleError {
     #[error("{0}")]
     Schedule(String),
     #[error("unknown time zone {0}")]
@@ -94,6 +104,15 @@ mod tests {
             "2026-03-01T02:00:00Z"
         );
         assert!(Schedule::parse("@hourly", None).is_ok());
+        assert_eq!(
+            every_five.next(at("2026-03-01T10:05:00Z")),
+            Some(at("2026-03-01T10:10:00Z")),
+            "a due time is not its own next"
+        );
+        assert_eq!(
+            berlin.next(at("2026-03-01T10:00:00Z")),
+            Some(at("2026-03-02T02:00:00Z"))
+        );
     }
 
     #[test]
