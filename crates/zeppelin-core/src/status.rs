@@ -19,6 +19,9 @@ pub struct AppStatus {
     pub app: String,
     pub runtime: Runtime,
     pub subs: Vec<SubStatus>,
+    /// The app's jobs, by name; absent from the JSON when the app has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobStatus>,
     /// Addresses the app is reachable at from outside (gateway or Ingress).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<String>,
@@ -96,6 +99,104 @@ pub struct VolumeStatus {
     /// `bytes` is a lower bound: counting stopped early so `ps` stays quick on huge data.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub at_least: bool,
+}
+
+/// One job: what triggers it, how its last run went, and when it runs next.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobStatus {
+    pub name: String,
+    pub trigger: JobTrigger,
+    /// The cron schedule and its time zone as written (`0 3 * * * Europe/Berlin`), for a
+    /// scheduled job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub state: JobState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<JobRun>,
+    /// When a scheduled job is next due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<jiff::Timestamp>,
+    /// Due runs of a scheduled job that were skipped because a run was still going.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u32,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What makes a job run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobTrigger {
+    /// Before the subs it gates start or roll out, when its inputs changed.
+    Before,
+    /// At the times of its schedule.
+    Schedule,
+    /// Only when asked, with `zeppelin run-job`.
+    OnDemand,
+}
+
+impl JobTrigger {
+    /// The word `ps` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Before => "before",
+            Self::Schedule => "schedule",
+            Self::OnDemand => "on demand",
+        }
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// It has not run yet (here, or for its current inputs).
+    NotRun,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    /// The word `ps` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRun => "not run",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One run of a job (all its attempts).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobRun {
+    /// The Kubernetes `Job` that ran it; none locally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub started: jiff::Timestamp,
+    /// How long it took; none while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_secs")]
+    pub duration: Option<Duration>,
+    /// Attempts made: 1, plus the retries used.
+    pub attempts: u32,
+    /// The last attempt's exit status, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// Why it failed, in a user's words (`exited with status 3`, `timed out after 5m`,
+    /// `DeadlineExceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Lifecycle state of a replica, shared by both runtimes.
@@ -198,12 +299,30 @@ mod tests {
                     }],
                 }],
             }],
+            jobs: vec![JobStatus {
+                name: "migrate".into(),
+                trigger: JobTrigger::Before,
+                schedule: None,
+                state: JobState::Failed,
+                last_run: Some(JobRun {
+                    id: None,
+                    started: "2026-12-02T10:00:00Z".parse().unwrap(),
+                    duration: Some(Duration::from_millis(2500)),
+                    attempts: 2,
+                    exit: Some(3),
+                    reason: Some("exited with status 3".into()),
+                }),
+                next_run: None,
+                skipped: 0,
+            }],
             endpoints: vec![],
         };
         let json = serde_json::to_string(&status).unwrap();
         assert!(json.contains("\"uptime\":1.5"), "{json}");
         // Local volumes say nothing of binding: the JSON is the same as before `bound`.
         assert!(!json.contains("bound"), "{json}");
+        assert!(json.contains("\"started\":\"2026-12-02T10:00:00Z\""), "{json}");
+        assert!(!json.contains("skipped"), "{json}");
         let back: AppStatus = serde_json::from_str(&json).unwrap();
         assert_eq!(back, status);
     }

@@ -305,6 +305,7 @@ mod tests {
                     ),
                 ],
             }],
+            jobs: Vec::new(),
             endpoints: Vec::new(),
         };
         insta::assert_snapshot!(table(&status).trim_fmt());
@@ -363,6 +364,7 @@ mod tests {
                     }],
                 ),
             ],
+            jobs: Vec::new(),
             endpoints: Vec::new(),
         };
         insta::assert_snapshot!(table(&status).trim_fmt());

@@ -100,6 +100,7 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
         app: target.app.clone(),
         runtime: Runtime::Kubernetes,
         subs,
+        jobs: Vec::new(),
         endpoints,
     })
 }

@@ -23,6 +23,7 @@ pub(crate) fn app_status(run: &AppRun, paths: &AppPaths) -> AppStatus {
         app: run.app.name.clone(),
         runtime: Runtime::Local,
         subs,
+        jobs: Vec::new(),
         endpoints: Vec::new(),
     }
 }
