@@ -115,6 +115,12 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  zeppelin scale web=4 worker=0")]
     Scale(ScaleArgs),
 
+    /// Run a job now and wait for it: its output streams here, its exit status is ours.
+    #[command(
+        after_help = "Examples:\n  zeppelin run-job migrate\n  zeppelin run-job cleanup --k8s\n\nLocally the job runs in the running app's supervisor, or alone when the app is not running."
+    )]
+    RunJob(RunJobArgs),
+
     /// Apply the app to the Kubernetes cluster, wait until it runs, and prune what it no longer has.
     #[command(
         after_help = "Examples:\n  zeppelin deploy\n  zeppelin deploy --atomic --timeout 10m\n  zeppelin deploy --dry-run\n  zeppelin --context prod --namespace shop-prod deploy\n\nThe cluster comes from KUBECONFIG (or ~/.kube/config), or the pod's service account."
@@ -378,6 +384,16 @@ pub(crate) struct ScaleArgs {
     pub(crate) counts: Vec<SubCount>,
 
     /// Scale the Deployments in the Kubernetes cluster instead of the local replicas.
+    #[arg(long)]
+    pub(crate) k8s: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunJobArgs {
+    /// The job to run, from the app file's `[job.NAME]` tables.
+    pub(crate) job: String,
+
+    /// Run it in the Kubernetes cluster, from the job's deployed template.
     #[arg(long)]
     pub(crate) k8s: bool,
 }

@@ -14,6 +14,7 @@ mod ps;
 mod render;
 mod routes;
 mod run;
+mod run_job;
 mod scale;
 mod schema;
 mod stop;
@@ -33,6 +34,7 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::Run(args) => run::run(&args.into(), settings),
         Command::Supervise(args) => run::supervise(&args.into(), settings),
         Command::Routes(args) => routes::routes(&args.into(), settings),
+        Command::RunJob(args) => run_job::run_job(&args.into(), settings),
         Command::Deploy(args) => deploy::deploy(&args.into(), settings),
         Command::Diff => diff::diff(settings),
         Command::History(args) => history::history(&args.into(), settings),

@@ -38,6 +38,12 @@ impl LocalRuntime {
             })
     }
 
+    /// Runs job `name` once, streaming its output.
+    #[expect(clippy::unused_self, reason = "a placeholder until the runtime's run-job lands")]
+    pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
+        miette::bail!("run-job {name}: not built yet in the local runtime")
+    }
+
     pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
         let request = Request::Scale {
             counts: counts.clone(),

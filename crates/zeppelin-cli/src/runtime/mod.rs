@@ -83,6 +83,14 @@ impl Runtime {
         }
     }
 
+    /// Runs job `name` of the app once, streaming its output; the exit code is the job's.
+    pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
+        match self {
+            Self::Local(local) => local.run_job(name),
+            Self::Cluster(cluster) => cluster.run_job(name),
+        }
+    }
+
     /// Sets the replica count of each sub named, saying what it did on stderr.
     pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
         match self {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::args::{
-    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, ScaleArgs, StopArgs, SubsArgs, SuperviseArgs,
+    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs, SubsArgs, SuperviseArgs,
 };
 
 /// Where `ps`, `logs` and `scale` look: the local supervisor, or the cluster (`--k8s`).
@@ -168,6 +168,22 @@ impl From<ScaleArgs> for ScaleSettings {
                 .into_iter()
                 .map(|pair| (pair.sub, pair.count))
                 .collect(),
+            runtime: RuntimeKind::from_k8s(args.k8s),
+        }
+    }
+}
+
+/// `zeppelin run-job NAME [--k8s]`.
+#[derive(Debug)]
+pub(crate) struct RunJobSettings {
+    pub(crate) job: String,
+    pub(crate) runtime: RuntimeKind,
+}
+
+impl From<RunJobArgs> for RunJobSettings {
+    fn from(args: RunJobArgs) -> Self {
+        Self {
+            job: args.job,
             runtime: RuntimeKind::from_k8s(args.k8s),
         }
     }
