@@ -1,16 +1,20 @@
 //! The Kubernetes cluster: what every cluster command does first (a runtime for kube's
 //! async client, a checked connection, the app's target and its rendered manifest), and
-//! the cluster side of [`super::Runtime`] (status, pod logs and scale through the API).
+//! the cluster side of [`super::Runtime`] (status, pod logs, scale and runs of jobs
+//! through the API).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
 
 use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
 use zeppelin_kube::claims::{self, Claim};
 use zeppelin_kube::deploy::Target;
+use zeppelin_kube::pod_logs::LogLine;
 use zeppelin_kube::rollout::WorkloadKind;
+use zeppelin_kube::run_job::{Outcome, Started};
 use zeppelin_kube::{Cluster, ConnectOptions, Manifest, RenderOptions};
 
 use crate::log_lines::PALETTE;
@@ -66,6 +70,8 @@ pub(crate) struct ClusterRuntime {
     target: Target,
     /// `--context`.
     context: Option<String>,
+    /// Whether lines printed on stdout may be coloured.
+    color: bool,
 }
 
 impl ClusterRuntime {
@@ -74,6 +80,7 @@ impl ClusterRuntime {
             target: target(&app),
             app,
             context: settings.context.clone(),
+            color: settings.color && std::io::stdout().is_terminal(),
         }
     }
 
@@ -84,7 +91,7 @@ impl ClusterRuntime {
     pub(crate) fn status(&self) -> miette::Result<AppStatus> {
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
-            zeppelin_kube::status::app_status(&cluster, &self.target)
+            zeppelin_kube::status::app_status(&cluster, &self.target, &self.app.jobs)
                 .await
                 .into_diagnostic()
         })?
@@ -107,13 +114,46 @@ impl ClusterRuntime {
         )
     }
 
-    /// Each Deployment's replica count, refused under an autoscaler.
-    /// Runs job `name` once, streaming its output.
-    #[expect(clippy::unused_self, reason = "a placeholder until the runtime's run-job lands")]
-    pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
-        miette::bail!("run-job {name}: not built yet in the cluster runtime")
+    /// Runs job `name` once as a Job made from its deployed template, printing its pods'
+    /// lines as they come; the exit code is its last attempt's. Ctrl-C stops the waiting,
+    /// not the Job.
+    pub(crate) fn run_job(&self, name: &str) -> miette::Result<ExitCode> {
+        let job = self.app.job(name).into_diagnostic()?;
+        block_on(async {
+            let cluster = connect(self.context.clone()).await?;
+            let run = zeppelin_kube::run_job::start(&cluster, &self.target, job)
+                .await
+                .into_diagnostic()?;
+            eprintln!(
+                "zeppelin: created Job {} in namespace {} from {}",
+                run.name, run.namespace, run.template
+            );
+            let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+            let waiting = async {
+                let (outcome, ()) = tokio::join!(
+                    zeppelin_kube::run_job::wait(&cluster, &run, sender),
+                    print_lines(receiver, |_| self.color.then_some(PALETTE[0]))
+                );
+                outcome
+            };
+            tokio::select! {
+                outcome = waiting => {
+                    let outcome = outcome.into_diagnostic()?;
+                    report(&run, &outcome);
+                    Ok(ExitCode::from(outcome.exit_status()))
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!(
+                        "zeppelin: stopped waiting; Job {} keeps running in namespace {}: `zeppelin logs --k8s {} -f` follows it, `kubectl delete job {} -n {}` stops it",
+                        run.name, run.namespace, run.job, run.name, run.namespace
+                    );
+                    Ok(ExitCode::from(INTERRUPTED))
+                }
+            }
+        })?
     }
 
+    /// Each Deployment's replica count, refused under an autoscaler.
     pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
         self.app.check_subs(counts.keys()).into_diagnostic()?;
         block_on(async {
@@ -160,8 +200,14 @@ impl ClusterRuntime {
         let since_seconds = settings
             .since
             .map(|ago| i64::try_from(ago.as_secs()).unwrap_or(i64::MAX).max(1));
+        let (jobs, subs) = settings
+            .subs
+            .iter()
+            .cloned()
+            .partition(|name| self.app.jobs.contains_key(name));
         let options = zeppelin_kube::pod_logs::LogOptions {
-            subs: settings.subs.clone(),
+            subs,
+            jobs,
             follow: settings.follow,
             tail: settings.tail.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             since_seconds,
@@ -169,28 +215,67 @@ impl ClusterRuntime {
         };
         block_on(async {
             let cluster = connect(self.context.clone()).await?;
-            let (sender, mut receiver) = tokio::sync::mpsc::channel(1024);
+            let (sender, receiver) = tokio::sync::mpsc::channel(1024);
             let reader = zeppelin_kube::pod_logs::stream(&cluster, &self.target, &options, sender);
-            let printer = async {
-                let mut out = std::io::stdout().lock();
-                while let Some(line) = receiver.recv().await {
-                    let written = if color {
-                        let index = known.iter().position(|s| *s == line.sub).unwrap_or(0);
-                        let colour = PALETTE[index % PALETTE.len()];
-                        writeln!(out, "\x1b[{colour}m{} |\x1b[0m {}", line.pod, line.text)
-                    } else {
-                        writeln!(out, "{} | {}", line.pod, line.text)
-                    };
-                    if written.and_then(|()| out.flush()).is_err() {
-                        // The reader went away (`| head`): stop reading.
-                        return;
-                    }
-                }
-            };
+            let printer = print_lines(receiver, |line| {
+                color.then(|| {
+                    let index = known.iter().position(|s| *s == line.sub).unwrap_or(0);
+                    PALETTE[index % PALETTE.len()]
+                })
+            });
             let (read, ()) = tokio::join!(reader, printer);
             read.into_diagnostic()
         })?
     }
+}
+
+/// The exit status of a `run-job` whose waiting Ctrl-C stopped (128 + SIGINT, as a shell
+/// reports it).
+const INTERRUPTED: u8 = 130;
+
+/// Prints each line as `POD | TEXT` on stdout, the prefix in the colour `colour` gives,
+/// until the sender is gone or stdout's reader is.
+async fn print_lines(
+    mut receiver: tokio::sync::mpsc::Receiver<LogLine>,
+    colour: impl Fn(&LogLine) -> Option<&'static str>,
+) {
+    let mut out = std::io::stdout().lock();
+    while let Some(line) = receiver.recv().await {
+        let written = match colour(&line) {
+            Some(colour) => writeln!(out, "\x1b[{colour}m{} |\x1b[0m {}", line.pod, line.text),
+            None => writeln!(out, "{} | {}", line.pod, line.text),
+        };
+        if written.and_then(|()| out.flush()).is_err() {
+            // The reader went away (`| head`): stop reading.
+            return;
+        }
+    }
+}
+
+/// How the run ended, on stderr.
+fn report(run: &Started, outcome: &Outcome) {
+    let attempts = match outcome.attempts {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    };
+    if outcome.succeeded {
+        eprintln!("zeppelin: Job {} succeeded ({attempts})", run.name);
+        return;
+    }
+    let why = match (&outcome.reason, &outcome.message) {
+        (Some(reason), Some(message)) => format!("{reason}: {message}"),
+        (Some(reason), None) => reason.clone(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => "failed".to_owned(),
+    };
+    let last = match outcome.exit {
+        Some(code) => format!("the last attempt exited with code {code}"),
+        None => "the last attempt was stopped before it exited".to_owned(),
+    };
+    eprintln!(
+        "zeppelin: Job {} failed ({attempts}): {why}; {last}",
+        run.name
+    );
 }
 
 /// The claims kept, one a line, and the command that deletes exactly them.

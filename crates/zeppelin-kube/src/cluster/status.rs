@@ -1,15 +1,17 @@
 //! `zeppelin ps --k8s`: the app's Deployments, StatefulSets, pods and Ingress addresses in
-//! the same status model the local runtime reports. A stateful sub's replica lists its
+//! the same status model the local runtime reports, and its jobs' runs (`job_status`). A stateful sub's replica lists its
 //! volumes: the claim each mounts and, once bound, the claim's capacity (the full list of
 //! claims, kept ones included, comes from [`claims::list`](crate::claims::list)).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job as KubeJob};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 use zeppelin_core::Quantity;
+use zeppelin_core::model::Job;
 use zeppelin_core::status::{
     AppStatus, ReplicaState, ReplicaStatus, Runtime, SubStatus, VolumeStatus,
 };
@@ -17,13 +19,20 @@ use zeppelin_core::status::{
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, request};
+use crate::cluster::job_runs::job_name;
+use crate::cluster::job_status::job_statuses;
 use crate::cluster::pods::waiting_reason;
 use crate::cluster::target::Target;
 use crate::render::labels::NAME;
 use crate::render::labels::owner_selector;
 
-/// The app's status as the cluster sees it now.
-pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus, ClusterError> {
+/// The app's status as the cluster sees it now; `jobs` are the app file's (Jobs and
+/// CronJobs are listed only when it has some).
+pub async fn app_status(
+    cluster: &Cluster,
+    target: &Target,
+    jobs: &BTreeMap<String, Job>,
+) -> Result<AppStatus, ClusterError> {
     let ns = &target.namespace;
     let selector = owner_selector(&target.app);
     let params = ListParams::default().labels(&selector);
@@ -31,12 +40,17 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
     let ingresses: Api<Ingress> = Api::namespaced(cluster.client.clone(), ns);
     let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
-    let (deployments, stateful_sets, pods, ingresses, claims) = futures::join!(
+    let kube_jobs: Api<KubeJob> = Api::namespaced(cluster.client.clone(), ns);
+    let cron_jobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), ns);
+    let scheduled = jobs.values().any(|j| j.schedule.is_some());
+    let (deployments, stateful_sets, pods, ingresses, claims, kube_jobs, cron_jobs) = futures::join!(
         deployments.list(&params),
         stateful_sets.list(&params),
         pods.list(&params),
         ingresses.list(&params),
-        claims::list_if_allowed(cluster, target)
+        claims::list_if_allowed(cluster, target),
+        list_if(!jobs.is_empty(), &kube_jobs, &params),
+        list_if(scheduled, &cron_jobs, &params),
     );
     let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
     let deployments = deployments.map_err(request(action("Deployments")))?;
@@ -44,8 +58,15 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
     let pods = pods.map_err(request(action("pods")))?;
     let ingresses = ingresses.map_err(request(action("Ingresses")))?;
     let claims = claims?;
+    let kube_jobs = kube_jobs.map_err(request(action("Jobs")))?;
+    let cron_jobs = cron_jobs.map_err(request(action("CronJobs")))?;
     let mut by_sub: BTreeMap<String, Vec<ReplicaStatus>> = BTreeMap::new();
-    for pod in &pods.items {
+    // A job's pods are its runs' attempts, reported with the job.
+    for pod in pods
+        .items
+        .iter()
+        .filter(|p| job_name(&p.metadata).is_none())
+    {
         let Some(sub) = pod.metadata.labels.as_ref().and_then(|l| l.get(NAME)) else {
             continue;
         };
@@ -100,9 +121,26 @@ pub async fn app_status(cluster: &Cluster, target: &Target) -> Result<AppStatus,
         app: target.app.clone(),
         runtime: Runtime::Kubernetes,
         subs,
-        jobs: Vec::new(),
+        jobs: job_statuses(
+            jobs,
+            &kube_jobs,
+            &cron_jobs,
+            &pods.items,
+            k8s_openapi::jiff::Timestamp::now(),
+        ),
         endpoints,
     })
+}
+
+/// The objects of `api` that `params` selects when `wanted`, else none (and no request).
+async fn list_if<K>(wanted: bool, api: &Api<K>, params: &ListParams) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if !wanted {
+        return Ok(Vec::new());
+    }
+    Ok(api.list(params).await?.items)
 }
 
 /// The pods of sub `name`, sorted by name.
