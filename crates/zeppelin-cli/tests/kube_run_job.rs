@@ -325,6 +325,46 @@ fn a_run_stopped_at_its_deadline_exits_one_saying_so() {
 }
 
 #[test]
+fn ctrl_c_stops_the_waiting_and_the_job_keeps_running() {
+    let world = World::new();
+    // The image cannot be pulled: the run waits until its minute-long deadline.
+    world.cron_job("report", "acme/does-not-exist:1", "0 0 1 1 *", true);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
+        .current_dir(world.dir.path())
+        .env("KUBECONFIG", &world.kubeconfig)
+        .env("NO_COLOR", "1")
+        .args(["run-job", "report", "--k8s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut created = String::new();
+    stderr.read_line(&mut created).unwrap();
+    assert!(created.contains("created Job report-run-"), "{created}");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    let jobs = world.list("batch", "Job");
+    let name = jobs[0]["metadata"]["name"].as_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "stopped waiting; Job {name} keeps running in namespace shop"
+        )) && said.contains("`zeppelin logs --k8s report -f` follows it")
+            && said.contains(&format!("`kubectl delete job {name} -n shop` stops it")),
+        "{said}"
+    );
+    assert!(
+        jobs[0]["status"]["conditions"].is_null(),
+        "the Job still runs: {}",
+        jobs[0]["status"]
+    );
+}
+
+#[test]
 fn run_job_of_a_before_job_copies_its_deployed_job() {
     let world = World::new();
     world.before_job("migrate", "0123456789", "acme/migrate:1");

@@ -9,6 +9,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic as _;
+use tokio::signal::unix::{SignalKind, signal};
 use zeppelin_core::{App, AppStatus};
 use zeppelin_kube::claims::{self, Claim};
 use zeppelin_kube::deploy::Target;
@@ -124,6 +125,8 @@ impl ClusterRuntime {
             let run = zeppelin_kube::run_job::start(&cluster, &self.target, job)
                 .await
                 .into_diagnostic()?;
+            // Caught from here on: once the Job exists, Ctrl-C only stops the waiting.
+            let mut interrupt = signal(SignalKind::interrupt()).into_diagnostic()?;
             eprintln!(
                 "zeppelin: created Job {} in namespace {} from {}",
                 run.name, run.namespace, run.template
@@ -142,7 +145,7 @@ impl ClusterRuntime {
                     report(&run, &outcome);
                     Ok(ExitCode::from(outcome.exit_status()))
                 }
-                _ = tokio::signal::ctrl_c() => {
+                _ = interrupt.recv() => {
                     eprintln!(
                         "zeppelin: stopped waiting; Job {} keeps running in namespace {}: `zeppelin logs --k8s {} -f` follows it, `kubectl delete job {} -n {}` stops it",
                         run.name, run.namespace, run.job, run.name, run.namespace
