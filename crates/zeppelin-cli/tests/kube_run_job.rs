@@ -1,8 +1,9 @@
 //! Jobs on Kubernetes from the cluster side, through the real binary against the test API
 //! server (`zeppelin-kubefake`): `run-job --k8s` makes a Job from the deployed template
 //! (a `CronJob`, or a `before` job's `<job>-<hash>` Job), streams every attempt's lines and
-//! exits with the last attempt's status; `ps --k8s` reports each job's last run and next
-//! run; `logs --k8s` reads a job's pods.
+//! exits with the last attempt's status (Ctrl-C stops the waiting, not the Job; an
+//! unreachable cluster is the usual error); `ps --k8s` reports each job's last run and
+//! next run; `logs --k8s` reads a job's pods.
 //!
 //! The templates are made here, shaped as `deploy` renders them (the app's labels plus
 //! `zeppelin.dev/job`, and `zeppelin.dev/job-inputs` on a before job's Job), so these tests
@@ -525,4 +526,40 @@ fn logs_of_a_job_print_only_its_pods_lines() {
         let api = text.lines().filter(|l| l.starts_with("api-1 | ")).count();
         assert_eq!(api > 0, args.len() == 4, "{args:?}: {text}");
     }
+}
+
+#[test]
+fn run_job_on_an_unreachable_cluster_says_so() {
+    let dir = TestDir::new();
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.write(
+        "kubeconfig",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\nusers:\n- name: gone\n  user: {{}}\n"
+        ),
+    );
+    dir.write("zeppelin.toml", APP_FILE);
+    let out = assert_cmd::Command::cargo_bin("zeppelin")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("NO_COLOR", "1")
+        .args(["run-job", "report", "--k8s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot reach the cluster at http://127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("created Job"), "{err}");
 }
