@@ -167,7 +167,8 @@ image = "api:1"
             ),
         ];
         let pod: Pod = serde_json::from_value(json!({
-            "metadata": {"name": "migrate-run-1772359200-abcde", "creationTimestamp": "2026-03-01T10:00:05Z",
+            "metadata": {"name": "migrate-run-1772359200-abcde",
+                         "creationTimestamp": "2026-03-01T10:00:05Z",
                          "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
                                               "name": "migrate-run-1772359200",
                                               "uid": "uid-migrate-run-1772359200"}]},

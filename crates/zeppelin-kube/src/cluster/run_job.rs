@@ -387,7 +387,8 @@ pub async fn wait(
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    if let Some(error) = watch_error(&format!("the pods of Job {}", run.name), &error) {
+                    let what = format!("the pods of Job {}", run.name);
+                    if let Some(error) = watch_error(&what, &error) {
                         return Err(error);
                     }
                 }

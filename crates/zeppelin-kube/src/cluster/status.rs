@@ -1,7 +1,8 @@
 //! `zeppelin ps --k8s`: the app's Deployments, StatefulSets, pods and Ingress addresses in
-//! the same status model the local runtime reports, and its jobs' runs (`job_status`). A stateful sub's replica lists its
-//! volumes: the claim each mounts and, once bound, the claim's capacity (the full list of
-//! claims, kept ones included, comes from [`claims::list`](crate::claims::list)).
+//! the same status model the local runtime reports, and its jobs' runs (`job_status`). A
+//! stateful sub's replica lists its volumes: the claim each mounts and, once bound, the
+//! claim's capacity (the full list of claims, kept ones included, comes from
+//! [`claims::list`](crate::claims::list)).
 
 use std::collections::BTreeMap;
 
@@ -43,7 +44,7 @@ pub async fn app_status(
     let kube_jobs: Api<KubeJob> = Api::namespaced(cluster.client.clone(), ns);
     let cron_jobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), ns);
     let scheduled = jobs.values().any(|j| j.schedule.is_some());
-    let (deployments, stateful_sets, pods, ingresses, claims, kube_jobs, cron_jobs) = futures::join!(
+    let lists = futures::join!(
         deployments.list(&params),
         stateful_sets.list(&params),
         pods.list(&params),
@@ -52,6 +53,7 @@ pub async fn app_status(
         list_if(!jobs.is_empty(), &kube_jobs, &params),
         list_if(scheduled, &cron_jobs, &params),
     );
+    let (deployments, stateful_sets, pods, ingresses, claims, kube_jobs, cron_jobs) = lists;
     let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
     let deployments = deployments.map_err(request(action("Deployments")))?;
     let stateful_sets = stateful_sets.map_err(request(action("StatefulSets")))?;
