@@ -53,7 +53,7 @@ image = "acme/report:1"
 struct World {
     dir: TestDir,
     kubeconfig: PathBuf,
-    _fake: FakeApiServer,
+    fake: FakeApiServer,
     runtime: tokio::runtime::Runtime,
     client: kube::Client,
 }
@@ -67,7 +67,7 @@ impl World {
         let world = Self {
             dir,
             kubeconfig,
-            _fake: fake,
+            fake,
             runtime,
             client,
         };
@@ -363,6 +363,30 @@ fn ctrl_c_stops_the_waiting_and_the_job_keeps_running() {
         "the Job still runs: {}",
         jobs[0]["status"]
     );
+}
+
+#[test]
+fn a_run_watched_through_dropped_watches_shows_each_line_once() {
+    let world = World::new();
+    world.cron_job("report", "acme/report-crashloop:1", "0 0 1 1 *", true);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let out = std::thread::scope(|scope| {
+        // The API server ends every watch again and again, as a restarting one would.
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                world.fake.drop_watches();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let out = world.zeppelin(&["run-job", "report", "--k8s"]);
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        out
+    });
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(err.contains("failed (2 attempts)"), "{err}");
+    let lines = lines_of(&text, "report");
+    assert_eq!(lines.len(), 4, "two lines of each attempt, once:\n{text}");
 }
 
 #[test]
