@@ -20,6 +20,9 @@ const MAX_COUNTED: u32 = 1000;
 /// The time jobs are scheduled, started and shown in.
 #[derive(Debug, Clone)]
 pub struct Clock {
+    /// The wall clock itself (no test variable set): it follows the system's time, also
+    /// across a suspend, which the monotonic clock below does not count.
+    wall: bool,
     real: Instant,
     shown: Timestamp,
     speed: f64,
@@ -28,6 +31,7 @@ pub struct Clock {
 impl Default for Clock {
     fn default() -> Self {
         Self {
+            wall: true,
             real: Instant::now(),
             shown: Timestamp::now(),
             speed: 1.0,
@@ -41,6 +45,7 @@ impl Clock {
     pub fn from_env() -> Result<Self, String> {
         let mut clock = Self::default();
         if let Ok(speed) = std::env::var(SPEED_VAR) {
+            clock.wall = false;
             clock.speed = speed
                 .parse::<f64>()
                 .ok()
@@ -48,6 +53,7 @@ impl Clock {
                 .ok_or_else(|| format!("{SPEED_VAR}={speed} is not a positive number"))?;
         }
         if let Ok(start) = std::env::var(START_VAR) {
+            clock.wall = false;
             clock.shown = start
                 .parse()
                 .map_err(|err| format!("{START_VAR}={start} is not an RFC 3339 time: {err}"))?;
@@ -57,6 +63,9 @@ impl Clock {
 
     /// The time now.
     pub fn now(&self) -> Timestamp {
+        if self.wall {
+            return Timestamp::now();
+        }
         let elapsed = self.real.elapsed().mul_f64(self.speed);
         jiff::SignedDuration::try_from(elapsed)
             .ok()
@@ -173,6 +182,7 @@ mod tests {
     #[test]
     fn a_fast_clock_runs_ahead_of_the_wall_clock() {
         let clock = Clock {
+            wall: false,
             real: Instant::now(),
             shown: at("2026-03-01T10:00:00Z"),
             speed: 60.0,

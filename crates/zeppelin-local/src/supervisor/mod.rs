@@ -8,7 +8,9 @@
 //! they change: two operations interleaving would start, roll or stop the same replicas
 //! twice. The operations are built in [`reconcile`] from the steps in [`subs`]; restarts and
 //! changed subs are rolled one replica at a time ([`roll`]); [`status`] builds what `ps`
-//! prints.
+//! prints. Jobs run through [`jobs`] (a `before` job inside the operation that needs it,
+//! any job on demand) and [`schedule`] (scheduled jobs at their times); they do not take
+//! the gate, and a stop ends them before the subs.
 
 mod jobs;
 mod reconcile;
