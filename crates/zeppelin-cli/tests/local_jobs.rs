@@ -346,3 +346,29 @@ schedule = "* * * * *"
         .success()
         .stdout(contains("schedule * * * * *"));
 }
+
+#[test]
+fn ctrl_c_of_a_foreground_run_stops_a_migration_in_progress_and_what_it_gates_never_starts() {
+    let app = TestApp::new(&format!(
+        r#"{API}
+[job.migrate]
+run = "echo migrating; echo $$ > group; sleep 60 & sleep 60"
+before = ["api"]
+"#
+    ));
+    let mut run = app.spawn(&["run"]);
+    wait_for("the migration to start", || {
+        (!app.read("group").is_empty()).then_some(())
+    });
+    let group: i32 = app.read("group").trim().parse().unwrap();
+    harness::app::send_signal(
+        i32::try_from(run.id()).unwrap(),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    run.wait().unwrap();
+    let mut out = String::new();
+    run.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!(out, "migrate | migrating\n", "streamed like a sub's output");
+    assert!(!group_alive(group), "the job's whole group was stopped");
+    assert_eq!(app.read("events"), "", "api never started");
+}
