@@ -257,6 +257,13 @@ retries = 2
     assert_eq!(flaky["last_run"]["attempts"], 2);
     assert_eq!(job_status(&app, "report")["state"], "failed");
     std::fs::remove_file(app.file("tried")).unwrap();
+    app.zeppelin(&["run-job", "flaky"])
+        .assert()
+        .success()
+        .stdout("second try\n")
+        .stderr(contains(
+            "job flaky failed (exited with status 1); trying again, attempt 2 of 3",
+        ));
     app.zeppelin(&["run-job", "report"])
         .assert()
         .code(7)

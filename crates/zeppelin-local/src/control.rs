@@ -22,6 +22,7 @@ use zeppelin_core::status::JobRun;
 use crate::accept_errors::{AcceptErrors, BACKOFF};
 use crate::capture::{Echo, Stream};
 use crate::error::Error;
+use crate::job::{JobEvent, OnJobEvent};
 use crate::paths::AppPaths;
 use crate::supervisor::{Applied, JobsRan, Supervisor};
 
@@ -45,8 +46,8 @@ pub enum Request {
         #[serde(default)]
         rerun_jobs: bool,
     },
-    /// Run this job now; its output comes back as [`Reply::JobLine`]s, then
-    /// [`Reply::JobDone`].
+    /// Run this job now; its output comes back as [`Reply::JobLine`]s (and its retries as
+    /// [`Reply::JobRetry`]s), then [`Reply::JobDone`].
     RunJob { job: String },
     /// Set replica counts.
     Scale { counts: BTreeMap<String, u32> },
@@ -111,6 +112,13 @@ pub enum Reply {
         stream: Stream,
         text: String,
     },
+    /// The job a [`Request::RunJob`] runs failed an attempt (`after` says how) and starts
+    /// attempt `attempt` of `of`.
+    JobRetry {
+        attempt: u32,
+        of: u32,
+        after: String,
+    },
     /// The job a [`Request::RunJob`] runs ended.
     JobDone(JobRun),
     Error(String),
@@ -162,14 +170,27 @@ pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, 
     }
 }
 
-/// Runs `job` in the app's supervisor, handing each line of its output to `on_line` as
-/// it comes; the run once it ended. `NotRunning` when no supervisor runs the app. Waits as
-/// long as the run goes (the job's own timeout bounds it).
+/// What a [`run_job`] caller is told while the run goes.
+#[derive(Debug, Clone, Copy)]
+pub enum JobNews<'a> {
+    /// A line of its output.
+    Line { stream: Stream, text: &'a str },
+    /// An attempt failed (`after` says how); attempt `attempt` of `of` starts.
+    Retry {
+        attempt: u32,
+        of: u32,
+        after: &'a str,
+    },
+}
+
+/// Runs `job` in the app's supervisor, handing each line of its output and each retry to
+/// `on_news` as they come; the run once it ended. `NotRunning` when no supervisor runs the
+/// app. Waits as long as the run goes (the job's own timeout bounds it).
 pub fn run_job(
     paths: &AppPaths,
     app: &str,
     job: &str,
-    mut on_line: impl FnMut(Stream, &str),
+    mut on_news: impl FnMut(JobNews<'_>),
 ) -> Result<JobRun, Error> {
     let control = |source| Error::Control {
         socket: paths.socket.clone(),
@@ -202,7 +223,15 @@ pub fn run_job(
             return Err(control(std::io::ErrorKind::UnexpectedEof.into()));
         }
         match serde_json::from_str(&answer) {
-            Ok(Reply::JobLine { stream, text }) => on_line(stream, &text),
+            Ok(Reply::JobLine { stream, text }) => on_news(JobNews::Line {
+                stream,
+                text: &text,
+            }),
+            Ok(Reply::JobRetry { attempt, of, after }) => on_news(JobNews::Retry {
+                attempt,
+                of,
+                after: &after,
+            }),
             Ok(Reply::JobDone(run)) => return Ok(run),
             Ok(Reply::Error(message)) => return Err(Error::Refused(message)),
             Ok(other) => {
@@ -396,13 +425,29 @@ impl Server {
     /// stop the run.
     async fn run_job(&self, job: &str, write: &mut tokio::net::unix::OwnedWriteHalf) -> Reply {
         let (lines, mut received) = tokio::sync::mpsc::unbounded_channel::<Reply>();
-        let tee: Echo = Arc::new(move |line| {
+        let retries = lines.clone();
+        let echo: Echo = Arc::new(move |line| {
             let _ = lines.send(Reply::JobLine {
                 stream: line.stream,
                 text: String::from_utf8_lossy(line.text).into_owned(),
             });
         });
-        let run = self.supervisor.run_job(job, Some(tee));
+        let on_event: OnJobEvent = Arc::new(move |event| {
+            if let JobEvent::Attempt {
+                attempt,
+                of,
+                after: Some(after),
+                ..
+            } = event
+            {
+                let _ = retries.send(Reply::JobRetry {
+                    attempt: *attempt,
+                    of: *of,
+                    after: (*after).to_owned(),
+                });
+            }
+        });
+        let run = self.supervisor.run_job(job, echo, on_event);
         tokio::pin!(run);
         let mut connected = true;
         let result = loop {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
 use zeppelin_local::Stream;
-use zeppelin_local::control::{Reply, Request};
+use zeppelin_local::control::{JobNews, Reply, Request};
 use zeppelin_local::job::JobEvent;
 use zeppelin_local::logs::{Entry, Query};
 
@@ -50,8 +50,16 @@ impl LocalRuntime {
     pub(crate) fn run_job(&self, name: &str) -> miette::Result<ExitCode> {
         let paths = self.supervisor.paths();
         let in_supervisor =
-            zeppelin_local::control::run_job(paths, &self.app.name, name, |stream, text| {
-                show(stream, text.as_bytes());
+            zeppelin_local::control::run_job(paths, &self.app.name, name, |news| match news {
+                JobNews::Line { stream, text } => show(stream, text.as_bytes()),
+                JobNews::Retry { attempt, of, after } => {
+                    crate::job_notes::say_job_event(&JobEvent::Attempt {
+                        job: name,
+                        attempt,
+                        of,
+                        after: Some(after),
+                    });
+                }
             });
         let run = match in_supervisor {
             Ok(run) => {

@@ -37,30 +37,39 @@ pub struct JobsRan {
     pub unchanged: Vec<String>,
 }
 
-impl JobsRan {
-    pub fn is_empty(&self) -> bool {
-        self.ran.is_empty() && self.unchanged.is_empty()
-    }
+/// Whoever waits on one run besides the supervisor's own terminal (a `run-job` caller):
+/// shown each line of its output and each of its events.
+pub(crate) struct Watcher {
+    pub(crate) echo: Echo,
+    pub(crate) on_event: OnJobEvent,
 }
 
 impl Jobs {
-    /// Runs `job` now with the app's environment `env`, its output also shown to `tee`.
-    /// Refused when a run of it goes (here, or alone in another command).
+    /// Runs `job` now with the app's environment `env`, also shown to `watcher`. Refused
+    /// when a run of it goes (here, or alone in another command).
     pub(crate) async fn run(
         &self,
         subs: &Subs,
         job: &Job,
         env: &AppEnv,
-        tee: Option<Echo>,
+        watcher: Option<Watcher>,
     ) -> Result<JobRun, Error> {
         let paths = &subs.runtime.paths;
         let lock = RunLock::take(paths, &job.name)?;
+        let (tee, watched) = watcher.map(|w| (w.echo, w.on_event)).unzip();
         let echo: Option<Echo> = match (subs.echo.clone(), tee) {
             (Some(shown), Some(tee)) => Some(Arc::new(move |line: &crate::LogLine<'_>| {
                 shown(line);
                 tee(line);
             })),
             (shown, tee) => shown.or(tee),
+        };
+        let on_event: Option<OnJobEvent> = match (self.on_event.clone(), watched) {
+            (Some(told), Some(watched)) => Some(Arc::new(move |event: &JobEvent<'_>| {
+                told(event);
+                watched(event);
+            })),
+            (told, watched) => told.or(watched),
         };
         let app_logs = subs.state.read(|run| run.app.logs.clone());
         let (log, writer) =
@@ -72,7 +81,6 @@ impl Jobs {
         let state = Arc::clone(&subs.state);
         let clock = self.clock.clone();
         let stop = self.stop.clone();
-        let on_event = self.on_event.clone();
         // A task of its own: an operation that gives up waiting (the start, on Ctrl-C) does
         // not leave the process unwatched; the stop ends it.
         let task = tokio::spawn(async move {

@@ -38,8 +38,8 @@ use crate::paths::AppPaths;
 use crate::reaper::Reaper;
 use crate::runtime::ReplicaRuntime;
 
-use jobs::Jobs;
 pub use jobs::JobsRan;
+use jobs::{Jobs, Watcher};
 pub use reconcile::{Applied, Rolled};
 use state::{JobBook, State};
 use subs::{Subs, preflight_env};
@@ -143,13 +143,20 @@ impl Supervisor {
         reconcile::stop_all(&self.subs).await
     }
 
-    /// Runs job `name` of the app now, its output also shown to `tee`; refused while a run
-    /// of it goes. Does not wait for the operation gate: a job runs beside what runs.
-    pub async fn run_job(&self, name: &str, tee: Option<Echo>) -> Result<JobRun, Error> {
+    /// Runs job `name` of the app now, its output and events also handed to `echo` and
+    /// `on_event` (a `run-job` caller's); refused while a run of it goes. Does not wait for
+    /// the operation gate: a job runs beside what runs.
+    pub async fn run_job(
+        &self,
+        name: &str,
+        echo: Echo,
+        on_event: OnJobEvent,
+    ) -> Result<JobRun, Error> {
         let app = self.subs.state.app();
         let job = app.job(name)?;
         let env = AppEnv::resolve(&app, &self.subs.runtime.paths)?;
-        self.jobs.run(&self.subs, job, &env, tee).await
+        let watcher = Watcher { echo, on_event };
+        self.jobs.run(&self.subs, job, &env, Some(watcher)).await
     }
 
     /// Stops the named subs (their replicas stay listed as stopped).
