@@ -104,8 +104,10 @@ pub(crate) enum Command {
     Stop(StopArgs),
 
     /// Restart subs one replica at a time, each waited until healthy.
-    #[command(after_help = "Examples:\n  zeppelin restart\n  zeppelin restart web")]
-    Restart(SubsArgs),
+    #[command(
+        after_help = "Examples:\n  zeppelin restart\n  zeppelin restart web\n  zeppelin restart api --rerun-jobs   # run the jobs `before` api again, changed or not"
+    )]
+    Restart(RestartArgs),
 
     /// List the routes the gateway serves, and where each goes.
     #[command(after_help = "Examples:\n  zeppelin routes\n  zeppelin routes --format json")]
@@ -217,6 +219,11 @@ pub(crate) struct RunArgs {
     /// Serve the routes on this port instead of the app file's `[gateway] port`.
     #[arg(long, value_name = "PORT")]
     pub(crate) gateway_port: Option<u16>,
+
+    /// Run every `before` job, even those whose inputs did not change since their last
+    /// success.
+    #[arg(long)]
+    pub(crate) rerun_jobs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +233,9 @@ pub(crate) struct SuperviseArgs {
 
     #[arg(long, value_name = "PORT")]
     pub(crate) gateway_port: Option<u16>,
+
+    #[arg(long)]
+    pub(crate) rerun_jobs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -310,8 +320,8 @@ pub(crate) struct DeleteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// Subs whose logs to show; all when none is given.
-    #[arg(value_name = "SUB")]
+    /// Subs (or jobs) whose logs to show; every sub and job when none is given.
+    #[arg(value_name = "SUB|JOB")]
     pub(crate) subs: Vec<String>,
 
     /// Keep printing new lines as they are written.
@@ -347,10 +357,15 @@ pub(crate) struct RoutesArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct SubsArgs {
-    /// Subs to act on; the whole app when none is given.
+pub(crate) struct RestartArgs {
+    /// Subs to restart; the whole app when none is given.
     #[arg(value_name = "SUB")]
     pub(crate) subs: Vec<String>,
+
+    /// Run the `before` jobs gating these subs, even those whose inputs did not change
+    /// since their last success.
+    #[arg(long)]
+    pub(crate) rerun_jobs: bool,
 }
 
 #[derive(Debug, Args)]

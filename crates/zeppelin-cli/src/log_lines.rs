@@ -8,17 +8,20 @@ use zeppelin_local::Stream;
 /// ANSI colours given to subs in turn.
 pub(crate) const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
-/// Prefixes lines with their replica's name, aligned and coloured.
+/// Prefixes lines with their replica's name (a job's, which has one process, with its
+/// name alone: `migrate | line`), aligned and coloured.
 #[derive(Debug, Clone)]
 pub(crate) struct LinePrinter {
     subs: Vec<String>,
+    /// The names among `subs` that are jobs.
+    jobs: Vec<String>,
     width: usize,
     color: bool,
 }
 
 impl LinePrinter {
-    /// A printer for these subs (their order picks the colours).
-    /// A printer for `subs` of `app`, wide enough for its largest replica number.
+    /// A printer for `subs` of `app` (their order picks the colours; job names may be
+    /// among them), wide enough for its largest replica number.
     pub(crate) fn for_app(app: &zeppelin_core::App, subs: Vec<String>, color: bool) -> Self {
         let max_replicas = app
             .subs
@@ -26,13 +29,29 @@ impl LinePrinter {
             .map(zeppelin_core::Sub::local_replicas)
             .max()
             .unwrap_or(1);
-        Self::new(subs, max_replicas, color)
+        let jobs = app.jobs.keys().cloned().collect();
+        Self::with_jobs(subs, jobs, max_replicas, color)
     }
 
-    pub(crate) fn new(subs: Vec<String>, max_replicas: u32, color: bool) -> Self {
+    fn with_jobs(subs: Vec<String>, jobs: Vec<String>, max_replicas: u32, color: bool) -> Self {
         let digits = max_replicas.max(1).saturating_sub(1).to_string().len();
-        let width = subs.iter().map(String::len).max().unwrap_or(0) + 1 + digits;
-        Self { subs, width, color }
+        let width = subs
+            .iter()
+            .map(|name| {
+                if jobs.contains(name) {
+                    name.len()
+                } else {
+                    name.len() + 1 + digits
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        Self {
+            subs,
+            jobs,
+            width,
+            color,
+        }
     }
 
     /// Writes one line; errors (a closed pipe) are the caller's to act on.
@@ -45,7 +64,11 @@ impl LinePrinter {
         stream: Stream,
         text: &[u8],
     ) -> std::io::Result<()> {
-        let name = format!("{sub}.{replica}");
+        let name = if self.jobs.iter().any(|job| job == sub) {
+            sub.to_owned()
+        } else {
+            format!("{sub}.{replica}")
+        };
         let time = time.map(|t| format!("{t} ")).unwrap_or_default();
         let marker = if stream == Stream::Err { '!' } else { '|' };
         if self.color {

@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod confirm;
 mod diagnostics;
+mod job_notes;
 mod log_lines;
 mod progress;
 mod runtime;

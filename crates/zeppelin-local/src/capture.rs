@@ -77,6 +77,18 @@ impl SubLog {
         settings: Logs,
         echo: Option<Echo>,
     ) -> Result<Self, Error> {
+        Self::open_joined(sub, path, settings, echo).map(|(log, _)| log)
+    }
+
+    /// [`Self::open`], with the writer thread, which ends once every handle of the log is
+    /// dropped and every line written and echoed: a job's run waits for it, so its last
+    /// lines reach the caller before its end does.
+    pub(crate) fn open_joined(
+        sub: &str,
+        path: PathBuf,
+        settings: Logs,
+        echo: Option<Echo>,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), Error> {
         let shown = path.clone();
         let open_error = |source| Error::LogFile {
             sub: sub.to_owned(),
@@ -97,11 +109,11 @@ impl SubLog {
             size,
             echo,
         };
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("log-{sub}"))
             .spawn(move || writer.run(rx))
             .map_err(open_error)?;
-        Ok(Self { tx })
+        Ok((Self { tx }, thread))
     }
 
     /// Starts copying one pipe of a replica into the log; the task ends at end of file.

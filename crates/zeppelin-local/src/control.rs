@@ -17,11 +17,14 @@ use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::AppStatus;
+use zeppelin_core::status::JobRun;
 
 use crate::accept_errors::{AcceptErrors, BACKOFF};
+use crate::capture::{Echo, Stream};
 use crate::error::Error;
+use crate::job::{JobEvent, OnJobEvent};
 use crate::paths::AppPaths;
-use crate::supervisor::{Applied, Supervisor};
+use crate::supervisor::{Applied, JobsRan, Supervisor};
 
 /// A request to the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,8 +39,16 @@ pub enum Request {
     /// Stop these subs where they run and delete their data, with no operation in between
     /// (`zeppelin stop --delete-data`); they may name subs that left the app.
     DeleteData { subs: Vec<String> },
-    /// Restart these subs (all when empty), one replica at a time.
-    Restart { subs: Vec<String> },
+    /// Restart these subs (all when empty), one replica at a time, after the `before` jobs
+    /// gating them when their inputs changed (every one with `rerun_jobs`).
+    Restart {
+        subs: Vec<String>,
+        #[serde(default)]
+        rerun_jobs: bool,
+    },
+    /// Run this job now; its output comes back as [`Reply::JobLine`]s (and its retries as
+    /// [`Reply::JobRetry`]s), then [`Reply::JobDone`].
+    RunJob { job: String },
     /// Set replica counts.
     Scale { counts: BTreeMap<String, u32> },
     /// Read this app file again and apply the difference; `gateway_port` is the new run's
@@ -46,6 +57,9 @@ pub enum Request {
         file: PathBuf,
         #[serde(default)]
         gateway_port: Option<u16>,
+        /// Run every `before` job, changed or not.
+        #[serde(default)]
+        rerun_jobs: bool,
     },
     /// The gateway's port and routes.
     Routes,
@@ -56,7 +70,11 @@ pub enum Request {
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
     Status(AppStatus),
-    Started,
+    /// The first start is over; `jobs` are the `before` jobs it ran or left alone.
+    Started {
+        #[serde(default)]
+        jobs: JobsRan,
+    },
     Stopped {
         clean: bool,
     },
@@ -64,6 +82,8 @@ pub enum Reply {
     /// The subs were restarted; `rolled` are the stateful ones.
     Restarted {
         rolled: Vec<crate::supervisor::Rolled>,
+        #[serde(default)]
+        jobs: JobsRan,
     },
     /// The data was deleted; `stopped` names the subs that had to be stopped for it.
     DataDeleted {
@@ -74,11 +94,33 @@ pub enum Reply {
         gateway_port: u16,
         routes: Vec<crate::gateway::RouteTarget>,
     },
-    /// The first start failed; `sub` names the sub that did not become healthy.
+    /// The first start failed; `sub` names the sub that did not become healthy, `job` the
+    /// `before` job that failed.
     StartFailed {
         sub: Option<String>,
+        #[serde(default)]
+        job: Option<String>,
         message: String,
     },
+    /// A `before` job failed, so the operation stopped there.
+    JobFailed {
+        job: String,
+        message: String,
+    },
+    /// A line of output of the job a [`Request::RunJob`] runs (lossy UTF-8).
+    JobLine {
+        stream: Stream,
+        text: String,
+    },
+    /// The job a [`Request::RunJob`] runs failed an attempt (`after` says how) and starts
+    /// attempt `attempt` of `of`.
+    JobRetry {
+        attempt: u32,
+        of: u32,
+        after: String,
+    },
+    /// The job a [`Request::RunJob`] runs ended.
+    JobDone(JobRun),
     Error(String),
 }
 
@@ -128,6 +170,85 @@ pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, 
     }
 }
 
+/// What a [`run_job`] caller is told while the run goes.
+#[derive(Debug, Clone, Copy)]
+pub enum JobNews<'a> {
+    /// A line of its output.
+    Line { stream: Stream, text: &'a str },
+    /// An attempt failed (`after` says how); attempt `attempt` of `of` starts.
+    Retry {
+        attempt: u32,
+        of: u32,
+        after: &'a str,
+    },
+}
+
+/// Runs `job` in the app's supervisor, handing each line of its output and each retry to
+/// `on_news` as they come; the run once it ended. `NotRunning` when no supervisor runs the
+/// app. Waits as long as the run goes (the job's own timeout bounds it).
+pub fn run_job(
+    paths: &AppPaths,
+    app: &str,
+    job: &str,
+    mut on_news: impl FnMut(JobNews<'_>),
+) -> Result<JobRun, Error> {
+    let control = |source| Error::Control {
+        socket: paths.socket.clone(),
+        source,
+    };
+    let mut stream = match UnixStream::connect(&paths.socket) {
+        Ok(stream) => stream,
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(Error::NotRunning {
+                app: app.to_owned(),
+            });
+        }
+        Err(err) => return Err(control(err)),
+    };
+    let mut line = serde_json::to_string(&Request::RunJob {
+        job: job.to_owned(),
+    })
+    .expect("requests serialize");
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(control)?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut answer = String::new();
+        if reader.read_line(&mut answer).map_err(control)? == 0 {
+            return Err(control(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        match serde_json::from_str(&answer) {
+            Ok(Reply::JobLine { stream, text }) => on_news(JobNews::Line {
+                stream,
+                text: &text,
+            }),
+            Ok(Reply::JobRetry { attempt, of, after }) => on_news(JobNews::Retry {
+                attempt,
+                of,
+                after: &after,
+            }),
+            Ok(Reply::JobDone(run)) => return Ok(run),
+            Ok(Reply::Error(message)) => return Err(Error::Refused(message)),
+            Ok(other) => {
+                return Err(control(std::io::Error::other(format!(
+                    "unexpected answer: {other:?}"
+                ))));
+            }
+            Err(err) => {
+                return Err(control(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    err,
+                )));
+            }
+        }
+    }
+}
+
 /// Binds the control socket, only this user may connect.
 pub(crate) fn listen(socket: &Path) -> Result<UnixListener, Error> {
     let setup = |source| Error::Control {
@@ -146,8 +267,17 @@ pub(crate) fn listen(socket: &Path) -> Result<UnixListener, Error> {
     Ok(listener)
 }
 
-/// How the first start ended: `Err((sub, message))` names the sub that failed, if one did.
-pub(crate) type StartResult = Result<(), (Option<String>, String)>;
+/// Why the first start failed: the sub that did not become healthy or the job that
+/// failed, if one did, and the message.
+#[derive(Debug, Clone)]
+pub(crate) struct StartFailure {
+    pub(crate) sub: Option<String>,
+    pub(crate) job: Option<String>,
+    pub(crate) message: String,
+}
+
+/// How the first start ended.
+pub(crate) type StartResult = Result<JobsRan, StartFailure>;
 
 /// What the server needs besides the supervisor.
 #[derive(Clone)]
@@ -156,7 +286,7 @@ pub(crate) struct Server {
     pub(crate) app_dir: PathBuf,
     /// Cancelled to stop the whole app.
     pub(crate) shutdown: CancellationToken,
-    /// `Some(Err((sub, message)))` when the first start failed.
+    /// `Some(Err(..))` when the first start failed.
     pub(crate) started: watch::Receiver<Option<StartResult>>,
     /// `Some(clean)` once everything has stopped.
     pub(crate) finished: watch::Receiver<Option<bool>>,
@@ -196,13 +326,14 @@ impl Server {
                     return;
                 }
                 let reply = match serde_json::from_str::<Request>(&line) {
+                    Ok(Request::RunJob { job }) => server.run_job(&job, &mut write).await,
                     Ok(request) => server.handle(request).await,
                     Err(err) => Reply::Error(format!("not a request: {err}")),
                 };
                 let mut text = serde_json::to_string(&reply).expect("replies serialize");
                 text.push('\n');
                 if write.write_all(text.as_bytes()).await.is_ok()
-                    && matches!(reply, Reply::Started | Reply::StartFailed { .. })
+                    && matches!(reply, Reply::Started { .. } | Reply::StartFailed { .. })
                 {
                     server.start_told.send_replace(true);
                 }
@@ -216,8 +347,12 @@ impl Server {
             Request::WaitStarted => {
                 let mut started = self.started.clone();
                 match started.wait_for(Option::is_some).await.map(|s| s.clone()) {
-                    Ok(Some(Ok(()))) => Ok(Reply::Started),
-                    Ok(Some(Err((sub, message)))) => Ok(Reply::StartFailed { sub, message }),
+                    Ok(Some(Ok(jobs))) => Ok(Reply::Started { jobs }),
+                    Ok(Some(Err(failure))) => Ok(Reply::StartFailed {
+                        sub: failure.sub,
+                        job: failure.job,
+                        message: failure.message,
+                    }),
                     _ => Ok(Reply::Error("the supervisor is stopping".to_owned())),
                 }
             }
@@ -249,13 +384,20 @@ impl Server {
                 .delete_data(&subs)
                 .await
                 .map(|stopped| Reply::DataDeleted { stopped }),
-            Request::Restart { subs } => self
+            Request::Restart { subs, rerun_jobs } => self
                 .supervisor
-                .restart(&subs)
+                .restart(&subs, rerun_jobs)
                 .await
-                .map(|rolled| Reply::Restarted { rolled }),
+                .map(|(rolled, jobs)| Reply::Restarted { rolled, jobs }),
+            Request::RunJob { .. } => Ok(Reply::Error(
+                "a job runs on a connection of its own".to_owned(),
+            )),
             Request::Scale { counts } => self.supervisor.scale(&counts).await.map(|()| Reply::Done),
-            Request::Apply { file, gateway_port } => match zeppelin_core::load(&file) {
+            Request::Apply {
+                file,
+                gateway_port,
+                rerun_jobs,
+            } => match zeppelin_core::load(&file) {
                 Ok(app) if app.dir() != self.app_dir => Ok(Reply::Error(format!(
                     "{} belongs to another app folder than the running app ({})",
                     file.display(),
@@ -263,12 +405,76 @@ impl Server {
                 ))),
                 Ok(app) => self
                     .supervisor
-                    .apply(app, gateway_port)
+                    .apply(app, gateway_port, rerun_jobs)
                     .await
                     .map(|applied| Reply::Applied(Box::new(applied))),
                 Err(err) => Err(Error::Load(Box::new(err))),
             },
         };
-        result.unwrap_or_else(|err| Reply::Error(zeppelin_core::error_chain(&err)))
+        result.unwrap_or_else(|err| match &err {
+            Error::JobFailed { job, .. } => Reply::JobFailed {
+                job: job.clone(),
+                message: zeppelin_core::error_chain(&err),
+            },
+            _ => Reply::Error(zeppelin_core::error_chain(&err)),
+        })
     }
+
+    /// Runs a job for `run-job`, writing each line of its output as it comes, and returns
+    /// the last reply: the run, or why it could not run. A caller that went away does not
+    /// stop the run.
+    async fn run_job(&self, job: &str, write: &mut tokio::net::unix::OwnedWriteHalf) -> Reply {
+        let (lines, mut received) = tokio::sync::mpsc::unbounded_channel::<Reply>();
+        let retries = lines.clone();
+        let echo: Echo = Arc::new(move |line| {
+            let _ = lines.send(Reply::JobLine {
+                stream: line.stream,
+                text: String::from_utf8_lossy(line.text).into_owned(),
+            });
+        });
+        let on_event: OnJobEvent = Arc::new(move |event| {
+            if let JobEvent::Attempt {
+                attempt,
+                of,
+                after: Some(after),
+                ..
+            } = event
+            {
+                let _ = retries.send(Reply::JobRetry {
+                    attempt: *attempt,
+                    of: *of,
+                    after: (*after).to_owned(),
+                });
+            }
+        });
+        let run = self.supervisor.run_job(job, echo, on_event);
+        tokio::pin!(run);
+        let mut connected = true;
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break result,
+                Some(line) = received.recv() => {
+                    if connected {
+                        connected = send(write, &line).await;
+                    }
+                }
+            }
+        };
+        while let Ok(line) = received.try_recv() {
+            if connected {
+                connected = send(write, &line).await;
+            }
+        }
+        match result {
+            Ok(run) => Reply::JobDone(run),
+            Err(err) => Reply::Error(zeppelin_core::error_chain(&err)),
+        }
+    }
+}
+
+/// Writes one reply line; `false` once the caller has gone.
+async fn send(write: &mut tokio::net::unix::OwnedWriteHalf, reply: &Reply) -> bool {
+    let mut text = serde_json::to_string(reply).expect("replies serialize");
+    text.push('\n');
+    write.write_all(text.as_bytes()).await.is_ok()
 }

@@ -69,6 +69,24 @@ pub enum Error {
         reason: String,
         outcome: String,
     },
+    #[error("job {job:?} has no `run` command, so it cannot run locally; add job.{job}.run")]
+    JobNoCommand { job: String },
+    #[error(
+        "job {job:?} is already running (pid {pid}); wait for it to end, or stop it with `zeppelin stop`"
+    )]
+    JobRunning { job: String, pid: String },
+    #[error("job {job:?} failed: {reason}; {consequence}")]
+    JobFailed {
+        job: String,
+        reason: String,
+        /// What became of the subs it gates.
+        consequence: String,
+    },
+    /// A `before` job failed the background supervisor's start; `message` says how.
+    #[error("{message}")]
+    StartJobFailed { job: String, message: String },
+    #[error(transparent)]
+    UnknownJob(#[from] zeppelin_core::model::UnknownJob),
     #[error("sub {sub:?} did not become healthy: {reason}")]
     Unhealthy { sub: String, reason: String },
     #[error("app {app} is already running (supervisor pid {pid}); stop it with `zeppelin stop`")]

@@ -14,7 +14,9 @@
 //! `status.rs` (what `ps` shows). Each replica is one task (`replica.rs`) that gets what it
 //! needs from `runtime.rs` and reports readiness to its sub's ready set
 //! (`balancer/ready.rs`). A stateful sub's replicas keep their data in the folders of
-//! [`volumes`]. Warnings are `tracing` events; the binary installs the subscriber.
+//! [`volumes`]. Jobs ([`job`]) run as processes the same way, once each: `before` jobs
+//! inside an operation, scheduled ones by `supervisor/schedule.rs`, others on demand.
+//! Warnings are `tracing` events; the binary installs the subscriber.
 
 mod accept_errors;
 mod backoff;
@@ -27,6 +29,7 @@ mod error;
 pub mod gateway;
 mod groups;
 mod instance;
+pub mod job;
 pub mod launch;
 pub mod logs;
 pub mod paths;
@@ -45,4 +48,4 @@ pub use error::Error;
 pub use instance::{Stopped, hold_stopped, is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
-pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, Options, Rolled, Supervisor};
+pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, JobsRan, Options, Rolled, Supervisor};

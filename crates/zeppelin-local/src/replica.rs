@@ -30,10 +30,10 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// While a replica is starting, it is probed at least this often.
 const START_PROBE: Duration = Duration::from_millis(100);
 /// How long output is still read after a process exited.
-const DRAIN: Duration = Duration::from_secs(2);
+pub(crate) const DRAIN: Duration = Duration::from_secs(2);
 
 /// Reported when an exit status was lost (the reaper went away): as if killed.
-const LOST: Exit = Exit::Signal(9);
+pub(crate) const LOST: Exit = Exit::Signal(9);
 
 /// What `ps` shows of a replica; written by its task, read by everyone.
 #[derive(Debug, Clone)]
@@ -468,7 +468,7 @@ impl Life {
 
 /// SIGTERM to the group, SIGKILL after `timeout` (or at once when forced); `true` when the
 /// process exited by itself or by our SIGTERM.
-async fn terminate(
+pub(crate) async fn terminate(
     group: Pid,
     exit: oneshot::Receiver<Exit>,
     timeout: Duration,
@@ -504,7 +504,7 @@ async fn sleep(delay: Duration) {
     }
 }
 
-fn pipe_of(fd: OwnedFd) -> Option<pipe::Receiver> {
+pub(crate) fn pipe_of(fd: OwnedFd) -> Option<pipe::Receiver> {
     pipe::Receiver::from_owned_fd(fd).ok()
 }
 

@@ -32,7 +32,12 @@ pub(crate) struct ReplicaRuntime {
     /// Bumped whenever a replica's state changes.
     pub(crate) changed: watch::Sender<()>,
     /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`.
-    groups: GroupRecord,
+    /// None for a job run alone (`run-job` with no supervisor): the next supervisor must not
+    /// take its processes for leftovers of a killed one.
+    groups: Option<GroupRecord>,
+    /// What every marker starts with: the app's id, so a new supervisor finds what a killed
+    /// one left (for a job run alone, a prefix [`crate::sweep::Marked::App`] does not match).
+    marker_prefix: String,
     /// Replicas (sub, index) whose last run left processes that outlived SIGKILL: the
     /// process group and marker to look for before a replacement may use their data.
     left_behind: Mutex<BTreeMap<(String, u32), (i32, String)>>,
@@ -45,13 +50,32 @@ impl ReplicaRuntime {
         let (changed, _) = watch::channel(());
         let groups = GroupRecord::start(paths.groups());
         Self {
+            marker_prefix: paths.id.clone(),
             paths,
             reaper,
             launcher,
             next: AtomicU64::new(0),
             force: CancellationToken::new(),
             changed,
-            groups,
+            groups: Some(groups),
+            left_behind: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The runtime of a job run alone, by a command while no supervisor runs the app: its
+    /// processes are not recorded nor marked as the app's, so a supervisor started meanwhile
+    /// leaves them alone.
+    pub(crate) fn alone(paths: AppPaths, reaper: Arc<Reaper>, launcher: Option<PathBuf>) -> Self {
+        let (changed, _) = watch::channel(());
+        Self {
+            marker_prefix: format!("{}~alone{}", paths.id, std::process::id()),
+            paths,
+            reaper,
+            launcher,
+            next: AtomicU64::new(0),
+            force: CancellationToken::new(),
+            changed,
+            groups: None,
             left_behind: Mutex::new(BTreeMap::new()),
         }
     }
@@ -86,14 +110,16 @@ impl ReplicaRuntime {
     pub(crate) fn next_instance(&self) -> String {
         format!(
             "{}-{}",
-            self.paths.id,
+            self.marker_prefix,
             self.next.fetch_add(1, Ordering::Relaxed)
         )
     }
 
     /// Records the process group that replica run `instance` leads.
     pub(crate) fn record_group(&self, instance: &str, group: i32) {
-        self.groups.record(instance, group);
+        if let Some(groups) = &self.groups {
+            groups.record(instance, group);
+        }
     }
 
     /// Notes that replica `index` of `sub` left processes of run `instance` (group `group`)
@@ -129,6 +155,8 @@ impl ReplicaRuntime {
 
     /// Forgets the process group of replica run `instance`, once it is gone.
     pub(crate) fn forget_group(&self, instance: &str) {
-        self.groups.forget(instance);
+        if let Some(groups) = &self.groups {
+            groups.forget(instance);
+        }
     }
 }

@@ -17,7 +17,7 @@ use zeppelin_core::App;
 
 use zeppelin_core::error_chain;
 
-use crate::control::{self, Reply, Request, Server};
+use crate::control::{self, Reply, Request, Server, StartFailure};
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::paths::AppPaths;
@@ -67,6 +67,7 @@ async fn supervise(
 ) -> Result<Outcome, Error> {
     let app_dir = app.dir().to_path_buf();
     let on_started = options.on_started.clone();
+    let rerun_jobs = options.rerun_jobs;
     let supervisor = Arc::new(Supervisor::new(app, paths.clone(), options)?);
     let shutdown = CancellationToken::new();
     let (started_tx, started) = watch::channel(None);
@@ -87,16 +88,28 @@ async fn supervise(
     let signals = tokio::spawn(on_signals(Arc::clone(&supervisor), shutdown.clone()));
 
     let started = tokio::select! {
-        result = supervisor.start() => result.map(Some),
+        result = supervisor.start(rerun_jobs) => result.map(Some),
         () = shutdown.cancelled() => Ok(None),
     };
-    started_tx.send_replace(Some(started.as_ref().map(|_| ()).map_err(
-        |err| match err {
-            Error::Unhealthy { sub, reason } => (Some(sub.clone()), reason.clone()),
-            other => (None, error_chain(other)),
-        },
-    )));
-    if matches!(started, Ok(Some(()))) {
+    started_tx.send_replace(Some(match &started {
+        Ok(jobs) => Ok(jobs.clone().unwrap_or_default()),
+        Err(err) => Err(StartFailure {
+            sub: match err {
+                Error::Unhealthy { sub, .. } => Some(sub.clone()),
+                _ => None,
+            },
+            job: match err {
+                Error::JobFailed { job, .. } => Some(job.clone()),
+                _ => None,
+            },
+            message: match err {
+                Error::Unhealthy { reason, .. } => reason.clone(),
+                other => error_chain(other),
+            },
+        }),
+    }));
+    if matches!(started, Ok(Some(_))) {
+        supervisor.start_schedules();
         if let Some(on_started) = on_started {
             on_started();
         }
@@ -143,13 +156,14 @@ async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
 }
 
 /// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with
-/// `args`), and waits until every sub is healthy or the start failed.
+/// `args`), and waits until every sub is healthy or the start failed; returns the `before`
+/// jobs the start ran or left alone.
 pub fn detach(
     exe: &Path,
     args: &[&std::ffi::OsStr],
     paths: &AppPaths,
     app: &str,
-) -> Result<(), Error> {
+) -> Result<crate::supervisor::JobsRan, Error> {
     std::fs::create_dir_all(&paths.state).map_err(|source| Error::Write {
         path: paths.state.clone(),
         source,
@@ -173,15 +187,16 @@ pub fn detach(
             return Err(supervisor_died(&log_path, status));
         }
         match control::request(paths, app, &Request::WaitStarted) {
-            Ok(Reply::Started) => return Ok(()),
-            Ok(Reply::StartFailed { sub, message }) => {
+            Ok(Reply::Started { jobs }) => return Ok(jobs),
+            Ok(Reply::StartFailed { sub, job, message }) => {
                 reap_within(&mut child, Duration::from_secs(120));
-                return Err(match sub {
-                    Some(sub) => Error::Unhealthy {
+                return Err(match (sub, job) {
+                    (Some(sub), _) => Error::Unhealthy {
                         sub,
                         reason: message,
                     },
-                    None => Error::StartFailed(message),
+                    (None, Some(job)) => Error::StartJobFailed { job, message },
+                    (None, None) => Error::StartFailed(message),
                 });
             }
             Ok(_) => {

@@ -1,12 +1,13 @@
-//! `zeppelin ps`: one table of the app's replicas (or JSON), from the running supervisor
-//! or, with `--k8s`, the cluster: the same status model and the same tables for both.
+//! `zeppelin ps`: one table of the app's replicas and one of its jobs (or JSON), from the
+//! running supervisor or, with `--k8s`, the cluster: the same status model and the same
+//! tables for both.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use comfy_table::{Table, presets};
-use zeppelin_core::status::{self, AppStatus, ReplicaState, ReplicaStatus};
+use zeppelin_core::status::{self, AppStatus, JobStatus, JobTrigger, ReplicaState, ReplicaStatus};
 use zeppelin_kube::claims::Claim;
 use zeppelin_local::volumes::KeptReplica;
 
@@ -117,6 +118,10 @@ fn print(status: &AppStatus, format: Format) {
             println!("{}", sub_table(status).trim_fmt());
             println!();
             println!("{}", table(status).trim_fmt());
+            if !status.jobs.is_empty() {
+                println!();
+                println!("{}", job_table(&status.jobs).trim_fmt());
+            }
             for endpoint in &status.endpoints {
                 println!("route {endpoint}");
             }
@@ -195,6 +200,52 @@ pub(crate) fn table(status: &AppStatus) -> Table {
         }
     }
     table
+}
+
+/// One row per job: what triggers it, its state (with why its last run failed), its last
+/// run's start (UTC), duration and exit status, its next due time and the due times it
+/// skipped because a run still went. A job that never ran is `not run`.
+pub(crate) fn job_table(jobs: &[JobStatus]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "JOB", "TRIGGER", "STATE", "LAST RUN", "TOOK", "EXIT", "NEXT RUN", "SKIPPED",
+    ]);
+    let dash = || "-".to_owned();
+    let time = |at: jiff::Timestamp| at.strftime("%Y-%m-%d %H:%M:%SZ").to_string();
+    for job in jobs {
+        let trigger = match (job.trigger, &job.schedule) {
+            (JobTrigger::Schedule, Some(schedule)) => format!("schedule {schedule}"),
+            (trigger, _) => trigger.as_str().to_owned(),
+        };
+        let last = job.last_run.as_ref();
+        let state = match last.and_then(|run| run.reason.as_ref()) {
+            Some(reason) if job.state == status::JobState::Failed => {
+                format!("{} ({reason})", job.state)
+            }
+            _ => job.state.to_string(),
+        };
+        table.add_row([
+            job.name.clone(),
+            trigger,
+            state,
+            last.map_or_else(dash, |run| time(run.started)),
+            last.and_then(|run| run.duration).map_or_else(dash, took),
+            last.and_then(|run| run.exit)
+                .map_or_else(dash, |exit| exit.to_string()),
+            job.next_run.map_or_else(dash, time),
+            job.skipped.to_string(),
+        ]);
+    }
+    table
+}
+
+/// How long a run took: `350ms` under a second, then as an uptime.
+fn took(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        uptime(duration)
+    }
 }
 
 /// `data 4.0 KiB, logs at least 2.0 GiB`, or `-` for a stateless replica.
@@ -368,6 +419,53 @@ mod tests {
             endpoints: Vec::new(),
         };
         insta::assert_snapshot!(table(&status).trim_fmt());
+    }
+
+    #[test]
+    fn the_job_table_shows_triggers_last_and_next_runs() {
+        use zeppelin_core::status::{JobRun, JobState};
+        let run = |exit: Option<i32>, reason: Option<&str>| JobRun {
+            id: None,
+            started: "2026-12-02T10:00:00Z".parse().unwrap(),
+            duration: Some(Duration::from_millis(1500)),
+            attempts: 2,
+            exit,
+            reason: reason.map(str::to_owned),
+        };
+        let jobs = vec![
+            JobStatus {
+                name: "migrate".to_owned(),
+                trigger: JobTrigger::Before,
+                schedule: None,
+                state: JobState::Failed,
+                last_run: Some(run(Some(3), Some("exited with status 3 after 2 attempts"))),
+                next_run: None,
+                skipped: 0,
+            },
+            JobStatus {
+                name: "cleanup".to_owned(),
+                trigger: JobTrigger::Schedule,
+                schedule: Some("0 3 * * * Europe/Berlin".to_owned()),
+                state: JobState::Running,
+                last_run: Some(JobRun {
+                    duration: None,
+                    exit: None,
+                    ..run(None, None)
+                }),
+                next_run: Some("2026-12-03T02:00:00Z".parse().unwrap()),
+                skipped: 2,
+            },
+            JobStatus {
+                name: "report".to_owned(),
+                trigger: JobTrigger::OnDemand,
+                schedule: None,
+                state: JobState::NotRun,
+                last_run: None,
+                next_run: None,
+                skipped: 0,
+            },
+        ];
+        insta::assert_snapshot!(job_table(&jobs).trim_fmt());
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! `zeppelin run`: every sub as supervised local processes, in the foreground (output of
-//! every replica on the terminal, Ctrl-C stops) or detached (`-d`, a background supervisor;
-//! run again to apply the changes made to the app file, saying what became of the data of
-//! stateful subs it rolled or removed).
+//! every replica and job on the terminal, Ctrl-C stops) or detached (`-d`, a background
+//! supervisor; run again to apply the changes made to the app file, saying what became of
+//! the data of stateful subs it rolled or removed). `before` jobs run inside the start when
+//! their inputs changed; a failed one stops it, and its last log lines say why.
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use miette::IntoDiagnostic;
 use zeppelin_core::App;
 use zeppelin_local::control::{Reply, Request};
+use zeppelin_local::job::Clock;
 use zeppelin_local::logs::Query;
 use zeppelin_local::{AppPaths, Error, Options};
 
@@ -19,7 +20,7 @@ use crate::log_lines::LinePrinter;
 use crate::settings::{GlobalSettings, RunSettings, SuperviseSettings};
 use crate::supervisor::{Answer, SupervisorClient};
 
-/// Lines of a failed sub's log shown when a detached start fails.
+/// Lines of a failed sub's (or job's) log shown when a start fails.
 const FAILED_LOG_LINES: usize = 20;
 
 pub(crate) fn run(run: &RunSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
@@ -27,8 +28,13 @@ pub(crate) fn run(run: &RunSettings, settings: &GlobalSettings) -> miette::Resul
     if run.detach {
         detached(&app, run, settings.verbose)
     } else {
-        foreground(app, run.timeout, run.gateway_port, settings)
+        foreground(app, run, settings)
     }
+}
+
+/// The scheduler's clock: the wall clock, or (for tests) the one the hidden variables set.
+fn clock() -> miette::Result<Clock> {
+    Clock::from_env().map_err(|message| miette::miette!("{message}"))
 }
 
 /// The background supervisor `run -d` starts: no terminal, output only in the log files.
@@ -43,20 +49,19 @@ pub(crate) fn supervise(
         start_timeout: Some(supervise.timeout),
         on_started: None,
         gateway_port: supervise.gateway_port,
+        clock: clock()?,
+        on_job: None,
+        rerun_jobs: supervise.rerun_jobs,
     };
     tracing::debug!(app = %app.name, "supervisor starting");
     let outcome = zeppelin_local::serve(app, options, true).into_diagnostic()?;
     Ok(exit_code(outcome.clean))
 }
 
-fn foreground(
-    app: App,
-    timeout: Duration,
-    gateway_port: Option<u16>,
-    settings: &GlobalSettings,
-) -> miette::Result<ExitCode> {
+fn foreground(app: App, run: &RunSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let color = settings.color && std::io::stdout().is_terminal();
-    let printer = LinePrinter::for_app(&app, app.subs.keys().cloned().collect(), color);
+    let names = app.subs.keys().chain(app.jobs.keys()).cloned().collect();
+    let printer = LinePrinter::for_app(&app, names, color);
     let echo: zeppelin_local::Echo = Arc::new(move |line| {
         let mut out = std::io::stdout().lock();
         // A closed terminal must not stop the app; the log file still has every line.
@@ -73,11 +78,14 @@ fn foreground(
     let options = Options {
         launcher: Some(std::env::current_exe().into_diagnostic()?),
         echo: Some(echo),
-        start_timeout: Some(timeout),
+        start_timeout: Some(run.timeout),
         on_started: Some(Arc::new(|| {
             eprintln!("zeppelin: every sub is healthy; `zeppelin ps` shows them");
         })),
-        gateway_port,
+        gateway_port: run.gateway_port,
+        clock: clock()?,
+        on_job: Some(Arc::new(crate::job_notes::say_job_event)),
+        rerun_jobs: run.rerun_jobs,
     };
     eprintln!(
         "zeppelin: running {} ({}); Ctrl-C stops it, twice stops it at once",
@@ -88,7 +96,18 @@ fn foreground(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let outcome = zeppelin_local::serve(app, options, false).into_diagnostic()?;
+    let paths = AppPaths::new(app.dir());
+    let shown = app.clone();
+    let outcome = match zeppelin_local::serve(app, options, false) {
+        Ok(outcome) => outcome,
+        Err(err @ Error::JobFailed { .. }) => {
+            if let Error::JobFailed { job, .. } = &err {
+                print_last_lines(&shown, &paths, job);
+            }
+            return Err(err).into_diagnostic();
+        }
+        Err(err) => return Err(err).into_diagnostic(),
+    };
     if outcome.clean {
         eprintln!("zeppelin: every replica stopped cleanly");
     } else {
@@ -106,13 +125,20 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
     let apply = Request::Apply {
         file: app.source.file.clone(),
         gateway_port,
+        rerun_jobs: run.rerun_jobs,
     };
     let answer = supervisor.ask(&apply, |reply| match reply {
-        Reply::Applied(applied) => Ok(applied),
+        Reply::Applied(applied) => Ok(Ok(applied)),
+        Reply::JobFailed { job, message } => Ok(Err((job, message))),
         other => Err(other),
     })?;
     match answer {
-        Answer::Given(applied) => {
+        Answer::Given(Err((job, message))) => {
+            print_last_lines(app, paths, &job);
+            return Err(miette::miette!("{message}"));
+        }
+        Answer::Given(Ok(applied)) => {
+            crate::job_notes::say_jobs(&applied.jobs);
             let parts = [
                 ("started", &applied.started),
                 ("replaced", &applied.replaced),
@@ -160,17 +186,23 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
     if let Some(verbose) = &verbose {
         args.push(OsStr::new(verbose));
     }
+    if run.rerun_jobs {
+        args.push(OsStr::new("--rerun-jobs"));
+    }
     match zeppelin_local::detach(&exe, &args, paths, &app.name) {
-        Ok(()) => {
+        Ok(jobs) => {
+            crate::job_notes::say_jobs(&jobs);
             eprintln!(
                 "zeppelin: {} is running in the background; see it with `zeppelin ps` and `zeppelin logs -f`",
                 app.name
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(err @ Error::Unhealthy { .. }) => {
-            if let Error::Unhealthy { sub, .. } = &err {
-                print_last_lines(paths, sub);
+        Err(err @ (Error::Unhealthy { .. } | Error::StartJobFailed { .. })) => {
+            if let Error::Unhealthy { sub: name, .. } | Error::StartJobFailed { job: name, .. } =
+                &err
+            {
+                print_last_lines(app, paths, name);
             }
             Err(err).into_diagnostic()
         }
@@ -178,8 +210,8 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
     }
 }
 
-/// The end of a sub's log, on stderr, to show why it did not start.
-fn print_last_lines(paths: &AppPaths, sub: &str) {
+/// The end of a sub's (or job's) log, on stderr, to show why it did not start.
+pub(crate) fn print_last_lines(app: &App, paths: &AppPaths, sub: &str) {
     let query = Query {
         subs: vec![sub.to_owned()],
         tail: Some(FAILED_LOG_LINES),
@@ -195,7 +227,7 @@ fn print_last_lines(paths: &AppPaths, sub: &str) {
         "zeppelin: the last lines of {}:",
         paths.log_file(sub).display()
     );
-    let printer = LinePrinter::new(vec![sub.to_owned()], 1, false);
+    let printer = LinePrinter::for_app(app, vec![sub.to_owned()], false);
     let mut err = std::io::stderr().lock();
     for entry in entries {
         let _ = printer.write(

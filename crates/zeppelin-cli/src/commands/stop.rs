@@ -1,4 +1,5 @@
-//! `zeppelin stop` and `zeppelin restart`: through the running supervisor. `stop` with no
+//! `zeppelin stop` and `zeppelin restart`: through the running supervisor (`stop` also ends
+//! the app's running jobs, each with its whole process group). `stop` with no
 //! supervisor left still kills what a killed supervisor left behind. `stop --delete-data`
 //! is the one command that deletes the data of stateful subs ([`delete_data`]).
 
@@ -11,7 +12,7 @@ use zeppelin_local::control::{Reply, Request};
 use zeppelin_local::volumes::SubData;
 
 use crate::confirm::confirm_deletion;
-use crate::settings::{GlobalSettings, StopSettings, SubsSettings};
+use crate::settings::{GlobalSettings, RestartSettings, StopSettings};
 use crate::supervisor::{Answer, SupervisorClient};
 use crate::volumes;
 
@@ -178,17 +179,34 @@ fn wait_for_exit(paths: &AppPaths) {
     }
 }
 
+/// `zeppelin restart`: the `before` jobs gating the subs first (when changed, or with
+/// `--rerun-jobs`), then each sub rolled; a failed job leaves the subs as they were.
 pub(crate) fn restart(
-    restart: &SubsSettings,
+    restart: &RestartSettings,
     settings: &GlobalSettings,
 ) -> miette::Result<ExitCode> {
     let subs = &restart.subs;
     let app = settings.load_app()?;
-    let request = Request::Restart { subs: subs.clone() };
-    let rolled = SupervisorClient::of(&app).ask_running(&request, |reply| match reply {
-        Reply::Restarted { rolled } => Ok(rolled),
+    let request = Request::Restart {
+        subs: subs.clone(),
+        rerun_jobs: restart.rerun_jobs,
+    };
+    let supervisor = SupervisorClient::of(&app);
+    let answer = supervisor.ask_running(&request, |reply| match reply {
+        Reply::Restarted { rolled, jobs } => Ok(Ok((rolled, jobs))),
+        Reply::JobFailed { job, message } => Ok(Err((job, message))),
         other => Err(other),
     })?;
+    let rolled = match answer {
+        Ok((rolled, jobs)) => {
+            crate::job_notes::say_jobs(&jobs);
+            rolled
+        }
+        Err((job, message)) => {
+            super::run::print_last_lines(&app, supervisor.paths(), &job);
+            return Err(miette!("{message}"));
+        }
+    };
     let what = if subs.is_empty() {
         app.name.clone()
     } else {

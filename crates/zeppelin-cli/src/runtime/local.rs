@@ -1,13 +1,17 @@
-//! The local side of [`super::Runtime`]: the status and replica counts through the running
+//! The local side of [`super::Runtime`]: the status, replica counts and job runs through the running
 //! supervisor, and the log files in `log/`, merged by time (read directly, so `logs` works
 //! whether the app runs or not).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use miette::IntoDiagnostic as _;
 use zeppelin_core::{App, AppStatus};
-use zeppelin_local::control::{Reply, Request};
+use zeppelin_local::Stream;
+use zeppelin_local::control::{JobNews, Reply, Request};
+use zeppelin_local::job::JobEvent;
 use zeppelin_local::logs::{Entry, Query};
 
 use crate::log_lines::LinePrinter;
@@ -38,10 +42,55 @@ impl LocalRuntime {
             })
     }
 
-    /// Runs job `name` once, streaming its output.
-    #[expect(clippy::unused_self, reason = "a placeholder until the runtime's run-job lands")]
-    pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
-        miette::bail!("run-job {name}: not built yet in the local runtime")
+    /// Runs job `name` once: in the running app's supervisor, its output streamed back
+    /// here, or (no supervisor runs the app) alone in this process with the environment a
+    /// replica gets. Either way its output goes to `log/<job>.log` too, its run is recorded
+    /// for `ps`, and its exit status becomes ours (124 when it timed out, 1 when it could
+    /// not start or was stopped).
+    pub(crate) fn run_job(&self, name: &str) -> miette::Result<ExitCode> {
+        let paths = self.supervisor.paths();
+        let in_supervisor =
+            zeppelin_local::control::run_job(paths, &self.app.name, name, |news| match news {
+                JobNews::Line { stream, text } => show(stream, text.as_bytes()),
+                JobNews::Retry { attempt, of, after } => {
+                    crate::job_notes::say_job_event(&JobEvent::Attempt {
+                        job: name,
+                        attempt,
+                        of,
+                        after: Some(after),
+                    });
+                }
+            });
+        let run = match in_supervisor {
+            Ok(run) => {
+                crate::job_notes::say_job_event(&JobEvent::Finished {
+                    job: name,
+                    run: &run,
+                });
+                run
+            }
+            Err(zeppelin_local::Error::NotRunning { .. }) => {
+                tracing::debug!(
+                    job = name,
+                    "no supervisor runs the app: running the job alone"
+                );
+                let echo: zeppelin_local::Echo = Arc::new(|line| show(line.stream, line.text));
+                zeppelin_local::job::run_alone(
+                    &self.app,
+                    name,
+                    Some(std::env::current_exe().into_diagnostic()?),
+                    echo,
+                    &(Arc::new(crate::job_notes::say_job_event) as zeppelin_local::job::OnJobEvent),
+                )
+                .into_diagnostic()?
+            }
+            Err(err) => return Err(err).into_diagnostic(),
+        };
+        Ok(match (run.exit, &run.reason) {
+            (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX)),
+            (None, Some(reason)) if reason.starts_with("timed out") => ExitCode::from(124),
+            (None, _) => ExitCode::FAILURE,
+        })
     }
 
     pub(crate) fn scale(&self, counts: &BTreeMap<String, u32>) -> miette::Result<()> {
@@ -111,4 +160,21 @@ impl LocalRuntime {
         }
         Ok(())
     }
+}
+
+/// A line of a job's output, as it was: stdout lines on stdout, stderr lines on stderr.
+fn show(stream: Stream, text: &[u8]) {
+    // The caller went away (`| head`): the job runs on, its log keeps every line.
+    let _ = match stream {
+        Stream::Out => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text)
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+        }
+        Stream::Err => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(text).and_then(|()| err.write_all(b"\n"))
+        }
+    };
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::args::{
-    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs, SubsArgs, SuperviseArgs,
+    Format, LogsArgs, PsArgs, RestartArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs,
+    SuperviseArgs,
 };
 
 /// Where `ps`, `logs` and `scale` look: the local supervisor, or the cluster (`--k8s`).
@@ -31,6 +32,8 @@ pub(crate) struct RunSettings {
     pub(crate) timeout: Duration,
     /// The gateway's port instead of the app file's.
     pub(crate) gateway_port: Option<u16>,
+    /// Run every `before` job, changed or not.
+    pub(crate) rerun_jobs: bool,
 }
 
 impl From<RunArgs> for RunSettings {
@@ -39,6 +42,7 @@ impl From<RunArgs> for RunSettings {
             detach: args.detach,
             timeout: args.timeout,
             gateway_port: args.gateway_port,
+            rerun_jobs: args.rerun_jobs,
         }
     }
 }
@@ -48,6 +52,7 @@ impl From<RunArgs> for RunSettings {
 pub(crate) struct SuperviseSettings {
     pub(crate) timeout: Duration,
     pub(crate) gateway_port: Option<u16>,
+    pub(crate) rerun_jobs: bool,
 }
 
 impl From<SuperviseArgs> for SuperviseSettings {
@@ -55,6 +60,7 @@ impl From<SuperviseArgs> for SuperviseSettings {
         Self {
             timeout: args.timeout,
             gateway_port: args.gateway_port,
+            rerun_jobs: args.rerun_jobs,
         }
     }
 }
@@ -77,16 +83,21 @@ impl From<StopArgs> for StopSettings {
     }
 }
 
-/// `zeppelin restart [SUB…]`.
+/// `zeppelin restart [SUB…] [--rerun-jobs]`.
 #[derive(Debug)]
-pub(crate) struct SubsSettings {
-    /// The subs to act on; the whole app when empty.
+pub(crate) struct RestartSettings {
+    /// The subs to restart; the whole app when empty.
     pub(crate) subs: Vec<String>,
+    /// Run the `before` jobs gating them, changed or not.
+    pub(crate) rerun_jobs: bool,
 }
 
-impl From<SubsArgs> for SubsSettings {
-    fn from(args: SubsArgs) -> Self {
-        Self { subs: args.subs }
+impl From<RestartArgs> for RestartSettings {
+    fn from(args: RestartArgs) -> Self {
+        Self {
+            subs: args.subs,
+            rerun_jobs: args.rerun_jobs,
+        }
     }
 }
 
@@ -120,10 +131,10 @@ impl From<PsArgs> for PsSettings {
     }
 }
 
-/// `zeppelin logs [SUB…]` and its filters.
+/// `zeppelin logs [SUB|JOB…]` and its filters.
 #[derive(Debug)]
 pub(crate) struct LogsSettings {
-    /// The subs whose lines to show; all when empty.
+    /// The subs and jobs whose lines to show; all when empty.
     pub(crate) subs: Vec<String>,
     /// Keep printing new lines.
     pub(crate) follow: bool,

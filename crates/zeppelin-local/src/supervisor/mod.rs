@@ -8,10 +8,14 @@
 //! they change: two operations interleaving would start, roll or stop the same replicas
 //! twice. The operations are built in [`reconcile`] from the steps in [`subs`]; restarts and
 //! changed subs are rolled one replica at a time ([`roll`]); [`status`] builds what `ps`
-//! prints.
+//! prints. Jobs run through [`jobs`] (a `before` job inside the operation that needs it,
+//! any job on demand) and [`schedule`] (scheduled jobs at their times); they do not take
+//! the gate, and a stop ends them before the subs.
 
+mod jobs;
 mod reconcile;
 mod roll;
+mod schedule;
 mod state;
 mod status;
 mod subs;
@@ -23,16 +27,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zeppelin_core::App;
-use zeppelin_core::status::AppStatus;
+use zeppelin_core::status::{AppStatus, JobRun};
 
 use crate::capture::Echo;
+use crate::environment::AppEnv;
 use crate::error::Error;
+use crate::job::record::Record;
+use crate::job::{Clock, OnJobEvent};
 use crate::paths::AppPaths;
 use crate::reaper::Reaper;
 use crate::runtime::ReplicaRuntime;
 
+pub use jobs::JobsRan;
+use jobs::{Jobs, Watcher};
 pub use reconcile::{Applied, Rolled};
-use state::State;
+use state::{JobBook, State};
 use subs::{Subs, preflight_env};
 use traffic::Traffic;
 
@@ -49,6 +58,12 @@ pub struct Options {
     pub on_started: Option<Arc<dyn Fn() + Send + Sync>>,
     /// The gateway's port instead of the app file's `[gateway] port`.
     pub gateway_port: Option<u16>,
+    /// The time jobs are scheduled in: the wall clock, or a test's faster one.
+    pub clock: Clock,
+    /// Told how jobs run (the foreground terminal).
+    pub on_job: Option<OnJobEvent>,
+    /// Run every `before` job at the start, changed or not (`--rerun-jobs`).
+    pub rerun_jobs: bool,
 }
 
 /// How long a sub may take to become healthy, unless told otherwise.
@@ -56,7 +71,10 @@ pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One app's running subs.
 pub struct Supervisor {
-    subs: Subs,
+    /// Shared with the scheduler and the tasks it starts.
+    subs: Arc<Subs>,
+    /// What runs of jobs share; also shared with the scheduler.
+    jobs: Arc<Jobs>,
     /// The operation gate: held for the whole of an operation that changes what runs, and
     /// the owner of the balancers and gateway such operations change.
     ops: tokio::sync::Mutex<Traffic>,
@@ -66,14 +84,31 @@ impl Supervisor {
     /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
+        let books = app
+            .jobs
+            .keys()
+            .map(|job| {
+                let book = JobBook {
+                    last_run: Record::load(&paths, job).last_run,
+                    ..JobBook::default()
+                };
+                (job.clone(), book)
+            })
+            .collect();
         let runtime = Arc::new(ReplicaRuntime::new(paths, reaper, options.launcher));
         Ok(Self {
-            subs: Subs {
+            subs: Arc::new(Subs {
                 runtime,
-                state: State::new(app, options.gateway_port),
+                state: Arc::new(State::new(app, options.gateway_port, books)),
                 echo: options.echo,
                 start_timeout: options.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT),
-            },
+            }),
+            jobs: Arc::new(Jobs {
+                clock: options.clock,
+                stop: tokio_util::sync::CancellationToken::new(),
+                on_event: options.on_job,
+                rescheduled: tokio::sync::Notify::new(),
+            }),
             ops: tokio::sync::Mutex::new(Traffic::default()),
         })
     }
@@ -83,17 +118,45 @@ impl Supervisor {
         self.subs.runtime.force.cancel();
     }
 
-    /// Starts every sub in dependency order, each once the subs it depends on are healthy.
-    /// On failure what was started keeps running; the caller stops it.
-    pub async fn start(&self) -> Result<(), Error> {
+    /// Starts every sub in dependency order, each once the subs it depends on are healthy
+    /// and the `before` jobs gating it succeeded (`rerun_jobs`: each runs even when its
+    /// inputs are unchanged). On failure what was started keeps running; the caller stops it.
+    pub async fn start(&self, rerun_jobs: bool) -> Result<JobsRan, Error> {
         let mut traffic = self.ops.lock().await;
-        reconcile::start(&self.subs, &mut traffic).await
+        reconcile::start(&self.subs, &self.jobs, &mut traffic, rerun_jobs).await
     }
 
-    /// Stops every sub, in reverse dependency order; `true` when all stopped cleanly.
+    /// Starts running the scheduled jobs at their times, until the app stops.
+    pub fn start_schedules(&self) {
+        tokio::spawn(schedule::run(
+            Arc::clone(&self.subs),
+            Arc::clone(&self.jobs),
+        ));
+    }
+
+    /// Stops every running job (and the scheduler), then every sub, in reverse dependency
+    /// order; `true` when all stopped cleanly. Jobs go first, without waiting for the
+    /// operation gate: a start may be waiting for one of them.
     pub async fn stop_all(&self) -> bool {
+        self.jobs.stop_all(&self.subs).await;
         let _gate = self.ops.lock().await;
         reconcile::stop_all(&self.subs).await
+    }
+
+    /// Runs job `name` of the app now, its output and events also handed to `echo` and
+    /// `on_event` (a `run-job` caller's); refused while a run of it goes. Does not wait for
+    /// the operation gate: a job runs beside what runs.
+    pub async fn run_job(
+        &self,
+        name: &str,
+        echo: Echo,
+        on_event: OnJobEvent,
+    ) -> Result<JobRun, Error> {
+        let app = self.subs.state.app();
+        let job = app.job(name)?;
+        let env = AppEnv::resolve(&app, &self.subs.runtime.paths)?;
+        let watcher = Watcher { echo, on_event };
+        self.jobs.run(&self.subs, job, &env, Some(watcher)).await
     }
 
     /// Stops the named subs (their replicas stay listed as stopped).
@@ -135,10 +198,15 @@ impl Supervisor {
     /// Restarts the named subs one replica at a time: each new replica is ready before the
     /// old one is drained and stopped (a stateful sub's old replica stops first, see
     /// `roll.rs`). Returns the stateful subs rolled.
-    pub async fn restart(&self, subs: &[String]) -> Result<Vec<Rolled>, Error> {
+    /// The `before` jobs gating them run first when their inputs changed (or `rerun_jobs`).
+    pub async fn restart(
+        &self,
+        subs: &[String],
+        rerun_jobs: bool,
+    ) -> Result<(Vec<Rolled>, JobsRan), Error> {
         let names = self.subs.state.resolve_subs(subs)?;
         let _gate = self.ops.lock().await;
-        reconcile::restart(&self.subs, names).await
+        reconcile::restart(&self.subs, &self.jobs, names, rerun_jobs).await
     }
 
     /// Sets the number of replicas of subs; new replicas are waited until healthy. A
@@ -154,10 +222,28 @@ impl Supervisor {
     /// a time (replaced outright when their port changed), subs whose replica count alone
     /// changed are scaled, removed subs stop, the rest is left alone.
     /// `gateway_port` is the new run's `--gateway-port`: the gateway moves when it differs.
-    pub async fn apply(&self, app: App, gateway_port: Option<u16>) -> Result<Applied, Error> {
+    /// A `before` job runs first when its inputs changed (or `rerun_jobs`); when it fails,
+    /// the subs it gates are left as they were. The scheduler takes the new schedules.
+    pub async fn apply(
+        &self,
+        app: App,
+        gateway_port: Option<u16>,
+        rerun_jobs: bool,
+    ) -> Result<Applied, Error> {
         let env = preflight_env(&app, &self.subs.runtime.paths)?;
         let mut traffic = self.ops.lock().await;
-        reconcile::apply(&self.subs, &mut traffic, app, &env, gateway_port).await
+        let applied = reconcile::apply(
+            &self.subs,
+            &self.jobs,
+            &mut traffic,
+            app,
+            &env,
+            gateway_port,
+            rerun_jobs,
+        )
+        .await;
+        self.jobs.rescheduled.notify_one();
+        applied
     }
 
     /// The app's routes and where each goes, with the gateway's port: what `zeppelin
@@ -173,7 +259,11 @@ impl Supervisor {
     /// replica's volumes.
     pub async fn status(&self) -> AppStatus {
         let paths = &self.subs.runtime.paths;
-        let mut app = self.subs.state.read(|run| status::app_status(run, paths));
+        let clock = &self.jobs.clock;
+        let mut app = self
+            .subs
+            .state
+            .read(|run| status::app_status(run, paths, clock));
         tokio::task::spawn_blocking(move || {
             status::measure(&mut app);
             app

@@ -11,9 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use zeppelin_core::App;
+use zeppelin_core::model::Step;
 
 use crate::environment::AppEnv;
 use crate::error::Error;
+use crate::supervisor::jobs::{Jobs, JobsRan, note};
 use crate::supervisor::roll::roll;
 use crate::supervisor::subs::{Subs, same_but_replicas, sub_context};
 use crate::supervisor::traffic::Traffic;
@@ -33,7 +35,16 @@ pub struct Applied {
     /// Subs that had volumes and now have none: they run on, and their data stays on disk.
     #[serde(default)]
     pub unmounted: Vec<String>,
+    /// The `before` jobs run, and those left alone as unchanged.
+    #[serde(default)]
+    pub jobs: JobsRan,
 }
+
+/// What becomes of the subs a failed `before` job gates in a start.
+const NOT_STARTED: &str = "were not started";
+/// ... and in an apply or a restart, where they may run already.
+const NOT_ROLLED: &str =
+    "were not started or rolled out: those that run keep running their previous version";
 
 /// A stateful sub rolled in place: each replica was stopped before its replacement started
 /// on the same data, highest first, so with one replica it was unavailable meanwhile.
@@ -54,18 +65,35 @@ impl Rolled {
 }
 
 /// Starts every sub of the app in dependency order, each once the subs it depends on are
-/// healthy. On failure what was started keeps running; the caller stops it.
-pub(crate) async fn start(subs: &Subs, traffic: &mut Traffic) -> Result<(), Error> {
+/// healthy and the `before` jobs gating it succeeded (run only when their inputs changed,
+/// or `rerun_jobs`). On failure what was started keeps running; the caller stops it.
+pub(crate) async fn start(
+    subs: &Subs,
+    jobs: &Jobs,
+    traffic: &mut Traffic,
+    rerun_jobs: bool,
+) -> Result<JobsRan, Error> {
     let app = subs.state.app();
     let env = super::subs::preflight_env(&app, &subs.runtime.paths)?;
     let mut logs = subs.open_logs(&app, app.subs.keys())?;
     traffic.open(&app, subs.state.gateway_port()).await?;
-    for sub in app.start_order() {
-        let log = logs.remove(&sub.name).expect("a log per sub");
-        let ctx = sub_context(sub, &env, log, traffic.ready_set(&sub.name))?;
-        subs.launch(&ctx).await?;
+    let mut report = JobsRan::default();
+    for step in app.start_steps() {
+        match step {
+            Step::Sub(sub) => {
+                let log = logs.remove(&sub.name).expect("a log per sub");
+                let ctx = sub_context(sub, &env, log, traffic.ready_set(&sub.name))?;
+                subs.launch(&ctx).await?;
+            }
+            Step::Job(job) => {
+                let ran = jobs
+                    .run_before(subs, job, &env, rerun_jobs, NOT_STARTED)
+                    .await?;
+                note(&mut report, job, ran);
+            }
+        }
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Stops every sub, in reverse dependency order; `true` when all stopped cleanly.
@@ -88,8 +116,33 @@ pub(crate) async fn stop(subs: &Subs, names: &[String]) -> bool {
 }
 
 /// Rolls the subs named, keeping the number of replicas each runs now (it may have been
-/// scaled); returns the stateful ones.
-pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<Vec<Rolled>, Error> {
+/// scaled), once the `before` jobs gating them succeeded (run only when their inputs
+/// changed, or `rerun_jobs`); returns the stateful ones and the jobs.
+pub(crate) async fn restart(
+    subs: &Subs,
+    jobs: &Jobs,
+    names: Vec<String>,
+    rerun_jobs: bool,
+) -> Result<(Vec<Rolled>, JobsRan), Error> {
+    let app = subs.state.app();
+    let gating: Vec<&zeppelin_core::model::Job> = app
+        .start_steps()
+        .into_iter()
+        .filter_map(|step| match step {
+            Step::Job(job) if job.before.iter().any(|b| names.contains(b)) => Some(job),
+            _ => None,
+        })
+        .collect();
+    let mut report = JobsRan::default();
+    if !gating.is_empty() {
+        let env = AppEnv::resolve(&app, &subs.runtime.paths)?;
+        for job in gating {
+            let ran = jobs
+                .run_before(subs, job, &env, rerun_jobs, NOT_ROLLED)
+                .await?;
+            note(&mut report, job, ran);
+        }
+    }
     let mut rolled = Vec::new();
     for sub in names {
         let Some(ctx) = subs.state.context(&sub) else {
@@ -102,7 +155,7 @@ pub(crate) async fn restart(subs: &Subs, names: Vec<String>) -> Result<Vec<Rolle
         roll(subs, &next).await?;
         rolled.extend(Rolled::of(&next));
     }
-    Ok(rolled)
+    Ok((rolled, report))
 }
 
 /// Sets the number of replicas of subs; new replicas are waited until healthy.
@@ -115,14 +168,18 @@ pub(crate) async fn scale(subs: &Subs, counts: &BTreeMap<String, u32>) -> Result
 
 /// Makes what runs match `app`: new subs and subs stopped by `stop` start, changed subs are rolled one replica at a
 /// time (replaced outright when their port changed), subs whose replica count alone changed
-/// are scaled, removed subs stop, the rest is left alone. `env` is `app`'s, checked before
-/// the gate was taken; `gateway_port` is the new run's `--gateway-port`.
+/// are scaled, removed subs stop, the rest is left alone. A `before` job whose inputs
+/// changed (or every one, with `rerun_jobs`) runs before the subs it gates are touched; when
+/// it fails, they are left as they were. `env` is `app`'s, checked before the gate was
+/// taken; `gateway_port` is the new run's `--gateway-port`.
 pub(crate) async fn apply(
     subs: &Subs,
+    jobs: &Jobs,
     traffic: &mut Traffic,
     app: App,
     env: &AppEnv,
     gateway_port: Option<u16>,
+    rerun_jobs: bool,
 ) -> Result<Applied, Error> {
     subs.state.set_gateway_port(gateway_port);
     let mut applied = Applied::default();
@@ -156,7 +213,17 @@ pub(crate) async fn apply(
     }
     traffic.open(&app, gateway_port).await?;
     subs.state.set_app(app.clone());
-    for sub in app.start_order() {
+    for step in app.start_steps() {
+        let sub = match step {
+            Step::Sub(sub) => sub,
+            Step::Job(job) => {
+                let ran = jobs
+                    .run_before(subs, job, env, rerun_jobs, NOT_ROLLED)
+                    .await?;
+                note(&mut applied.jobs, job, ran);
+                continue;
+            }
+        };
         let stopped = subs
             .state
             .replicas_of(&sub.name)

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use zeppelin_core::App;
+use zeppelin_core::status::JobRun;
 
 use crate::error::Error;
 use crate::replica::{Replica, SubContext};
@@ -19,10 +20,21 @@ pub(crate) struct SubRun {
     pub(crate) replicas: Vec<Arc<Replica>>,
 }
 
+/// What the supervisor knows of one job: whether a run goes, the last run (here, or kept
+/// in `.zeppelin/jobs/` from before), and the due times of its schedule it skipped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JobBook {
+    pub(crate) running: bool,
+    pub(crate) last_run: Option<JobRun>,
+    pub(crate) skipped: u32,
+}
+
 /// The app and what runs of it.
 pub(crate) struct AppRun {
     pub(crate) app: App,
     pub(crate) subs: BTreeMap<String, SubRun>,
+    /// Every job that ran or runs, by name (jobs that left the app included).
+    pub(crate) jobs: BTreeMap<String, JobBook>,
     /// `--gateway-port` of the last `run`, over the app file's `[gateway] port`.
     pub(crate) gateway_port: Option<u16>,
 }
@@ -31,12 +43,62 @@ pub(crate) struct AppRun {
 pub(crate) struct State(Mutex<AppRun>);
 
 impl State {
-    pub(crate) fn new(app: App, gateway_port: Option<u16>) -> Self {
+    /// The state of `app` with nothing running; `jobs` are the runs kept from before.
+    pub(crate) fn new(
+        app: App,
+        gateway_port: Option<u16>,
+        jobs: BTreeMap<String, JobBook>,
+    ) -> Self {
         Self(Mutex::new(AppRun {
             app,
             subs: BTreeMap::new(),
+            jobs,
             gateway_port,
         }))
+    }
+
+    /// Marks a run of `job` that started at `started` as going: until it ends, it is the
+    /// last run, without a duration.
+    pub(crate) fn job_started(&self, job: &str, started: jiff::Timestamp) {
+        self.with(|run| {
+            let book = run.jobs.entry(job.to_owned()).or_default();
+            book.running = true;
+            book.last_run = Some(JobRun {
+                id: None,
+                started,
+                duration: None,
+                attempts: 1,
+                exit: None,
+                reason: None,
+            });
+        });
+    }
+
+    /// Records the end of a run of `job`.
+    pub(crate) fn job_finished(&self, job: &str, last: JobRun) {
+        self.with(|run| {
+            let book = run.jobs.entry(job.to_owned()).or_default();
+            book.running = false;
+            book.last_run = Some(last);
+        });
+    }
+
+    /// Counts due times of `job`'s schedule that got no run.
+    pub(crate) fn job_skipped(&self, job: &str, skipped: u32) {
+        self.with(|run| {
+            let book = run.jobs.entry(job.to_owned()).or_default();
+            book.skipped = book.skipped.saturating_add(skipped);
+        });
+    }
+
+    /// Whether a run of `job` goes now.
+    pub(crate) fn job_running(&self, job: &str) -> bool {
+        self.with(|run| run.jobs.get(job).is_some_and(|b| b.running))
+    }
+
+    /// Whether a run of any job goes now.
+    pub(crate) fn any_job_running(&self) -> bool {
+        self.with(|run| run.jobs.values().any(|b| b.running))
     }
 
     /// Runs `f` under the lock: the one place that takes it. A panic while it was held is a

@@ -3,15 +3,19 @@
 //! replica's volumes.
 
 use zeppelin_core::Sub;
-use zeppelin_core::status::{AppStatus, ReplicaStatus, Runtime, SubStatus};
+use zeppelin_core::model::Job;
+use zeppelin_core::status::{
+    AppStatus, JobState, JobStatus, JobTrigger, ReplicaStatus, Runtime, SubStatus,
+};
 
+use crate::job::Clock;
 use crate::paths::AppPaths;
-use crate::supervisor::state::{AppRun, SubRun};
+use crate::supervisor::state::{AppRun, JobBook, SubRun};
 use crate::volumes;
 
-/// The status of every sub with a run, in start order; volumes are not measured yet
-/// ([`measure`]).
-pub(crate) fn app_status(run: &AppRun, paths: &AppPaths) -> AppStatus {
+/// The status of every sub with a run, in start order, and of every job of the app (next
+/// runs on `clock`); volumes are not measured yet ([`measure`]).
+pub(crate) fn app_status(run: &AppRun, paths: &AppPaths, clock: &Clock) -> AppStatus {
     let subs = run
         .app
         .start_order()
@@ -23,8 +27,46 @@ pub(crate) fn app_status(run: &AppRun, paths: &AppPaths) -> AppStatus {
         app: run.app.name.clone(),
         runtime: Runtime::Local,
         subs,
-        jobs: Vec::new(),
+        jobs: run
+            .app
+            .jobs
+            .values()
+            .map(|job| job_status(job, run.jobs.get(&job.name), clock))
+            .collect(),
         endpoints: Vec::new(),
+    }
+}
+
+/// A job as `ps` shows it: what triggers it, whether it runs, its last run (here, or kept
+/// from before), its next due time and the due times it skipped.
+fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
+    let book = book.cloned().unwrap_or_default();
+    let trigger = match (&job.schedule, job.runs_before()) {
+        (Some(_), _) => JobTrigger::Schedule,
+        (None, true) => JobTrigger::Before,
+        (None, false) => JobTrigger::OnDemand,
+    };
+    let state = match &book.last_run {
+        _ if book.running => JobState::Running,
+        None => JobState::NotRun,
+        Some(run) if run.exit == Some(0) => JobState::Succeeded,
+        Some(_) => JobState::Failed,
+    };
+    JobStatus {
+        name: job.name.clone(),
+        trigger,
+        schedule: job.schedule.as_ref().map(|s| match &s.timezone {
+            Some(zone) => format!("{} {zone}", s.cron),
+            None => s.cron.clone(),
+        }),
+        state,
+        last_run: book.last_run,
+        next_run: job
+            .schedule
+            .as_ref()
+            .and_then(|s| s.times().ok())
+            .and_then(|times| times.next(clock.now())),
+        skipped: book.skipped,
     }
 }
 

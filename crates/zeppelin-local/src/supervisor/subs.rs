@@ -24,7 +24,8 @@ use crate::supervisor::state::State;
 /// The state of the app's subs and what it takes to change it.
 pub(crate) struct Subs {
     pub(crate) runtime: Arc<ReplicaRuntime>,
-    pub(crate) state: State,
+    /// Shared with the tasks that run jobs, which record their runs in it.
+    pub(crate) state: Arc<State>,
     /// Shown every captured line (the foreground terminal).
     pub(crate) echo: Option<Echo>,
     /// How long a sub may take to become healthy.
@@ -226,12 +227,21 @@ pub(crate) fn same_but_replicas(ctx: &SubContext, sub: &Sub, env: &AppEnv) -> bo
     running == *sub && ctx.env == env.for_sub(&sub.env) && ctx.secrets_digest == env.secrets_digest
 }
 
-/// Everything checked before any process starts: commands and secrets (ports are checked by
+/// Everything checked before any process starts: commands (of subs and `before` jobs) and secrets (ports are checked by
 /// binding their balancers).
 pub(crate) fn preflight_env(app: &App, paths: &AppPaths) -> Result<AppEnv, Error> {
     if let Some(sub) = app.subs.values().find(|s| s.run.is_none()) {
         return Err(Error::NoCommand {
             sub: sub.name.clone(),
+        });
+    }
+    if let Some(job) = app
+        .jobs
+        .values()
+        .find(|j| j.runs_before() && j.run.is_none())
+    {
+        return Err(Error::JobNoCommand {
+            job: job.name.clone(),
         });
     }
     AppEnv::resolve(app, paths)

@@ -1,0 +1,19 @@
+//! Jobs in the local runtime: work that runs to completion (a `before` job gating subs, a
+//! scheduled one, or one run on demand with `zeppelin run-job`).
+//!
+//! A run is a process started as a replica's is, with the environment a replica gets
+//! ([`process`]); what is kept of it between runs, and the lock that keeps a job from
+//! running twice at once, is in [`record`]; whether a `before` job must run again is a
+//! hash of its inputs ([`inputs`]); scheduled times come from the scheduler's [`clock`].
+//! The supervisor runs jobs (`supervisor/jobs.rs`); [`run_alone`] runs one when no
+//! supervisor runs the app.
+
+mod alone;
+pub mod clock;
+pub(crate) mod inputs;
+pub(crate) mod process;
+pub(crate) mod record;
+
+pub use alone::run_alone;
+pub use clock::Clock;
+pub use process::{JobEvent, OnJobEvent};

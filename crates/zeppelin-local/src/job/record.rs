@@ -1,0 +1,154 @@
+//! What is kept of each job under `.zeppelin/jobs/`: `<job>.json`, the last run and the
+//! inputs hash of the last success (read by `ps` and by the next `run` to decide whether a
+//! `before` job must run again), and `<job>.lock`, held for as long as a run goes, so a
+//! job never runs twice at once, whether in the supervisor or alone (`run-job`).
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use zeppelin_core::status::JobRun;
+
+use crate::error::Error;
+use crate::paths::AppPaths;
+
+/// The kept state of one job.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Record {
+    /// The inputs hash of the last run that succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) succeeded_inputs: Option<String>,
+    /// The last run, whatever its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_run: Option<JobRun>,
+}
+
+fn folder(paths: &AppPaths) -> PathBuf {
+    paths.state.join("jobs")
+}
+
+fn file(paths: &AppPaths, job: &str) -> PathBuf {
+    folder(paths).join(format!("{job}.json"))
+}
+
+impl Record {
+    /// The record of `job`; empty when it never ran here (or its record is unreadable).
+    pub(crate) fn load(paths: &AppPaths, job: &str) -> Self {
+        std::fs::read(file(paths, job))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Records `run` (with `inputs`, when it succeeded); written whole, so a reader sees the
+    /// old record or the new one.
+    pub(crate) fn save_run(
+        paths: &AppPaths,
+        job: &str,
+        run: &JobRun,
+        inputs: &str,
+    ) -> Result<(), Error> {
+        let mut record = Self::load(paths, job);
+        if run.exit == Some(0) {
+            record.succeeded_inputs = Some(inputs.to_owned());
+        }
+        record.last_run = Some(run.clone());
+        let path = file(paths, job);
+        let write = || -> std::io::Result<()> {
+            create_folder(paths)?;
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, serde_json::to_vec_pretty(&record)?)?;
+            std::fs::rename(&partial, &path)
+        };
+        write().map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })
+    }
+}
+
+fn create_folder(paths: &AppPaths) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder(paths))
+}
+
+/// The right to run a job, held for the run; released on drop (or death).
+pub(crate) struct RunLock {
+    _lock: Flock<File>,
+}
+
+impl RunLock {
+    /// Takes the job's lock; `JobRunning` (with the pid of the holder) when a run goes.
+    pub(crate) fn take(paths: &AppPaths, job: &str) -> Result<Self, Error> {
+        let path = folder(paths).join(format!("{job}.lock"));
+        let io = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        create_folder(paths).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut lock) => {
+                let _ = lock.set_len(0);
+                let _ = write!(lock, "{}", std::process::id());
+                Ok(Self { _lock: lock })
+            }
+            Err((_, Errno::EWOULDBLOCK)) => Err(Error::JobRunning {
+                job: job.to_owned(),
+                pid: std::fs::read_to_string(&path).unwrap_or_default(),
+            }),
+            Err((_, errno)) => Err(io(errno.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_keeps_its_inputs_and_a_failure_keeps_the_last_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        assert_eq!(Record::load(&paths, "migrate"), Record::default());
+        let run = |exit| JobRun {
+            id: None,
+            started: "2026-12-02T10:00:00Z".parse().unwrap(),
+            duration: Some(std::time::Duration::from_secs(2)),
+            attempts: 1,
+            exit: Some(exit),
+            reason: None,
+        };
+        Record::save_run(&paths, "migrate", &run(0), "aaa").unwrap();
+        Record::save_run(&paths, "migrate", &run(3), "bbb").unwrap();
+        let record = Record::load(&paths, "migrate");
+        assert_eq!(record.succeeded_inputs.as_deref(), Some("aaa"));
+        assert_eq!(record.last_run, Some(run(3)));
+    }
+
+    #[test]
+    fn a_job_runs_once_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::new(dir.path());
+        let held = RunLock::take(&paths, "migrate").unwrap();
+        let refused = RunLock::take(&paths, "migrate").err().expect("refused");
+        assert!(
+            matches!(&refused, Error::JobRunning { pid, .. } if *pid == std::process::id().to_string()),
+            "{refused}"
+        );
+        assert!(RunLock::take(&paths, "other").is_ok());
+        drop(held);
+        assert!(RunLock::take(&paths, "migrate").is_ok());
+    }
+}
