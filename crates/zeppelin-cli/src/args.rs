@@ -117,7 +117,7 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  zeppelin scale web=4 worker=0")]
     Scale(ScaleArgs),
 
-    /// Run a job now and wait for it: its output streams here, its exit status is ours.
+    /// Run a job now, stream its output, and exit with its status.
     #[command(
         after_help = "Examples:\n  zeppelin run-job migrate\n  zeppelin run-job cleanup --k8s\n\nLocally the job runs in the running app's supervisor, or alone when the app is not running."
     )]

@@ -532,7 +532,6 @@ fn logs_of_the_app_include_its_jobs_pods_and_follow_new_runs() {
 }
 
 #[test]
-#[ignore = "`logs` accepts a job's name once commands/logs.rs does (the local runtime's jobs)"]
 fn logs_of_a_job_print_only_its_pods_lines() {
     let world = World::new();
     world.sub_pod();

@@ -13,10 +13,7 @@ pub(crate) fn logs(logs: &LogsSettings, settings: &GlobalSettings) -> miette::Re
     let runtime = Runtime::open(logs.runtime, settings)?;
     let app = runtime.app();
     check_names(app, &logs.subs)?;
-    let known = match runtime {
-        Runtime::Local(_) => app.subs.keys().chain(app.jobs.keys()).cloned().collect(),
-        Runtime::Cluster(_) => app.subs.keys().cloned().collect(),
-    };
+    let known = app.subs.keys().chain(app.jobs.keys()).cloned().collect();
     let color = settings.color && std::io::stdout().is_terminal();
     runtime.logs(logs, known, color)?;
     Ok(ExitCode::SUCCESS)
