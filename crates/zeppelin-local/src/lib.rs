@@ -29,6 +29,7 @@ mod groups;
 mod instance;
 pub mod launch;
 pub mod logs;
+pub mod one_off;
 pub mod paths;
 mod port_holder;
 mod probe;
