@@ -121,6 +121,17 @@ pub(crate) enum Command {
     )]
     RunJob(RunJobArgs),
 
+    /// Run a one-off command with the environment a replica of a sub (or a job) gets.
+    ///
+    /// The command runs in the app folder, attached to this terminal, with the sub's conf,
+    /// `.env`, env, `<SUB>_ADDR` of the subs, a free `PORT` and its secrets as files announced
+    /// by `<NAME>_FILE` (written to a private folder under `.zeppelin/` and removed after).
+    /// Its exit status is ours (128+N when a signal ended it). The app need not be running.
+    #[command(
+        after_help = "Examples:\n  zeppelin exec api -- python3 manage.py shell\n  zeppelin exec migrate -- sh -c 'echo $API_ADDR'"
+    )]
+    Exec(ExecArgs),
+
     /// Apply the app to the Kubernetes cluster, wait until it runs, and prune what it no longer has.
     #[command(
         after_help = "Examples:\n  zeppelin deploy\n  zeppelin deploy --atomic --timeout 10m\n  zeppelin deploy --dry-run\n  zeppelin --context prod --namespace shop-prod deploy\n\nThe cluster comes from KUBECONFIG (or ~/.kube/config), or the pod's service account."
@@ -396,6 +407,17 @@ pub(crate) struct RunJobArgs {
     /// Run it in the Kubernetes cluster, from the job's deployed template.
     #[arg(long)]
     pub(crate) k8s: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The sub (or job) whose environment the command gets.
+    #[arg(value_name = "SUB")]
+    pub(crate) target: String,
+
+    /// The command and its arguments, after `--` (run as is, not through a shell).
+    #[arg(value_name = "CMD", last = true, required = true)]
+    pub(crate) command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
