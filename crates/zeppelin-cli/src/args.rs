@@ -59,7 +59,7 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create a new app with a runnable three-sub sample.
+    /// Create a new app with a runnable sample: three subs and two jobs.
     #[command(after_help = "Example:\n  zeppelin new shop && cd shop && zeppelin check")]
     New(NewArgs),
 

@@ -28,6 +28,8 @@ fn new_creates_a_valid_app_that_check_accepts() {
         "app/api.py",
         "app/web.py",
         "app/worker.py",
+        "app/migrate.py",
+        "app/cleanup.py",
         "Dockerfile",
         ".gitignore",
     ] {
@@ -67,6 +69,8 @@ fn new_matches_the_example_in_the_repository() {
         "app/api.py",
         "app/web.py",
         "app/worker.py",
+        "app/migrate.py",
+        "app/cleanup.py",
         "Dockerfile",
     ] {
         assert_eq!(

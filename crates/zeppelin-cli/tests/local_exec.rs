@@ -268,3 +268,45 @@ fn a_running_app_keeps_its_own_secret_files() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "other");
     assert_eq!(app.read(".zeppelin/secrets/TOKEN"), "running");
 }
+
+#[test]
+fn the_samples_jobs_run_in_their_environment() {
+    let (app, _, _) = TestApp::sample("shop");
+    // The migration keeps its schema version in the temporary folder: this test's own.
+    let migrate = |app: &TestApp| {
+        app.zeppelin(&["exec", "migrate", "--", "python3", "app/migrate.py"])
+            .env("TMPDIR", app.path())
+            .output()
+            .unwrap()
+    };
+    let first = migrate(&app);
+    assert_eq!(
+        code(&first),
+        0,
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("migration 1:"),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    let again = migrate(&app);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("nothing to migrate"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+
+    app.start();
+    let out = app
+        .zeppelin(&["exec", "cleanup", "--", "python3", "app/cleanup.py"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("cleanup: "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
