@@ -1,9 +1,9 @@
 //! The real `kubectl` against the fake API server's Jobs and `CronJobs`: server-side apply and
 //! re-apply, `get job,cronjob` with the real columns, `wait --for=condition=complete`,
 //! `logs job/...` (which picks a pod by the Job's selector), a failing Job, and the Job
-//! `create job --from=cronjob/...` builds from the `CronJob` it reads. kubectl posts that one
-//! as protobuf, which this server does not decode, so the test has kubectl print it as JSON
-//! (`--dry-run=client -o json`) and create it from the file, the same Job by another door.
+//! `create job --from=cronjob/...` builds from the `CronJob` it reads — posted as protobuf,
+//! and the same Job through JSON (`--dry-run=client -o json`, then `create -f`), as
+//! `zeppelin run-job --k8s` posts it; and the job objects Zeppelin renders.
 
 mod harness;
 
@@ -482,25 +482,23 @@ async fn the_jobs_zeppelin_renders_apply_wait_and_run_by_hand() {
     assert_eq!(row(&crons, "cleanup")[7], "False", "{crons}");
     assert_eq!(row(&crons, "reindex")[7], "True", "{crons}");
 
-    // kubectl's own generator sends protobuf, which this server refuses in words...
+    // kubectl's own generator posts the Job as protobuf...
     let direct = cluster
-        .kubectl(&[
+        .kubectl_ok(&[
             "create",
             "job",
-            "reindex-run-1",
+            "reindex-by-kubectl",
             "--from=cronjob/reindex",
             "-n",
             "shop",
         ])
         .await;
-    assert!(!direct.success);
     assert!(
-        direct.stderr.contains("send JSON or YAML"),
-        "{}",
-        direct.stderr
+        direct.contains("job.batch/reindex-by-kubectl created"),
+        "{direct}"
     );
-    // ...so the Job it builds goes through JSON, as `run-job --k8s` sends it: from the
-    // suspended template, labelled with its job and marked as a manual run.
+    // ...and `run-job --k8s` posts it as JSON: from the suspended template, labelled with
+    // its job and marked as a manual run.
     let built = cluster
         .kubectl_ok(&[
             "create",
@@ -521,24 +519,32 @@ async fn the_jobs_zeppelin_renders_apply_wait_and_run_by_hand() {
     cluster
         .kubectl_ok(&["create", "-f", harness::path_str(&file)])
         .await;
-    cluster
-        .kubectl_ok(&[
-            "wait",
-            "--for=condition=complete",
-            "job/reindex-run-1",
-            "-n",
-            "shop",
-            "--timeout=60s",
-        ])
-        .await;
+    for name in ["job/reindex-by-kubectl", "job/reindex-run-1"] {
+        cluster
+            .kubectl_ok(&[
+                "wait",
+                "--for=condition=complete",
+                name,
+                "-n",
+                "shop",
+                "--timeout=60s",
+            ])
+            .await;
+    }
+    let template = |name: &str| {
+        cluster.server.object("jobs", "shop", name).unwrap()["spec"]["template"]["spec"].clone()
+    };
+    assert_eq!(
+        template("reindex-by-kubectl"),
+        template("reindex-run-1"),
+        "the same template by either door"
+    );
     let runs = cluster
         .kubectl_ok(&["get", "job", "-n", "shop", "-l", "zeppelin.dev/job=reindex"])
         .await;
-    assert_eq!(
-        row(&runs, "reindex-run-1")[1..3],
-        ["Complete", "1/1"],
-        "{runs}"
-    );
+    for name in ["reindex-by-kubectl", "reindex-run-1"] {
+        assert_eq!(row(&runs, name)[1..3], ["Complete", "1/1"], "{runs}");
+    }
     let logs = cluster
         .kubectl_ok(&["logs", "job/reindex-run-1", "-n", "shop"])
         .await;
@@ -555,4 +561,17 @@ async fn the_jobs_zeppelin_renders_apply_wait_and_run_by_hand() {
         "manual"
     );
     assert_eq!(stored["metadata"]["ownerReferences"][0]["name"], "reindex");
+
+    // Other kinds kubectl generates as protobuf are refused, naming what was not read.
+    let refused = cluster
+        .kubectl(&["create", "deployment", "web", "--image=web:1", "-n", "shop"])
+        .await;
+    assert!(!refused.success);
+    assert!(
+        refused
+            .stderr
+            .contains("not Deployment (apps/v1) objects; only batch/v1 Jobs and CronJobs are read; send JSON or YAML"),
+        "{}",
+        refused.stderr
+    );
 }
