@@ -124,8 +124,9 @@ pub(crate) enum Command {
     /// Run a one-off command with the environment a replica of a sub (or a job) gets.
     ///
     /// The command runs in the app folder, attached to this terminal, with the sub's conf,
-    /// `.env`, env, `<SUB>_ADDR` of the subs, a free `PORT` and its secrets as files announced
-    /// by `<NAME>_FILE` (written to a private folder under `.zeppelin/` and removed after).
+    /// `.env`, env, `<SUB>_ADDR` of the subs, a free `PORT` (not for a job, as its runs get
+    /// none) and the secrets as files announced by `<NAME>_FILE` (written to a private folder
+    /// under `.zeppelin/` and removed after).
     /// Its exit status is ours (128+N when a signal ended it). The app need not be running.
     #[command(
         after_help = "Examples:\n  zeppelin exec api -- python3 manage.py shell\n  zeppelin exec migrate -- sh -c 'echo $API_ADDR'"

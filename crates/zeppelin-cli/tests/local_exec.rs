@@ -145,6 +145,7 @@ fn a_job_name_gives_the_jobs_environment() {
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let seen = vars(&out.stdout);
     assert_eq!(seen["REGION"], "migrate");
+    assert!(!seen.contains_key("PORT"), "a job's runs get no port");
     assert_eq!(seen["API_ADDR"], format!("127.0.0.1:{api}"));
     assert!(seen.contains_key("TOKEN_FILE"));
 }

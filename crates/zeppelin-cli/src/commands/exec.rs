@@ -2,9 +2,9 @@
 //! environment a replica of a sub, or a job, gets, attached to this terminal — the `heroku
 //! run` of Zeppelin. It needs no running app.
 //!
-//! The environment comes from the local runtime ([`zeppelin_local::one_off`]), plus a free
-//! `PORT` as a replica gets one; no `ZEPPELIN_REPLICA` and no volume folders, which belong to
-//! one replica each. Secret files are written to a private folder of this run under
+//! The environment comes from the local runtime ([`zeppelin_local::one_off`]), plus, for a
+//! sub, a free `PORT` as each of its replicas gets one (a job's runs get none); no
+//! `ZEPPELIN_REPLICA` and no volume folders, which belong to one replica each. Secret files are written to a private folder of this run under
 //! `.zeppelin/`, never over the running app's, and removed once the command ends: Ctrl-C
 //! reaches the command (the terminal sends it to both), and this process waits for it.
 
@@ -29,21 +29,36 @@ const NOT_RUNNABLE: u8 = 126;
 
 pub(crate) fn exec(exec: &ExecSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let app = settings.load_app()?;
-    let sub = target(&app, &exec.target)?;
+    let target = target(&app, &exec.target)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
         .into_diagnostic()?;
-    runtime.block_on(run(&app, &sub, &exec.command))
+    runtime.block_on(run(&app, &target, &exec.command))
 }
 
-/// The sub named `name`, or the job named so as the sub it runs as.
-fn target(app: &App, name: &str) -> miette::Result<Sub> {
+/// Whose environment the command gets.
+#[derive(Debug)]
+struct Target {
+    /// The sub, or the job as the sub it runs as.
+    sub: Sub,
+    /// Whether it is a job, whose runs get no `PORT`.
+    job: bool,
+}
+
+/// The sub named `name`, or the job named so.
+fn target(app: &App, name: &str) -> miette::Result<Target> {
     if let Some(sub) = app.subs.get(name) {
-        return Ok(sub.clone());
+        return Ok(Target {
+            sub: sub.clone(),
+            job: false,
+        });
     }
     if let Some(job) = app.jobs.get(name) {
-        return Ok(job.as_sub());
+        return Ok(Target {
+            sub: job.as_sub(),
+            job: true,
+        });
     }
     let list = |names: Vec<&String>| match names.as_slice() {
         [] => "none".to_owned(),
@@ -64,7 +79,8 @@ fn target(app: &App, name: &str) -> miette::Result<Sub> {
 
 /// Runs the command to its end; the signals that would end this process first are handled
 /// from the start, so the secret files are always removed.
-async fn run(app: &App, sub: &Sub, command: &[OsString]) -> miette::Result<ExitCode> {
+async fn run(app: &App, target: &Target, command: &[OsString]) -> miette::Result<ExitCode> {
+    let sub = &target.sub;
     let signals = Signals::new().into_diagnostic()?;
     let paths = AppPaths::new(app.dir());
     let secrets = private_folder(app, &paths)?;
@@ -81,8 +97,10 @@ async fn run(app: &App, sub: &Sub, command: &[OsString]) -> miette::Result<ExitC
         .current_dir(app.dir())
         // As a shell started there would say; ours is where `zeppelin` ran.
         .env("PWD", app.dir())
-        .envs(&env.vars)
-        .env("PORT", free_port().into_diagnostic()?.to_string());
+        .envs(&env.vars);
+    if !target.job {
+        cmd.env("PORT", free_port().into_diagnostic()?.to_string());
+    }
     let child = match cmd.spawn() {
         Ok(child) => child,
         Err(err) => {
@@ -226,7 +244,9 @@ mod tests {
             Path::new("/app/zeppelin.toml"),
         )
         .unwrap();
-        assert_eq!(target(&app, "migrate").unwrap().name, "migrate");
+        assert!(!target(&app, "api").unwrap().job);
+        let job = target(&app, "migrate").unwrap();
+        assert!(job.job && job.sub.name == "migrate");
         let err = target(&app, "nope").unwrap_err().to_string();
         assert_eq!(
             err,
