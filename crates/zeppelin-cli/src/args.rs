@@ -59,7 +59,7 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create a new app with a runnable three-sub sample.
+    /// Create a new app with a runnable sample: three subs and two jobs.
     #[command(after_help = "Example:\n  zeppelin new shop && cd shop && zeppelin check")]
     New(NewArgs),
 
@@ -122,6 +122,18 @@ pub(crate) enum Command {
         after_help = "Examples:\n  zeppelin run-job migrate\n  zeppelin run-job cleanup --k8s\n\nLocally the job runs in the running app's supervisor, or alone when the app is not running."
     )]
     RunJob(RunJobArgs),
+
+    /// Run a one-off command with the environment a replica of a sub (or a job) gets.
+    ///
+    /// The command runs in the app folder, attached to this terminal, with the sub's conf,
+    /// `.env`, env, `<SUB>_ADDR` of the subs, a free `PORT` (not for a job, as its runs get
+    /// none) and the secrets as files announced by `<NAME>_FILE` (written to a private folder
+    /// under `.zeppelin/` and removed after).
+    /// Its exit status is ours (128+N when a signal ended it). The app need not be running.
+    #[command(
+        after_help = "Examples:\n  zeppelin exec api -- python3 manage.py shell\n  zeppelin exec migrate -- sh -c 'echo $API_ADDR'"
+    )]
+    Exec(ExecArgs),
 
     /// Apply the app to the Kubernetes cluster, wait until it runs, and prune what it no longer has.
     #[command(
@@ -411,6 +423,17 @@ pub(crate) struct RunJobArgs {
     /// Run it in the Kubernetes cluster, from the job's deployed template.
     #[arg(long)]
     pub(crate) k8s: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The sub (or job) whose environment the command gets.
+    #[arg(value_name = "SUB")]
+    pub(crate) target: String,
+
+    /// The command and its arguments, after `--` (run as is, not through a shell).
+    #[arg(value_name = "CMD", last = true, required = true)]
+    pub(crate) command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,8 @@ fn new_creates_a_valid_app_that_check_accepts() {
         "app/api.py",
         "app/web.py",
         "app/worker.py",
+        "app/migrate.py",
+        "app/cleanup.py",
         "Dockerfile",
         ".gitignore",
     ] {
@@ -36,7 +38,7 @@ fn new_creates_a_valid_app_that_check_accepts() {
     assert!(t.path().join("shop/log").is_dir());
     let out = t.zeppelin_in("shop", &["check"]);
     assert_eq!(code(&out), 0, "{}", t.redact(&out.stderr));
-    insta::assert_snapshot!(t.redact(&out.stdout), @"[TEMP]/shop/zeppelin.toml is valid: app `shop`, 3 subs (api, web, worker), 1 route");
+    insta::assert_snapshot!(t.redact(&out.stdout), @"[TEMP]/shop/zeppelin.toml is valid: app `shop`, 3 subs (api, web, worker), 2 jobs (cleanup, migrate), 1 route");
 }
 
 #[test]
@@ -67,6 +69,8 @@ fn new_matches_the_example_in_the_repository() {
         "app/api.py",
         "app/web.py",
         "app/worker.py",
+        "app/migrate.py",
+        "app/cleanup.py",
         "Dockerfile",
     ] {
         assert_eq!(

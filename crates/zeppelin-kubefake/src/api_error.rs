@@ -189,6 +189,17 @@ impl ApiError {
         )
     }
 
+    /// A protobuf body this server cannot read: `what` names the kind or field.
+    pub(crate) fn unsupported_protobuf(content_type: &str, what: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "this server reads protobuf ({content_type}) only for the fields of batch/v1 Jobs and CronJobs it knows, not {what}; send JSON or YAML"
+            ),
+        )
+    }
+
     pub(crate) fn gone(resource_version: u64, oldest: u64) -> Self {
         Self::new(
             410,

@@ -43,6 +43,7 @@ mod kubeconfig;
 mod logs;
 mod managed_fields;
 mod openapi;
+mod protobuf;
 mod resources;
 mod routes;
 mod selector;

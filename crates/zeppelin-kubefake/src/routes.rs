@@ -216,7 +216,8 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     if content_type.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(content_type));
+        return crate::protobuf::decode(body)
+            .map_err(|what| ApiError::unsupported_protobuf(content_type, &what));
     }
     if let Ok(value) = serde_json::from_slice(body) {
         return Ok(value);

@@ -1,9 +1,9 @@
 //! The real `kubectl` against the fake API server's Jobs and `CronJobs`: server-side apply and
 //! re-apply, `get job,cronjob` with the real columns, `wait --for=condition=complete`,
 //! `logs job/...` (which picks a pod by the Job's selector), a failing Job, and the Job
-//! `create job --from=cronjob/...` builds from the `CronJob` it reads. kubectl posts that one
-//! as protobuf, which this server does not decode, so the test has kubectl print it as JSON
-//! (`--dry-run=client -o json`) and create it from the file, the same Job by another door.
+//! `create job --from=cronjob/...` builds from the `CronJob` it reads — posted as protobuf,
+//! and the same Job through JSON (`--dry-run=client -o json`, then `create -f`), as
+//! `zeppelin run-job --k8s` posts it; and the job objects Zeppelin renders.
 
 mod harness;
 
@@ -365,4 +365,213 @@ async fn the_binarys_clock_speed_runs_a_schedule_of_minutes_in_seconds() {
     assert!(ran.is_ok(), "no scheduled Job within the limit");
     // Ending the server is part of the test.
     let _ = server.kill().await;
+}
+
+/// The objects `zeppelin render` makes of jobs: a `before` job as the Job `<job>-<hash>`, a
+/// scheduled one as a `CronJob`, an on-demand one as a suspended `CronJob` (a template only),
+/// each labelled `zeppelin.dev/job`.
+const ZEPPELIN_JOBS: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate-0a1b2c3d4e
+  namespace: shop
+  labels: {app.kubernetes.io/name: migrate, zeppelin.dev/job: migrate}
+  annotations: {zeppelin.dev/job-inputs: 0a1b2c3d4e}
+spec:
+  backoffLimit: 1
+  activeDeadlineSeconds: 180
+  ttlSecondsAfterFinished: 3600
+  template:
+    metadata: {labels: {app.kubernetes.io/name: migrate, zeppelin.dev/job: migrate}}
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      containers: [{name: migrate, image: 'shop-api:0.1.0', command: [sh, -c, python3 app/migrate.py]}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cleanup, namespace: shop, labels: {zeppelin.dev/job: cleanup}}
+spec:
+  schedule: '0 3 * * *'
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 300
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 1
+  jobTemplate:
+    metadata: {labels: {zeppelin.dev/job: cleanup}}
+    spec:
+      backoffLimit: 0
+      template:
+        metadata: {labels: {zeppelin.dev/job: cleanup}}
+        spec:
+          restartPolicy: Never
+          containers: [{name: cleanup, image: 'shop-worker:0.1.0'}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: reindex, namespace: shop, labels: {zeppelin.dev/job: reindex}}
+spec:
+  schedule: '0 0 1 1 *'
+  suspend: true
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    metadata: {labels: {zeppelin.dev/job: reindex}}
+    spec:
+      backoffLimit: 0
+      template:
+        metadata: {labels: {zeppelin.dev/job: reindex}}
+        spec:
+          restartPolicy: Never
+          containers: [{name: reindex, image: 'shop-worker:0.1.0'}]
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_zeppelin_renders_apply_wait_and_run_by_hand() {
+    require_kubectl();
+    let cluster = Cluster::start().await;
+    let file = cluster.write("zeppelin-jobs.yaml", ZEPPELIN_JOBS);
+    let applied = cluster.apply_server_side(&file).await;
+    for object in [
+        "job.batch/migrate-0a1b2c3d4e",
+        "cronjob.batch/cleanup",
+        "cronjob.batch/reindex",
+    ] {
+        assert!(
+            applied.contains(&format!("{object} serverside-applied")),
+            "{applied}"
+        );
+    }
+    let waited = cluster
+        .kubectl_ok(&[
+            "wait",
+            "--for=condition=complete",
+            "job/migrate-0a1b2c3d4e",
+            "-n",
+            "shop",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(waited.contains("condition met"), "{waited}");
+
+    // One label selects every object of a job, whichever kind it is.
+    let listed = cluster
+        .kubectl_ok(&[
+            "get",
+            "job,cronjob",
+            "-n",
+            "shop",
+            "-l",
+            "zeppelin.dev/job",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        [
+            "job.batch/migrate-0a1b2c3d4e",
+            "cronjob.batch/cleanup",
+            "cronjob.batch/reindex"
+        ]
+    );
+    let crons = cluster.kubectl_ok(&["get", "cronjob", "-n", "shop"]).await;
+    assert_eq!(row(&crons, "cleanup")[7], "False", "{crons}");
+    assert_eq!(row(&crons, "reindex")[7], "True", "{crons}");
+
+    // kubectl's own generator posts the Job as protobuf...
+    let direct = cluster
+        .kubectl_ok(&[
+            "create",
+            "job",
+            "reindex-by-kubectl",
+            "--from=cronjob/reindex",
+            "-n",
+            "shop",
+        ])
+        .await;
+    assert!(
+        direct.contains("job.batch/reindex-by-kubectl created"),
+        "{direct}"
+    );
+    // ...and `run-job --k8s` posts it as JSON: from the suspended template, labelled with
+    // its job and marked as a manual run.
+    let built = cluster
+        .kubectl_ok(&[
+            "create",
+            "job",
+            "reindex-run-1",
+            "--from=cronjob/reindex",
+            "-n",
+            "shop",
+            "--dry-run=client",
+            "-o",
+            "json",
+        ])
+        .await;
+    let mut job: serde_json::Value = serde_json::from_str(&built).unwrap();
+    job["metadata"]["labels"]["zeppelin.dev/job"] = "reindex".into();
+    job["metadata"]["annotations"]["zeppelin.dev/run"] = "manual".into();
+    let file = cluster.write("reindex-run.json", &job.to_string());
+    cluster
+        .kubectl_ok(&["create", "-f", harness::path_str(&file)])
+        .await;
+    for name in ["job/reindex-by-kubectl", "job/reindex-run-1"] {
+        cluster
+            .kubectl_ok(&[
+                "wait",
+                "--for=condition=complete",
+                name,
+                "-n",
+                "shop",
+                "--timeout=60s",
+            ])
+            .await;
+    }
+    let template = |name: &str| {
+        cluster.server.object("jobs", "shop", name).unwrap()["spec"]["template"]["spec"].clone()
+    };
+    assert_eq!(
+        template("reindex-by-kubectl"),
+        template("reindex-run-1"),
+        "the same template by either door"
+    );
+    let runs = cluster
+        .kubectl_ok(&["get", "job", "-n", "shop", "-l", "zeppelin.dev/job=reindex"])
+        .await;
+    for name in ["reindex-by-kubectl", "reindex-run-1"] {
+        assert_eq!(row(&runs, name)[1..3], ["Complete", "1/1"], "{runs}");
+    }
+    let logs = cluster
+        .kubectl_ok(&["logs", "job/reindex-run-1", "-n", "shop"])
+        .await;
+    assert!(
+        logs.contains("container reindex completed (exit code 0)"),
+        "{logs}"
+    );
+    let stored = cluster
+        .server
+        .object("jobs", "shop", "reindex-run-1")
+        .unwrap();
+    assert_eq!(
+        stored["metadata"]["annotations"]["zeppelin.dev/run"],
+        "manual"
+    );
+    assert_eq!(stored["metadata"]["ownerReferences"][0]["name"], "reindex");
+
+    // Other kinds kubectl generates as protobuf are refused, naming what was not read.
+    let refused = cluster
+        .kubectl(&["create", "deployment", "web", "--image=web:1", "-n", "shop"])
+        .await;
+    assert!(!refused.success);
+    assert!(
+        refused
+            .stderr
+            .contains("not Deployment (apps/v1) objects; only batch/v1 Jobs and CronJobs are read; send JSON or YAML"),
+        "{}",
+        refused.stderr
+    );
 }

@@ -30,6 +30,12 @@ impl AppEnv {
     /// Resolves the app's conf, `.env` and secrets; secrets are written to their files here,
     /// so a secret that cannot be read stops the start before any process runs.
     pub(crate) fn resolve(app: &App, paths: &AppPaths) -> Result<Self, Error> {
+        Self::resolve_in(app, &paths.secrets())
+    }
+
+    /// [`Self::resolve`], with the secret files written in `dir` (made 0700 if missing)
+    /// instead of the app's own secrets folder.
+    pub(crate) fn resolve_in(app: &App, dir: &Path) -> Result<Self, Error> {
         let mut base = app.conf.clone();
         let hidden = app
             .secrets
@@ -57,13 +63,12 @@ impl AppEnv {
         }
         let mut digest = Vec::new();
         if !app.secrets.is_empty() {
-            let dir = paths.secrets();
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
-                .create(&dir)
+                .create(dir)
                 .map_err(|source| Error::Write {
-                    path: dir.clone(),
+                    path: dir.to_path_buf(),
                     source,
                 })?;
             for (name, secret) in &app.secrets {

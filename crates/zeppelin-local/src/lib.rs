@@ -32,6 +32,7 @@ mod instance;
 pub mod job;
 pub mod launch;
 pub mod logs;
+pub mod one_off;
 pub mod paths;
 mod port_holder;
 mod probe;

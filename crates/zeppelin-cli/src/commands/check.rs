@@ -34,8 +34,14 @@ pub(crate) fn check(check: &CheckSettings, settings: &GlobalSettings) -> miette:
 fn text(file: &str, result: Result<App, LoadError>) -> miette::Result<ExitCode> {
     let app = result?;
     let subs: Vec<&str> = app.subs.keys().map(String::as_str).collect();
+    let jobs: Vec<&str> = app.jobs.keys().map(String::as_str).collect();
+    let jobs = match jobs.as_slice() {
+        [] => String::new(),
+        [job] => format!(", 1 job ({job})"),
+        jobs => format!(", {} jobs ({})", jobs.len(), jobs.join(", ")),
+    };
     println!(
-        "{file} is valid: app `{}`, {} {} ({}), {} {}",
+        "{file} is valid: app `{}`, {} {} ({}){jobs}, {} {}",
         app.name,
         subs.len(),
         if subs.len() == 1 { "sub" } else { "subs" },

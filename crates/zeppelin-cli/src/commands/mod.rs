@@ -7,6 +7,7 @@ mod completions;
 mod delete;
 mod deploy;
 mod diff;
+mod exec;
 mod history;
 mod logs;
 mod new;
@@ -35,6 +36,7 @@ pub(crate) fn run(command: Command, settings: &GlobalSettings) -> miette::Result
         Command::Supervise(args) => run::supervise(&args.into(), settings),
         Command::Routes(args) => routes::routes(&args.into(), settings),
         Command::RunJob(args) => run_job::run_job(&args.into(), settings),
+        Command::Exec(args) => exec::exec(&args.into(), settings),
         Command::Deploy(args) => deploy::deploy(&args.into(), settings),
         Command::Diff => diff::diff(settings),
         Command::History(args) => history::history(&args.into(), settings),

@@ -64,7 +64,9 @@ pub(crate) fn new(new: &NewSettings, settings: &GlobalSettings) -> miette::Resul
     let _ = staging.keep();
 
     let shown = path.map_or_else(|| name.to_owned(), |p| p.display().to_string());
-    println!("Created app `{name}` in {shown}/: zeppelin.toml, app/ (web, api, worker), log/");
+    println!(
+        "Created app `{name}` in {shown}/: zeppelin.toml, app/ (web, api, worker; jobs migrate, cleanup), log/"
+    );
     println!();
     println!("Next:");
     println!("  cd {shown}");

@@ -1,13 +1,14 @@
 //! Settings of the commands about the running app: `run` and its background supervisor,
 //! `stop` (and deleting local data), `restart` and `routes` (local only), and `ps`, `logs`
-//! and `scale`, which reach either runtime ([`RuntimeKind`], chosen here once from `--k8s`).
+//! and `scale`, which reach either runtime ([`RuntimeKind`], chosen here once from `--k8s`),
+//! and `exec`, a one-off command with a sub's local environment.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::args::{
-    Format, LogsArgs, PsArgs, RestartArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs,
-    SuperviseArgs,
+    ExecArgs, Format, LogsArgs, PsArgs, RestartArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs,
+    StopArgs, SuperviseArgs,
 };
 
 /// Where `ps`, `logs` and `scale` look: the local supervisor, or the cluster (`--k8s`).
@@ -196,6 +197,24 @@ impl From<RunJobArgs> for RunJobSettings {
         Self {
             job: args.job,
             runtime: RuntimeKind::from_k8s(args.k8s),
+        }
+    }
+}
+
+/// `zeppelin exec SUB -- CMD...`.
+#[derive(Debug)]
+pub(crate) struct ExecSettings {
+    /// The sub or job whose environment the command gets.
+    pub(crate) target: String,
+    /// The program and its arguments (never empty: clap requires one).
+    pub(crate) command: Vec<std::ffi::OsString>,
+}
+
+impl From<ExecArgs> for ExecSettings {
+    fn from(args: ExecArgs) -> Self {
+        Self {
+            target: args.target,
+            command: args.command,
         }
     }
 }
