@@ -121,7 +121,10 @@ pub struct JobStatus {
     pub skipped: u32,
 }
 
-#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -321,7 +324,10 @@ mod tests {
         assert!(json.contains("\"uptime\":1.5"), "{json}");
         // Local volumes say nothing of binding: the JSON is the same as before `bound`.
         assert!(!json.contains("bound"), "{json}");
-        assert!(json.contains("\"started\":\"2026-12-02T10:00:00Z\""), "{json}");
+        assert!(
+            json.contains("\"started\":\"2026-12-02T10:00:00Z\""),
+            "{json}"
+        );
         assert!(!json.contains("skipped"), "{json}");
         let back: AppStatus = serde_json::from_str(&json).unwrap();
         assert_eq!(back, status);

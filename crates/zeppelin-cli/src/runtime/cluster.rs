@@ -109,7 +109,10 @@ impl ClusterRuntime {
 
     /// Each Deployment's replica count, refused under an autoscaler.
     /// Runs job `name` once, streaming its output.
-    #[expect(clippy::unused_self, reason = "a placeholder until the runtime's run-job lands")]
+    #[expect(
+        clippy::unused_self,
+        reason = "a placeholder until the runtime's run-job lands"
+    )]
     pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
         miette::bail!("run-job {name}: not built yet in the cluster runtime")
     }

@@ -39,7 +39,10 @@ impl LocalRuntime {
     }
 
     /// Runs job `name` once, streaming its output.
-    #[expect(clippy::unused_self, reason = "a placeholder until the runtime's run-job lands")]
+    #[expect(
+        clippy::unused_self,
+        reason = "a placeholder until the runtime's run-job lands"
+    )]
     pub(crate) fn run_job(&self, name: &str) -> miette::Result<std::process::ExitCode> {
         miette::bail!("run-job {name}: not built yet in the local runtime")
     }

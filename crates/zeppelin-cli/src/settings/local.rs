@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::args::{
-    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs, SubsArgs, SuperviseArgs,
+    Format, LogsArgs, PsArgs, RoutesArgs, RunArgs, RunJobArgs, ScaleArgs, StopArgs, SubsArgs,
+    SuperviseArgs,
 };
 
 /// Where `ps`, `logs` and `scale` look: the local supervisor, or the cluster (`--k8s`).

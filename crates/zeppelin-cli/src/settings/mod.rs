@@ -13,6 +13,6 @@ pub(crate) use app::{CheckSettings, NewSettings, RenderSettings};
 pub(crate) use cluster::{DeleteSettings, DeploySettings, HistorySettings, RollbackSettings};
 pub(crate) use global::GlobalSettings;
 pub(crate) use local::{
-    LogsSettings, PsSettings, RoutesSettings, RunJobSettings, RunSettings, RuntimeKind, ScaleSettings,
-    StopSettings, SubsSettings, SuperviseSettings,
+    LogsSettings, PsSettings, RoutesSettings, RunJobSettings, RunSettings, RuntimeKind,
+    ScaleSettings, StopSettings, SubsSettings, SuperviseSettings,
 };

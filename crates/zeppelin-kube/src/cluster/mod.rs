@@ -5,6 +5,7 @@
 //! [`Target`](target::Target) app; rendering never reaches back in here.
 
 pub mod apply;
+mod before_jobs;
 mod claim;
 pub mod claims;
 pub(crate) mod connect;
@@ -16,6 +17,7 @@ mod fixed;
 mod gone;
 pub mod immutable;
 pub(crate) mod inventory;
+pub mod job_wait;
 pub mod pod_logs;
 mod pods;
 pub mod prune;

@@ -11,9 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::{
-    CronJob, CronJobSpec, Job as KubeJob, JobSpec, JobTemplateSpec,
-};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job as KubeJob, JobSpec, JobTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeppelin_core::App;
 use zeppelin_core::model::Job;
@@ -115,6 +113,7 @@ fn job_spec(
     options: &RenderOptions,
     warnings: &mut Vec<Warning>,
 ) -> (BTreeMap<String, String>, JobSpec) {
+    let mut said = Vec::new();
     let HardenedPod {
         annotations,
         mut template,
@@ -124,8 +123,13 @@ fn job_spec(
         job_labels(app, &job.name),
         options,
         false,
-        warnings,
+        &mut said,
     );
+    // The pod is built as a sub's; what it says is about the job.
+    warnings.extend(said.into_iter().map(|w| Warning {
+        sub: None,
+        message: format!("job `{}`: {}", job.name, w.message),
+    }));
     if let Some(spec) = template.spec.as_mut() {
         spec.restart_policy = Some("Never".to_owned());
         if let (Some(run), Some(container)) = (&job.run, spec.containers.first_mut()) {

@@ -68,7 +68,14 @@ pub(crate) fn workload(
     let HardenedPod {
         annotations,
         mut template,
-    } = hardened_pod(app, sub, sub_labels(app, &sub.name), options, true, warnings);
+    } = hardened_pod(
+        app,
+        sub,
+        sub_labels(app, &sub.name),
+        options,
+        true,
+        warnings,
+    );
     let selector_labels = selector(app, sub.name.as_str());
     if let Some(spec) = template.spec.as_mut() {
         spec.affinity = Some(anti_affinity(&selector_labels));
