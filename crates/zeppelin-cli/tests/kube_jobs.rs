@@ -4,7 +4,7 @@
 //! the deploy with its log lines (and `--atomic` rolls back), an unchanged one never runs
 //! again, even once its Job is gone, a changed one runs as a new Job and the old is pruned,
 //! a job timeout that is not shorter than the deploy's is refused before anything is
-//! written, and a scheduled job is a CronJob that real `kubectl` reads.
+//! written, and a scheduled job is a `CronJob` that real `kubectl` reads.
 
 mod harness;
 

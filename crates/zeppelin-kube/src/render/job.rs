@@ -155,3 +155,137 @@ fn job_spec(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::error::RenderError;
+
+    const APP: &str = r#"
+name = "shop"
+[conf]
+LOG_LEVEL = "info"
+[sub.db]
+image = "db:1"
+port = 5432
+[sub.api]
+image = "api:1"
+port = 8080
+[job.migrate]
+run = "migrate $(whoami)"
+image = "api:1"
+depends_on = ["db"]
+before = ["api"]
+timeout = "90s"
+retries = 2
+[job.cleanup]
+run = "cleanup"
+image = "api:1"
+schedule = "0 3 * * *"
+timezone = "Europe/Berlin"
+[job.reindex]
+image = "api:1"
+"#;
+
+    fn app(text: &str) -> App {
+        zeppelin_core::parse(text, std::path::Path::new("zeppelin.toml")).unwrap()
+    }
+
+    fn render(text: &str, name: &str) -> Object {
+        let app = app(text);
+        object(
+            &app,
+            &app.jobs[name],
+            &RenderOptions::default(),
+            &mut Vec::new(),
+        )
+    }
+
+    #[test]
+    fn a_before_job_is_a_job_named_by_the_hash_of_its_inputs() {
+        let Object::Job(job) = render(APP, "migrate") else {
+            panic!("not a Job");
+        };
+        let annotations = job.metadata.annotations.clone().unwrap();
+        let hash = &annotations[labels::JOB_INPUTS];
+        assert_eq!(
+            job.metadata.name.as_deref(),
+            Some(&*format!("migrate-{hash}"))
+        );
+        assert_eq!(hash.len(), hash::JOB_INPUTS_LEN);
+        assert!(
+            hash.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(annotations[labels::JOB_BEFORE], "api");
+        assert_eq!(annotations[labels::JOB_DEPENDS_ON], "db");
+        assert_eq!(
+            job.metadata.labels.as_ref().unwrap()[labels::JOB],
+            "migrate"
+        );
+        let spec = job.spec.unwrap();
+        assert_eq!(spec.backoff_limit, Some(2));
+        assert_eq!(spec.active_deadline_seconds, Some(90));
+        assert_eq!(
+            spec.ttl_seconds_after_finished,
+            Some(TTL_AFTER_FINISHED_SECS)
+        );
+        let pod = spec.template.spec.unwrap();
+        assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(pod.automount_service_account_token, Some(false));
+        let command = pod.containers[0].command.clone().unwrap();
+        assert_eq!(command, ["/bin/sh", "-c", "migrate $$(whoami)"]);
+        let labels = spec.template.metadata.unwrap().labels.unwrap();
+        assert_eq!(labels[labels::JOB], "migrate");
+    }
+
+    #[test]
+    fn the_hash_follows_what_the_job_runs_and_the_conf_it_sees() {
+        let name = |text: &str| render(text, "migrate").name().to_owned();
+        let base = name(APP);
+        assert_eq!(base, name(APP));
+        assert_ne!(
+            base,
+            name(&APP.replace("migrate $(whoami)", "migrate --all"))
+        );
+        assert_ne!(base, name(&APP.replace("\"info\"", "\"debug\"")));
+        // How often and how long it may try is not what it runs.
+        assert_eq!(base, name(&APP.replace("retries = 2", "retries = 3")));
+    }
+
+    #[test]
+    fn scheduled_and_on_demand_jobs_are_cron_jobs() {
+        let Object::CronJob(cron) = render(APP, "cleanup") else {
+            panic!("not a CronJob");
+        };
+        let spec = cron.spec.unwrap();
+        assert_eq!(cron.metadata.name.as_deref(), Some("cleanup"));
+        assert_eq!(spec.schedule, "0 3 * * *");
+        assert_eq!(spec.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+        assert_eq!(spec.suspend, Some(false));
+        assert_eq!(spec.starting_deadline_seconds, Some(STARTING_DEADLINE_SECS));
+        let Object::CronJob(on_demand) = render(APP, "reindex") else {
+            panic!("not a CronJob");
+        };
+        let spec = on_demand.spec.unwrap();
+        assert_eq!(spec.suspend, Some(true));
+        // Without `run`, the image's own entrypoint runs.
+        let pod = spec.job_template.spec.unwrap().template.spec.unwrap();
+        assert_eq!(pod.containers[0].command, None);
+    }
+
+    #[test]
+    fn a_job_without_an_image_cannot_be_rendered() {
+        let app = app(&APP.replace(
+            "[job.reindex]\nimage = \"api:1\"",
+            "[job.reindex]\nrun = \"x\"",
+        ));
+        let err = crate::render(&app, &RenderOptions::default()).unwrap_err();
+        assert!(matches!(&err, RenderError::JobMissingImage { job } if job == "reindex"));
+        assert_eq!(
+            err.to_string(),
+            "job `reindex` has no image, which Kubernetes needs; add `image = \"registry/name:tag\"` to [job.reindex]"
+        );
+    }
+}

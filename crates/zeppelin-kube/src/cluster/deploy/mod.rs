@@ -17,100 +17,34 @@
 //! rollback goes back to before it), its StatefulSet is pruned and its claims are reported
 //! as kept, with the command that would delete them.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster::apply::{self, ApplyOptions};
 use crate::cluster::before_jobs::{self, BeforeJob};
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::ClusterError;
 use crate::cluster::immutable;
 use crate::cluster::inventory::Inventory;
-use crate::cluster::job_wait::{self, JobProgress};
 use crate::cluster::prune::prune;
-use crate::cluster::revision::job_runs::{JobOutcome, JobRun};
-use crate::cluster::revision::sealed::{self, CurrentSecret, SecretDrift};
+use crate::cluster::revision::sealed::{self, CurrentSecret};
 use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
-use crate::cluster::rollout::{self, SubProgress, WaitEvent, WaitOptions, Workload, WorkloadKind};
 use crate::render::labels::owner_selector;
-use crate::render::manifest::{Item, Manifest};
+use crate::render::manifest::Manifest;
 use crate::render::secrets::{self, SecretError};
 use zeppelin_core::App;
 
 /// Re-exported where callers of [`deploy`] have always found it; every cluster command
 /// takes one.
 pub use crate::cluster::target::Target;
+pub use events::{DeployEvent, DeployOptions, DeployReport};
 
-/// How to deploy.
-#[derive(Debug, Clone)]
-pub struct DeployOptions {
-    pub apply: ApplyOptions,
-    /// Wait this long for the rollout; `None` with `--no-wait`.
-    pub wait: Option<Duration>,
-    /// Roll back to the last revision that rolled out when the rollout fails.
-    pub atomic: bool,
-    /// Delete the app's objects it no longer has.
-    pub prune: bool,
-    /// Revisions kept in the cluster.
-    pub history: usize,
-    /// SHA-256 of the app file, recorded with the revision.
-    pub app_hash: String,
-}
+mod events;
+mod steps;
 
-/// Something worth telling the user while a deploy runs.
-#[derive(Debug)]
-pub enum DeployEvent<'a> {
-    Applied(&'a Applied),
-    Pruned(&'a str),
-    /// Claims of subs that have no StatefulSet in the app any more: their data is kept.
-    ClaimsKept(&'a [Claim]),
-    /// A revision was recorded; `None` when nothing changed since the last one.
-    Recorded(Option<u64>),
-    Progress(&'a [SubProgress]),
-    /// A StatefulSet's pod stuck (not Ready) on the failed revision was deleted so its
-    /// controller recreates it from the applied template; its claims are kept.
-    PodReplaced {
-        pod: &'a str,
-        claims: &'a [String],
-    },
-    /// A `before` job's run moved on.
-    Job(&'a JobProgress),
-    /// A `before` job is not run: its Job with the same inputs already succeeded.
-    JobUnchanged {
-        job: &'a str,
-        object: &'a str,
-    },
-    /// The rollout failed and `atomic` rolls back to this revision.
-    RollingBack(u64),
-    /// A secret's value now differs from the one revision `revision` recorded the hash of;
-    /// the rollback applies the value read now.
-    SecretDiffers {
-        revision: u64,
-        drift: &'a SecretDrift,
-    },
-}
-
-/// What a deploy did.
-#[derive(Debug, Clone, Default)]
-pub struct DeployReport {
-    pub applied: Vec<Applied>,
-    pub pruned: Vec<String>,
-    /// Claims of subs the app no longer has as stateful: kept, never deleted by a deploy.
-    pub kept_claims: Vec<Claim>,
-    pub revision: Option<u64>,
-    /// The `before` jobs, and how each ended.
-    pub jobs: Vec<JobRun>,
-}
-
-impl DeployReport {
-    /// How many objects an apply created, changed, or left as they were.
-    pub fn count(&self, outcome: Outcome) -> usize {
-        self.applied.iter().filter(|a| a.outcome == outcome).count()
-    }
-}
+use steps::{Held, apply_held, manifest_workloads, record_jobs, run_jobs, wait_rollout};
 
 /// Applies `manifest` for `target` and waits as `options` say.
 pub async fn deploy(
@@ -125,18 +59,19 @@ pub async fn deploy(
     let jobs = before_jobs::plan(manifest);
     let waits = options.wait.filter(|_| !options.apply.dry_run);
     before_jobs::check_timeouts(&jobs, options.wait)?;
-    let (mut report, number, revisions, held) =
-        apply_and_record(cluster, target, manifest, &jobs, options, cause, on_event).await?;
+    let (mut report, number, revisions, held) = Box::pin(apply_and_record(
+        cluster, target, manifest, &jobs, options, cause, on_event,
+    ))
+    .await?;
     let Some(timeout) = waits else {
         if !options.apply.dry_run {
             // Not waited for: the jobs and then the workloads they gate are applied at once.
-            let runs = apply_held(cluster, &held, options, &mut report, on_event).await?;
-            record_jobs(cluster, target, &report, runs).await?;
+            report.jobs = apply_held(cluster, &held, options, &mut report, on_event).await?;
+            record_jobs(cluster, target, &report).await?;
         }
         return Ok(report);
     };
     let deadline = Instant::now() + timeout;
-    let mut runs = Vec::new();
     let mut waited = run_jobs(
         cluster,
         target,
@@ -144,7 +79,6 @@ pub async fn deploy(
         options,
         deadline,
         &mut report,
-        &mut runs,
         on_event,
     )
     .await;
@@ -158,10 +92,7 @@ pub async fn deploy(
         )
         .await;
     }
-    if !runs.is_empty() {
-        report.jobs.clone_from(&runs);
-        record_jobs(cluster, target, &report, runs).await?;
-    }
+    record_jobs(cluster, target, &report).await?;
     match waited {
         Ok(()) => {
             if let Some(number) = number {
@@ -244,15 +175,6 @@ pub async fn deploy(
     }
 }
 
-/// What a deploy applies after its first step: the `before` jobs (each with whether it
-/// runs) and the workloads they gate, compared with the objects `before` the deploy.
-struct Held {
-    before: Inventory,
-    jobs: Vec<(BeforeJob, Option<Item>)>,
-    workloads: Vec<Item>,
-}
-
-#[allow(clippy::too_many_lines)]
 async fn apply_and_record(
     cluster: &Cluster,
     target: &Target,
@@ -271,7 +193,7 @@ async fn apply_and_record(
         revision::list(cluster, &target.namespace, &target.app).await?
     };
     let wait = options.wait.unwrap_or(Duration::from_secs(60));
-    let runs = before_jobs::to_run(
+    let runs = Box::pin(before_jobs::to_run(
         cluster,
         &target.namespace,
         jobs,
@@ -279,7 +201,7 @@ async fn apply_and_record(
         &mut before,
         options.apply.dry_run,
         wait,
-    )
+    ))
     .await?;
     let gated = before_jobs::gated(jobs);
     let item = |name: &str| {
@@ -406,271 +328,6 @@ async fn apply_and_record(
         revisions,
         held,
     ))
-}
-
-/// Applies `items` as one manifest, reporting each object.
-async fn apply_items(
-    cluster: &Cluster,
-    items: Vec<Item>,
-    before: &Inventory,
-    options: &DeployOptions,
-    report: &mut DeployReport,
-    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(), ClusterError> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let applied = apply::apply(cluster, &Manifest { items }, before, options.apply).await?;
-    for object in &applied {
-        on_event(DeployEvent::Applied(object));
-    }
-    report.applied.extend(applied);
-    Ok(())
-}
-
-/// Without waiting: applies the jobs that run, then the workloads they gate.
-async fn apply_held(
-    cluster: &Cluster,
-    held: &Held,
-    options: &DeployOptions,
-    report: &mut DeployReport,
-    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<Vec<JobRun>, ClusterError> {
-    let mut runs = Vec::new();
-    let mut items = Vec::new();
-    for (job, item) in &held.jobs {
-        let outcome = if let Some(item) = item {
-            items.push(item.clone());
-            JobOutcome::NotWaited
-        } else {
-            on_event(DeployEvent::JobUnchanged {
-                job: &job.job,
-                object: &job.object,
-            });
-            JobOutcome::AlreadySucceeded
-        };
-        runs.push(run_of(job, outcome, None));
-    }
-    apply_items(cluster, items, &held.before, options, report, on_event).await?;
-    apply_items(
-        cluster,
-        held.workloads.clone(),
-        &held.before,
-        options,
-        report,
-        on_event,
-    )
-    .await?;
-    Ok(runs)
-}
-
-fn run_of(job: &BeforeJob, outcome: JobOutcome, reason: Option<String>) -> JobRun {
-    JobRun {
-        job: job.job.clone(),
-        object: job.object.clone(),
-        outcome,
-        reason,
-    }
-}
-
-/// Runs each `before` job in order (once the subs it depends on rolled out) and applies
-/// each gated workload once every job before it succeeded; `runs` gets how each job ended,
-/// also when one fails.
-#[allow(clippy::too_many_arguments)]
-async fn run_jobs(
-    cluster: &Cluster,
-    target: &Target,
-    held: &Held,
-    options: &DeployOptions,
-    deadline: Instant,
-    report: &mut DeployReport,
-    runs: &mut Vec<JobRun>,
-    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(), ClusterError> {
-    let all: Vec<Item> = held.workloads.clone();
-    let mut applied: BTreeSet<String> = BTreeSet::new();
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    for (job, item) in &held.jobs {
-        // What it depends on has rolled out (the ungated subs were applied already).
-        let deps: Vec<Workload> = job
-            .depends_on
-            .iter()
-            .filter_map(|sub| workload_of(&held.before, &all, report, sub))
-            .collect();
-        if !deps.is_empty() {
-            wait_rollout(cluster, target, &deps, deadline, on_event).await?;
-        }
-        let Some(item) = item else {
-            on_event(DeployEvent::JobUnchanged {
-                job: &job.job,
-                object: &job.object,
-            });
-            runs.push(run_of(job, JobOutcome::AlreadySucceeded, None));
-            done.insert(job.job.clone());
-            apply_ready(
-                cluster,
-                held,
-                &done,
-                &mut applied,
-                options,
-                report,
-                on_event,
-            )
-            .await?;
-            continue;
-        };
-        apply_items(
-            cluster,
-            vec![item.clone()],
-            &held.before,
-            options,
-            report,
-            on_event,
-        )
-        .await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        let waited = job_wait::wait(
-            cluster,
-            &target.namespace,
-            &job.job,
-            &job.object,
-            left,
-            |p| {
-                on_event(DeployEvent::Job(p));
-            },
-        )
-        .await;
-        if let Err(failure) = waited {
-            let reason = match &failure {
-                ClusterError::RolloutFailed(text) => text
-                    .strip_prefix(&format!("job `{}` failed: ", job.job))
-                    .and_then(|rest| rest.split([':', '\n']).next())
-                    .map(str::to_owned),
-                _ => None,
-            };
-            runs.push(run_of(job, JobOutcome::Failed, reason));
-            return Err(failure);
-        }
-        runs.push(run_of(job, JobOutcome::Succeeded, None));
-        done.insert(job.job.clone());
-        apply_ready(
-            cluster,
-            held,
-            &done,
-            &mut applied,
-            options,
-            report,
-            on_event,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Applies the gated workloads not applied yet whose jobs have all succeeded (`done`).
-async fn apply_ready(
-    cluster: &Cluster,
-    held: &Held,
-    done: &BTreeSet<String>,
-    applied: &mut BTreeSet<String>,
-    options: &DeployOptions,
-    report: &mut DeployReport,
-    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(), ClusterError> {
-    let ready: Vec<Item> = held
-        .workloads
-        .iter()
-        .filter(|w| !applied.contains(w.name()))
-        .filter(|w| {
-            held.jobs
-                .iter()
-                .filter(|(j, _)| j.before.iter().any(|s| s == w.name()))
-                .all(|(j, _)| done.contains(&j.job))
-        })
-        .cloned()
-        .collect();
-    applied.extend(ready.iter().map(|w| w.name().to_owned()));
-    apply_items(cluster, ready, &held.before, options, report, on_event).await
-}
-
-/// The workload of `sub` a job waits for: the one applied, of the kind in the manifest.
-fn workload_of(
-    before: &Inventory,
-    held: &[Item],
-    report: &DeployReport,
-    sub: &str,
-) -> Option<Workload> {
-    let kind = report
-        .applied
-        .iter()
-        .find(|a| a.live["metadata"]["name"] == sub && WorkloadKind::of(&a.kind).is_some())
-        .map(|a| a.kind.clone())
-        .or_else(|| {
-            held.iter()
-                .find(|i| i.name() == sub)
-                .map(|i| i.kind().to_owned())
-        })
-        .or_else(|| {
-            before
-                .objects
-                .keys()
-                .find(|(k, n)| n == sub && WorkloadKind::of(k).is_some())
-                .map(|(k, _)| k.clone())
-        })?;
-    Some(Workload {
-        sub: sub.to_owned(),
-        kind: WorkloadKind::of(&kind)?,
-    })
-}
-
-/// Every Deployment and StatefulSet of `manifest`.
-fn manifest_workloads(manifest: &Manifest) -> Vec<Workload> {
-    manifest
-        .items
-        .iter()
-        .filter_map(|item| {
-            Some(Workload {
-                sub: item.name().to_owned(),
-                kind: WorkloadKind::of(item.kind())?,
-            })
-        })
-        .collect()
-}
-
-/// Waits until `subs` rolled out, at the latest by `deadline`.
-async fn wait_rollout(
-    cluster: &Cluster,
-    target: &Target,
-    subs: &[Workload],
-    deadline: Instant,
-    on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(), ClusterError> {
-    let wait = WaitOptions {
-        namespace: target.namespace.clone(),
-        app: target.app.clone(),
-        subs: subs.to_vec(),
-        timeout: deadline.saturating_duration_since(Instant::now()),
-    };
-    rollout::wait(cluster, &wait, |event| match event {
-        WaitEvent::Progress(progress) => on_event(DeployEvent::Progress(progress)),
-        WaitEvent::PodReplaced { pod, claims } => {
-            on_event(DeployEvent::PodReplaced { pod, claims });
-        }
-    })
-    .await
-}
-
-/// Records how the `before` jobs ended on the revision the deploy settles on.
-async fn record_jobs(
-    cluster: &Cluster,
-    target: &Target,
-    report: &DeployReport,
-    runs: Vec<JobRun>,
-) -> Result<(), ClusterError> {
-    let Some(number) = report.revision.filter(|_| !runs.is_empty()) else {
-        return Ok(());
-    };
-    revision::set_jobs(cluster, &target.namespace, &target.app, number, &runs).await
 }
 
 /// The app's claims whose sub has no StatefulSet in `manifest`: a sub removed from the
