@@ -4,6 +4,7 @@
 //! between them, all within the deploy's one deadline.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -269,7 +270,9 @@ pub(super) async fn wait_rollout(
         namespace: target.namespace.clone(),
         app: target.app.clone(),
         subs: subs.to_vec(),
-        timeout: deadline.saturating_duration_since(Instant::now()),
+        // What is left of the deploy's wait, in whole seconds as `--timeout` is given (the
+        // moments since the deadline was set do not shorten a plain rollout's).
+        timeout: whole_seconds(deadline.saturating_duration_since(Instant::now())),
     };
     rollout::wait(cluster, &wait, |event| match event {
         WaitEvent::Progress(progress) => on_event(DeployEvent::Progress(progress)),
@@ -278,6 +281,12 @@ pub(super) async fn wait_rollout(
         }
     })
     .await
+}
+
+/// `left` rounded up to whole seconds.
+fn whole_seconds(left: Duration) -> Duration {
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    Duration::from_secs(secs)
 }
 
 /// Records how the `before` jobs ended on the revision the deploy settles on.
