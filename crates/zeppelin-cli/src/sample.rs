@@ -42,6 +42,8 @@ pub(crate) const FILES: &[SampleFile] = &[
     sample!("app/api.py", false),
     sample!("app/web.py", false),
     sample!("app/worker.py", false),
+    sample!("app/migrate.py", false),
+    sample!("app/cleanup.py", false),
     sample!("Dockerfile", true),
     sample!(".gitignore", false),
     sample!("log/.gitkeep", false),

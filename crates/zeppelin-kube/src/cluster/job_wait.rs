@@ -72,13 +72,12 @@ fn progress(job_name: &str, job: &Job) -> JobProgress {
     }
 }
 
-/// Whether the Job `object` in `namespace` has already run to `Complete`; `None` when
-/// there is no such Job, `Some(false)` when it is running or failed.
+/// Whether the Job ran to `Complete`, so the same inputs need not run again.
 pub(crate) fn completed(job: &Job) -> bool {
     matches!(ended(job), Some(Ended::Complete))
 }
 
-/// Whether the Job failed for good.
+/// Whether the Job failed for good (`Failed`), so running its inputs again needs a new Job.
 pub(crate) fn failed(job: &Job) -> bool {
     matches!(ended(job), Some(Ended::Failed { .. }))
 }

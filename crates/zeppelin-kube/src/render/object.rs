@@ -30,7 +30,7 @@ pub enum Stage {
     NetworkPolicy,
     /// Jobs and CronJobs, once everything their pods mount and reach exists (their network
     /// policies too). A deploy runs a `before` job's Job apart, after the rollouts it
-    /// depends on and before the workloads it gates (see `crate::cluster::jobs`).
+    /// depends on and before the workloads it gates (`zeppelin deploy` holds both back).
     Job,
     Ingress,
 }

@@ -3,7 +3,7 @@
 //!
 //! Progress comes back through a callback of [`DeployEvent`]s; printing is the CLI's job.
 //!
-//! `before` jobs ([`crate::cluster::before_jobs`]) split a deploy in steps: everything but
+//! `before` jobs (planned by `before_jobs`, run by `steps`) split a deploy in steps: everything but
 //! their Jobs and the workloads they gate is applied first; then each job, in start order,
 //! once the subs it depends on rolled out, unless a Job of the same inputs already
 //! succeeded; each gated workload once its jobs succeeded; then the rollout is waited for
@@ -187,11 +187,7 @@ async fn apply_and_record(
     let mut before =
         Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
     immutable::check(cluster, target, &before, manifest).await?;
-    let mut revisions = if options.apply.dry_run {
-        Vec::new()
-    } else {
-        revision::list(cluster, &target.namespace, &target.app).await?
-    };
+    let mut revisions = revision::list(cluster, &target.namespace, &target.app).await?;
     let wait = options.wait.unwrap_or(Duration::from_secs(60));
     let runs = Box::pin(before_jobs::to_run(
         cluster,
