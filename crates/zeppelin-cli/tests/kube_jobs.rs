@@ -4,7 +4,7 @@
 //! the deploy with its log lines (and `--atomic` rolls back), an unchanged one never runs
 //! again, even once its Job is gone, a changed one runs as a new Job and the old is pruned,
 //! a job timeout that is not shorter than the deploy's is refused before anything is
-//! written, and a scheduled job is a `CronJob` that real `kubectl` reads.
+//! written, and a scheduled job is a `CronJob` that real `kubectl` reads and `delete` removes.
 
 mod harness;
 
@@ -282,38 +282,48 @@ fn an_unchanged_job_never_runs_again_and_a_changed_one_replaces_the_old() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["metadata"]["uid"], first["metadata"]["uid"]);
 
+    // A changed input is a new Job; the old one is pruned with its pods.
+    let old_pods = |w: &World| {
+        w.fake
+            .objects("pods")
+            .into_iter()
+            .filter(|p| name(p).starts_with(&format!("{}-", name(&first))))
+            .count()
+    };
+    assert!(old_pods(&w) > 0);
+    w.app_file(IMAGE_V1, IMAGE_V1, "env = { SCHEMA = \"2\" }");
+    let diff = w.zeppelin(&["diff"]);
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(code(&diff), 1);
+    assert!(text.contains("+ Job/migrate-"), "{text}");
+    assert!(
+        text.contains(&format!("- Job/{} (pruned", name(&first))),
+        "{text}"
+    );
+    let changed = w.ok(&["deploy"]);
+    let jobs = w.migrate_jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let second = jobs[0].clone();
+    assert_ne!(name(&second), name(&first));
+    assert!(condition(&second, "Complete").is_some());
+    assert!(
+        changed.contains(&format!("Job/{} created", name(&second))),
+        "{changed}"
+    );
+    assert!(
+        changed.contains(&format!("Job/{} pruned", name(&first))),
+        "{changed}"
+    );
+    assert_eq!(old_pods(&w), 0, "the old Job's pods went with it");
+
     // Gone by its time to live: neither re-run nor shown by diff as a create.
-    let deleted = w.kubectl(&["delete", "job", name(&first), "-n", "jobs"]);
+    let deleted = w.kubectl(&["delete", "job", name(&second), "-n", "jobs"]);
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     let diff = w.zeppelin(&["diff"]);
     assert_eq!(code(&diff), 0, "{}", String::from_utf8_lossy(&diff.stdout));
     let after_ttl = w.ok(&["deploy"]);
     assert!(after_ttl.contains("not run again"), "{after_ttl}");
     assert!(w.migrate_jobs().is_empty());
-
-    // A changed input is a new Job; the old one is pruned with its pods.
-    w.app_file(IMAGE_V1, IMAGE_V1, "env = { SCHEMA = \"2\" }");
-    let diff = w.zeppelin(&["diff"]);
-    let text = String::from_utf8_lossy(&diff.stdout);
-    assert_eq!(code(&diff), 1);
-    assert!(text.contains("+ Job/migrate-"), "{text}");
-    let changed = w.ok(&["deploy"]);
-    let jobs = w.migrate_jobs();
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_ne!(name(&jobs[0]), name(&first));
-    assert!(condition(&jobs[0], "Complete").is_some());
-    assert!(
-        changed.contains(&format!("Job/{} created", name(&jobs[0]))),
-        "{changed}"
-    );
-    // Redeploy with the same hash as the first: the old Job would be pruned if it were
-    // there; the new one's pods are the only ones left.
-    let pods = w.fake.objects("pods");
-    assert!(
-        pods.iter()
-            .all(|p| !name(p).starts_with(&format!("{}-", name(&first)))),
-        "{pods:?}"
-    );
 }
 
 #[test]
@@ -359,4 +369,9 @@ fn a_scheduled_job_is_a_cron_job_that_kubectl_reads() {
     assert!(text.contains("Europe/Berlin"), "{text}");
     assert!(text.contains("job.batch/migrate-"), "{text}");
     assert!(text.contains("Complete"), "{text}");
+
+    // `delete` takes the jobs with everything else.
+    w.ok(&["delete"]);
+    assert!(w.fake.objects("jobs").is_empty());
+    assert!(w.fake.objects("cronjobs").is_empty());
 }

@@ -38,6 +38,15 @@ pub struct JobProgress {
     pub finished: Option<bool>,
 }
 
+/// Why a Job did not succeed: its reason in a word (`BackoffLimitExceeded`,
+/// `DeadlineExceeded`, or `Timeout` when the deploy's wait ran out first), for the
+/// revision, and the error that explains it.
+#[derive(Debug)]
+pub(crate) struct JobFailure {
+    pub reason: String,
+    pub error: ClusterError,
+}
+
 /// How a finished Job ended.
 enum Ended {
     Complete,
@@ -83,8 +92,8 @@ pub(crate) fn failed(job: &Job) -> bool {
 }
 
 /// Waits for the Job `object` of job `job_name` to finish, for at most `timeout`, calling
-/// `on_progress` whenever a count changes. A failure (or the timeout) comes back as an
-/// error that says why, with the last log lines of its failed pods.
+/// `on_progress` whenever a count changes. A failure (or the timeout) comes back with its
+/// reason and an error that says why, with the last log lines of its failed pods.
 pub(crate) async fn wait(
     cluster: &Cluster,
     namespace: &str,
@@ -92,7 +101,7 @@ pub(crate) async fn wait(
     object: &str,
     timeout: Duration,
     mut on_progress: impl FnMut(&JobProgress),
-) -> Result<(), ClusterError> {
+) -> Result<(), JobFailure> {
     let api: Api<Job> = Api::namespaced(cluster.client.clone(), namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={object}"));
     let mut jobs = Box::pin(watcher(api, config).default_backoff().applied_objects());
@@ -106,12 +115,18 @@ pub(crate) async fn wait(
                     humanize(timeout)
                 );
                 explain_pods(cluster, namespace, object, &mut text).await;
-                return Err(ClusterError::RolloutFailed(text));
+                return Err(JobFailure {
+                    reason: "Timeout".to_owned(),
+                    error: ClusterError::RolloutFailed(text),
+                });
             }
             Ok(None) => {
-                return Err(ClusterError::RolloutFailed(format!(
-                    "the watch on Job {object} ended; `kubectl get job {object} -n {namespace}` shows where job `{job_name}` stands"
-                )));
+                return Err(JobFailure {
+                    reason: "WatchEnded".to_owned(),
+                    error: ClusterError::RolloutFailed(format!(
+                        "the watch on Job {object} ended; `kubectl get job {object} -n {namespace}` shows where job `{job_name}` stands"
+                    )),
+                });
             }
             // Watch errors are retried with backoff by the stream itself.
             Ok(Some(Err(_))) => continue,
@@ -141,7 +156,10 @@ pub(crate) async fn wait(
                     text,
                     "\n  its pods and logs are kept for a day (`kubectl logs job/{object} -n {namespace}`); fix the job and deploy again, which runs it again"
                 );
-                return Err(ClusterError::RolloutFailed(text));
+                return Err(JobFailure {
+                    reason,
+                    error: ClusterError::RolloutFailed(text),
+                });
             }
         }
     }

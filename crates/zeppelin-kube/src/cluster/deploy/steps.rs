@@ -106,19 +106,9 @@ pub(super) async fn run_jobs(
     report: &mut DeployReport,
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
 ) -> Result<(), ClusterError> {
-    let all: Vec<Item> = held.workloads.clone();
     let mut applied: BTreeSet<String> = BTreeSet::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     for (job, item) in &held.jobs {
-        // What it depends on has rolled out (the ungated subs were applied already).
-        let deps: Vec<Workload> = job
-            .depends_on
-            .iter()
-            .filter_map(|sub| workload_of(&held.before, &all, report, sub))
-            .collect();
-        if !deps.is_empty() {
-            wait_rollout(cluster, target, &deps, deadline, on_event).await?;
-        }
         let Some(item) = item else {
             on_event(DeployEvent::JobUnchanged {
                 job: &job.job,
@@ -140,6 +130,16 @@ pub(super) async fn run_jobs(
             .await?;
             continue;
         };
+        // What it depends on has rolled out (the ungated subs were applied already, the
+        // gated ones once their jobs succeeded).
+        let deps: Vec<Workload> = job
+            .depends_on
+            .iter()
+            .filter_map(|sub| workload_of(&held.before, &held.workloads, report, sub))
+            .collect();
+        if !deps.is_empty() {
+            wait_rollout(cluster, target, &deps, deadline, on_event).await?;
+        }
         apply_items(
             cluster,
             vec![item.clone()],
@@ -162,15 +162,10 @@ pub(super) async fn run_jobs(
         )
         .await;
         if let Err(failure) = waited {
-            let reason = match &failure {
-                ClusterError::RolloutFailed(text) => text
-                    .strip_prefix(&format!("job `{}` failed: ", job.job))
-                    .and_then(|rest| rest.split([':', '\n']).next())
-                    .map(str::to_owned),
-                _ => None,
-            };
-            report.jobs.push(run_of(job, JobOutcome::Failed, reason));
-            return Err(failure);
+            report
+                .jobs
+                .push(run_of(job, JobOutcome::Failed, Some(failure.reason)));
+            return Err(failure.error);
         }
         report.jobs.push(run_of(job, JobOutcome::Succeeded, None));
         done.insert(job.job.clone());
