@@ -375,3 +375,47 @@ fn a_scheduled_job_is_a_cron_job_that_kubectl_reads() {
     assert!(w.fake.objects("jobs").is_empty());
     assert!(w.fake.objects("cronjobs").is_empty());
 }
+
+#[test]
+fn a_job_waiting_for_a_sub_another_job_gates_runs_after_it() {
+    let w = World::new();
+    // `seed` needs the api, which waits for `migrate`: migrate, api, seed, web.
+    w.dir.write(
+        "zeppelin.toml",
+        &format!(
+            r#"name = "jobs"
+[sub.api]
+image = "{IMAGE_V1}"
+port = 8080
+[sub.web]
+image = "{IMAGE_V1}"
+port = 8081
+[job.migrate]
+image = "{IMAGE_V1}"
+before = ["api"]
+[job.seed]
+image = "{IMAGE_V1}"
+depends_on = ["api"]
+before = ["web"]
+"#
+        ),
+    );
+    let out = w.ok(&["deploy"]);
+    let migrate = line_of(&out, "job migrate: migrate-");
+    let api = line_of(&out, "Deployment/api created");
+    let seed = line_of(&out, "job seed: seed-");
+    let web = line_of(&out, "Deployment/web created");
+    assert!(migrate < api && api < seed && seed < web, "{out}");
+    assert!(out.contains("api: 2/2 ready"), "{out}");
+}
+
+#[test]
+fn without_waiting_the_jobs_are_applied_then_what_they_gate() {
+    let w = World::new();
+    w.app_file(IMAGE_V1, IMAGE_V1, "");
+    let out = w.ok(&["deploy", "--no-wait"]);
+    let job = line_of(&out, "Job/migrate-");
+    let api = line_of(&out, "Deployment/api created");
+    assert!(job < api, "{out}");
+    assert_eq!(w.history()[0]["jobs"][0]["outcome"], "not waited for");
+}
