@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Renders every app in examples/ (the shop; the guestbook, whose Redis is a StatefulSet) and
+# Renders every app in examples/ (the shop, with a before job and a scheduled job; the
+# guestbook, whose Redis is a StatefulSet) and
 # the render test apps (crates/zeppelin-kube/tests/apps), then checks the objects with real
 # validators:
 #   - kubernetes-validate --strict, for the oldest supported Kubernetes (1.30) and the newest
@@ -42,6 +43,15 @@ echo "rendered $rendered apps"
 for app in guestbook stateful; do
     ls "$out/$app"/*-statefulset-*.yaml >/dev/null 2>&1 ||
         { echo "$app rendered no StatefulSet"; exit 1; }
+done
+# Likewise the jobs: a `before` job's Job and a scheduled job's CronJob in the shop, and
+# all three kinds of job (before, scheduled, on demand) in the digest-pinned app, which
+# must pass with no skipped check.
+for app in shop pinned; do
+    ls "$out/$app"/*-job-migrate-*.yaml >/dev/null 2>&1 ||
+        { echo "$app rendered no Job for its before job"; exit 1; }
+    [ "$(ls "$out/$app"/*-cronjob-*.yaml 2>/dev/null | wc -l)" -ge 1 ] ||
+        { echo "$app rendered no CronJob"; exit 1; }
 done
 
 newest=$("$venv/bin/kubernetes-validate" --help | sed -n 's/.*Defaults to \([0-9.]*\).*/\1/p' | tr -d ' ')

@@ -10,8 +10,9 @@
 //!   A [`Manifest`] is what a deploy applies, from a fresh render or a recorded revision.
 //! - `cluster/` talks to an API server: it [connects](Cluster::connect), [`apply`]s a
 //!   manifest stage by stage, waits for the [`rollout`], [`prune`]s, records
-//!   [`revision`]s, and serves [`deploy`], [`diff`], [`status`], [`pod_logs`], [`scale`],
-//!   [`run_job`] and [`teardown`]. It uses `render`; `render` never uses it.
+//!   [`revision`]s, runs `before` jobs ([`job_wait`]), and serves [`deploy`], [`diff`],
+//!   [`status`], [`pod_logs`], [`scale`], [`run_job`] and [`teardown`]. It uses `render`;
+//!   `render` never uses it.
 //!
 //! Everything is hardened and highly available by default (Pod Security Standards
 //! `restricted`, rolling updates without downtime, disruption budgets, spread over nodes and
@@ -28,8 +29,8 @@ pub use cluster::connect::{Cluster, ConnectOptions};
 pub use cluster::error::{ApiCause, ClusterError, FieldConflict};
 pub use cluster::inventory::Inventory;
 pub use cluster::{
-    apply, claims, deploy, diff, immutable, pod_logs, prune, revision, rollout, run_job, scale,
-    status, teardown,
+    apply, claims, deploy, diff, immutable, job_wait, pod_logs, prune, revision, rollout, run_job,
+    scale, status, teardown,
 };
 pub use render::error::RenderError;
 pub use render::manifest::{Item, Manifest};

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use miette::IntoDiagnostic as _;
 use zeppelin_kube::apply::{ApplyOptions, Outcome};
 use zeppelin_kube::deploy::{DeployEvent, DeployOptions, DeployReport};
+use zeppelin_kube::job_wait::JobProgress;
 
 use crate::progress::RolloutProgress;
 use crate::runtime::cluster;
@@ -39,6 +40,14 @@ fn printer<'p>(
             };
             eprintln!("deleted pod {pod} stuck on the failed revision{kept}");
         }
+        DeployEvent::Job(job) => {
+            progress.finish();
+            eprintln!("{}", job_line(job));
+        }
+        DeployEvent::JobUnchanged { job, object } => {
+            progress.finish();
+            eprintln!("job {job}: {object} already succeeded with the same inputs; not run again");
+        }
         DeployEvent::RollingBack(number) => {
             progress.finish();
             eprintln!("the rollout failed; rolling back to revision {number}");
@@ -48,6 +57,24 @@ fn printer<'p>(
             drift.secret, drift.source
         ),
     }
+}
+
+/// One line of a `before` job's progress: `job migrate: migrate-0a1b2c3d4e running (try 1 of 2)`.
+fn job_line(job: &JobProgress) -> String {
+    let state = match job.finished {
+        Some(true) => "completed".to_owned(),
+        Some(false) => format!("failed after {} of {} tries", job.failed, job.tries),
+        None if job.running > 0 => format!(
+            "running (try {} of {})",
+            (job.failed + 1).min(job.tries),
+            job.tries
+        ),
+        None if job.failed > 0 => {
+            format!("try {} of {} failed; trying again", job.failed, job.tries)
+        }
+        None => "starting".to_owned(),
+    };
+    format!("job {}: {} {state}", job.job, job.object)
 }
 
 fn summary(report: &DeployReport) -> String {

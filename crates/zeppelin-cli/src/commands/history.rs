@@ -9,6 +9,22 @@ use crate::args::Format;
 use crate::runtime::cluster;
 use crate::settings::{GlobalSettings, HistorySettings};
 
+/// The `before` jobs of a revision and how each ended: `migrate-0a1b2c3d4e succeeded`.
+fn jobs(revision: &zeppelin_kube::revision::Revision) -> String {
+    if revision.jobs.is_empty() {
+        return "-".to_owned();
+    }
+    revision
+        .jobs
+        .iter()
+        .map(|j| match &j.reason {
+            Some(reason) => format!("{} {} ({reason})", j.object, j.outcome.as_str()),
+            None => format!("{} {}", j.object, j.outcome.as_str()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn history(
     history: &HistorySettings,
     settings: &GlobalSettings,
@@ -33,6 +49,12 @@ pub(crate) fn history(
                         "cause": r.cause,
                         "app_hash": r.app_hash,
                         "objects": r.objects.len(),
+                        "jobs": r.jobs.iter().map(|j| serde_json::json!({
+                            "job": j.job,
+                            "object": j.object,
+                            "outcome": j.outcome.as_str(),
+                            "reason": j.reason,
+                        })).collect::<Vec<_>>(),
                     })
                 })
                 .collect();
@@ -51,7 +73,7 @@ pub(crate) fn history(
             }
             let mut table = Table::new();
             table.load_style(presets::NOTHING).set_header([
-                "REVISION", "STATUS", "CREATED", "CAUSE", "OBJECTS", "APP FILE",
+                "REVISION", "STATUS", "CREATED", "CAUSE", "OBJECTS", "APP FILE", "JOBS",
             ]);
             for r in &revisions {
                 table.add_row([
@@ -61,6 +83,7 @@ pub(crate) fn history(
                     r.cause.clone(),
                     r.objects.len().to_string(),
                     r.app_hash.get(..12).unwrap_or("-").to_owned(),
+                    jobs(r),
                 ]);
             }
             println!("{}", table.trim_fmt());

@@ -40,10 +40,11 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\bport \d{2,5}\b", "port [PORT]"),
     // Process ids in messages.
     (r"\bpid \d+\b", "pid [PID]"),
-    // The `ps` JSON: a replica's pid, port and uptime (seconds, as a float).
+    // The `ps` JSON: a replica's pid, port and uptime, a job run's duration (seconds, as floats).
     (r#""pid": \d+"#, r#""pid": "[PID]""#),
     (r#""port": \d+"#, r#""port": "[PORT]""#),
     (r#""uptime": [0-9.e-]+"#, r#""uptime": "[DURATION]""#),
+    (r#""duration": [0-9.e-]+"#, r#""duration": "[DURATION]""#),
     // The `ps` table: the PID column follows the REPLICA column (`api.0`), the replica's
     // PORT is the last column.
     (r"(?m)^( *\S+ +[a-z0-9-]+\.\d+ +)\d+\b", "${1}[PID]"),

@@ -1,13 +1,18 @@
 //! `zeppelin diff`: what a deploy would change, object by object, computed by the server
 //! itself (a server-side dry-run apply) and compared with the live objects.
 //!
+//! A `before` job's Job that ran to success and was since deleted (its time to live
+//! passed) is unchanged, not a create: a deploy does not run it again.
+//!
 //! Secret values never appear: each is replaced by a short digest, so a changed value shows
 //! as a changed line without being printed.
 
 use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use crate::cluster::before_jobs::is_before_job;
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::ClusterError;
 use crate::cluster::inventory::{Inventory, clean, content};
+use crate::cluster::revision;
 use crate::cluster::target::Target;
 use crate::render::labels::owner_selector;
 use crate::render::manifest::Manifest;
@@ -47,13 +52,16 @@ pub async fn diff(
         dry_run: true,
     };
     let applied = apply::apply(cluster, manifest, &before, options).await?;
+    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
     let mut diffs: Vec<ObjectDiff> = manifest
         .items
         .iter()
         .zip(manifest_order(manifest, &applied))
         .map(|(item, applied)| {
+            let ran = is_before_job(item) && revision::job_succeeded(&revisions, item.name());
             let change = match applied.outcome {
                 Outcome::Unchanged => Change::Unchanged,
+                Outcome::Created if ran => Change::Unchanged,
                 // The object as rendered is what would be created (a dry run in a namespace
                 // that does not exist yet is not sent at all).
                 Outcome::Created => Change::Create(yaml::document(&clean(item.object.clone()))),
@@ -76,8 +84,8 @@ pub async fn diff(
             }
         })
         .collect();
-    for (kind, name) in before.objects.keys() {
-        if kind != "Namespace" && !manifest.contains(kind, name) {
+    for (kind, name) in before.prunable() {
+        if !manifest.contains(kind, name) {
             diffs.push(ObjectDiff {
                 object: format!("{kind}/{name}"),
                 change: Change::Prune,

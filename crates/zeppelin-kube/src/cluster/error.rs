@@ -126,6 +126,15 @@ pub enum ClusterError {
     },
     #[error("{}", .0)]
     RolloutFailed(String),
+    /// A `before` job could outlast the deploy's wait; nothing was applied.
+    #[error(
+        "job `{job}` may run for {timeout} (its `timeout`), which is not shorter than the deploy's --timeout of {deploy}, so the deploy could give up while the job still runs; lower `timeout` in [job.{job}] or raise --timeout; nothing was applied"
+    )]
+    JobTimeout {
+        job: String,
+        timeout: String,
+        deploy: String,
+    },
     /// Stateful subs whose StatefulSet cannot be updated in place; nothing was applied.
     #[error("{}", list_fixed(.0))]
     FixedFields(Vec<FixedChanges>),

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, api_code, is_not_found, request};
 use crate::render::hash::hex;
+use crate::render::labels::JOB_INPUTS;
 use crate::render::manifest::{KINDS, resource};
 
 /// One listed object: its resource version and its content without what the server
@@ -86,6 +87,22 @@ impl Inventory {
         });
         let objects = try_join_all(lists).await?.into_iter().flatten().collect();
         Ok(Self { objects })
+    }
+}
+
+impl Inventory {
+    /// The objects a deploy may prune when the app no longer has them: all but the
+    /// Namespace (left to `delete`) and the Jobs that are not a `before` job's — a
+    /// CronJob's runs (its history limits keep those) and `run-job`'s.
+    pub(crate) fn prunable(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.objects
+            .iter()
+            .filter(|((kind, _), listed)| {
+                kind != "Namespace"
+                    && (kind != "Job"
+                        || listed.content["metadata"]["annotations"][JOB_INPUTS].is_string())
+            })
+            .map(|((kind, name), _)| (kind.as_str(), name.as_str()))
     }
 }
 

@@ -8,19 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 
-/// Label on every Job and CronJob of a job, and on their pods: the job's name in the app
-/// file, which is how its runs are found whatever they are named.
-pub(crate) const JOB: &str = "zeppelin.dev/job";
-
-/// Annotation on a `before` job's Job: the hash of its inputs (also in its name), which
-/// tells a deployed run of the job from one made by hand.
-pub(crate) const JOB_INPUTS: &str = "zeppelin.dev/job-inputs";
-
-/// Annotation on a Job made by `zeppelin run-job --k8s`, with the value [`MANUAL`].
-pub(crate) const RUN: &str = "zeppelin.dev/run";
-
-/// The value of [`RUN`].
-pub(crate) const MANUAL: &str = "manual";
+pub(crate) use crate::render::labels::{JOB, JOB_INPUTS, MANUAL, RUN};
 
 /// How a finished Job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! [`Target`](target::Target) app; rendering never reaches back in here.
 
 pub mod apply;
+mod before_jobs;
 mod claim;
 pub mod claims;
 pub(crate) mod connect;
@@ -18,6 +19,7 @@ pub mod immutable;
 pub(crate) mod inventory;
 mod job_runs;
 mod job_status;
+pub mod job_wait;
 mod log_follow;
 pub mod pod_logs;
 mod pods;

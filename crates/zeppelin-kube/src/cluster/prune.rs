@@ -1,6 +1,8 @@
 //! Removing what the app no longer has: objects that carry its ownership labels in its
 //! namespace but are not in the manifest just applied. Objects without the labels, or of
 //! another app, are never listed and so never touched; the Namespace is left to `delete`.
+//! A `before` job's older Jobs (`<job>-<older hash>`) go with their pods (background
+//! propagation); the Jobs of a CronJob or of `run-job` are not pruned.
 
 use futures::future::try_join_all;
 use kube::api::{Api, DeleteParams, DynamicObject};
@@ -20,10 +22,8 @@ pub async fn prune(
     dry_run: bool,
 ) -> Result<Vec<String>, ClusterError> {
     let stale: Vec<(&str, &str)> = before
-        .objects
-        .keys()
-        .filter(|(kind, name)| kind != "Namespace" && !manifest.contains(kind, name))
-        .map(|(kind, name)| (kind.as_str(), name.as_str()))
+        .prunable()
+        .filter(|(kind, name)| !manifest.contains(kind, name))
         .collect();
     let params = DeleteParams {
         dry_run,

@@ -8,6 +8,10 @@ pub enum RenderError {
     )]
     MissingImage { sub: String },
     #[error(
+        "job `{job}` has no image, which Kubernetes needs; add `image = \"registry/name:tag\"` to [job.{job}]"
+    )]
+    JobMissingImage { job: String },
+    #[error(
         "volume `{volume}` of sub `{sub}` has no size, which Kubernetes needs to claim storage; add `size = \"1Gi\"` to sub.{sub}.volumes.{volume}"
     )]
     MissingVolumeSize { sub: String, volume: String },

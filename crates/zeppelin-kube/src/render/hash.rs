@@ -1,9 +1,11 @@
 //! The config hash: a digest of exactly the conf and secrets one sub uses, written on its
-//! pod template so that changing them rolls that sub's pods, and nothing else does.
+//! pod template so that changing them rolls that sub's pods, and nothing else does; and a
+//! `before` job's inputs hash, which names its Job so that only a change re-runs it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use k8s_openapi::api::core::v1::PodTemplateSpec;
 use sha2::{Digest, Sha256};
 use zeppelin_core::model::SecretSource;
 use zeppelin_core::{App, Sub};
@@ -39,6 +41,19 @@ pub(crate) fn config_hash(app: &App, sub: &Sub, options: &RenderOptions) -> Stri
     let input = serde_json::json!({ "conf": conf, "secrets": secrets });
     let digest = Sha256::digest(input.to_string().as_bytes());
     format!("sha256:{}", hex(&digest))
+}
+
+/// Hex characters of a job's inputs hash: a `before` job's Job is `<job>-<hash>`.
+pub(crate) const JOB_INPUTS_LEN: usize = 10;
+
+/// The hash of what a `before` job runs: its rendered pod template (image, command,
+/// environment, resources, hardening), which holds the config hash of the conf and secrets
+/// it uses. A deploy runs the job again exactly when this changes.
+pub(crate) fn job_inputs(template: &PodTemplateSpec) -> String {
+    let text = serde_json::to_string(template).expect("a pod template serializes");
+    let mut digest = hex(&Sha256::digest(text.as_bytes()));
+    digest.truncate(JOB_INPUTS_LEN);
+    digest
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

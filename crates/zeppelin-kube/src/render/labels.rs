@@ -30,6 +30,29 @@ pub const SECRETS_AS_ENV: &str = "zeppelin.dev/secrets-as-env";
 /// Annotation on a Deployment listing the pod-security defaults its sub opted out of.
 pub const SECURITY_OPT_OUTS: &str = "zeppelin.dev/security-opt-outs";
 
+/// Label on a job's Job, CronJob and pods: the job they run, whichever object made them
+/// (a deploy, the CronJob controller, `zeppelin run-job`).
+pub const JOB: &str = "zeppelin.dev/job";
+
+/// Annotation on a `before` job's Job: the hash of its inputs, the suffix of its name. A
+/// deploy runs the job again only when it changes.
+pub const JOB_INPUTS: &str = "zeppelin.dev/job-inputs";
+
+/// Annotation on a Job made by `zeppelin run-job --k8s`, with the value [`MANUAL`]: a run
+/// by hand, which a deploy never prunes.
+pub const RUN: &str = "zeppelin.dev/run";
+
+/// The value of [`RUN`].
+pub const MANUAL: &str = "manual";
+
+/// Annotation on a `before` job's Job: the subs whose rollout waits for it to succeed
+/// (comma-separated), so a deploy of a recorded revision orders it without the app file.
+pub const JOB_BEFORE: &str = "zeppelin.dev/before";
+
+/// Annotation on a `before` job's Job: the subs that must have rolled out before it runs
+/// (comma-separated).
+pub const JOB_DEPENDS_ON: &str = "zeppelin.dev/depends-on";
+
 /// The label selector matching every object of the app named `app`: what a deploy lists
 /// to prune, and what every cluster command lists or watches.
 pub fn owner_selector(app: &str) -> String {
@@ -51,20 +74,28 @@ pub(crate) fn app_labels(app: &App) -> BTreeMap<String, String> {
 /// Labels of a sub's objects and pods; the version comes from the image tag when it is a
 /// valid label value.
 pub(crate) fn sub_labels(app: &App, sub: &str) -> BTreeMap<String, String> {
+    component_labels(app, sub, app.subs[sub].image.as_deref())
+}
+
+/// Labels of a job's Job or CronJob and its pods: a sub's, plus [`JOB`], so the job's runs
+/// are found whichever object made them.
+pub(crate) fn job_labels(app: &App, job: &str) -> BTreeMap<String, String> {
+    let mut labels = component_labels(app, job, app.jobs[job].image.as_deref());
+    labels.insert(JOB.to_owned(), job.to_owned());
+    labels
+}
+
+/// The labels of one component (a sub or a job) running `image`.
+fn component_labels(app: &App, name: &str, image: Option<&str>) -> BTreeMap<String, String> {
     let mut labels = app.kubernetes.labels.clone();
     labels.extend([
-        (NAME.to_owned(), sub.to_owned()),
+        (NAME.to_owned(), name.to_owned()),
         (INSTANCE.to_owned(), app.name.clone()),
-        (COMPONENT.to_owned(), sub.to_owned()),
+        (COMPONENT.to_owned(), name.to_owned()),
         (PART_OF.to_owned(), app.name.clone()),
         (MANAGED_BY.to_owned(), MANAGER.to_owned()),
     ]);
-    if let Some(version) = app.subs[sub]
-        .image
-        .as_deref()
-        .and_then(image_tag)
-        .filter(|tag| is_label_value(tag))
-    {
+    if let Some(version) = image.and_then(image_tag).filter(|tag| is_label_value(tag)) {
         labels.insert(VERSION.to_owned(), version.to_owned());
     }
     labels

@@ -11,7 +11,7 @@ use crate::render::object::{Rendered, Stage};
 /// A deploy lists, prunes and deletes exactly these kinds, so PersistentVolumeClaims are
 /// never among them: a stateful sub's claims come from its StatefulSet's templates and are
 /// deleted only when asked for by name.
-pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 11] = [
+pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 13] = [
     ("Namespace", "", "v1", "namespaces", false),
     ("ServiceAccount", "", "v1", "serviceaccounts", true),
     ("ConfigMap", "", "v1", "configmaps", true),
@@ -40,6 +40,8 @@ pub(crate) const KINDS: [(&str, &str, &str, &str, bool); 11] = [
         "networkpolicies",
         true,
     ),
+    ("Job", "batch", "v1", "jobs", true),
+    ("CronJob", "batch", "v1", "cronjobs", true),
     ("Ingress", "networking.k8s.io", "v1", "ingresses", true),
 ];
 
@@ -71,6 +73,7 @@ fn stage_of(kind: &str) -> Option<Stage> {
         "PodDisruptionBudget" => Stage::PodDisruptionBudget,
         "HorizontalPodAutoscaler" => Stage::HorizontalPodAutoscaler,
         "NetworkPolicy" => Stage::NetworkPolicy,
+        "Job" | "CronJob" => Stage::Job,
         "Ingress" => Stage::Ingress,
         _ => return None,
     })
@@ -202,8 +205,8 @@ mod tests {
         );
         assert_eq!(manifest.items[2].resource.plural, "deployments");
         assert!(manifest.contains("Ingress", "x"));
-        let err = Manifest::from_values(vec![object("CronJob", "batch/v1")]).unwrap_err();
-        assert!(err.contains("CronJob"), "{err}");
+        let err = Manifest::from_values(vec![object("DaemonSet", "apps/v1")]).unwrap_err();
+        assert!(err.contains("DaemonSet"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod availability;
 pub(crate) mod error;
 pub(crate) mod hash;
 mod ingress;
+mod job;
 pub mod labels;
 pub(crate) mod manifest;
 mod network;
@@ -34,13 +35,21 @@ use crate::render::warning::Warning;
 /// Renders `app` into Kubernetes objects.
 ///
 /// A sub with volumes becomes a StatefulSet with its headless Service, any other sub a
-/// Deployment. Fails when the app cannot run on a cluster as written: a sub without an
-/// `image`, a volume without a `size`, or a name Kubernetes would refuse.
+/// Deployment; a `before` job a Job named by its inputs' hash, any other job a CronJob.
+/// Fails when the app cannot run on a cluster as written: a sub or job without an `image`,
+/// a volume without a `size`, or a name Kubernetes would refuse.
 pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderError> {
     for sub in app.subs.values() {
         if sub.image.is_none() {
             return Err(RenderError::MissingImage {
                 sub: sub.name.clone(),
+            });
+        }
+    }
+    for job in app.jobs.values() {
+        if job.image.is_none() {
+            return Err(RenderError::JobMissingImage {
+                job: job.name.clone(),
             });
         }
     }
@@ -71,6 +80,9 @@ pub fn render(app: &App, options: &RenderOptions) -> Result<Rendered, RenderErro
         }
         objects.extend(service::service(app, sub).map(Object::Service));
         objects.extend(availability::pdb(app, sub).map(Object::PodDisruptionBudget));
+    }
+    for job in app.jobs.values() {
+        objects.push(job::object(app, job, options, &mut warnings));
     }
     let exposed = app.exposed_secrets();
     if !exposed.is_empty() {

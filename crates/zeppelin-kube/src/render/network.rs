@@ -8,7 +8,9 @@
 //!   on their ports, and to the `[kubernetes.sub.NAME] egress` blocks. A stateful sub with
 //!   two or more replicas also lets its replicas reach each other on its port, both ways:
 //!   each replica keeps its own data, so replicas that share it (replication, peers) must
-//!   talk.
+//!   talk. A job that `depends_on` a sub counts among its dependents.
+//! - `<job>`, one per job: no ingress (a job serves nothing); egress to the subs it
+//!   `depends_on`, on their ports (and to the cluster DNS, through `<app>-dns`).
 
 use std::collections::BTreeMap;
 
@@ -16,12 +18,13 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use zeppelin_core::model::Job;
 use zeppelin_core::{App, Sub};
 
 use crate::render::app_wide::meta;
-use crate::render::labels::{app_pod_selector, selector};
+use crate::render::labels::{annotations, app_pod_selector, job_labels, selector};
 use crate::render::service::sub_meta;
 use crate::render::workload::replicas;
 
@@ -31,7 +34,41 @@ const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 pub(crate) fn policies(app: &App) -> Vec<NetworkPolicy> {
     let mut policies = vec![default_deny(app), dns(app)];
     policies.extend(app.subs.values().map(|sub| sub_policy(app, sub)));
+    policies.extend(app.jobs.values().map(|job| job_policy(app, job)));
     policies
+}
+
+/// A job's pods reach the subs it depends on, and nothing reaches them.
+fn job_policy(app: &App, job: &Job) -> NetworkPolicy {
+    let egress = egress_to(app, &job.depends_on);
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(job.name.clone()),
+            namespace: Some(app.namespace().to_owned()),
+            labels: Some(job_labels(app, &job.name)),
+            annotations: annotations(app),
+            ..ObjectMeta::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(matching(selector(app, &job.name))),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: None,
+            egress: (!egress.is_empty()).then_some(egress),
+        }),
+    }
+}
+
+/// Egress to each of `deps` that has a port, on that port.
+fn egress_to(app: &App, deps: &[String]) -> Vec<NetworkPolicyEgressRule> {
+    deps.iter()
+        .filter_map(|dep| {
+            let port = app.subs.get(dep)?.port?;
+            Some(NetworkPolicyEgressRule {
+                to: Some(vec![pods(selector(app, dep))]),
+                ports: Some(vec![tcp(port)]),
+            })
+        })
+        .collect()
 }
 
 fn default_deny(app: &App) -> NetworkPolicy {
@@ -82,11 +119,19 @@ fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
         .port
         .filter(|_| sub.is_stateful() && replicas(app, sub).is_some_and(|n| n >= 2));
     if let Some(port) = sub.port {
-        let dependents: Vec<NetworkPolicyPeer> = app
+        let subs = app
             .subs
             .values()
             .filter(|other| other.depends_on.contains(&sub.name))
-            .map(|other| pods(selector(app, &other.name)))
+            .map(|other| &other.name);
+        let jobs = app
+            .jobs
+            .values()
+            .filter(|job| job.depends_on.contains(&sub.name))
+            .map(|job| &job.name);
+        let dependents: Vec<NetworkPolicyPeer> = subs
+            .chain(jobs)
+            .map(|name| pods(selector(app, name)))
             .collect();
         if !dependents.is_empty() {
             ingress.push(NetworkPolicyIngressRule {
@@ -115,17 +160,7 @@ fn sub_policy(app: &App, sub: &Sub) -> NetworkPolicy {
             ports: Some(vec![tcp(port)]),
         });
     }
-    let mut egress: Vec<NetworkPolicyEgressRule> = sub
-        .depends_on
-        .iter()
-        .filter_map(|dep| {
-            let port = app.subs.get(dep)?.port?;
-            Some(NetworkPolicyEgressRule {
-                to: Some(vec![pods(selector(app, dep))]),
-                ports: Some(vec![tcp(port)]),
-            })
-        })
-        .collect();
+    let mut egress = egress_to(app, &sub.depends_on);
     if let Some(port) = peers {
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![pods(selector(app, &sub.name))]),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -27,6 +28,10 @@ pub enum Stage {
     PodDisruptionBudget,
     HorizontalPodAutoscaler,
     NetworkPolicy,
+    /// Jobs and CronJobs, once everything their pods mount and reach exists (their network
+    /// policies too). A deploy runs a `before` job's Job apart, after the rollouts it
+    /// depends on and before the workloads it gates (`zeppelin deploy` holds both back).
+    Job,
     Ingress,
 }
 
@@ -43,6 +48,10 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     NetworkPolicy(NetworkPolicy),
+    /// A `before` job's run, named by the hash of its inputs.
+    Job(Box<Job>),
+    /// A scheduled job, or the suspended template of an on-demand one.
+    CronJob(Box<CronJob>),
     Ingress(Ingress),
 }
 
@@ -89,6 +98,14 @@ macro_rules! each {
             Object::PodDisruptionBudget($o) => $f,
             Object::HorizontalPodAutoscaler($o) => $f,
             Object::NetworkPolicy($o) => $f,
+            Object::Job(boxed) => {
+                let $o = &**boxed;
+                $f
+            }
+            Object::CronJob(boxed) => {
+                let $o = &**boxed;
+                $f
+            }
             Object::Ingress($o) => $f,
         }
     };
@@ -148,6 +165,7 @@ impl Object {
             Self::PodDisruptionBudget(_) => Stage::PodDisruptionBudget,
             Self::HorizontalPodAutoscaler(_) => Stage::HorizontalPodAutoscaler,
             Self::NetworkPolicy(_) => Stage::NetworkPolicy,
+            Self::Job(_) | Self::CronJob(_) => Stage::Job,
             Self::Ingress(_) => Stage::Ingress,
         }
     }
@@ -173,10 +191,11 @@ impl Object {
         // Names of these kinds become DNS labels (Services, Namespaces) or parts of pod
         // names (Deployments); the others may be DNS subdomains. A StatefulSet's name, with
         // a dash and a 10-character hash, is the `controller-revision-hash` label value of
-        // its pods, which may not exceed 63 characters.
+        // its pods, which may not exceed 63 characters. A Job's name is the `job-name`
+        // label of its pods; a CronJob's names its Jobs with an 11-character suffix.
         let limit = match self {
-            Self::Namespace(_) | Self::Service(_) | Self::Deployment(_) => 63,
-            Self::StatefulSet(_) => 52,
+            Self::Namespace(_) | Self::Service(_) | Self::Deployment(_) | Self::Job(_) => 63,
+            Self::StatefulSet(_) | Self::CronJob(_) => 52,
             _ => 253,
         };
         let name = self.name();

@@ -52,7 +52,7 @@ pub fn file_name(index: usize, count: usize, object: &Object, extension: &str) -
 }
 
 /// The kinds [`file_name`] writes, in lower case.
-const FILE_KINDS: [&str; 11] = [
+const FILE_KINDS: [&str; 13] = [
     "namespace",
     "serviceaccount",
     "configmap",
@@ -63,6 +63,8 @@ const FILE_KINDS: [&str; 11] = [
     "poddisruptionbudget",
     "horizontalpodautoscaler",
     "networkpolicy",
+    "job",
+    "cronjob",
     "ingress",
 ];
 
@@ -114,6 +116,8 @@ mod tests {
     fn only_rendered_file_names_are_recognised() {
         assert!(is_rendered_file_name("06-deployment-api.yaml"));
         assert!(is_rendered_file_name("07-statefulset-redis.yaml"));
+        assert!(is_rendered_file_name("13-job-migrate-0123456789.yaml"));
+        assert!(is_rendered_file_name("14-cronjob-cleanup.yaml"));
         assert!(is_rendered_file_name(
             "12-networkpolicy-shop-default-deny.json"
         ));
@@ -121,7 +125,7 @@ mod tests {
             "README.md",
             "kustomization.yaml",
             "06-deployment-.yaml",
-            "06-cronjob-api.yaml",
+            "06-daemonset-api.yaml",
             "x6-deployment-api.yaml",
             "06-deployment-api.yml",
         ] {

@@ -58,12 +58,6 @@ pub(crate) fn container(app: &App, sub: &Sub, skips: &mut Skips) -> Container {
         })
     });
     let probes = health.as_ref().map(probes);
-    if probes.is_none() {
-        skips.skip(
-            &["CKV_K8S_8", "CKV_K8S_9"],
-            "the sub has no port and no `health`, so there is nothing to probe; add `health = { exec = \"...\" }`",
-        );
-    }
     let mut mounts = vec![VolumeMount {
         name: TMP_VOLUME.to_owned(),
         mount_path: "/tmp".to_owned(),

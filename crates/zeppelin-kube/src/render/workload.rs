@@ -65,8 +65,79 @@ pub(crate) fn workload(
     revision_label: &str,
     warnings: &mut Vec<Warning>,
 ) -> Workload {
+    let HardenedPod {
+        annotations,
+        mut template,
+    } = hardened_pod(
+        app,
+        sub,
+        sub_labels(app, &sub.name),
+        options,
+        true,
+        warnings,
+    );
+    let selector_labels = selector(app, sub.name.as_str());
+    if let Some(spec) = template.spec.as_mut() {
+        spec.affinity = Some(anti_affinity(&selector_labels));
+        spec.topology_spread_constraints = Some(vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "topology.kubernetes.io/zone".to_owned(),
+            when_unsatisfiable: "ScheduleAnyway".to_owned(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels.clone()),
+                match_expressions: None,
+            }),
+            match_label_keys: Some(vec![revision_label.to_owned()]),
+            ..TopologySpreadConstraint::default()
+        }]);
+    }
+    Workload {
+        metadata: ObjectMeta {
+            name: Some(sub.name.clone()),
+            namespace: Some(app.namespace().to_owned()),
+            labels: Some(sub_labels(app, &sub.name)),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            ..ObjectMeta::default()
+        },
+        selector: LabelSelector {
+            match_labels: Some(selector_labels),
+            match_expressions: None,
+        },
+        template,
+    }
+}
+
+/// A pod as every sub and job runs it, and the annotations of the object that makes it.
+pub(crate) struct HardenedPod {
+    /// The object's annotations: `[kubernetes] annotations`, the opt-outs, the secrets
+    /// given as variables and a scanner skip for each check the app file decided.
+    pub(crate) annotations: BTreeMap<String, String>,
+    /// The pod template, with `labels` and the config hash.
+    pub(crate) template: PodTemplateSpec,
+}
+
+/// The hardened pod of `sub` (or of a job, through [`zeppelin_core::Job::as_sub`]): the
+/// container from `pod` under the Pod Security Standards `restricted` profile, the app's
+/// service account without a token, `/tmp` and the secret files, and the config hash that
+/// rolls the pods when the conf or secrets they use change. `serves` says whether scanners
+/// expect probes on it: a sub's pods serve, a job's run to completion (and scanners leave
+/// Jobs and CronJobs out of the probe checks).
+pub(crate) fn hardened_pod(
+    app: &App,
+    sub: &Sub,
+    labels: BTreeMap<String, String>,
+    options: &RenderOptions,
+    serves: bool,
+    warnings: &mut Vec<Warning>,
+) -> HardenedPod {
     let mut skips = Skips::new(&sub.name);
     image_skips(sub.image.as_deref().unwrap_or_default(), &mut skips);
+    if serves && sub.health.is_none() && sub.port.is_none() {
+        skips.skip(
+            &["CKV_K8S_8", "CKV_K8S_9"],
+            "the sub has no port and no `health`, so there is nothing to probe; add `health = { exec = \"...\" }`",
+        );
+    }
     let container = container(app, sub, &mut skips);
     let security = security(app, sub);
     let mut annotations = app.kubernetes.annotations.clone();
@@ -97,7 +168,6 @@ pub(crate) fn workload(
     annotations.extend(skips.annotations());
     warnings.extend(skips.into_warnings());
 
-    let selector_labels = selector(app, sub.name.as_str());
     let mut template_annotations = BTreeMap::from([
         (
             labels::CONFIG_HASH.to_owned(),
@@ -109,21 +179,11 @@ pub(crate) fn workload(
         ),
     ]);
     template_annotations.extend(app.kubernetes.annotations.clone());
-    Workload {
-        metadata: ObjectMeta {
-            name: Some(sub.name.clone()),
-            namespace: Some(app.namespace().to_owned()),
-            labels: Some(sub_labels(app, &sub.name)),
-            annotations: (!annotations.is_empty()).then_some(annotations),
-            ..ObjectMeta::default()
-        },
-        selector: LabelSelector {
-            match_labels: Some(selector_labels.clone()),
-            match_expressions: None,
-        },
+    HardenedPod {
+        annotations,
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
-                labels: Some(sub_labels(app, &sub.name)),
+                labels: Some(labels),
                 annotations: Some(template_annotations),
                 ..ObjectMeta::default()
             }),
@@ -135,18 +195,6 @@ pub(crate) fn workload(
                 containers: vec![container],
                 volumes: Some(volumes(app)),
                 termination_grace_period_seconds: Some(termination_grace(sub)),
-                affinity: Some(anti_affinity(&selector_labels)),
-                topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-                    max_skew: 1,
-                    topology_key: "topology.kubernetes.io/zone".to_owned(),
-                    when_unsatisfiable: "ScheduleAnyway".to_owned(),
-                    label_selector: Some(LabelSelector {
-                        match_labels: Some(selector_labels),
-                        match_expressions: None,
-                    }),
-                    match_label_keys: Some(vec![revision_label.to_owned()]),
-                    ..TopologySpreadConstraint::default()
-                }]),
                 image_pull_secrets: (!app.kubernetes.image_pull_secrets.is_empty()).then(|| {
                     app.kubernetes
                         .image_pull_secrets

@@ -6,11 +6,14 @@
 //! compressed, and split over `<app>-rev-<N>-<part>` Secrets when one is not enough
 //! (`payload`). Revisions recorded before either still read back.
 //!
+//! A revision also records how its `before` jobs ended ([`job_runs`]), once they have.
+//!
 //! Revision Secrets carry `zeppelin.dev/revision-of` (their parts
 //! `zeppelin.dev/revision-part-of`), not the ownership labels, so a prune never removes them;
 //! only `zeppelin delete` does. The oldest beyond the history limit are deleted whenever one
 //! is recorded.
 
+pub mod job_runs;
 mod payload;
 pub mod sealed;
 
@@ -28,6 +31,7 @@ use crate::cluster::connect::Cluster;
 use crate::cluster::error::{ClusterError, is_not_found, request};
 use crate::render::hash::hex;
 use crate::render::manifest::Manifest;
+use job_runs::JobRun;
 use sealed::{CurrentSecret, SecretDrift, SecretHashes};
 
 /// Label naming the app a revision Secret belongs to.
@@ -93,6 +97,8 @@ pub struct Revision {
     pub objects: Vec<Value>,
     /// The hashes of the secret values the Secrets held.
     pub secret_hashes: SecretHashes,
+    /// The `before` jobs the deploy ran (or found already run), and how each ended.
+    pub jobs: Vec<JobRun>,
     /// How many Secrets store it.
     parts: usize,
 }
@@ -264,6 +270,10 @@ fn decode(head: &Secret, parts: &[Secret]) -> Result<Revision, ClusterError> {
             .as_ref()
             .map(|t| t.0.to_string()),
         cause: text(head, "cause").unwrap_or_default(),
+        jobs: job_runs::decode(
+            data.and_then(|d| d.get(job_runs::KEY))
+                .map(|b| b.0.as_slice()),
+        ),
         objects,
         secret_hashes,
         parts: count,
@@ -415,6 +425,36 @@ pub async fn set_status(
         status.as_str()
     )))?;
     Ok(())
+}
+
+/// Records how revision `number`'s `before` jobs ended.
+pub async fn set_jobs(
+    cluster: &Cluster,
+    namespace: &str,
+    app: &str,
+    number: u64,
+    runs: &[JobRun],
+) -> Result<(), ClusterError> {
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), namespace);
+    let patch = json!({ "data": { job_runs::KEY: ByteString(job_runs::encode(runs)) } });
+    api.patch(
+        &secret_name(app, number),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(request(format!(
+        "record the jobs of revision {number} of {app}"
+    )))?;
+    Ok(())
+}
+
+/// Whether a kept revision records that the Job `object` (`<job>-<hash>`) ran to success.
+pub fn job_succeeded(revisions: &[Revision], object: &str) -> bool {
+    revisions
+        .iter()
+        .flat_map(|r| &r.jobs)
+        .any(|run| run.object == object && run.outcome.succeeded())
 }
 
 /// Deletes every revision of `app`, with any part left behind by a revision whose

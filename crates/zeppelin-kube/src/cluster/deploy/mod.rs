@@ -3,6 +3,13 @@
 //!
 //! Progress comes back through a callback of [`DeployEvent`]s; printing is the CLI's job.
 //!
+//! `before` jobs (planned by `before_jobs`, run by `steps`) split a deploy in steps: everything but
+//! their Jobs and the workloads they gate is applied first; then each job, in start order,
+//! once the subs it depends on rolled out, unless a Job of the same inputs already
+//! succeeded; each gated workload once its jobs succeeded; then the rollout is waited for
+//! as before. A failed job fails the deploy (and `atomic` rolls back) with the gated
+//! workloads left as they were. The revision records how each job ended.
+//!
 //! A rollback applies the revision's objects with secret values read now (a revision holds
 //! only their hashes) and tells which differ from the revision's.
 //!
@@ -12,16 +19,18 @@
 
 use std::time::Duration;
 
-use crate::cluster::apply::{self, Applied, ApplyOptions, Outcome};
+use tokio::time::Instant;
+
+use crate::cluster::apply::{self, ApplyOptions};
+use crate::cluster::before_jobs::{self, BeforeJob};
 use crate::cluster::claims::{self, Claim};
 use crate::cluster::connect::Cluster;
 use crate::cluster::error::ClusterError;
 use crate::cluster::immutable;
 use crate::cluster::inventory::Inventory;
 use crate::cluster::prune::prune;
-use crate::cluster::revision::sealed::{self, CurrentSecret, SecretDrift};
+use crate::cluster::revision::sealed::{self, CurrentSecret};
 use crate::cluster::revision::{self, NewRevision, Revision, RevisionStatus};
-use crate::cluster::rollout::{self, SubProgress, WaitEvent, WaitOptions, Workload, WorkloadKind};
 use crate::render::labels::owner_selector;
 use crate::render::manifest::Manifest;
 use crate::render::secrets::{self, SecretError};
@@ -30,65 +39,12 @@ use zeppelin_core::App;
 /// Re-exported where callers of [`deploy`] have always found it; every cluster command
 /// takes one.
 pub use crate::cluster::target::Target;
+pub use events::{DeployEvent, DeployOptions, DeployReport};
 
-/// How to deploy.
-#[derive(Debug, Clone)]
-pub struct DeployOptions {
-    pub apply: ApplyOptions,
-    /// Wait this long for the rollout; `None` with `--no-wait`.
-    pub wait: Option<Duration>,
-    /// Roll back to the last revision that rolled out when the rollout fails.
-    pub atomic: bool,
-    /// Delete the app's objects it no longer has.
-    pub prune: bool,
-    /// Revisions kept in the cluster.
-    pub history: usize,
-    /// SHA-256 of the app file, recorded with the revision.
-    pub app_hash: String,
-}
+mod events;
+mod steps;
 
-/// Something worth telling the user while a deploy runs.
-#[derive(Debug)]
-pub enum DeployEvent<'a> {
-    Applied(&'a Applied),
-    Pruned(&'a str),
-    /// Claims of subs that have no StatefulSet in the app any more: their data is kept.
-    ClaimsKept(&'a [Claim]),
-    /// A revision was recorded; `None` when nothing changed since the last one.
-    Recorded(Option<u64>),
-    Progress(&'a [SubProgress]),
-    /// A StatefulSet's pod stuck (not Ready) on the failed revision was deleted so its
-    /// controller recreates it from the applied template; its claims are kept.
-    PodReplaced {
-        pod: &'a str,
-        claims: &'a [String],
-    },
-    /// The rollout failed and `atomic` rolls back to this revision.
-    RollingBack(u64),
-    /// A secret's value now differs from the one revision `revision` recorded the hash of;
-    /// the rollback applies the value read now.
-    SecretDiffers {
-        revision: u64,
-        drift: &'a SecretDrift,
-    },
-}
-
-/// What a deploy did.
-#[derive(Debug, Clone, Default)]
-pub struct DeployReport {
-    pub applied: Vec<Applied>,
-    pub pruned: Vec<String>,
-    /// Claims of subs the app no longer has as stateful: kept, never deleted by a deploy.
-    pub kept_claims: Vec<Claim>,
-    pub revision: Option<u64>,
-}
-
-impl DeployReport {
-    /// How many objects an apply created, changed, or left as they were.
-    pub fn count(&self, outcome: Outcome) -> usize {
-        self.applied.iter().filter(|a| a.outcome == outcome).count()
-    }
-}
+use steps::{Held, apply_held, manifest_workloads, record_jobs, run_jobs, wait_rollout};
 
 /// Applies `manifest` for `target` and waits as `options` say.
 pub async fn deploy(
@@ -100,33 +56,43 @@ pub async fn deploy(
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
 ) -> Result<DeployReport, ClusterError> {
     cluster.check_apis(manifest).await?;
-    let (report, number, revisions) =
-        apply_and_record(cluster, target, manifest, options, cause, on_event).await?;
-    let Some(timeout) = options.wait.filter(|_| !options.apply.dry_run) else {
+    let jobs = before_jobs::plan(manifest);
+    let waits = options.wait.filter(|_| !options.apply.dry_run);
+    before_jobs::check_timeouts(&jobs, options.wait)?;
+    let (mut report, number, revisions, held) = Box::pin(apply_and_record(
+        cluster, target, manifest, &jobs, options, cause, on_event,
+    ))
+    .await?;
+    let Some(timeout) = waits else {
+        if !options.apply.dry_run {
+            // Not waited for: the jobs and then the workloads they gate are applied at once.
+            report.jobs = apply_held(cluster, &held, options, &mut report, on_event).await?;
+            record_jobs(cluster, target, &report).await?;
+        }
         return Ok(report);
     };
-    let wait = WaitOptions {
-        namespace: target.namespace.clone(),
-        app: target.app.clone(),
-        subs: manifest
-            .items
-            .iter()
-            .filter_map(|item| {
-                Some(Workload {
-                    sub: item.name().to_owned(),
-                    kind: WorkloadKind::of(item.kind())?,
-                })
-            })
-            .collect(),
-        timeout,
-    };
-    let waited = rollout::wait(cluster, &wait, |event| match event {
-        WaitEvent::Progress(progress) => on_event(DeployEvent::Progress(progress)),
-        WaitEvent::PodReplaced { pod, claims } => {
-            on_event(DeployEvent::PodReplaced { pod, claims });
-        }
-    })
+    let deadline = Instant::now() + timeout;
+    let mut waited = run_jobs(
+        cluster,
+        target,
+        &held,
+        options,
+        deadline,
+        &mut report,
+        on_event,
+    )
     .await;
+    if waited.is_ok() {
+        waited = wait_rollout(
+            cluster,
+            target,
+            &manifest_workloads(manifest),
+            deadline,
+            on_event,
+        )
+        .await;
+    }
+    record_jobs(cluster, target, &report).await?;
     match waited {
         Ok(()) => {
             if let Some(number) = number {
@@ -213,13 +179,70 @@ async fn apply_and_record(
     cluster: &Cluster,
     target: &Target,
     manifest: &Manifest,
+    jobs: &[BeforeJob],
     options: &DeployOptions,
     cause: &str,
     on_event: &mut (dyn FnMut(DeployEvent<'_>) + Send),
-) -> Result<(DeployReport, Option<u64>, Vec<Revision>), ClusterError> {
-    let before = Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
+) -> Result<(DeployReport, Option<u64>, Vec<Revision>, Held), ClusterError> {
+    let mut before =
+        Inventory::list(cluster, &target.namespace, &owner_selector(&target.app)).await?;
     immutable::check(cluster, target, &before, manifest).await?;
-    let applied = apply::apply(cluster, manifest, &before, options.apply).await?;
+    let mut revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let wait = options.wait.unwrap_or(Duration::from_secs(60));
+    let runs = Box::pin(before_jobs::to_run(
+        cluster,
+        &target.namespace,
+        jobs,
+        &revisions,
+        &mut before,
+        options.apply.dry_run,
+        wait,
+    ))
+    .await?;
+    let gated = before_jobs::gated(jobs);
+    let item = |name: &str| {
+        manifest
+            .items
+            .iter()
+            .find(|i| i.kind() == "Job" && i.name() == name)
+            .cloned()
+    };
+    let held = Held {
+        jobs: jobs
+            .iter()
+            .zip(&runs)
+            .map(|(job, run)| (job.clone(), run.then(|| item(&job.object)).flatten()))
+            .collect(),
+        workloads: manifest
+            .items
+            .iter()
+            .filter(|i| before_jobs::is_workload_of(i, &gated))
+            .cloned()
+            .collect(),
+        before,
+    };
+    // A dry run shows every object at once, as a deploy would apply it; a deploy holds the
+    // jobs and the workloads they gate back.
+    let first = Manifest {
+        items: manifest
+            .items
+            .iter()
+            .filter(|i| {
+                if before_jobs::is_before_job(i) {
+                    options.apply.dry_run
+                        && held
+                            .jobs
+                            .iter()
+                            .any(|(j, run)| j.object == i.name() && run.is_some())
+                } else {
+                    options.apply.dry_run || !before_jobs::is_workload_of(i, &gated)
+                }
+            })
+            .cloned()
+            .collect(),
+    };
+    let before = &held.before;
+    let applied = apply::apply(cluster, &first, before, options.apply).await?;
     for object in &applied {
         on_event(DeployEvent::Applied(object));
     }
@@ -227,7 +250,7 @@ async fn apply_and_record(
         prune(
             cluster,
             &target.namespace,
-            &before,
+            before,
             manifest,
             options.apply.dry_run,
         )
@@ -247,11 +270,11 @@ async fn apply_and_record(
         pruned,
         kept_claims,
         revision: None,
+        jobs: Vec::new(),
     };
     if options.apply.dry_run {
-        return Ok((report, None, Vec::new()));
+        return Ok((report, None, Vec::new(), held));
     }
-    let mut revisions = revision::list(cluster, &target.namespace, &target.app).await?;
     let hash = revision::objects_hash(manifest);
     let unchanged = revisions
         .last()
@@ -299,6 +322,7 @@ async fn apply_and_record(
         report,
         settles.filter(|_| options.wait.is_some()),
         revisions,
+        held,
     ))
 }
 
