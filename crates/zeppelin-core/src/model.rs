@@ -128,6 +128,34 @@ impl App {
             .filter(move |job| job.before.iter().any(|b| b == sub))
     }
 
+    /// Checks that every name given is a sub or a job of the app, for commands that take
+    /// either (`logs`, `exec`).
+    pub fn check_subs_or_jobs<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), UnknownName> {
+        let list = |names: Vec<&String>| match names.as_slice() {
+            [] => "none".to_owned(),
+            names => names
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        match names
+            .into_iter()
+            .find(|name| !self.subs.contains_key(*name) && !self.jobs.contains_key(*name))
+        {
+            Some(unknown) => Err(UnknownName {
+                app: self.name.clone(),
+                name: unknown.clone(),
+                subs: list(self.subs.keys().collect()),
+                jobs: list(self.jobs.keys().collect()),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Checks that `name` is a job of the app, for commands that take a job name.
     pub fn job(&self, name: &str) -> Result<&Job, UnknownJob> {
         self.jobs.get(name).ok_or_else(|| UnknownJob {
@@ -198,6 +226,16 @@ pub struct UnknownJob {
     pub app: String,
     pub job: String,
     pub known: String,
+}
+
+/// A name given on the command line that is neither a sub nor a job of the app.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no sub or job named {name:?} in {app}; the subs are: {subs}; the jobs are: {jobs}")]
+pub struct UnknownName {
+    pub app: String,
+    pub name: String,
+    pub subs: String,
+    pub jobs: String,
 }
 
 /// One step of starting an app: a sub to start, or a `before` job to run to success.
@@ -329,6 +367,16 @@ impl Job {
         !self.before.is_empty()
     }
 
+    /// What makes the job run, as both runtimes' `ps` report it.
+    pub fn trigger(&self) -> crate::status::JobTrigger {
+        use crate::status::JobTrigger;
+        match (&self.schedule, self.runs_before()) {
+            (Some(_), _) => JobTrigger::Schedule,
+            (None, true) => JobTrigger::Before,
+            (None, false) => JobTrigger::OnDemand,
+        }
+    }
+
     /// The job as a one-replica sub that never restarts and serves nothing, so both
     /// runtimes build its process or container exactly as a sub's (environment, secrets,
     /// hardening) without a second code path.
@@ -360,6 +408,16 @@ pub struct JobSchedule {
     pub cron: String,
     /// An IANA time zone such as `Europe/Berlin`; UTC when absent.
     pub timezone: Option<String>,
+}
+
+/// `0 3 * * *`, or `0 3 * * * Europe/Berlin` with a time zone: how `ps` shows it.
+impl std::fmt::Display for JobSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.timezone {
+            Some(zone) => write!(f, "{} {zone}", self.cron),
+            None => f.write_str(&self.cron),
+        }
+    }
 }
 
 impl JobSchedule {

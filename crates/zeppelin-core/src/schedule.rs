@@ -19,6 +19,11 @@ impl Schedule {
     /// Parses `schedule` (five fields: no seconds, no year) in the IANA zone `zone`; the error
     /// says what is wrong, in the words validation reports.
     pub fn parse(schedule: &str, zone: Option<&str>) -> Result<Self, ScheduleError> {
+        if let Some(atom) = extension(schedule) {
+            return Err(ScheduleError::Schedule(format!(
+                "`{atom}` uses `L`, `W` or `#`, which Kubernetes' cron syntax does not have"
+            )));
+        }
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
@@ -60,6 +65,29 @@ impl Schedule {
             .to_string()
             .replace("+00:00", "Z")
     }
+}
+
+/// Month and weekday names, the only letters the standard cron syntax has in its fields.
+const NAMES: [&str; 19] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", "SUN",
+    "MON", "TUE", "WED", "THU", "FRI", "SAT",
+];
+
+/// The first part of a five-field schedule that uses an extension the cron parser here
+/// knows but Kubernetes' does not (`L` for last, `W` for weekday, `#` for nth): refused, so
+/// a schedule `check` accepts runs the same locally and on a cluster.
+fn extension(schedule: &str) -> Option<&str> {
+    if schedule.trim_start().starts_with('@') {
+        return None;
+    }
+    schedule
+        .split_whitespace()
+        .flat_map(|field| field.split([',', '-', '/']))
+        .find(|atom| {
+            atom.contains('#')
+                || (atom.chars().any(|c| c.is_ascii_alphabetic())
+                    && !NAMES.contains(&atom.to_ascii_uppercase().as_str()))
+        })
 }
 
 /// Why a schedule or time zone was refused.
@@ -120,6 +148,13 @@ mod tests {
         assert!(Schedule::parse("0 0 3 * * *", None).is_err());
         assert!(Schedule::parse("61 * * * *", None).is_err());
         assert!(Schedule::parse("every day", None).is_err());
+        for extension in ["0 3 L * *", "0 3 * * 5#2", "0 3 15W * *", "0 3 * * 5L", "0 3 LW * *"] {
+            let error = Schedule::parse(extension, None).unwrap_err().to_string();
+            assert!(error.contains("Kubernetes"), "{extension}: {error}");
+        }
+        for named in ["0 3 * JUL WED", "0 3 * jan-mar mon-fri", "0 3 ? * *"] {
+            assert!(Schedule::parse(named, None).is_ok(), "{named}");
+        }
         let error = Schedule::parse("* * * * *", Some("Mars/Olympus")).unwrap_err();
         assert_eq!(error.to_string(), "unknown time zone Mars/Olympus");
     }

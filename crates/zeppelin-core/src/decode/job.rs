@@ -230,6 +230,21 @@ image = "seed:1"
         let before_api: Vec<&str> = app.jobs_before("api").map(|j| j.name.as_str()).collect();
         assert_eq!(before_api, ["migrate"]);
         assert!(app.job("cleanup").is_ok());
+        let names = ["api".to_owned(), "migrate".to_owned()];
+        assert!(app.check_subs_or_jobs(&names).is_ok());
+        let unknown = app
+            .check_subs_or_jobs(&["migrat".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            unknown,
+            "no sub or job named \"migrat\" in shop; the subs are: api, db, web; the jobs are: cleanup, migrate, seed"
+        );
+        assert_eq!(app.jobs["migrate"].trigger(), crate::status::JobTrigger::Before);
+        assert_eq!(app.jobs["cleanup"].trigger(), crate::status::JobTrigger::Schedule);
+        assert_eq!(app.jobs["seed"].trigger(), crate::status::JobTrigger::OnDemand);
+        let schedule = app.jobs["cleanup"].schedule.as_ref().unwrap();
+        assert_eq!(schedule.to_string(), "@daily Europe/Berlin");
         let unknown = app.job("migrat").unwrap_err().to_string();
         assert!(
             unknown.contains("the jobs are: cleanup, migrate, seed"),
