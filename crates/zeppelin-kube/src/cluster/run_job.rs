@@ -1,7 +1,8 @@
 //! `zeppelin run-job NAME --k8s`: one run of a job now, as a batch/v1 `Job` made from
 //! what `deploy` left in the cluster, the way `kubectl create job --from=cronjob/NAME`
 //! makes one: from the CronJob `<job>`'s `jobTemplate` for a scheduled or on-demand job,
-//! or from the newest deployed `<job>-<hash>` Job's template for a `before` job. The Job is
+//! or from the newest deployed `<job>-<hash>` Job's template for a `before` job (from the
+//! newest revision's copy once the Job's time to live has removed it). The Job is
 //! named `<job>-run-<unix seconds>`, labelled `zeppelin.dev/job: <job>` and annotated
 //! `zeppelin.dev/run: manual`; one made from a CronJob is owned by it, as kubectl's is.
 //!
@@ -30,6 +31,7 @@ use crate::cluster::job_runs::{
 };
 use crate::cluster::log_follow::Streams;
 use crate::cluster::pod_logs::{LogLine, forbidden};
+use crate::cluster::revision;
 use crate::cluster::target::Target;
 use crate::render::labels::owner_selector;
 
@@ -223,7 +225,9 @@ async fn cron_job(cluster: &Cluster, target: &Target, job: &Job) -> Result<Templ
     })
 }
 
-/// The newest Job `deploy` made for a `before` job (it carries the hash of its inputs).
+/// The Job `deploy` made for a `before` job (it carries the hash of its inputs): the
+/// newest in the cluster or, once a finished one was deleted by its time to live, the one
+/// the newest revision recorded, so a run is always of what was deployed.
 async fn deployed_job(
     cluster: &Cluster,
     target: &Target,
@@ -238,23 +242,54 @@ async fn deployed_job(
             "list the Jobs of job {} in namespace {}",
             job.name, target.namespace
         )))?;
-    let deployed = list.items.iter().filter(|j| {
-        j.metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(JOB_INPUTS))
+    if let Some(latest) = newest(list.items.iter().filter(|j| is_before_run(j, &job.name))) {
+        let from = format!(
+            "Job {}",
+            latest.metadata.name.as_deref().unwrap_or_default()
+        );
+        return Ok(before_template(latest, from));
+    }
+    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let recorded = revisions.iter().rev().find_map(|revision| {
+        let found = revision
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Job")
+            .filter_map(|o| serde_json::from_value::<KubeJob>(o.clone()).ok())
+            .find(|j| is_before_run(j, &job.name))?;
+        Some((revision.number, found))
     });
-    let Some(latest) = newest(deployed) else {
+    let Some((number, recorded)) = recorded else {
         return Err(not_deployed(
             target,
             job,
             format!(
-                "Job {}-<hash> (the before job's run that deploy makes)",
+                "Job {}-<hash> (the before job's run that deploy makes), and no revision records one",
                 job.name
             ),
         ));
     };
-    let mut spec = latest.spec.clone().unwrap_or_default();
+    let from = format!(
+        "Job {} of revision {number} (the Job itself is gone)",
+        recorded.metadata.name.as_deref().unwrap_or_default()
+    );
+    Ok(before_template(&recorded, from))
+}
+
+/// Whether `kube_job` is deploy's run of the `before` job `job`.
+fn is_before_run(kube_job: &KubeJob, job: &str) -> bool {
+    job_name(&kube_job.metadata) == Some(job)
+        && kube_job
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(JOB_INPUTS))
+}
+
+/// A template made from `deployed`, a `before` job's `<job>-<hash>` Job as the cluster
+/// holds it or as a revision recorded it.
+fn before_template(deployed: &KubeJob, from: String) -> Template {
+    let mut spec = deployed.spec.clone().unwrap_or_default();
     // The controller made the selector, and the labels it matches, for that Job only.
     spec.selector = None;
     spec.manual_selector = None;
@@ -266,22 +301,20 @@ async fn deployed_job(
     {
         labels.retain(|k, _| !CONTROLLER_LABELS.contains(&k.as_str()));
     }
-    let mut labels = latest.metadata.labels.clone().unwrap_or_default();
+    let mut labels = deployed.metadata.labels.clone().unwrap_or_default();
     labels.retain(|k, _| !CONTROLLER_LABELS.contains(&k.as_str()));
-    let mut annotations = latest.metadata.annotations.clone().unwrap_or_default();
-    // Not a run of those inputs by deploy; and not kubectl's record of an apply.
+    let mut annotations = deployed.metadata.annotations.clone().unwrap_or_default();
+    // Not a run of those inputs by deploy (so no deploy prunes it); and not kubectl's
+    // record of an apply.
     annotations.remove(JOB_INPUTS);
     annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    Ok(Template {
-        from: format!(
-            "Job {}",
-            latest.metadata.name.as_deref().unwrap_or_default()
-        ),
+    Template {
+        from,
         labels,
         annotations,
         spec,
         owner: None,
-    })
+    }
 }
 
 fn not_deployed(target: &Target, job: &Job, missing: String) -> RunJobError {
