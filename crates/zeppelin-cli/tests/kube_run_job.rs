@@ -11,7 +11,7 @@
 //! so they always run against the fake.
 //!
 //! A few start from a real `zeppelin deploy` instead, for what only a deploy leaves: a
-//! revision to run a before job from once its Job's time to live removed it, a CronJob
+//! revision to run a before job from once its Job's time to live removed it, a `CronJob`
 //! whose schedule the file no longer has, and a prune that must leave manual runs alone.
 
 mod harness;
@@ -322,12 +322,10 @@ fn run_job_from_a_cron_job_streams_its_lines_and_exits_zero() {
     );
     assert_eq!(job["metadata"]["labels"]["zeppelin.dev/job"], "report");
     assert_eq!(job["metadata"]["annotations"]["zeppelin.dev/run"], "manual");
-    let owner = &job["metadata"]["ownerReferences"][0];
-    assert_eq!(
-        (&owner["kind"], &owner["name"]),
-        (&json!("CronJob"), &json!("report"))
+    assert!(
+        job["metadata"]["ownerReferences"].is_null(),
+        "owned by nothing, so no prune of its CronJob takes it along: {job}"
     );
-    assert_eq!(owner["controller"], true);
 }
 
 #[test]
@@ -753,7 +751,7 @@ fn ps_shows_the_deployed_schedule_and_its_next_run_not_the_files() {
 }
 
 #[test]
-fn a_deploy_that_changes_the_jobs_keeps_their_manual_runs() {
+fn a_deploy_that_changes_or_removes_jobs_keeps_their_manual_runs() {
     let world = World::new();
     world
         .dir
@@ -786,4 +784,19 @@ fn a_deploy_that_changes_the_jobs_keeps_their_manual_runs() {
     assert!(err.contains(&format!("Job/{old} pruned")), "{err}");
     assert_eq!(manual(&world), runs, "{err}");
     assert!(!err.contains("-run-"), "no manual run is pruned: {err}");
+
+    // `report` leaves the app: its CronJob is pruned, its manual run stays.
+    let changed = deployable("env = { SCHEMA = \"2\" }", "schedule = \"0 4 * * *\"");
+    let without_report = &changed[..changed.find("\n[job.report]").unwrap()];
+    world.dir.write("zeppelin.toml", without_report);
+    let err = world.ok(&["deploy"]);
+    assert!(err.contains("CronJob/report pruned"), "{err}");
+    assert!(
+        world
+            .list("batch", "CronJob")
+            .iter()
+            .all(|c| c["metadata"]["name"] != "report"),
+        "{err}"
+    );
+    assert_eq!(manual(&world), runs, "{err}");
 }

@@ -4,7 +4,10 @@
 //! or from the newest deployed `<job>-<hash>` Job's template for a `before` job (from the
 //! newest revision's copy once the Job's time to live has removed it). The Job is
 //! named `<job>-run-<unix seconds>`, labelled `zeppelin.dev/job: <job>` and annotated
-//! `zeppelin.dev/run: manual`; one made from a CronJob is owned by it, as kubectl's is.
+//! `zeppelin.dev/run: manual`. Unlike kubectl's, a run is owned by nothing: a deploy that
+//! prunes the CronJob (its job left the app file) or the `<job>-<hash>` Job it was copied
+//! from leaves the run and its logs alone, and the CronJob's history limits never count
+//! it; its time to live removes it a day after it finished, `zeppelin delete` at once.
 //!
 //! [`start`] makes the Job; [`wait`] streams every attempt's log lines while watching the
 //! Job until it is `Complete` or `Failed`, bounded by its `activeDeadlineSeconds` and a
@@ -17,7 +20,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job as KubeJob, JobSpec};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, LogParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
@@ -131,7 +134,6 @@ struct Template {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     spec: JobSpec,
-    owner: Option<OwnerReference>,
 }
 
 /// Makes a Job that runs `job` once, from the template `deploy` left in the cluster.
@@ -214,14 +216,6 @@ async fn cron_job(cluster: &Cluster, target: &Target, job: &Job) -> Result<Templ
         labels: meta.labels.unwrap_or_default(),
         annotations,
         spec: template.spec.unwrap_or_default(),
-        owner: Some(OwnerReference {
-            api_version: "batch/v1".to_owned(),
-            kind: "CronJob".to_owned(),
-            name: job.name.clone(),
-            uid: cron_job.metadata.uid.unwrap_or_default(),
-            controller: Some(true),
-            block_owner_deletion: Some(true),
-        }),
     })
 }
 
@@ -313,7 +307,6 @@ fn before_template(deployed: &KubeJob, from: String) -> Template {
         labels,
         annotations,
         spec,
-        owner: None,
     }
 }
 
@@ -343,7 +336,6 @@ fn instantiate(template: &Template, name: &str, job: &str) -> KubeJob {
             name: Some(name.to_owned()),
             labels: Some(labels),
             annotations: Some(annotations),
-            owner_references: template.owner.clone().map(|o| vec![o]),
             ..ObjectMeta::default()
         },
         spec: Some(spec),
@@ -524,7 +516,6 @@ mod tests {
             labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), "cleanup".to_owned())]),
             annotations: BTreeMap::new(),
             spec: JobSpec::default(),
-            owner: None,
         };
         let job = instantiate(&template, "cleanup-run-1", "cleanup");
         let labels = job.metadata.labels.unwrap();
