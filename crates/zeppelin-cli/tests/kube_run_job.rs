@@ -800,3 +800,30 @@ fn a_deploy_that_changes_or_removes_jobs_keeps_their_manual_runs() {
     );
     assert_eq!(manual(&world), runs, "{err}");
 }
+
+#[test]
+fn run_job_of_a_before_job_the_deployed_revision_lacks_says_to_deploy_first() {
+    let world = World::new();
+    let app = deployable("", "schedule = \"0 3 * * *\"");
+    // Deployed as an on-demand job, so the older revision's before Job is not what runs.
+    world.dir.write("zeppelin.toml", &app);
+    world.ok(&["deploy"]);
+    world
+        .dir
+        .write("zeppelin.toml", &app.replace("before = [\"api\"]\n", ""));
+    world.ok(&["deploy"]);
+    assert!(
+        world.jobs_of("migrate").is_empty(),
+        "the before Job was pruned"
+    );
+    world.dir.write("zeppelin.toml", &app);
+    let out = world.zeppelin(&["run-job", "migrate", "--k8s"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("namespace shop has no Job migrate-<hash> (the before job's run that deploy makes), and the newest revision, 2, records none"),
+        "{err}"
+    );
+    assert!(err.contains("run `zeppelin deploy` first"), "{err}");
+    assert!(world.jobs_of("migrate").is_empty(), "nothing was made");
+}

@@ -221,7 +221,8 @@ async fn cron_job(cluster: &Cluster, target: &Target, job: &Job) -> Result<Templ
 
 /// The Job `deploy` made for a `before` job (it carries the hash of its inputs): the
 /// newest in the cluster or, once a finished one was deleted by its time to live, the one
-/// the newest revision recorded, so a run is always of what was deployed.
+/// the newest revision (what is deployed) recorded, so a run is always of what was
+/// deployed.
 async fn deployed_job(
     cluster: &Cluster,
     target: &Target,
@@ -243,8 +244,10 @@ async fn deployed_job(
         );
         return Ok(before_template(latest, from));
     }
+    // The newest revision is what is deployed: an older one's Job is not (anymore).
     let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
-    let recorded = revisions.iter().rev().find_map(|revision| {
+    let newest_revision = revisions.last();
+    let recorded = newest_revision.and_then(|revision| {
         let found = revision
             .objects
             .iter()
@@ -254,11 +257,15 @@ async fn deployed_job(
         Some((revision.number, found))
     });
     let Some((number, recorded)) = recorded else {
+        let revisions = match newest_revision {
+            Some(revision) => format!("the newest revision, {}, records none", revision.number),
+            None => "no revision records one".to_owned(),
+        };
         return Err(not_deployed(
             target,
             job,
             format!(
-                "Job {}-<hash> (the before job's run that deploy makes), and no revision records one",
+                "Job {}-<hash> (the before job's run that deploy makes), and {revisions}",
                 job.name
             ),
         ));
