@@ -9,6 +9,10 @@
 //! `zeppelin.dev/job`, and `zeppelin.dev/job-inputs` on a before job's Job), so these tests
 //! exercise the cluster commands alone. They need the fake's crash marker and quick pods,
 //! so they always run against the fake.
+//!
+//! A few start from a real `zeppelin deploy` instead, for what only a deploy leaves: a
+//! revision to run a before job from once its Job's time to live removed it, a `CronJob`
+//! whose schedule the file no longer has, and a prune that must leave manual runs alone.
 
 mod harness;
 
@@ -20,7 +24,7 @@ use std::time::Duration;
 
 use harness::cluster;
 use harness::{TestDir, code};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use zeppelin_kubefake::FakeApiServer;
@@ -47,6 +51,37 @@ timezone = "Europe/Berlin"
 [job.report]
 image = "acme/report:1"
 "#;
+
+/// An app that `zeppelin deploy` deploys: `migrate` runs before `api` (with
+/// `migrate_extra` added to it), `cleanup` on `schedule` (TOML lines), `report` on demand.
+fn deployable(migrate_extra: &str, schedule: &str) -> String {
+    const IMAGE: &str = "registry.k8s.io/pause:3.10";
+    format!(
+        r#"name = "shop"
+
+[sub.api]
+run = "api"
+image = "{IMAGE}"
+port = 8080
+
+[job.migrate]
+run = "echo migrated"
+image = "{IMAGE}"
+before = ["api"]
+timeout = "30s"
+{migrate_extra}
+
+[job.cleanup]
+run = "echo cleaned"
+image = "{IMAGE}"
+{schedule}
+
+[job.report]
+run = "echo reported"
+image = "{IMAGE}"
+"#
+    )
+}
 
 /// The test API server, a folder with the app file, and a client to make the templates
 /// and inspect the world.
@@ -88,6 +123,25 @@ impl World {
             .unwrap()
     }
 
+    /// `zeppelin ARGS`, which must succeed; returns stderr.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.zeppelin(args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 0, "zeppelin {args:?} failed:\n{err}");
+        err
+    }
+
+    /// The Jobs of `job` in the app's namespace, by name.
+    fn jobs_of(&self, job: &str) -> Vec<Value> {
+        let mut jobs: Vec<Value> = self
+            .list("batch", "Job")
+            .into_iter()
+            .filter(|j| j["metadata"]["labels"]["zeppelin.dev/job"] == job)
+            .collect();
+        jobs.sort_by_key(|j| j["metadata"]["name"].as_str().unwrap().to_owned());
+        jobs
+    }
+
     fn api(&self, group: &str, kind: &str) -> Api<DynamicObject> {
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind));
         if kind == "Namespace" {
@@ -118,8 +172,11 @@ impl World {
             .collect()
     }
 
-    /// The `CronJob` `deploy` renders for `job` (one retry): `suspend` for an on-demand job.
+    /// The `CronJob` `deploy` renders for `job` (one retry): `suspend` for an on-demand job;
+    /// `schedule` is five cron fields, then the time zone if any.
     fn cron_job(&self, job: &str, image: &str, schedule: &str, suspend: bool) {
+        let fields: Vec<&str> = schedule.split(' ').collect();
+        let (schedule, zone) = (fields[..5].join(" "), fields.get(5));
         self.create(
             "batch",
             "CronJob",
@@ -128,6 +185,7 @@ impl World {
                 "metadata": {"name": job, "labels": labels(job)},
                 "spec": {
                     "schedule": schedule,
+                    "timeZone": zone,
                     "suspend": suspend,
                     "concurrencyPolicy": "Forbid",
                     "jobTemplate": {
@@ -264,12 +322,10 @@ fn run_job_from_a_cron_job_streams_its_lines_and_exits_zero() {
     );
     assert_eq!(job["metadata"]["labels"]["zeppelin.dev/job"], "report");
     assert_eq!(job["metadata"]["annotations"]["zeppelin.dev/run"], "manual");
-    let owner = &job["metadata"]["ownerReferences"][0];
-    assert_eq!(
-        (&owner["kind"], &owner["name"]),
-        (&json!("CronJob"), &json!("report"))
+    assert!(
+        job["metadata"]["ownerReferences"].is_null(),
+        "owned by nothing, so no prune of its CronJob takes it along: {job}"
     );
-    assert_eq!(owner["controller"], true);
 }
 
 #[test]
@@ -423,7 +479,10 @@ fn run_job_of_a_job_not_deployed_says_to_deploy_first() {
     let world = World::new();
     for (job, missing) in [
         ("report", "namespace shop has no CronJob report"),
-        ("migrate", "namespace shop has no Job migrate-<hash>"),
+        (
+            "migrate",
+            "namespace shop has no Job migrate-<hash> (the before job's run that deploy makes), and no revision records one",
+        ),
     ] {
         let out = world.zeppelin(&["run-job", job, "--k8s"]);
         let err = stderr(&out);
@@ -442,7 +501,12 @@ fn run_job_of_a_job_not_deployed_says_to_deploy_first() {
 fn ps_reports_each_jobs_last_run_and_a_scheduled_jobs_next_run() {
     let world = World::new();
     world.cron_job("report", "acme/report-crashloop:1", "0 0 1 1 *", true);
-    world.cron_job("cleanup", "acme/cleanup:1", "0 3 * * *", false);
+    world.cron_job(
+        "cleanup",
+        "acme/cleanup:1",
+        "0 3 * * * Europe/Berlin",
+        false,
+    );
     let failed = world.zeppelin(&["run-job", "report", "--k8s"]);
     assert_eq!(code(&failed), 1, "{}", stderr(&failed));
     let out = world.zeppelin(&["ps", "--k8s", "--format", "json"]);
@@ -585,4 +649,181 @@ fn run_job_on_an_unreachable_cluster_says_so() {
         "{err}"
     );
     assert!(!err.contains("created Job"), "{err}");
+}
+
+/// The pod template's container of a Job, the part a run copies.
+fn container(job: &Value) -> &Value {
+    &job["spec"]["template"]["spec"]["containers"][0]
+}
+
+#[test]
+fn run_job_of_a_before_job_whose_job_expired_runs_the_deployed_revisions() {
+    let world = World::new();
+    world
+        .dir
+        .write("zeppelin.toml", &deployable("", "schedule = \"0 3 * * *\""));
+    world.ok(&["deploy"]);
+    let [deployed] = &world.jobs_of("migrate")[..] else {
+        panic!("one before Job: {:?}", world.jobs_of("migrate"));
+    };
+    let deployed = deployed.clone();
+    let name = deployed["metadata"]["name"].as_str().unwrap();
+    // As its time to live does a day after it finished.
+    world
+        .runtime
+        .block_on(
+            world
+                .api("batch", "Job")
+                .delete(name, &DeleteParams::background()),
+        )
+        .unwrap();
+    assert!(world.jobs_of("migrate").is_empty());
+
+    let out = world.zeppelin(&["run-job", "migrate", "--k8s"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(
+        err.contains(&format!("from Job {name} of revision 1")),
+        "{err}"
+    );
+    assert!(
+        !lines_of(&stdout(&out), "migrate").is_empty(),
+        "{}",
+        stdout(&out)
+    );
+    let [run] = &world.jobs_of("migrate")[..] else {
+        panic!("one manual run: {:?}", world.jobs_of("migrate"));
+    };
+    assert!(
+        run["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("migrate-run-"),
+        "{run}"
+    );
+    assert_eq!(run["metadata"]["annotations"]["zeppelin.dev/run"], "manual");
+    assert!(
+        run["metadata"]["annotations"]
+            .get("zeppelin.dev/job-inputs")
+            .is_none(),
+        "{run}"
+    );
+    assert_eq!(container(run)["image"], container(&deployed)["image"]);
+    assert_eq!(container(run)["command"], container(&deployed)["command"]);
+    assert_eq!(
+        run["spec"]["activeDeadlineSeconds"],
+        deployed["spec"]["activeDeadlineSeconds"]
+    );
+    assert!(
+        run["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Complete")),
+        "{run}"
+    );
+}
+
+#[test]
+fn ps_shows_the_deployed_schedule_and_its_next_run_not_the_files() {
+    let world = World::new();
+    let berlin = "schedule = \"0 3 * * *\"\ntimezone = \"Europe/Berlin\"";
+    world.dir.write("zeppelin.toml", &deployable("", berlin));
+    world.ok(&["deploy"]);
+    // Changed, not deployed: the cluster still runs the Berlin schedule.
+    world.dir.write(
+        "zeppelin.toml",
+        &deployable("", "schedule = \"30 4 * * *\""),
+    );
+    let out = world.zeppelin(&["ps", "--k8s", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cleanup = status["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == "cleanup")
+        .expect("cleanup in the status")
+        .clone();
+    assert_eq!(cleanup["trigger"], "schedule");
+    assert_eq!(cleanup["schedule"], "0 3 * * * Europe/Berlin", "{cleanup}");
+    let next: jiff::Timestamp = cleanup["next_run"].as_str().unwrap().parse().unwrap();
+    let berlin = next.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+    assert_eq!((berlin.hour(), berlin.minute()), (3, 0), "{next}");
+}
+
+#[test]
+fn a_deploy_that_changes_or_removes_jobs_keeps_their_manual_runs() {
+    let world = World::new();
+    world
+        .dir
+        .write("zeppelin.toml", &deployable("", "schedule = \"0 3 * * *\""));
+    world.ok(&["deploy"]);
+    let old = world.jobs_of("migrate")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    world.ok(&["run-job", "migrate", "--k8s"]);
+    world.ok(&["run-job", "report", "--k8s"]);
+    let manual = |world: &World| -> Vec<String> {
+        let mut names: Vec<String> = world
+            .list("batch", "Job")
+            .iter()
+            .filter(|j| j["metadata"]["annotations"]["zeppelin.dev/run"] == "manual")
+            .map(|j| j["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let runs = manual(&world);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+
+    world.dir.write(
+        "zeppelin.toml",
+        &deployable("env = { SCHEMA = \"2\" }", "schedule = \"0 4 * * *\""),
+    );
+    let err = world.ok(&["deploy"]);
+    assert!(err.contains(&format!("Job/{old} pruned")), "{err}");
+    assert_eq!(manual(&world), runs, "{err}");
+    assert!(!err.contains("-run-"), "no manual run is pruned: {err}");
+
+    // `report` leaves the app: its CronJob is pruned, its manual run stays.
+    let changed = deployable("env = { SCHEMA = \"2\" }", "schedule = \"0 4 * * *\"");
+    let without_report = &changed[..changed.find("\n[job.report]").unwrap()];
+    world.dir.write("zeppelin.toml", without_report);
+    let err = world.ok(&["deploy"]);
+    assert!(err.contains("CronJob/report pruned"), "{err}");
+    assert!(
+        world
+            .list("batch", "CronJob")
+            .iter()
+            .all(|c| c["metadata"]["name"] != "report"),
+        "{err}"
+    );
+    assert_eq!(manual(&world), runs, "{err}");
+}
+
+#[test]
+fn run_job_of_a_before_job_the_deployed_revision_lacks_says_to_deploy_first() {
+    let world = World::new();
+    let app = deployable("", "schedule = \"0 3 * * *\"");
+    // Deployed as an on-demand job, so the older revision's before Job is not what runs.
+    world.dir.write("zeppelin.toml", &app);
+    world.ok(&["deploy"]);
+    world
+        .dir
+        .write("zeppelin.toml", &app.replace("before = [\"api\"]\n", ""));
+    world.ok(&["deploy"]);
+    assert!(
+        world.jobs_of("migrate").is_empty(),
+        "the before Job was pruned"
+    );
+    world.dir.write("zeppelin.toml", &app);
+    let out = world.zeppelin(&["run-job", "migrate", "--k8s"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("namespace shop has no Job migrate-<hash> (the before job's run that deploy makes), and the newest revision, 2, records none"),
+        "{err}"
+    );
+    assert!(err.contains("run `zeppelin deploy` first"), "{err}");
+    assert!(world.jobs_of("migrate").is_empty(), "nothing was made");
 }

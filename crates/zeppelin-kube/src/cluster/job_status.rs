@@ -1,7 +1,9 @@
 //! The jobs part of `ps --k8s`: for each job of the app file, what triggers it (from the
 //! file), how its newest run went (from the newest Job carrying its label, and that Job's
-//! pods) and, for a scheduled job whose CronJob runs, when it is next due. Built from one
-//! list of each kind, so `ps` costs the same however many jobs and runs there are.
+//! pods) and, while its CronJob runs, its schedule and when it is next due, both from the
+//! deployed CronJob (the file may have changed since the deploy; the cluster runs what was
+//! deployed). Built from one list of each kind, so `ps` costs the same however many jobs
+//! and runs there are.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job as KubeJob};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use zeppelin_core::model::Job;
+use zeppelin_core::schedule::Schedule;
 use zeppelin_core::status::{JobRun, JobState, JobStatus, JobTrigger};
 
 use crate::cluster::job_runs::{
@@ -17,7 +20,8 @@ use crate::cluster::job_runs::{
 };
 
 /// The status of each of `jobs` (the app file's), from the app's Jobs, CronJobs and pods
-/// as listed at `now`.
+/// as listed at `now`. A job whose CronJob does not run by itself shows the file's
+/// schedule, if any, and no next run.
 pub(crate) fn job_statuses(
     jobs: &BTreeMap<String, Job>,
     kube_jobs: &[KubeJob],
@@ -34,16 +38,22 @@ pub(crate) fn job_statuses(
                 Some(run) => (state(run), last_run(run, pods)),
                 None => (JobState::NotRun, None),
             };
+            let deployed = running_schedule(job, cron_jobs);
+            let schedule = match deployed {
+                Some((cron, zone)) => Some(schedule_text(cron, zone)),
+                None => job
+                    .schedule
+                    .as_ref()
+                    .map(|s| schedule_text(&s.cron, s.timezone.as_deref())),
+            };
             JobStatus {
                 name: job.name.clone(),
                 trigger: trigger(job),
-                schedule: job.schedule.as_ref().map(|s| match &s.timezone {
-                    Some(zone) => format!("{} {zone}", s.cron),
-                    None => s.cron.clone(),
-                }),
+                schedule,
                 state,
                 last_run,
-                next_run: next_run(job, cron_jobs, now),
+                next_run: deployed
+                    .and_then(|(cron, zone)| Schedule::parse(cron, zone).ok()?.next(now)),
                 skipped: 0,
             }
         })
@@ -88,17 +98,25 @@ fn last_run(run: &KubeJob, pods: &[Pod]) -> Option<JobRun> {
     })
 }
 
-/// When a scheduled job is next due: none for a job whose CronJob is not deployed or is
-/// suspended, as nothing will run it.
-fn next_run(job: &Job, cron_jobs: &[CronJob], now: Timestamp) -> Option<Timestamp> {
-    let schedule = job.schedule.as_ref()?;
+/// The schedule and time zone of `job`'s deployed CronJob, when it runs by itself: none
+/// when it is not deployed or is suspended (an on-demand job's is), as nothing runs it then.
+fn running_schedule<'a>(job: &Job, cron_jobs: &'a [CronJob]) -> Option<(&'a str, Option<&'a str>)> {
     let cron_job = cron_jobs
         .iter()
         .find(|c| c.metadata.name.as_deref() == Some(job.name.as_str()))?;
-    if cron_job.spec.as_ref()?.suspend == Some(true) {
+    let spec = cron_job.spec.as_ref()?;
+    if spec.suspend == Some(true) {
         return None;
     }
-    schedule.times().ok()?.next(now)
+    Some((spec.schedule.as_str(), spec.time_zone.as_deref()))
+}
+
+/// `0 3 * * * Europe/Berlin`, or the cron expression alone in UTC.
+fn schedule_text(cron: &str, zone: Option<&str>) -> String {
+    match zone {
+        Some(zone) => format!("{cron} {zone}"),
+        None => cron.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +197,8 @@ image = "api:1"
         .unwrap();
         let cron_jobs: Vec<CronJob> = vec![
             serde_json::from_value(json!({"metadata": {"name": "cleanup"},
-                "spec": {"schedule": "0 3 * * *", "jobTemplate": {}}}))
+                "spec": {"schedule": "0 3 * * *", "timeZone": "Europe/Berlin",
+                         "jobTemplate": {}}}))
             .unwrap(),
             serde_json::from_value(json!({"metadata": {"name": "report"},
                 "spec": {"schedule": "0 0 1 1 *", "suspend": true, "jobTemplate": {}}}))
@@ -224,6 +243,42 @@ image = "api:1"
     }
 
     #[test]
+    fn the_schedule_and_next_run_are_the_deployed_cron_jobs_not_the_files() {
+        let now: Timestamp = "2026-03-01T10:02:00Z".parse().unwrap();
+        let cron_jobs: Vec<CronJob> = vec![
+            // Deployed at 04:30 UTC; the file now says 03:00 in Berlin.
+            serde_json::from_value(json!({"metadata": {"name": "cleanup"},
+                "spec": {"schedule": "30 4 * * *", "suspend": false, "jobTemplate": {}}}))
+            .unwrap(),
+            // Deployed on a schedule; the file now runs it on demand.
+            serde_json::from_value(json!({"metadata": {"name": "report"},
+                "spec": {"schedule": "0 12 * * *", "timeZone": "America/New_York",
+                         "jobTemplate": {}}}))
+            .unwrap(),
+        ];
+        let statuses = job_statuses(&app_jobs(), &[], &cron_jobs, &[], now);
+        let [cleanup, _, report] = &statuses[..] else {
+            unreachable!()
+        };
+        assert_eq!(cleanup.trigger, JobTrigger::Schedule);
+        assert_eq!(cleanup.schedule.as_deref(), Some("30 4 * * *"));
+        assert_eq!(
+            cleanup.next_run,
+            Some("2026-03-02T04:30:00Z".parse().unwrap())
+        );
+        assert_eq!(report.trigger, JobTrigger::OnDemand, "the file's trigger");
+        assert_eq!(
+            report.schedule.as_deref(),
+            Some("0 12 * * * America/New_York")
+        );
+        assert_eq!(
+            report.next_run,
+            Some("2026-03-01T17:00:00Z".parse().unwrap()),
+            "noon in New York"
+        );
+    }
+
+    #[test]
     fn a_scheduled_job_not_deployed_or_suspended_has_no_next_run() {
         let now: Timestamp = "2026-03-01T10:02:00Z".parse().unwrap();
         let suspended: CronJob = serde_json::from_value(json!({"metadata": {"name": "cleanup"},
@@ -233,6 +288,11 @@ image = "api:1"
             let statuses = job_statuses(&app_jobs(), &[], &cron_jobs, &[], now);
             assert_eq!(statuses[0].name, "cleanup");
             assert_eq!(statuses[0].next_run, None);
+            assert_eq!(
+                statuses[0].schedule.as_deref(),
+                Some("0 3 * * * Europe/Berlin"),
+                "the file's, as nothing runs it"
+            );
             assert_eq!(statuses[0].state, JobState::NotRun);
         }
     }

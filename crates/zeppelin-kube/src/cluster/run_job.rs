@@ -1,9 +1,13 @@
 //! `zeppelin run-job NAME --k8s`: one run of a job now, as a batch/v1 `Job` made from
 //! what `deploy` left in the cluster, the way `kubectl create job --from=cronjob/NAME`
 //! makes one: from the CronJob `<job>`'s `jobTemplate` for a scheduled or on-demand job,
-//! or from the newest deployed `<job>-<hash>` Job's template for a `before` job. The Job is
+//! or from the newest deployed `<job>-<hash>` Job's template for a `before` job (from the
+//! newest revision's copy once the Job's time to live has removed it). The Job is
 //! named `<job>-run-<unix seconds>`, labelled `zeppelin.dev/job: <job>` and annotated
-//! `zeppelin.dev/run: manual`; one made from a CronJob is owned by it, as kubectl's is.
+//! `zeppelin.dev/run: manual`. Unlike kubectl's, a run is owned by nothing: a deploy that
+//! prunes the CronJob (its job left the app file) or the `<job>-<hash>` Job it was copied
+//! from leaves the run and its logs alone, and the CronJob's history limits never count
+//! it; its time to live removes it a day after it finished, `zeppelin delete` at once.
 //!
 //! [`start`] makes the Job; [`wait`] streams every attempt's log lines while watching the
 //! Job until it is `Complete` or `Failed`, bounded by its `activeDeadlineSeconds` and a
@@ -16,7 +20,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job as KubeJob, JobSpec};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, LogParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc;
@@ -30,6 +34,7 @@ use crate::cluster::job_runs::{
 };
 use crate::cluster::log_follow::Streams;
 use crate::cluster::pod_logs::{LogLine, forbidden};
+use crate::cluster::revision;
 use crate::cluster::target::Target;
 use crate::render::labels::owner_selector;
 
@@ -129,7 +134,6 @@ struct Template {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     spec: JobSpec,
-    owner: Option<OwnerReference>,
 }
 
 /// Makes a Job that runs `job` once, from the template `deploy` left in the cluster.
@@ -212,18 +216,13 @@ async fn cron_job(cluster: &Cluster, target: &Target, job: &Job) -> Result<Templ
         labels: meta.labels.unwrap_or_default(),
         annotations,
         spec: template.spec.unwrap_or_default(),
-        owner: Some(OwnerReference {
-            api_version: "batch/v1".to_owned(),
-            kind: "CronJob".to_owned(),
-            name: job.name.clone(),
-            uid: cron_job.metadata.uid.unwrap_or_default(),
-            controller: Some(true),
-            block_owner_deletion: Some(true),
-        }),
     })
 }
 
-/// The newest Job `deploy` made for a `before` job (it carries the hash of its inputs).
+/// The Job `deploy` made for a `before` job (it carries the hash of its inputs): the
+/// newest in the cluster or, once a finished one was deleted by its time to live, the one
+/// the newest revision (what is deployed) recorded, so a run is always of what was
+/// deployed.
 async fn deployed_job(
     cluster: &Cluster,
     target: &Target,
@@ -238,23 +237,60 @@ async fn deployed_job(
             "list the Jobs of job {} in namespace {}",
             job.name, target.namespace
         )))?;
-    let deployed = list.items.iter().filter(|j| {
-        j.metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(JOB_INPUTS))
+    if let Some(latest) = newest(list.items.iter().filter(|j| is_before_run(j, &job.name))) {
+        let from = format!(
+            "Job {}",
+            latest.metadata.name.as_deref().unwrap_or_default()
+        );
+        return Ok(before_template(latest, from));
+    }
+    // The newest revision is what is deployed: an older one's Job is not (anymore).
+    let revisions = revision::list(cluster, &target.namespace, &target.app).await?;
+    let newest_revision = revisions.last();
+    let recorded = newest_revision.and_then(|revision| {
+        let found = revision
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Job")
+            .filter_map(|o| serde_json::from_value::<KubeJob>(o.clone()).ok())
+            .find(|j| is_before_run(j, &job.name))?;
+        Some((revision.number, found))
     });
-    let Some(latest) = newest(deployed) else {
+    let Some((number, recorded)) = recorded else {
+        let revisions = match newest_revision {
+            Some(revision) => format!("the newest revision, {}, records none", revision.number),
+            None => "no revision records one".to_owned(),
+        };
         return Err(not_deployed(
             target,
             job,
             format!(
-                "Job {}-<hash> (the before job's run that deploy makes)",
+                "Job {}-<hash> (the before job's run that deploy makes), and {revisions}",
                 job.name
             ),
         ));
     };
-    let mut spec = latest.spec.clone().unwrap_or_default();
+    let from = format!(
+        "Job {} of revision {number} (the Job itself is gone)",
+        recorded.metadata.name.as_deref().unwrap_or_default()
+    );
+    Ok(before_template(&recorded, from))
+}
+
+/// Whether `kube_job` is deploy's run of the `before` job `job`.
+fn is_before_run(kube_job: &KubeJob, job: &str) -> bool {
+    job_name(&kube_job.metadata) == Some(job)
+        && kube_job
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(JOB_INPUTS))
+}
+
+/// A template made from `deployed`, a `before` job's `<job>-<hash>` Job as the cluster
+/// holds it or as a revision recorded it.
+fn before_template(deployed: &KubeJob, from: String) -> Template {
+    let mut spec = deployed.spec.clone().unwrap_or_default();
     // The controller made the selector, and the labels it matches, for that Job only.
     spec.selector = None;
     spec.manual_selector = None;
@@ -266,22 +302,19 @@ async fn deployed_job(
     {
         labels.retain(|k, _| !CONTROLLER_LABELS.contains(&k.as_str()));
     }
-    let mut labels = latest.metadata.labels.clone().unwrap_or_default();
+    let mut labels = deployed.metadata.labels.clone().unwrap_or_default();
     labels.retain(|k, _| !CONTROLLER_LABELS.contains(&k.as_str()));
-    let mut annotations = latest.metadata.annotations.clone().unwrap_or_default();
-    // Not a run of those inputs by deploy; and not kubectl's record of an apply.
+    let mut annotations = deployed.metadata.annotations.clone().unwrap_or_default();
+    // Not a run of those inputs by deploy (so no deploy prunes it); and not kubectl's
+    // record of an apply.
     annotations.remove(JOB_INPUTS);
     annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    Ok(Template {
-        from: format!(
-            "Job {}",
-            latest.metadata.name.as_deref().unwrap_or_default()
-        ),
+    Template {
+        from,
         labels,
         annotations,
         spec,
-        owner: None,
-    })
+    }
 }
 
 fn not_deployed(target: &Target, job: &Job, missing: String) -> RunJobError {
@@ -310,7 +343,6 @@ fn instantiate(template: &Template, name: &str, job: &str) -> KubeJob {
             name: Some(name.to_owned()),
             labels: Some(labels),
             annotations: Some(annotations),
-            owner_references: template.owner.clone().map(|o| vec![o]),
             ..ObjectMeta::default()
         },
         spec: Some(spec),
@@ -491,7 +523,6 @@ mod tests {
             labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), "cleanup".to_owned())]),
             annotations: BTreeMap::new(),
             spec: JobSpec::default(),
-            owner: None,
         };
         let job = instantiate(&template, "cleanup-run-1", "cleanup");
         let labels = job.metadata.labels.unwrap();

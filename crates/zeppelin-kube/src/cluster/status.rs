@@ -43,7 +43,6 @@ pub async fn app_status(
     let stateful_sets: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
     let kube_jobs: Api<KubeJob> = Api::namespaced(cluster.client.clone(), ns);
     let cron_jobs: Api<CronJob> = Api::namespaced(cluster.client.clone(), ns);
-    let scheduled = jobs.values().any(|j| j.schedule.is_some());
     let lists = futures::join!(
         deployments.list(&params),
         stateful_sets.list(&params),
@@ -51,7 +50,8 @@ pub async fn app_status(
         ingresses.list(&params),
         claims::list_if_allowed(cluster, target),
         list_if(!jobs.is_empty(), &kube_jobs, &params),
-        list_if(scheduled, &cron_jobs, &params),
+        // Any job's: what runs on a schedule is what was deployed, whatever the file says.
+        list_if(!jobs.is_empty(), &cron_jobs, &params),
     );
     let (deployments, stateful_sets, pods, ingresses, claims, kube_jobs, cron_jobs) = lists;
     let action = |what: &str| format!("list the {what} of {} in namespace {ns}", target.app);
