@@ -148,7 +148,13 @@ mod tests {
         assert!(Schedule::parse("0 0 3 * * *", None).is_err());
         assert!(Schedule::parse("61 * * * *", None).is_err());
         assert!(Schedule::parse("every day", None).is_err());
-        for extension in ["0 3 L * *", "0 3 * * 5#2", "0 3 15W * *", "0 3 * * 5L", "0 3 LW * *"] {
+        for extension in [
+            "0 3 L * *",
+            "0 3 * * 5#2",
+            "0 3 15W * *",
+            "0 3 * * 5L",
+            "0 3 LW * *",
+        ] {
             let error = Schedule::parse(extension, None).unwrap_err().to_string();
             assert!(error.contains("Kubernetes"), "{extension}: {error}");
         }

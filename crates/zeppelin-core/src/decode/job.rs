@@ -240,9 +240,18 @@ image = "seed:1"
             unknown,
             "no sub or job named \"migrat\" in shop; the subs are: api, db, web; the jobs are: cleanup, migrate, seed"
         );
-        assert_eq!(app.jobs["migrate"].trigger(), crate::status::JobTrigger::Before);
-        assert_eq!(app.jobs["cleanup"].trigger(), crate::status::JobTrigger::Schedule);
-        assert_eq!(app.jobs["seed"].trigger(), crate::status::JobTrigger::OnDemand);
+        assert_eq!(
+            app.jobs["migrate"].trigger(),
+            crate::status::JobTrigger::Before
+        );
+        assert_eq!(
+            app.jobs["cleanup"].trigger(),
+            crate::status::JobTrigger::Schedule
+        );
+        assert_eq!(
+            app.jobs["seed"].trigger(),
+            crate::status::JobTrigger::OnDemand
+        );
         let schedule = app.jobs["cleanup"].schedule.as_ref().unwrap();
         assert_eq!(schedule.to_string(), "@daily Europe/Berlin");
         let unknown = app.job("migrat").unwrap_err().to_string();

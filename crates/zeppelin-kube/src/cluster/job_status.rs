@@ -11,9 +11,8 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::{CronJob, Job as KubeJob};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use zeppelin_core::model::Job;
-use zeppelin_core::schedule::Schedule;
-use zeppelin_core::status::{JobRun, JobState, JobStatus, JobTrigger};
+use zeppelin_core::model::{Job, JobSchedule};
+use zeppelin_core::status::{JobRun, JobState, JobStatus};
 
 use crate::cluster::job_runs::{
     Ending, attempts, ending, exit_code, job_name, last_attempt, made_by, newest, started,
@@ -39,35 +38,21 @@ pub(crate) fn job_statuses(
                 None => (JobState::NotRun, None),
             };
             let deployed = running_schedule(job, cron_jobs);
-            let schedule = match deployed {
-                Some((cron, zone)) => Some(schedule_text(cron, zone)),
-                None => job
-                    .schedule
-                    .as_ref()
-                    .map(|s| schedule_text(&s.cron, s.timezone.as_deref())),
-            };
+            let schedule = deployed
+                .as_ref()
+                .or(job.schedule.as_ref())
+                .map(ToString::to_string);
             JobStatus {
                 name: job.name.clone(),
-                trigger: trigger(job),
+                trigger: job.trigger(),
                 schedule,
                 state,
                 last_run,
-                next_run: deployed
-                    .and_then(|(cron, zone)| Schedule::parse(cron, zone).ok()?.next(now)),
+                next_run: deployed.and_then(|s| s.times().ok()?.next(now)),
                 skipped: 0,
             }
         })
         .collect()
-}
-
-fn trigger(job: &Job) -> JobTrigger {
-    if job.runs_before() {
-        JobTrigger::Before
-    } else if job.schedule.is_some() {
-        JobTrigger::Schedule
-    } else {
-        JobTrigger::OnDemand
-    }
 }
 
 fn state(run: &KubeJob) -> JobState {
@@ -100,7 +85,7 @@ fn last_run(run: &KubeJob, pods: &[Pod]) -> Option<JobRun> {
 
 /// The schedule and time zone of `job`'s deployed CronJob, when it runs by itself: none
 /// when it is not deployed or is suspended (an on-demand job's is), as nothing runs it then.
-fn running_schedule<'a>(job: &Job, cron_jobs: &'a [CronJob]) -> Option<(&'a str, Option<&'a str>)> {
+fn running_schedule(job: &Job, cron_jobs: &[CronJob]) -> Option<JobSchedule> {
     let cron_job = cron_jobs
         .iter()
         .find(|c| c.metadata.name.as_deref() == Some(job.name.as_str()))?;
@@ -108,20 +93,16 @@ fn running_schedule<'a>(job: &Job, cron_jobs: &'a [CronJob]) -> Option<(&'a str,
     if spec.suspend == Some(true) {
         return None;
     }
-    Some((spec.schedule.as_str(), spec.time_zone.as_deref()))
-}
-
-/// `0 3 * * * Europe/Berlin`, or the cron expression alone in UTC.
-fn schedule_text(cron: &str, zone: Option<&str>) -> String {
-    match zone {
-        Some(zone) => format!("{cron} {zone}"),
-        None => cron.to_owned(),
-    }
+    Some(JobSchedule {
+        cron: spec.schedule.clone(),
+        timezone: spec.time_zone.clone(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use zeppelin_core::status::JobTrigger;
 
     use super::*;
 
