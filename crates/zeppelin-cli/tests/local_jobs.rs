@@ -8,7 +8,7 @@ mod harness;
 
 use std::io::Read as _;
 
-use harness::app::{TestApp, alive, wait_for};
+use harness::app::{TestApp, alive, free_ports, get, wait_for};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -178,24 +178,34 @@ before = ["api"]
 
 #[test]
 fn a_failed_migration_on_re_apply_leaves_the_running_subs_alone() {
-    let body = |command: &str| {
+    let [old_port, new_port] = free_ports::<2>();
+    // api (gated by migrate) moves to a new port; cache (not gated) gets a new command.
+    let body = |command: &str, port: u16, cache: &str| {
         format!(
             r#"
+[sub.db]
+run = "exec sleep 600"
 [sub.api]
-run = "echo start api $VERSION >> events; exec sleep 600"
+run = "echo start api $VERSION >> events; exec python3 -m http.server $PORT --bind 127.0.0.1"
+port = {port}
 env = {{ VERSION = "{command}" }}
+[sub.cache]
+run = "echo start cache {cache} >> events; exec sleep 600"
+depends_on = ["db"]
 [job.migrate]
 run = "{command}"
+depends_on = ["db"]
 before = ["api"]
 "#
         )
     };
-    let app = TestApp::new(&body("true"));
+    let app = TestApp::new(&body("true", old_port, "v1"));
     app.start();
     let pids = app.pids("api");
+    wait_for("api to answer", || get(old_port, "api", "/").ok());
     std::fs::write(
         app.file("zeppelin.toml"),
-        format!("name = \"t\"\n{}", body("exit 4")),
+        format!("name = \"t\"\n{}", body("exit 4", new_port, "v2")),
     )
     .unwrap();
     app.zeppelin(&["run", "-d"])
@@ -203,10 +213,34 @@ before = ["api"]
         .failure()
         .stderr(contains(r#"job "migrate" failed: exited with status 4"#))
         .stderr(contains(
-            "those that run keep running their previous version",
-        ));
+            "held back (they keep running their previous version): api",
+        ))
+        .stderr(contains("replaced db, cache"));
     assert_eq!(app.pids("api"), pids, "api was not rolled");
-    assert_eq!(lines(&app, "events"), ["start api true"]);
+    assert_eq!(
+        get(old_port, "api", "/").unwrap().0,
+        200,
+        "api still answers on its old port"
+    );
+    assert!(
+        get(new_port, "api", "/").is_err(),
+        "nothing on the new port"
+    );
+    let mut listed: Vec<String> = app.status()["subs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["api", "cache", "db"], "ps still lists every sub");
+    let mut events = lines(&app, "events");
+    events.sort();
+    assert_eq!(
+        events,
+        ["start api true", "start cache v1", "start cache v2"],
+        "cache (not gated) was rolled, api was not"
+    );
     assert_eq!(job_status(&app, "migrate")["state"], "failed");
 }
 

@@ -128,44 +128,49 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
         rerun_jobs: run.rerun_jobs,
     };
     let answer = supervisor.ask(&apply, |reply| match reply {
-        Reply::Applied(applied) => Ok(Ok(applied)),
-        Reply::JobFailed { job, message } => Ok(Err((job, message))),
+        Reply::Applied(applied) => Ok(applied),
         other => Err(other),
     })?;
-    match answer {
-        Answer::Given(Err((job, message))) => {
-            print_last_lines(app, paths, &job);
-            return Err(miette::miette!("{message}"));
+    if let Answer::Given(applied) = answer {
+        for failed in &applied.failed {
+            print_last_lines(app, paths, &failed.job);
         }
-        Answer::Given(Ok(applied)) => {
-            crate::job_notes::say_jobs(&applied.jobs);
-            let parts = [
-                ("started", &applied.started),
-                ("replaced", &applied.replaced),
-                ("scaled", &applied.scaled),
-                ("removed", &applied.removed),
-                ("unchanged", &applied.unchanged),
-            ];
-            let said: Vec<String> = parts
-                .iter()
-                .filter(|(_, subs)| !subs.is_empty())
-                .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
-                .collect();
-            eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
-            for note in crate::volumes::rolled(&applied.rolled) {
-                eprintln!("{note}");
-            }
-            for note in applied
-                .removed
-                .iter()
-                .chain(&applied.unmounted)
-                .filter_map(|sub| crate::volumes::kept(paths, sub))
-            {
-                eprintln!("{note}");
-            }
+        crate::job_notes::say_jobs(&applied.jobs);
+        let parts = [
+            ("started", &applied.started),
+            ("replaced", &applied.replaced),
+            ("scaled", &applied.scaled),
+            ("removed", &applied.removed),
+            ("unchanged", &applied.unchanged),
+        ];
+        let said: Vec<String> = parts
+            .iter()
+            .filter(|(_, subs)| !subs.is_empty())
+            .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
+            .collect();
+        eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
+        if !applied.held.is_empty() {
+            eprintln!(
+                "zeppelin: held back (they keep running their previous version): {}",
+                applied.held.join(", ")
+            );
+        }
+        for note in crate::volumes::rolled(&applied.rolled) {
+            eprintln!("{note}");
+        }
+        for note in applied
+            .removed
+            .iter()
+            .chain(&applied.unmounted)
+            .filter_map(|sub| crate::volumes::kept(paths, sub))
+        {
+            eprintln!("{note}");
+        }
+        let messages: Vec<&str> = applied.failed.iter().map(|f| f.message.as_str()).collect();
+        if messages.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }
-        Answer::NotRunning(_) => {}
+        return Err(miette::miette!("{}", messages.join("\n")));
     }
     let exe = std::env::current_exe().into_diagnostic()?;
     let gateway_port = gateway_port.map(|port| port.to_string());

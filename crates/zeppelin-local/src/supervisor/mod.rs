@@ -40,7 +40,7 @@ use crate::runtime::ReplicaRuntime;
 
 pub use jobs::JobsRan;
 use jobs::{Jobs, Watcher};
-pub use reconcile::{Applied, Rolled};
+pub use reconcile::{Applied, FailedJob, Rolled};
 use state::{JobBook, State};
 use subs::{Subs, preflight_env};
 use traffic::Traffic;
