@@ -349,11 +349,29 @@ run = "echo $$ > group; sleep 60 & echo started; sleep 60"
 }
 
 #[test]
+fn a_job_added_by_run_d_shows_its_last_run_from_before() {
+    let with_job = format!("{API}\n[job.report]\nrun = \"exit 5\"\n");
+    let app = TestApp::new(&with_job);
+    app.zeppelin(&["run-job", "report"]).assert().code(5);
+    std::fs::write(app.file("zeppelin.toml"), format!("name = \"t\"\n{API}")).unwrap();
+    app.start();
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{with_job}"),
+    )
+    .unwrap();
+    app.zeppelin(&["run", "-d"]).assert().success();
+    let report = job_status(&app, "report");
+    assert_eq!(report["state"], "failed", "{report}");
+    assert_eq!(report["last_run"]["exit"], 5, "{report}");
+}
+
+#[test]
 fn a_scheduled_job_runs_at_its_times_and_an_overlapping_time_is_skipped() {
     let app = TestApp::new(&format!(
         r#"{API}
 [job.tick]
-run = "echo tick >> ticks; sleep 2.5"
+run = "echo start >> marks; echo tick >> ticks; sleep 2.5; echo end >> marks"
 schedule = "* * * * *"
 "#
     ));
@@ -371,6 +389,11 @@ schedule = "* * * * *"
     });
     assert_eq!(tick["trigger"], "schedule");
     assert_eq!(tick["schedule"], "* * * * *");
+    let marks = lines(&app, "marks");
+    for (i, mark) in marks.iter().enumerate() {
+        let expected = if i % 2 == 0 { "start" } else { "end" };
+        assert_eq!(mark, expected, "runs never overlap: {marks:?}");
+    }
     let next: jiff::Timestamp = tick["next_run"].as_str().unwrap().parse().unwrap();
     let started: jiff::Timestamp = tick["last_run"]["started"]
         .as_str()

@@ -80,21 +80,26 @@ pub struct Supervisor {
     ops: tokio::sync::Mutex<Traffic>,
 }
 
+/// The books of `jobs` as kept in `.zeppelin/jobs/` from earlier runs.
+fn kept_books<'a>(
+    paths: &AppPaths,
+    jobs: impl Iterator<Item = &'a String>,
+) -> BTreeMap<String, JobBook> {
+    jobs.map(|job| {
+        let book = JobBook {
+            last_run: Record::load(paths, job).last_run,
+            ..JobBook::default()
+        };
+        (job.clone(), book)
+    })
+    .collect()
+}
+
 impl Supervisor {
     /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
-        let books = app
-            .jobs
-            .keys()
-            .map(|job| {
-                let book = JobBook {
-                    last_run: Record::load(&paths, job).last_run,
-                    ..JobBook::default()
-                };
-                (job.clone(), book)
-            })
-            .collect();
+        let books = kept_books(&paths, app.jobs.keys());
         let runtime = Arc::new(ReplicaRuntime::new(paths, reaper, options.launcher));
         Ok(Self {
             subs: Arc::new(Subs {
@@ -232,6 +237,18 @@ impl Supervisor {
     ) -> Result<Applied, Error> {
         let env = preflight_env(&app, &self.subs.runtime.paths)?;
         let mut traffic = self.ops.lock().await;
+        let new = self.subs.state.read(|run| -> Vec<String> {
+            app.jobs
+                .keys()
+                .filter(|j| !run.jobs.contains_key(*j))
+                .cloned()
+                .collect()
+        });
+        let paths = self.subs.runtime.paths.clone();
+        let books = tokio::task::spawn_blocking(move || kept_books(&paths, new.iter()))
+            .await
+            .expect("reading job records does not panic");
+        self.subs.state.add_job_books(books);
         let applied = reconcile::apply(
             &self.subs,
             &self.jobs,
