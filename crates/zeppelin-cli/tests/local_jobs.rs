@@ -367,6 +367,44 @@ fn a_job_added_by_run_d_shows_its_last_run_from_before() {
 }
 
 #[test]
+fn a_job_without_run_says_at_the_start_that_it_cannot_run_locally() {
+    let app = TestApp::new(&format!(
+        r#"{API}
+[job.nightly]
+image = "reports:1"
+schedule = "* * * * *"
+"#
+    ));
+    app.zeppelin(&["run", "-d"])
+        .env("ZEPPELIN_TEST_CLOCK_SPEED", "60")
+        .assert()
+        .success()
+        .stderr(contains(
+            r#"job "nightly" has no `run` command, so it cannot run locally; add job.nightly.run"#,
+        ));
+    let nightly = job_status(&app, "nightly");
+    assert_eq!(nightly["state"], "no_command", "{nightly}");
+    assert!(nightly.get("next_run").is_none(), "{nightly}");
+    app.zeppelin(&["ps"])
+        .assert()
+        .success()
+        .stdout(contains("no local command"));
+    app.zeppelin(&["run-job", "nightly"])
+        .assert()
+        .failure()
+        .stderr(contains(r#"job "nightly" has no `run` command"#));
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{API}\n[job.migrate]\nimage = \"m:1\"\nbefore = [\"api\"]\n"),
+    )
+    .unwrap();
+    app.zeppelin(&["run", "-d"])
+        .assert()
+        .failure()
+        .stderr(contains(r#"job "migrate" has no `run` command"#));
+}
+
+#[test]
 fn a_scheduled_job_runs_at_its_times_and_an_overlapping_time_is_skipped() {
     let app = TestApp::new(&format!(
         r#"{API}

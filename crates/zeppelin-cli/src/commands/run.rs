@@ -25,6 +25,19 @@ const FAILED_LOG_LINES: usize = 20;
 
 pub(crate) fn run(run: &RunSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let app = settings.load_app()?;
+    // `before` jobs without `run` fail the start; a scheduled one would just never run.
+    for job in app
+        .jobs
+        .values()
+        .filter(|job| job.schedule.is_some() && job.run.is_none())
+    {
+        eprintln!(
+            "zeppelin: note: {}",
+            Error::JobNoCommand {
+                job: job.name.clone()
+            }
+        );
+    }
     if run.detach {
         detached(&app, run, settings.verbose)
     } else {

@@ -22,6 +22,8 @@ pub(super) async fn run(subs: Arc<Subs>, jobs: Arc<Jobs>) {
         let schedules: Vec<(Job, Schedule)> = app
             .jobs
             .values()
+            // A job without `run` cannot run here; `run` said so at the start.
+            .filter(|job| job.run.is_some())
             .filter_map(|job| Some((job.clone(), job.schedule.as_ref()?.times().ok()?)))
             .collect();
         let wait = schedules
