@@ -450,6 +450,36 @@ schedule = "* * * * *"
 }
 
 #[test]
+fn due_times_that_pass_while_the_app_starts_get_one_run_and_the_rest_are_counted() {
+    let app = TestApp::new(&format!(
+        r#"{API}
+[job.migrate]
+run = "sleep 2.5"
+before = ["api"]
+[job.tick]
+run = "echo tick >> ticks"
+schedule = "* * * * *"
+"#
+    ));
+    // One minute a second: the migration alone takes past three due times.
+    app.zeppelin(&["run", "-d"])
+        .env("ZEPPELIN_TEST_CLOCK_SPEED", "60")
+        .env("ZEPPELIN_TEST_CLOCK_START", "2026-03-01T10:00:59Z")
+        .assert()
+        .success();
+    let tick = wait_for("the first run", || {
+        let tick = job_status(&app, "tick");
+        (!tick["last_run"].is_null()).then_some(tick)
+    });
+    // 10:01, 10:02 and 10:03 passed during the migration: one ran, two or more were skipped
+    // (counted before the run started, so its status shows them).
+    assert!(
+        tick["skipped"].as_u64() >= Some(2),
+        "the due times while the app started are counted: {tick}"
+    );
+}
+
+#[test]
 fn ctrl_c_of_a_foreground_run_stops_a_migration_in_progress_and_what_it_gates_never_starts() {
     let app = TestApp::new(&format!(
         r#"{API}

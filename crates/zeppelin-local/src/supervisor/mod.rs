@@ -78,6 +78,9 @@ pub struct Supervisor {
     /// The operation gate: held for the whole of an operation that changes what runs, and
     /// the owner of the balancers and gateway such operations change.
     ops: tokio::sync::Mutex<Traffic>,
+    /// When the supervisor was made, on the jobs' clock: due times from then on count,
+    /// those that pass while the app starts included.
+    created: jiff::Timestamp,
 }
 
 /// The books of `jobs` as kept in `.zeppelin/jobs/` from earlier runs.
@@ -100,6 +103,7 @@ impl Supervisor {
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
         let books = kept_books(&paths, app.jobs.keys());
+        let created = options.clock.now();
         let runtime = Arc::new(ReplicaRuntime::new(paths, reaper, options.launcher));
         Ok(Self {
             subs: Arc::new(Subs {
@@ -115,6 +119,7 @@ impl Supervisor {
                 rescheduled: tokio::sync::Notify::new(),
             }),
             ops: tokio::sync::Mutex::new(Traffic::default()),
+            created,
         })
     }
 
@@ -131,11 +136,13 @@ impl Supervisor {
         reconcile::start(&self.subs, &self.jobs, &mut traffic, rerun_jobs).await
     }
 
-    /// Starts running the scheduled jobs at their times, until the app stops.
+    /// Starts running the scheduled jobs at their times, until the app stops. Due times
+    /// that passed while the app started are handled at once: one run, the rest skipped.
     pub fn start_schedules(&self) {
         tokio::spawn(schedule::run(
             Arc::clone(&self.subs),
             Arc::clone(&self.jobs),
+            self.created,
         ));
     }
 
