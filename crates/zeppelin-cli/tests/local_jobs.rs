@@ -95,6 +95,14 @@ retries = 1
         .stderr(contains(
             r#"no sub or job named "nope" in t; the subs are: api, db; the jobs are: migrate"#,
         ));
+    // Failing again shows the lines of this run only (its two attempts), not the last one's.
+    let again = app.zeppelin(&["run", "-d"]).assert().failure();
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.matches("column users.email is missing").count(),
+        2,
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -228,11 +228,19 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
     }
 }
 
-/// The end of a sub's (or job's) log, on stderr, to show why it did not start.
+/// The end of a sub's log, or of a job's last run, on stderr, to show why it did not
+/// start (a job's earlier runs are not shown: they may have succeeded).
 pub(crate) fn print_last_lines(app: &App, paths: &AppPaths, sub: &str) {
+    let since = app
+        .jobs
+        .contains_key(sub)
+        .then(|| zeppelin_local::job::last_run(paths, sub))
+        .flatten()
+        .map(|run| run.started);
     let query = Query {
         subs: vec![sub.to_owned()],
         tail: Some(FAILED_LOG_LINES),
+        since,
         ..Query::default()
     };
     let Ok(entries) = zeppelin_local::logs::history(paths, &query) else {
