@@ -235,7 +235,9 @@ impl Supervisor {
     /// changed are scaled, removed subs stop, the rest is left alone.
     /// `gateway_port` is the new run's `--gateway-port`: the gateway moves when it differs.
     /// A `before` job runs first when its inputs changed (or `rerun_jobs`); when it fails,
-    /// the subs it gates are left as they were. The scheduler takes the new schedules.
+    /// the subs it gates (and those depending on them) are left as they were, the rest is
+    /// applied, and the report names the failure and what was held back. The scheduler
+    /// takes the new schedules.
     pub async fn apply(
         &self,
         app: App,
