@@ -8,7 +8,7 @@ mod harness;
 
 use std::io::Read as _;
 
-use harness::app::{TestApp, alive, wait_for};
+use harness::app::{TestApp, alive, free_ports, get, wait_for};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -95,6 +95,14 @@ retries = 1
         .stderr(contains(
             r#"no sub or job named "nope" in t; the subs are: api, db; the jobs are: migrate"#,
         ));
+    // Failing again shows the lines of this run only (its two attempts), not the last one's.
+    let again = app.zeppelin(&["run", "-d"]).assert().failure();
+    let stderr = String::from_utf8_lossy(&again.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.matches("column users.email is missing").count(),
+        2,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -178,24 +186,34 @@ before = ["api"]
 
 #[test]
 fn a_failed_migration_on_re_apply_leaves_the_running_subs_alone() {
-    let body = |command: &str| {
+    let [old_port, new_port] = free_ports::<2>();
+    // api (gated by migrate) moves to a new port; cache (not gated) gets a new command.
+    let body = |command: &str, port: u16, cache: &str| {
         format!(
             r#"
+[sub.db]
+run = "exec sleep 600"
 [sub.api]
-run = "echo start api $VERSION >> events; exec sleep 600"
+run = "echo start api $VERSION >> events; exec python3 -m http.server $PORT --bind 127.0.0.1"
+port = {port}
 env = {{ VERSION = "{command}" }}
+[sub.cache]
+run = "echo start cache {cache} >> events; exec sleep 600"
+depends_on = ["db"]
 [job.migrate]
 run = "{command}"
+depends_on = ["db"]
 before = ["api"]
 "#
         )
     };
-    let app = TestApp::new(&body("true"));
+    let app = TestApp::new(&body("true", old_port, "v1"));
     app.start();
     let pids = app.pids("api");
+    wait_for("api to answer", || get(old_port, "api", "/").ok());
     std::fs::write(
         app.file("zeppelin.toml"),
-        format!("name = \"t\"\n{}", body("exit 4")),
+        format!("name = \"t\"\n{}", body("exit 4", new_port, "v2")),
     )
     .unwrap();
     app.zeppelin(&["run", "-d"])
@@ -203,10 +221,34 @@ before = ["api"]
         .failure()
         .stderr(contains(r#"job "migrate" failed: exited with status 4"#))
         .stderr(contains(
-            "those that run keep running their previous version",
-        ));
+            "held back (they keep running their previous version): api",
+        ))
+        .stderr(contains("replaced db, cache"));
     assert_eq!(app.pids("api"), pids, "api was not rolled");
-    assert_eq!(lines(&app, "events"), ["start api true"]);
+    assert_eq!(
+        get(old_port, "api", "/").unwrap().0,
+        200,
+        "api still answers on its old port"
+    );
+    assert!(
+        get(new_port, "api", "/").is_err(),
+        "nothing on the new port"
+    );
+    let mut listed: Vec<String> = app.status()["subs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["api", "cache", "db"], "ps still lists every sub");
+    let mut events = lines(&app, "events");
+    events.sort();
+    assert_eq!(
+        events,
+        ["start api true", "start cache v1", "start cache v2"],
+        "cache (not gated) was rolled, api was not"
+    );
     assert_eq!(job_status(&app, "migrate")["state"], "failed");
 }
 
@@ -315,11 +357,67 @@ run = "echo $$ > group; sleep 60 & echo started; sleep 60"
 }
 
 #[test]
+fn a_job_added_by_run_d_shows_its_last_run_from_before() {
+    let with_job = format!("{API}\n[job.report]\nrun = \"exit 5\"\n");
+    let app = TestApp::new(&with_job);
+    app.zeppelin(&["run-job", "report"]).assert().code(5);
+    std::fs::write(app.file("zeppelin.toml"), format!("name = \"t\"\n{API}")).unwrap();
+    app.start();
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{with_job}"),
+    )
+    .unwrap();
+    app.zeppelin(&["run", "-d"]).assert().success();
+    let report = job_status(&app, "report");
+    assert_eq!(report["state"], "failed", "{report}");
+    assert_eq!(report["last_run"]["exit"], 5, "{report}");
+}
+
+#[test]
+fn a_job_without_run_says_at_the_start_that_it_cannot_run_locally() {
+    let app = TestApp::new(&format!(
+        r#"{API}
+[job.nightly]
+image = "reports:1"
+schedule = "* * * * *"
+"#
+    ));
+    app.zeppelin(&["run", "-d"])
+        .env("ZEPPELIN_TEST_CLOCK_SPEED", "60")
+        .assert()
+        .success()
+        .stderr(contains(
+            r#"job "nightly" has no `run` command, so it cannot run locally; add job.nightly.run"#,
+        ));
+    let nightly = job_status(&app, "nightly");
+    assert_eq!(nightly["state"], "no_command", "{nightly}");
+    assert!(nightly.get("next_run").is_none(), "{nightly}");
+    app.zeppelin(&["ps"])
+        .assert()
+        .success()
+        .stdout(contains("no local command"));
+    app.zeppelin(&["run-job", "nightly"])
+        .assert()
+        .failure()
+        .stderr(contains(r#"job "nightly" has no `run` command"#));
+    std::fs::write(
+        app.file("zeppelin.toml"),
+        format!("name = \"t\"\n{API}\n[job.migrate]\nimage = \"m:1\"\nbefore = [\"api\"]\n"),
+    )
+    .unwrap();
+    app.zeppelin(&["run", "-d"])
+        .assert()
+        .failure()
+        .stderr(contains(r#"job "migrate" has no `run` command"#));
+}
+
+#[test]
 fn a_scheduled_job_runs_at_its_times_and_an_overlapping_time_is_skipped() {
     let app = TestApp::new(&format!(
         r#"{API}
 [job.tick]
-run = "echo tick >> ticks; sleep 2.5"
+run = "echo start >> marks; echo tick >> ticks; sleep 2.5; echo end >> marks"
 schedule = "* * * * *"
 "#
     ));
@@ -337,6 +435,11 @@ schedule = "* * * * *"
     });
     assert_eq!(tick["trigger"], "schedule");
     assert_eq!(tick["schedule"], "* * * * *");
+    let marks = lines(&app, "marks");
+    for (i, mark) in marks.iter().enumerate() {
+        let expected = if i % 2 == 0 { "start" } else { "end" };
+        assert_eq!(mark, expected, "runs never overlap: {marks:?}");
+    }
     let next: jiff::Timestamp = tick["next_run"].as_str().unwrap().parse().unwrap();
     let started: jiff::Timestamp = tick["last_run"]["started"]
         .as_str()
@@ -352,6 +455,36 @@ schedule = "* * * * *"
         .assert()
         .success()
         .stdout(contains("schedule * * * * *"));
+}
+
+#[test]
+fn due_times_that_pass_while_the_app_starts_get_one_run_and_the_rest_are_counted() {
+    let app = TestApp::new(&format!(
+        r#"{API}
+[job.migrate]
+run = "sleep 2.5"
+before = ["api"]
+[job.tick]
+run = "echo tick >> ticks"
+schedule = "* * * * *"
+"#
+    ));
+    // One minute a second: the migration alone takes past three due times.
+    app.zeppelin(&["run", "-d"])
+        .env("ZEPPELIN_TEST_CLOCK_SPEED", "60")
+        .env("ZEPPELIN_TEST_CLOCK_START", "2026-03-01T10:00:59Z")
+        .assert()
+        .success();
+    let tick = wait_for("the first run", || {
+        let tick = job_status(&app, "tick");
+        (!tick["last_run"].is_null()).then_some(tick)
+    });
+    // 10:01, 10:02 and 10:03 passed during the migration: one ran, two or more were skipped
+    // (counted before the run started, so its status shows them).
+    assert!(
+        tick["skipped"].as_u64() >= Some(2),
+        "the due times while the app started are counted: {tick}"
+    );
 }
 
 #[test]

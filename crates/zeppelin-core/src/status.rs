@@ -161,6 +161,8 @@ pub enum JobState {
     Running,
     Succeeded,
     Failed,
+    /// It cannot run in the local runtime: it has no `run` command (an image alone).
+    NoCommand,
 }
 
 impl JobState {
@@ -171,6 +173,7 @@ impl JobState {
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::NoCommand => "no local command",
         }
     }
 }

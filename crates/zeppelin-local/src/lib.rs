@@ -49,4 +49,6 @@ pub use error::Error;
 pub use instance::{Stopped, hold_stopped, is_running, reap_stale};
 pub use paths::AppPaths;
 pub use serve::{Outcome, detach, serve};
-pub use supervisor::{Applied, DEFAULT_START_TIMEOUT, JobsRan, Options, Rolled, Supervisor};
+pub use supervisor::{
+    Applied, DEFAULT_START_TIMEOUT, FailedJob, JobsRan, Options, Rolled, Supervisor,
+};

@@ -25,6 +25,19 @@ const FAILED_LOG_LINES: usize = 20;
 
 pub(crate) fn run(run: &RunSettings, settings: &GlobalSettings) -> miette::Result<ExitCode> {
     let app = settings.load_app()?;
+    // `before` jobs without `run` fail the start; a scheduled one would just never run.
+    for job in app
+        .jobs
+        .values()
+        .filter(|job| job.schedule.is_some() && job.run.is_none())
+    {
+        eprintln!(
+            "zeppelin: note: {}",
+            Error::JobNoCommand {
+                job: job.name.clone()
+            }
+        );
+    }
     if run.detach {
         detached(&app, run, settings.verbose)
     } else {
@@ -128,44 +141,49 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
         rerun_jobs: run.rerun_jobs,
     };
     let answer = supervisor.ask(&apply, |reply| match reply {
-        Reply::Applied(applied) => Ok(Ok(applied)),
-        Reply::JobFailed { job, message } => Ok(Err((job, message))),
+        Reply::Applied(applied) => Ok(applied),
         other => Err(other),
     })?;
-    match answer {
-        Answer::Given(Err((job, message))) => {
-            print_last_lines(app, paths, &job);
-            return Err(miette::miette!("{message}"));
+    if let Answer::Given(applied) = answer {
+        for failed in &applied.failed {
+            print_last_lines(app, paths, &failed.job);
         }
-        Answer::Given(Ok(applied)) => {
-            crate::job_notes::say_jobs(&applied.jobs);
-            let parts = [
-                ("started", &applied.started),
-                ("replaced", &applied.replaced),
-                ("scaled", &applied.scaled),
-                ("removed", &applied.removed),
-                ("unchanged", &applied.unchanged),
-            ];
-            let said: Vec<String> = parts
-                .iter()
-                .filter(|(_, subs)| !subs.is_empty())
-                .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
-                .collect();
-            eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
-            for note in crate::volumes::rolled(&applied.rolled) {
-                eprintln!("{note}");
-            }
-            for note in applied
-                .removed
-                .iter()
-                .chain(&applied.unmounted)
-                .filter_map(|sub| crate::volumes::kept(paths, sub))
-            {
-                eprintln!("{note}");
-            }
+        crate::job_notes::say_jobs(&applied.jobs);
+        let parts = [
+            ("started", &applied.started),
+            ("replaced", &applied.replaced),
+            ("scaled", &applied.scaled),
+            ("removed", &applied.removed),
+            ("unchanged", &applied.unchanged),
+        ];
+        let said: Vec<String> = parts
+            .iter()
+            .filter(|(_, subs)| !subs.is_empty())
+            .map(|(what, subs)| format!("{what} {}", subs.join(", ")))
+            .collect();
+        eprintln!("zeppelin: {} is running; {}", app.name, said.join("; "));
+        if !applied.held.is_empty() {
+            eprintln!(
+                "zeppelin: held back (they keep running their previous version): {}",
+                applied.held.join(", ")
+            );
+        }
+        for note in crate::volumes::rolled(&applied.rolled) {
+            eprintln!("{note}");
+        }
+        for note in applied
+            .removed
+            .iter()
+            .chain(&applied.unmounted)
+            .filter_map(|sub| crate::volumes::kept(paths, sub))
+        {
+            eprintln!("{note}");
+        }
+        let messages: Vec<&str> = applied.failed.iter().map(|f| f.message.as_str()).collect();
+        if messages.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }
-        Answer::NotRunning(_) => {}
+        return Err(miette::miette!("{}", messages.join("\n")));
     }
     let exe = std::env::current_exe().into_diagnostic()?;
     let gateway_port = gateway_port.map(|port| port.to_string());
@@ -210,11 +228,19 @@ fn detached(app: &App, run: &RunSettings, verbose: u8) -> miette::Result<ExitCod
     }
 }
 
-/// The end of a sub's (or job's) log, on stderr, to show why it did not start.
+/// The end of a sub's log, or of a job's last run, on stderr, to show why it did not
+/// start (a job's earlier runs are not shown: they may have succeeded).
 pub(crate) fn print_last_lines(app: &App, paths: &AppPaths, sub: &str) {
+    let since = app
+        .jobs
+        .contains_key(sub)
+        .then(|| zeppelin_local::job::last_run(paths, sub))
+        .flatten()
+        .map(|run| run.started);
     let query = Query {
         subs: vec![sub.to_owned()],
         tail: Some(FAILED_LOG_LINES),
+        since,
         ..Query::default()
     };
     let Ok(entries) = zeppelin_local::logs::history(paths, &query) else {

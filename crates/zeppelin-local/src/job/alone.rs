@@ -15,7 +15,6 @@ use zeppelin_core::status::JobRun;
 use crate::capture::{Echo, SubLog};
 use crate::environment::AppEnv;
 use crate::error::Error;
-use crate::job::clock::Clock;
 use crate::job::process::{self, JobContext, OnJobEvent};
 use crate::job::record::{Record, RunLock};
 use crate::paths::AppPaths;
@@ -47,7 +46,7 @@ pub fn run_alone(
         let host = Arc::new(ReplicaRuntime::alone(paths.clone(), reaper, launcher));
         let stop = CancellationToken::new();
         let signals = tokio::spawn(stop_on_signals(stop.clone(), Arc::clone(&host)));
-        let run = process::run(&host, &ctx, &Clock::default(), &stop, &**on_event).await;
+        let run = process::run(&host, &ctx, jiff::Timestamp::now(), &stop, &**on_event).await;
         signals.abort();
         Ok::<_, Error>(run)
     })?;

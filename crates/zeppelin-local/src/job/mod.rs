@@ -15,5 +15,11 @@ pub(crate) mod process;
 pub(crate) mod record;
 
 pub use alone::run_alone;
+
+/// The last run of `job` kept in `.zeppelin/jobs/` (none when it never ran here): a failed
+/// start shows the log lines of that run only.
+pub fn last_run(paths: &crate::AppPaths, job: &str) -> Option<zeppelin_core::status::JobRun> {
+    record::Record::load(paths, job).last_run
+}
 pub use clock::Clock;
 pub use process::{JobEvent, OnJobEvent};

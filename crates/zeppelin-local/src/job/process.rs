@@ -19,7 +19,6 @@ use zeppelin_core::{AppDuration, Sub};
 use crate::capture::{Stream, SubLog};
 use crate::environment::AppEnv;
 use crate::error::Error;
-use crate::job::clock::Clock;
 use crate::job::inputs::inputs_of;
 use crate::reaper::{Exit, pid_of};
 use crate::replica::{DRAIN, LOST, pipe_of, terminate};
@@ -81,16 +80,16 @@ enum Ending {
 }
 
 /// Runs the job to its end: success, failure after its retries, its timeout, or `stop`.
-/// The run's start is on `clock`; its duration is real time.
+/// The run's start is `started` (on the caller's clock, as the caller showed it while the
+/// run went); its duration is real time.
 pub(crate) async fn run(
     runtime: &ReplicaRuntime,
     ctx: &JobContext,
-    clock: &Clock,
+    started: jiff::Timestamp,
     stop: &CancellationToken,
     on_event: &(dyn Fn(&JobEvent<'_>) + Send + Sync),
 ) -> JobRun {
     let name = ctx.job.name.as_str();
-    let started = clock.now();
     let real = Instant::now();
     let timeout = ctx.job.timeout.get();
     let deadline = tokio::time::Instant::now() + timeout;

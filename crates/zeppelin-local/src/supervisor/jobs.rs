@@ -75,11 +75,11 @@ impl Jobs {
         let (log, writer) =
             SubLog::open_joined(&job.name, paths.log_file(&job.name), app_logs, echo)?;
         let ctx = JobContext::new(job, env, log)?;
-        subs.state.job_started(&job.name, self.clock.now());
+        let started = self.clock.now();
+        subs.state.job_started(&job.name, started);
         subs.runtime.changed.send_replace(());
         let runtime = Arc::clone(&subs.runtime);
         let state = Arc::clone(&subs.state);
-        let clock = self.clock.clone();
         let stop = self.stop.clone();
         // A task of its own: an operation that gives up waiting (the start, on Ctrl-C) does
         // not leave the process unwatched; the stop ends it.
@@ -89,7 +89,7 @@ impl Jobs {
                 Some(on_event) => &**on_event,
                 None => &silent,
             };
-            let run = process::run(&runtime, &ctx, &clock, &stop, told).await;
+            let run = process::run(&runtime, &ctx, started, &stop, told).await;
             let name = ctx.job.name.clone();
             let inputs = ctx.inputs.clone();
             drop(ctx);

@@ -40,7 +40,7 @@ use crate::runtime::ReplicaRuntime;
 
 pub use jobs::JobsRan;
 use jobs::{Jobs, Watcher};
-pub use reconcile::{Applied, Rolled};
+pub use reconcile::{Applied, FailedJob, Rolled};
 use state::{JobBook, State};
 use subs::{Subs, preflight_env};
 use traffic::Traffic;
@@ -78,23 +78,32 @@ pub struct Supervisor {
     /// The operation gate: held for the whole of an operation that changes what runs, and
     /// the owner of the balancers and gateway such operations change.
     ops: tokio::sync::Mutex<Traffic>,
+    /// When the supervisor was made, on the jobs' clock: due times from then on count,
+    /// those that pass while the app starts included.
+    created: jiff::Timestamp,
+}
+
+/// The books of `jobs` as kept in `.zeppelin/jobs/` from earlier runs.
+fn kept_books<'a>(
+    paths: &AppPaths,
+    jobs: impl Iterator<Item = &'a String>,
+) -> BTreeMap<String, JobBook> {
+    jobs.map(|job| {
+        let book = JobBook {
+            last_run: Record::load(paths, job).last_run,
+            ..JobBook::default()
+        };
+        (job.clone(), book)
+    })
+    .collect()
 }
 
 impl Supervisor {
     /// A supervisor for `app`, with nothing started. Must be created inside a tokio runtime.
     pub fn new(app: App, paths: AppPaths, options: Options) -> Result<Self, Error> {
         let reaper = Reaper::start().map_err(Error::Setup)?;
-        let books = app
-            .jobs
-            .keys()
-            .map(|job| {
-                let book = JobBook {
-                    last_run: Record::load(&paths, job).last_run,
-                    ..JobBook::default()
-                };
-                (job.clone(), book)
-            })
-            .collect();
+        let books = kept_books(&paths, app.jobs.keys());
+        let created = options.clock.now();
         let runtime = Arc::new(ReplicaRuntime::new(paths, reaper, options.launcher));
         Ok(Self {
             subs: Arc::new(Subs {
@@ -110,6 +119,7 @@ impl Supervisor {
                 rescheduled: tokio::sync::Notify::new(),
             }),
             ops: tokio::sync::Mutex::new(Traffic::default()),
+            created,
         })
     }
 
@@ -126,11 +136,13 @@ impl Supervisor {
         reconcile::start(&self.subs, &self.jobs, &mut traffic, rerun_jobs).await
     }
 
-    /// Starts running the scheduled jobs at their times, until the app stops.
+    /// Starts running the scheduled jobs at their times, until the app stops. Due times
+    /// that passed while the app started are handled at once: one run, the rest skipped.
     pub fn start_schedules(&self) {
         tokio::spawn(schedule::run(
             Arc::clone(&self.subs),
             Arc::clone(&self.jobs),
+            self.created,
         ));
     }
 
@@ -223,7 +235,9 @@ impl Supervisor {
     /// changed are scaled, removed subs stop, the rest is left alone.
     /// `gateway_port` is the new run's `--gateway-port`: the gateway moves when it differs.
     /// A `before` job runs first when its inputs changed (or `rerun_jobs`); when it fails,
-    /// the subs it gates are left as they were. The scheduler takes the new schedules.
+    /// the subs it gates (and those depending on them) are left as they were, the rest is
+    /// applied, and the report names the failure and what was held back. The scheduler
+    /// takes the new schedules.
     pub async fn apply(
         &self,
         app: App,
@@ -232,6 +246,18 @@ impl Supervisor {
     ) -> Result<Applied, Error> {
         let env = preflight_env(&app, &self.subs.runtime.paths)?;
         let mut traffic = self.ops.lock().await;
+        let new = self.subs.state.read(|run| -> Vec<String> {
+            app.jobs
+                .keys()
+                .filter(|j| !run.jobs.contains_key(*j))
+                .cloned()
+                .collect()
+        });
+        let paths = self.subs.runtime.paths.clone();
+        let books = tokio::task::spawn_blocking(move || kept_books(&paths, new.iter()))
+            .await
+            .expect("reading job records does not panic");
+        self.subs.state.add_job_books(books);
         let applied = reconcile::apply(
             &self.subs,
             &self.jobs,

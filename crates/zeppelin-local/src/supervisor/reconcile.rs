@@ -38,6 +38,21 @@ pub struct Applied {
     /// The `before` jobs run, and those left alone as unchanged.
     #[serde(default)]
     pub jobs: JobsRan,
+    /// The subs left as they were because a `before` job gating them (or a sub they depend
+    /// on) failed: they keep running their previous version, on their previous settings.
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// The `before` jobs that failed, so the caller can say why `held` were held back.
+    #[serde(default)]
+    pub failed: Vec<FailedJob>,
+}
+
+/// A `before` job that failed during an apply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedJob {
+    pub job: String,
+    /// Why, and what became of the subs it gates.
+    pub message: String,
 }
 
 /// What becomes of the subs a failed `before` job gates in a start.
@@ -166,12 +181,14 @@ pub(crate) async fn scale(subs: &Subs, counts: &BTreeMap<String, u32>) -> Result
     Ok(())
 }
 
-/// Makes what runs match `app`: new subs and subs stopped by `stop` start, changed subs are rolled one replica at a
-/// time (replaced outright when their port changed), subs whose replica count alone changed
-/// are scaled, removed subs stop, the rest is left alone. A `before` job whose inputs
-/// changed (or every one, with `rerun_jobs`) runs before the subs it gates are touched; when
-/// it fails, they are left as they were. `env` is `app`'s, checked before the gate was
-/// taken; `gateway_port` is the new run's `--gateway-port`.
+/// Makes what runs match `app`: new subs and subs stopped by `stop` start, changed subs are
+/// rolled one replica at a time (replaced outright when their port changed), subs whose
+/// replica count alone changed are scaled, removed subs stop, the rest is left alone. A
+/// `before` job whose inputs changed (or every one, with `rerun_jobs`) runs before the subs
+/// it gates are touched; when it fails, those subs and the subs depending on them are held
+/// back (they keep running as they were, and stay in the app as they were) while the rest
+/// is applied, and the failure is in the report. `env` is `app`'s, checked before the gate
+/// was taken; `gateway_port` is the new run's `--gateway-port`.
 pub(crate) async fn apply(
     subs: &Subs,
     jobs: &Jobs,
@@ -181,6 +198,7 @@ pub(crate) async fn apply(
     gateway_port: Option<u16>,
     rerun_jobs: bool,
 ) -> Result<Applied, Error> {
+    let old = subs.state.app();
     subs.state.set_gateway_port(gateway_port);
     let mut applied = Applied::default();
     let running = subs.state.running();
@@ -199,31 +217,48 @@ pub(crate) async fn apply(
         take_down(subs, traffic, gone).await;
         applied.removed.push(gone.clone());
     }
-    // A sub whose port changed stops before its balancer moves to the new port.
-    let mut moved = BTreeSet::new();
-    for sub in app.subs.values() {
-        let port_changed = subs
-            .state
-            .context(&sub.name)
-            .is_some_and(|ctx| ctx.spec.port != sub.port);
-        if port_changed {
-            take_down(subs, traffic, &sub.name).await;
-            moved.insert(sub.name.clone());
-        }
-    }
     traffic.open(&app, gateway_port).await?;
     subs.state.set_app(app.clone());
+    let mut held = BTreeSet::new();
+    // Once a job failed, the subs after it see the app as it is with what it holds back.
+    let mut held_env: Option<AppEnv> = None;
     for step in app.start_steps() {
+        let env = held_env.as_ref().unwrap_or(env);
         let sub = match step {
             Step::Sub(sub) => sub,
             Step::Job(job) => {
-                let ran = jobs
+                match jobs
                     .run_before(subs, job, env, rerun_jobs, NOT_ROLLED)
-                    .await?;
-                note(&mut applied.jobs, job, ran);
+                    .await
+                {
+                    Ok(ran) => note(&mut applied.jobs, job, ran),
+                    Err(err) => {
+                        held.extend(job.before.iter().cloned());
+                        applied.failed.push(FailedJob {
+                            job: job.name.clone(),
+                            message: zeppelin_core::error_chain(&err),
+                        });
+                        let kept = with_held(&app, &old, &held);
+                        held_env = Some(AppEnv::resolve(&kept, &subs.runtime.paths)?);
+                    }
+                }
                 continue;
             }
         };
+        if held.contains(&sub.name) || sub.depends_on.iter().any(|d| held.contains(d)) {
+            held.insert(sub.name.clone());
+            applied.held.push(sub.name.clone());
+            continue;
+        }
+        // A sub whose port changed stops before its balancer moves to the new port.
+        let moved = subs
+            .state
+            .context(&sub.name)
+            .is_some_and(|ctx| ctx.spec.port != sub.port);
+        if moved {
+            take_down(subs, traffic, &sub.name).await;
+            traffic.open(&app, gateway_port).await?;
+        }
         let stopped = subs
             .state
             .replicas_of(&sub.name)
@@ -260,7 +295,7 @@ pub(crate) async fn apply(
                     .expect("opened");
                 let ctx = sub_context(sub, env, log, traffic.ready_set(&sub.name))?;
                 subs.launch(&ctx).await?;
-                if moved.contains(&sub.name) {
+                if moved {
                     applied.replaced.push(sub.name.clone());
                 } else {
                     applied.started.push(sub.name.clone());
@@ -268,7 +303,29 @@ pub(crate) async fn apply(
             }
         }
     }
+    if !held.is_empty() {
+        let kept = with_held(&app, &old, &held);
+        // A held sub that is new to the app did not start: its balancer goes.
+        for sub in held.iter().filter(|s| !kept.subs.contains_key(*s)) {
+            traffic.close(sub).await;
+        }
+        traffic.open(&kept, gateway_port).await?;
+        subs.state.set_app(kept);
+        applied.unmounted.retain(|sub| !held.contains(sub));
+    }
     Ok(applied)
+}
+
+/// `app` with the subs in `held` as they are in `old` (left out when `old` has none).
+fn with_held(app: &App, old: &App, held: &BTreeSet<String>) -> App {
+    let mut kept = app.clone();
+    for name in held {
+        match old.subs.get(name) {
+            Some(sub) => kept.subs.insert(name.clone(), sub.clone()),
+            None => kept.subs.remove(name),
+        };
+    }
+    kept
 }
 
 /// Stops every replica of `sub`, forgets its run and closes its balancer: for a sub that

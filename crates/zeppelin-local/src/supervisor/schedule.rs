@@ -1,6 +1,7 @@
 //! The scheduler: runs each scheduled job at the times of its schedule, on the jobs'
 //! [`Clock`](crate::job::Clock), never two runs of a job at once: a due time while a run
-//! still goes is skipped and counted (`ps` shows it). It reads the schedules again whenever
+//! still goes is skipped and counted (`ps` shows it), and so are all but one of several
+//! due times at once (those while the app started, or while the machine slept). It reads the schedules again whenever
 //! the app file is applied, and ends when the app stops.
 
 use std::sync::Arc;
@@ -13,15 +14,18 @@ use crate::job::clock::decide;
 use crate::supervisor::jobs::Jobs;
 use crate::supervisor::subs::Subs;
 
-/// Runs the schedules of the app until it stops.
-pub(super) async fn run(subs: Arc<Subs>, jobs: Arc<Jobs>) {
+/// Runs the schedules of the app until it stops, counting due times from `since` (when the
+/// app started: those that passed while it started get one run at once, the rest are
+/// counted as skipped).
+pub(super) async fn run(subs: Arc<Subs>, jobs: Arc<Jobs>, mut since: jiff::Timestamp) {
     let clock = jobs.clock.clone();
-    let mut since = clock.now();
     loop {
         let app = subs.state.app();
         let schedules: Vec<(Job, Schedule)> = app
             .jobs
             .values()
+            // A job without `run` cannot run here; `run` said so at the start.
+            .filter(|job| job.run.is_some())
             .filter_map(|job| Some((job.clone(), job.schedule.as_ref()?.times().ok()?)))
             .collect();
         let wait = schedules

@@ -74,6 +74,16 @@ impl State {
         });
     }
 
+    /// Adds the books of jobs new to the app (their runs kept from before); a job already
+    /// known keeps its book.
+    pub(crate) fn add_job_books(&self, books: BTreeMap<String, JobBook>) {
+        self.with(|run| {
+            for (job, book) in books {
+                run.jobs.entry(job).or_insert(book);
+            }
+        });
+    }
+
     /// Records the end of a run of `job`.
     pub(crate) fn job_finished(&self, job: &str, last: JobRun) {
         self.with(|run| {

@@ -38,7 +38,8 @@ pub(crate) fn app_status(run: &AppRun, paths: &AppPaths, clock: &Clock) -> AppSt
 }
 
 /// A job as `ps` shows it: what triggers it, whether it runs, its last run (here, or kept
-/// from before), its next due time and the due times it skipped.
+/// from before), its next due time and the due times it skipped. A job without `run`
+/// cannot run here: it has no next run.
 fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
     let book = book.cloned().unwrap_or_default();
     let trigger = match (&job.schedule, job.runs_before()) {
@@ -48,6 +49,7 @@ fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
     };
     let state = match &book.last_run {
         _ if book.running => JobState::Running,
+        _ if job.run.is_none() => JobState::NoCommand,
         None => JobState::NotRun,
         Some(run) if run.exit == Some(0) => JobState::Succeeded,
         Some(_) => JobState::Failed,
@@ -64,6 +66,7 @@ fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
         next_run: job
             .schedule
             .as_ref()
+            .filter(|_| job.run.is_some())
             .and_then(|s| s.times().ok())
             .and_then(|times| times.next(clock.now())),
         skipped: book.skipped,
