@@ -4,9 +4,7 @@
 
 use zeppelin_core::Sub;
 use zeppelin_core::model::Job;
-use zeppelin_core::status::{
-    AppStatus, JobState, JobStatus, JobTrigger, ReplicaStatus, Runtime, SubStatus,
-};
+use zeppelin_core::status::{AppStatus, JobState, JobStatus, ReplicaStatus, Runtime, SubStatus};
 
 use crate::job::Clock;
 use crate::paths::AppPaths;
@@ -42,11 +40,6 @@ pub(crate) fn app_status(run: &AppRun, paths: &AppPaths, clock: &Clock) -> AppSt
 /// cannot run here: it has no next run.
 fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
     let book = book.cloned().unwrap_or_default();
-    let trigger = match (&job.schedule, job.runs_before()) {
-        (Some(_), _) => JobTrigger::Schedule,
-        (None, true) => JobTrigger::Before,
-        (None, false) => JobTrigger::OnDemand,
-    };
     let state = match &book.last_run {
         _ if book.running => JobState::Running,
         _ if job.run.is_none() => JobState::NoCommand,
@@ -56,11 +49,8 @@ fn job_status(job: &Job, book: Option<&JobBook>, clock: &Clock) -> JobStatus {
     };
     JobStatus {
         name: job.name.clone(),
-        trigger,
-        schedule: job.schedule.as_ref().map(|s| match &s.timezone {
-            Some(zone) => format!("{} {zone}", s.cron),
-            None => s.cron.clone(),
-        }),
+        trigger: job.trigger(),
+        schedule: job.schedule.as_ref().map(ToString::to_string),
         state,
         last_run: book.last_run,
         next_run: job
