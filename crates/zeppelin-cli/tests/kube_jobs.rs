@@ -10,7 +10,6 @@ mod harness;
 
 use std::path::PathBuf;
 use std::process::Output;
-use std::time::Duration;
 
 use harness::cluster;
 use harness::{TestDir, code};
@@ -82,14 +81,7 @@ timezone = "Europe/Berlin"
     }
 
     fn zeppelin(&self, args: &[&str]) -> Output {
-        assert_cmd::Command::cargo_bin("zeppelin")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("ZEPPELIN_FILE")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .args(args)
-            .timeout(Duration::from_secs(120))
+        cluster::zeppelin(self.dir.path(), &self.kubeconfig, args)
             .output()
             .unwrap()
     }

@@ -111,14 +111,7 @@ impl World {
     }
 
     fn zeppelin(&self, args: &[&str]) -> Output {
-        assert_cmd::Command::cargo_bin("zeppelin")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("ZEPPELIN_FILE")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .args(args)
-            .timeout(Duration::from_secs(120))
+        cluster::zeppelin(self.dir.path(), &self.kubeconfig, args)
             .output()
             .unwrap()
     }
@@ -618,18 +611,7 @@ fn logs_of_a_job_print_only_its_pods_lines() {
 #[test]
 fn run_job_on_an_unreachable_cluster_says_so() {
     let dir = TestDir::new();
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let kubeconfig = dir.write(
-        "kubeconfig",
-        &format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\nusers:\n- name: gone\n  user: {{}}\n"
-        ),
-    );
+    let (kubeconfig, port) = cluster::unreachable_kubeconfig(dir.path());
     dir.write("zeppelin.toml", APP_FILE);
     let out = assert_cmd::Command::cargo_bin("zeppelin")
         .unwrap()

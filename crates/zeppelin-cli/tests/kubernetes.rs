@@ -71,15 +71,7 @@ impl World {
     }
 
     fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::cargo_bin("zeppelin").unwrap();
-        command
-            .current_dir(self.dir.path())
-            .env_remove("ZEPPELIN_FILE")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1")
-            .args(args)
-            .timeout(Duration::from_secs(180));
-        command
+        harness::cluster::zeppelin(self.dir.path(), &self.kubeconfig, args)
     }
 
     fn zeppelin(&self, args: &[&str]) -> Output {
@@ -554,18 +546,7 @@ fn dry_run_and_diff_change_nothing() {
 #[test]
 fn an_unreachable_cluster_is_a_clear_error_before_anything_is_applied() {
     let dir = TestDir::new();
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let kubeconfig = dir.write(
-        "kubeconfig",
-        &format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\nusers:\n- name: gone\n  user: {{}}\n"
-        ),
-    );
+    let (kubeconfig, port) = harness::cluster::unreachable_kubeconfig(dir.path());
     dir.write(
         "zeppelin.toml",
         &format!(

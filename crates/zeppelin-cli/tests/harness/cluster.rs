@@ -15,6 +15,40 @@ pub fn start_fake(dir: &Path) -> (FakeApiServer, PathBuf) {
     (fake, kubeconfig)
 }
 
+/// `zeppelin ARGS…` run in `dir` against the cluster `kubeconfig` names, with a plain,
+/// colourless environment: every Kubernetes test runs the binary this way.
+pub fn zeppelin(dir: &Path, kubeconfig: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("zeppelin").unwrap();
+    command
+        .current_dir(dir)
+        .env_remove("ZEPPELIN_FILE")
+        .env("KUBECONFIG", kubeconfig)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(180));
+    command
+}
+
+/// Writes `dir/kubeconfig` naming a cluster at a port that was free a moment ago, where
+/// nothing listens (returned too): for the error every cluster command gives when it
+/// cannot connect.
+pub fn unreachable_kubeconfig(dir: &Path) -> (PathBuf, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\nusers:\n- name: gone\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    (path, port)
+}
+
 /// A current-thread runtime and a client for the cluster `kubeconfig` names.
 pub fn connect(kubeconfig: &Path) -> (tokio::runtime::Runtime, kube::Client) {
     let runtime = tokio::runtime::Builder::new_current_thread()
