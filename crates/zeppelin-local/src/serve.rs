@@ -38,6 +38,10 @@ pub struct Outcome {
 pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Error> {
     let paths = AppPaths::new(app.dir());
     let instance = Instance::acquire(&paths, &app.name)?;
+    // What a killed `run-job` left of a job run alone goes too, before anything starts.
+    crate::job::sweep_idle(&paths, app.jobs.keys().map(String::as_str))?;
+    // And the secret files of a killed `zeppelin exec`.
+    crate::one_off::sweep_exec_folders(&paths);
     if detached {
         // Leave the terminal's session, so its hangup and Ctrl-C do not reach us.
         let _ = nix::unistd::setsid();
@@ -85,7 +89,8 @@ async fn supervise(
         }
         .run(listener),
     );
-    let signals = tokio::spawn(on_signals(Arc::clone(&supervisor), shutdown.clone()));
+    let force = Arc::clone(&supervisor);
+    let signals = tokio::spawn(on_signals(shutdown.clone(), move || force.force()));
 
     let started = tokio::select! {
         result = supervisor.start(rerun_jobs) => result.map(Some),
@@ -130,8 +135,9 @@ async fn supervise(
     started.map(|_| Outcome { clean })
 }
 
-/// First Ctrl-C, SIGTERM or SIGHUP: stop gracefully. Any further one: stop now.
-async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
+/// First Ctrl-C, SIGTERM or SIGHUP: stop gracefully (cancels `shutdown`). Any further one:
+/// stop now (`force`). The supervisor's, and that of a job run alone.
+pub(crate) async fn on_signals(shutdown: CancellationToken, force: impl Fn()) {
     let streams = [
         SignalKind::interrupt(),
         SignalKind::terminate(),
@@ -148,7 +154,7 @@ async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
             _ = hup.recv() => {}
         }
         if shutdown.is_cancelled() {
-            supervisor.force();
+            force();
         } else {
             shutdown.cancel();
         }

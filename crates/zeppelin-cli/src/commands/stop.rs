@@ -23,6 +23,8 @@ pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Re
         return delete_data(&app, subs, yes);
     }
     let supervisor = SupervisorClient::of(&app);
+    // The secret files of a killed `zeppelin exec` go with the app.
+    zeppelin_local::one_off::sweep_exec_folders(supervisor.paths());
     let request = Request::Stop { subs: subs.clone() };
     let answer = supervisor.ask(&request, |reply| match reply {
         Reply::Stopped { clean } => Ok(clean),
@@ -48,8 +50,17 @@ pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Re
             Ok(ExitCode::SUCCESS)
         }
         Answer::NotRunning(err) => {
-            match zeppelin_local::reap_stale(supervisor.paths()).into_diagnostic()? {
-                Some(0) | None => Err(err).into_diagnostic(),
+            let paths = supervisor.paths();
+            let alone = zeppelin_local::job::sweep_idle(paths, app.jobs.keys().map(String::as_str))
+                .into_diagnostic()?;
+            if alone > 0 {
+                eprintln!(
+                    "zeppelin: killed {alone} leftover process(es) of a `zeppelin run-job` that was killed"
+                );
+            }
+            match zeppelin_local::reap_stale(paths).into_diagnostic()? {
+                Some(0) | None if alone == 0 => Err(err).into_diagnostic(),
+                Some(0) | None => Ok(ExitCode::SUCCESS),
                 Some(killed) => {
                     eprintln!(
                         "zeppelin: {} was not running; killed {killed} leftover process(es) of a supervisor that was killed",

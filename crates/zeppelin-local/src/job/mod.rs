@@ -6,14 +6,17 @@
 //! running twice at once, is in [`record`]; whether a `before` job must run again is a
 //! hash of its inputs ([`inputs`]); scheduled times come from the scheduler's [`clock`].
 //! The supervisor runs jobs (`supervisor/jobs.rs`); [`run_alone`] runs one when no
-//! supervisor runs the app.
+//! supervisor runs the app, and what such a run left when it was killed is found again by
+//! [`leftovers`].
 
 mod alone;
 pub mod clock;
 pub(crate) mod inputs;
+pub(crate) mod leftovers;
 pub(crate) mod process;
 pub(crate) mod record;
 
 pub use alone::run_alone;
 pub use clock::Clock;
+pub use leftovers::sweep_idle;
 pub use process::{JobEvent, OnJobEvent};
