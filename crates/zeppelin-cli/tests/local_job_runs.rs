@@ -35,7 +35,12 @@ fn spawn(app: &TestApp, args: &[&str]) -> std::process::Child {
 fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (status.code(), err)
 }
 
@@ -128,6 +133,28 @@ fn the_next_run_of_a_job_whose_run_job_was_killed_starts_once_its_leftovers_are_
 }
 
 #[test]
+fn stop_stops_a_job_run_job_runs_alone() {
+    let app = TestApp::new(
+        r#"
+[job.long]
+run = "echo $$ > job.pid; exec sleep 100"
+"#,
+    );
+    let run = spawn(&app, &["run-job", "long"]);
+    let job = pid_in(&app, "job.pid");
+    app.zeppelin(&["stop"])
+        .assert()
+        .success()
+        .stderr(contains(format!(
+            "zeppelin: stopped job long (run by `zeppelin run-job`, pid {})",
+            pid_of(&run)
+        )));
+    assert!(!alive(job), "the job was stopped");
+    let (code, said) = finish(run);
+    assert_eq!(code, Some(130), "{said}");
+}
+
+#[test]
 fn a_start_waits_for_a_before_job_run_by_run_job_and_does_not_run_it_again() {
     let app = TestApp::new(
         r#"
@@ -185,7 +212,10 @@ run = "echo $$ > job.pid; exec sleep 100"
     app.zeppelin(&["stop"]).assert().success();
     let (code, said) = finish(first);
     assert_eq!(code, Some(1), "{said}");
-    assert!(said.contains("zeppelin: job slow failed: stopped"), "{said}");
+    assert!(
+        said.contains("zeppelin: job slow failed: stopped"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -284,7 +314,14 @@ run = "exec sleep 600"
         (&["stop"][..], "stop"),
     ] {
         let mut exec = std::process::Command::new(assert_cmd::cargo::cargo_bin("zeppelin"))
-            .args(["exec", "api", "--", "sh", "-c", "echo $$ > exec.pid; exec sleep 100"])
+            .args([
+                "exec",
+                "api",
+                "--",
+                "sh",
+                "-c",
+                "echo $$ > exec.pid; exec sleep 100",
+            ])
             .current_dir(app.path())
             .env("RUNS_TEST_TOKEN", "s3cr3t-value")
             .spawn()
@@ -347,6 +384,10 @@ run = "test -n \"$TOKEN\" && echo used"
         "the run is recorded: {kept:?}"
     );
     for (path, text) in &kept {
-        assert!(!text.contains(secret), "{} holds the secret", path.display());
+        assert!(
+            !text.contains(secret),
+            "{} holds the secret",
+            path.display()
+        );
     }
 }

@@ -10,7 +10,6 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::App;
@@ -21,6 +20,7 @@ use crate::control::{self, Reply, Request, Server, StartFailure};
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::paths::AppPaths;
+use crate::signals::on_signals;
 use crate::supervisor::{Options, Supervisor};
 
 /// How a supervisor ended.
@@ -133,32 +133,6 @@ async fn supervise(
     server.abort();
     signals.abort();
     started.map(|_| Outcome { clean })
-}
-
-/// First Ctrl-C, SIGTERM or SIGHUP: stop gracefully (cancels `shutdown`). Any further one:
-/// stop now (`force`). The supervisor's, and that of a job run alone.
-pub(crate) async fn on_signals(shutdown: CancellationToken, force: impl Fn()) {
-    let streams = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ]
-    .map(signal);
-    let [Ok(mut int), Ok(mut term), Ok(mut hup)] = streams else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        if shutdown.is_cancelled() {
-            force();
-        } else {
-            shutdown.cancel();
-        }
-    }
 }
 
 /// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with

@@ -48,7 +48,7 @@ pub fn run_alone(
         let host = Arc::new(ReplicaRuntime::alone(paths.clone(), reaper, launcher, name));
         let stop = CancellationToken::new();
         let force = Arc::clone(&host);
-        let signals = tokio::spawn(crate::serve::on_signals(stop.clone(), move || {
+        let signals = tokio::spawn(crate::signals::on_signals(stop.clone(), move || {
             force.force.cancel();
         }));
         let run = process::run(&host, &ctx, &Clock::default(), &stop, &**on_event).await;

@@ -3,7 +3,8 @@
 //! `<app id>~<job>~alone-<n>` (no supervisor's sweep of the app's `<app id>-<n>` takes them
 //! for its leftovers), and the process groups it led are in `.zeppelin/jobs/<job>.groups`.
 //! Whoever takes the job's lock next (the next run, `zeppelin stop`, a starting supervisor)
-//! kills them first, so a job never runs twice at once and nothing escapes a stop.
+//! kills them first, so a job never runs twice at once and nothing escapes a stop; and
+//! `zeppelin stop` asks a live one to stop its job ([`stop_alone_runs`]).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -82,4 +83,34 @@ pub fn sweep_idle<'a>(
         }
     }
     Ok(found)
+}
+
+/// How long `zeppelin stop` waits for a `zeppelin run-job` to stop its job: the job's stop
+/// timeout, then its killing.
+const ALONE_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `zeppelin stop`: asks each `zeppelin run-job` that runs one of `jobs` alone to stop it
+/// (SIGTERM, which stops the job as Ctrl-C does) and waits, bounded, until it let go of
+/// the job; returns the jobs and the pids asked. Blocking.
+pub fn stop_alone_runs<'a>(
+    paths: &AppPaths,
+    jobs: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(String, i32)>, Error> {
+    let mut asked = Vec::new();
+    for job in jobs {
+        if RunLock::try_lock(paths, job)?.is_some() {
+            continue;
+        }
+        if let Some(pid) = RunLock::run_job_pid(paths, job) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+            asked.push((job.to_owned(), pid));
+        }
+    }
+    let deadline = std::time::Instant::now() + ALONE_STOP_WAIT;
+    for (job, _) in &asked {
+        while RunLock::try_lock(paths, job)?.is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    Ok(asked)
 }

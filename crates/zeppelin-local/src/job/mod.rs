@@ -18,5 +18,5 @@ pub(crate) mod record;
 
 pub use alone::run_alone;
 pub use clock::Clock;
-pub use leftovers::sweep_idle;
+pub use leftovers::{stop_alone_runs, sweep_idle};
 pub use process::{JobEvent, OnJobEvent};

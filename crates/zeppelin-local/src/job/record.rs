@@ -71,6 +71,10 @@ impl Record {
     }
 }
 
+fn lock_file(paths: &AppPaths, job: &str) -> PathBuf {
+    folder(paths).join(format!("{job}.lock"))
+}
+
 fn create_folder(paths: &AppPaths) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -109,7 +113,7 @@ impl RunLock {
     /// running (see [`crate::job::leftovers`]); `JobRunning` (naming the holder) when a run
     /// goes. Blocking.
     pub(crate) fn take(paths: &AppPaths, job: &str, holder: Holder) -> Result<Self, Error> {
-        let lock = Self::lock_only(paths, job, holder)?;
+        let lock = Self::lock_only(paths, job, Some(holder))?;
         crate::job::leftovers::sweep(paths, job)?;
         Ok(lock)
     }
@@ -143,17 +147,28 @@ impl RunLock {
         }
     }
 
-    /// The lock alone, without looking for leftovers: `None` while a run holds it.
+    /// The lock alone, without looking for leftovers nor saying who holds it: `None` while
+    /// a run holds it.
     pub(crate) fn try_lock(paths: &AppPaths, job: &str) -> Result<Option<Self>, Error> {
-        match Self::lock_only(paths, job, Holder::Supervisor) {
+        match Self::lock_only(paths, job, None) {
             Ok(lock) => Ok(Some(lock)),
             Err(Error::JobRunning { .. }) => Ok(None),
             Err(err) => Err(err),
         }
     }
 
-    fn lock_only(paths: &AppPaths, job: &str, holder: Holder) -> Result<Self, Error> {
-        let path = folder(paths).join(format!("{job}.lock"));
+    /// The pid of the `zeppelin run-job` that holds `job`'s lock, as it wrote it (the
+    /// caller checks that the lock is held).
+    pub(crate) fn run_job_pid(paths: &AppPaths, job: &str) -> Option<i32> {
+        let text = std::fs::read_to_string(lock_file(paths, job)).ok()?;
+        match text.split_once(' ') {
+            Some((pid, by)) if by == Holder::RunJob.word() => pid.parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn lock_only(paths: &AppPaths, job: &str, holder: Option<Holder>) -> Result<Self, Error> {
+        let path = lock_file(paths, job);
         let io = |source| Error::Write {
             path: path.clone(),
             source,
@@ -168,8 +183,10 @@ impl RunLock {
             .map_err(io)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut lock) => {
-                let _ = lock.set_len(0);
-                let _ = write!(lock, "{} {}", std::process::id(), holder.word());
+                if let Some(holder) = holder {
+                    let _ = lock.set_len(0);
+                    let _ = write!(lock, "{} {}", std::process::id(), holder.word());
+                }
                 Ok(Self { _lock: lock })
             }
             Err((_, Errno::EWOULDBLOCK)) => {

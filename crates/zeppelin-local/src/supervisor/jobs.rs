@@ -71,7 +71,9 @@ impl Jobs {
         let lock =
             tokio::task::spawn_blocking(move || RunLock::take(&paths, &name, Holder::Supervisor))
                 .await
-                .map_err(|_| Error::Setup(std::io::Error::other("taking a job's lock panicked")))??;
+                .map_err(|_| {
+                    Error::Setup(std::io::Error::other("taking a job's lock panicked"))
+                })??;
         self.run_locked(subs, job, env, watcher, lock).await
     }
 
