@@ -102,7 +102,18 @@ impl Holder {
 
 /// The right to run a job, held for the run; released on drop (or death).
 pub(crate) struct RunLock {
-    _lock: Flock<File>,
+    lock: Flock<File>,
+    /// Whether we wrote our name in it (then it is wiped on release, so a later reader never
+    /// takes a finished holder for a live one).
+    named: bool,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        if self.named {
+            let _ = self.lock.set_len(0);
+        }
+    }
 }
 
 /// How often [`RunLock::wait`] tries the lock again.
@@ -158,13 +169,18 @@ impl RunLock {
     }
 
     /// The pid of the `zeppelin run-job` that holds `job`'s lock, as it wrote it (the
-    /// caller checks that the lock is held).
+    /// caller checks that the lock is held), while that process is a `run-job` still.
     pub(crate) fn run_job_pid(paths: &AppPaths, job: &str) -> Option<i32> {
         let text = std::fs::read_to_string(lock_file(paths, job)).ok()?;
-        match text.split_once(' ') {
-            Some((pid, by)) if by == Holder::RunJob.word() => pid.parse().ok(),
-            _ => None,
-        }
+        let pid: i32 = match text.split_once(' ') {
+            Some((pid, by)) if by == Holder::RunJob.word() => pid.parse().ok()?,
+            _ => return None,
+        };
+        let command = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        command
+            .split(|&b| b == 0)
+            .any(|arg| arg == b"run-job")
+            .then_some(pid)
     }
 
     fn lock_only(paths: &AppPaths, job: &str, holder: Option<Holder>) -> Result<Self, Error> {
@@ -187,7 +203,10 @@ impl RunLock {
                     let _ = lock.set_len(0);
                     let _ = write!(lock, "{} {}", std::process::id(), holder.word());
                 }
-                Ok(Self { _lock: lock })
+                Ok(Self {
+                    lock,
+                    named: holder.is_some(),
+                })
             }
             Err((_, Errno::EWOULDBLOCK)) => {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
