@@ -118,6 +118,17 @@ fn stop_kills_what_a_killed_run_job_left() {
 }
 
 #[test]
+fn a_starting_app_kills_what_a_killed_run_job_left() {
+    let app = TestApp::new(&format!(
+        "{LEAVES_A_PROCESS}\n[sub.api]\nrun = \"exec sleep 600\"\n"
+    ));
+    let (away, main) = kill_a_run_job(&app);
+    app.start();
+    assert!(!alive(away), "the process that left its session was killed");
+    assert!(!alive(main), "the job's own process was killed");
+}
+
+#[test]
 fn the_next_run_of_a_job_whose_run_job_was_killed_starts_once_its_leftovers_are_gone() {
     let app = TestApp::new(LEAVES_A_PROCESS);
     let (away, _) = kill_a_run_job(&app);
