@@ -112,6 +112,8 @@ pub enum Reply {
         stream: Stream,
         text: String,
     },
+    /// The job a [`Request::RunJob`] runs started (its first attempt).
+    JobStarted,
     /// The job a [`Request::RunJob`] runs failed an attempt (`after` says how) and starts
     /// attempt `attempt` of `of`.
     JobRetry {
@@ -124,11 +126,14 @@ pub enum Reply {
     Error(String),
 }
 
+/// Lines of a `run-job`'s output the supervisor keeps for a caller that reads slowly.
+const QUEUED_LINES: usize = 1024;
+
 /// Longest a request may wait for its answer (restarts wait for health; this is a backstop).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// Sends one request to the app's supervisor; `NotRunning` when there is none.
-pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, Error> {
+/// Connects to the app's supervisor and sends `request`; `NotRunning` when there is none.
+fn send_request(paths: &AppPaths, app: &str, request: &Request) -> Result<UnixStream, Error> {
     let control = |source| Error::Control {
         socket: paths.socket.clone(),
         source,
@@ -147,12 +152,22 @@ pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, 
         }
         Err(err) => return Err(control(err)),
     };
-    stream
-        .set_read_timeout(Some(REPLY_TIMEOUT))
-        .map_err(control)?;
     let mut line = serde_json::to_string(request).expect("requests serialize");
     line.push('\n');
     stream.write_all(line.as_bytes()).map_err(control)?;
+    Ok(stream)
+}
+
+/// Sends one request to the app's supervisor; `NotRunning` when there is none.
+pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, Error> {
+    let control = |source| Error::Control {
+        socket: paths.socket.clone(),
+        source,
+    };
+    let stream = send_request(paths, app, request)?;
+    stream
+        .set_read_timeout(Some(REPLY_TIMEOUT))
+        .map_err(control)?;
     let mut answer = String::new();
     BufReader::new(stream)
         .read_line(&mut answer)
@@ -173,6 +188,8 @@ pub fn request(paths: &AppPaths, app: &str, request: &Request) -> Result<Reply, 
 /// What a [`run_job`] caller is told while the run goes.
 #[derive(Debug, Clone, Copy)]
 pub enum JobNews<'a> {
+    /// The run started.
+    Started,
     /// A line of its output.
     Line { stream: Stream, text: &'a str },
     /// An attempt failed (`after` says how); attempt `attempt` of `of` starts.
@@ -196,37 +213,25 @@ pub fn run_job(
         socket: paths.socket.clone(),
         source,
     };
-    let mut stream = match UnixStream::connect(&paths.socket) {
-        Ok(stream) => stream,
-        Err(err)
-            if matches!(
-                err.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Err(Error::NotRunning {
-                app: app.to_owned(),
-            });
-        }
-        Err(err) => return Err(control(err)),
-    };
-    let mut line = serde_json::to_string(&Request::RunJob {
+    let request = Request::RunJob {
         job: job.to_owned(),
-    })
-    .expect("requests serialize");
-    line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(control)?;
-    let mut reader = BufReader::new(stream);
+    };
+    let mut reader = BufReader::new(send_request(paths, app, &request)?);
+    let lost = || Error::SupervisorLost {
+        job: job.to_owned(),
+        log: paths.log_file(job),
+    };
     loop {
         let mut answer = String::new();
-        if reader.read_line(&mut answer).map_err(control)? == 0 {
-            return Err(control(std::io::ErrorKind::UnexpectedEof.into()));
+        if reader.read_line(&mut answer).map_err(|_| lost())? == 0 {
+            return Err(lost());
         }
         match serde_json::from_str(&answer) {
             Ok(Reply::JobLine { stream, text }) => on_news(JobNews::Line {
                 stream,
                 text: &text,
             }),
+            Ok(Reply::JobStarted) => on_news(JobNews::Started),
             Ok(Reply::JobRetry { attempt, of, after }) => on_news(JobNews::Retry {
                 attempt,
                 of,
@@ -422,48 +427,68 @@ impl Server {
 
     /// Runs a job for `run-job`, writing each line of its output as it comes, and returns
     /// the last reply: the run, or why it could not run. A caller that went away does not
-    /// stop the run.
+    /// stop the run. A caller that reads slower than the job writes (`| less`) misses
+    /// lines, and is told how many (its log has them): the job's log capture never waits
+    /// for it, nor does the supervisor keep more than [`QUEUED_LINES`] for it.
     async fn run_job(&self, job: &str, write: &mut tokio::net::unix::OwnedWriteHalf) -> Reply {
-        let (lines, mut received) = tokio::sync::mpsc::unbounded_channel::<Reply>();
+        let (lines, mut received) = tokio::sync::mpsc::channel::<Reply>(QUEUED_LINES);
         let retries = lines.clone();
+        let missed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let missing = Arc::clone(&missed);
         let echo: Echo = Arc::new(move |line| {
-            let _ = lines.send(Reply::JobLine {
+            let line = Reply::JobLine {
                 stream: line.stream,
                 text: String::from_utf8_lossy(line.text).into_owned(),
-            });
+            };
+            if lines.try_send(line).is_err() {
+                missing.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         });
         let on_event: OnJobEvent = Arc::new(move |event| {
-            if let JobEvent::Attempt {
-                attempt,
-                of,
-                after: Some(after),
-                ..
-            } = event
-            {
-                let _ = retries.send(Reply::JobRetry {
+            let news = match event {
+                JobEvent::Attempt { after: None, .. } => Reply::JobStarted,
+                JobEvent::Attempt {
+                    attempt,
+                    of,
+                    after: Some(after),
+                    ..
+                } => Reply::JobRetry {
                     attempt: *attempt,
                     of: *of,
                     after: (*after).to_owned(),
-                });
-            }
+                },
+                JobEvent::Unchanged { .. } | JobEvent::Finished { .. } => return,
+            };
+            let _ = retries.try_send(news);
         });
         let run = self.supervisor.run_job(job, echo, on_event);
         tokio::pin!(run);
         let mut connected = true;
+        let log = AppPaths::new(&self.app_dir).log_file(job);
+        let mut pass_on = async |line: Reply, connected: &mut bool| {
+            let skipped = missed.swap(0, std::sync::atomic::Ordering::Relaxed);
+            if skipped > 0 && *connected {
+                let note = Reply::JobLine {
+                    stream: Stream::Err,
+                    text: format!(
+                        "zeppelin: {skipped} line(s) not shown here (read too slowly); {} has them",
+                        log.display()
+                    ),
+                };
+                *connected = send(write, &note).await;
+            }
+            if *connected {
+                *connected = send(write, &line).await;
+            }
+        };
         let result = loop {
             tokio::select! {
                 result = &mut run => break result,
-                Some(line) = received.recv() => {
-                    if connected {
-                        connected = send(write, &line).await;
-                    }
-                }
+                Some(line) = received.recv() => pass_on(line, &mut connected).await,
             }
         };
         while let Ok(line) = received.try_recv() {
-            if connected {
-                connected = send(write, &line).await;
-            }
+            pass_on(line, &mut connected).await;
         }
         match result {
             Ok(run) => Reply::JobDone(run),

@@ -72,9 +72,19 @@ pub enum Error {
     #[error("job {job:?} has no `run` command, so it cannot run locally; add job.{job}.run")]
     JobNoCommand { job: String },
     #[error(
-        "job {job:?} is already running (pid {pid}); wait for it to end, or stop it with `zeppelin stop`"
+        "job {job:?} is already running in {by}; wait for it to end, or follow it with `zeppelin logs {job} -f`"
     )]
-    JobRunning { job: String, pid: String },
+    JobRunning {
+        job: String,
+        /// Who runs it: a `zeppelin run-job` or the app's supervisor, with its pid.
+        by: String,
+    },
+    #[error("job {job:?} was not started: the app is stopping")]
+    Stopping { job: String },
+    #[error(
+        "process(es) {pids} of job {job:?} left by a `zeppelin run-job` that was killed outlived SIGKILL (stuck in the kernel?); the job was not started, try again once they are gone"
+    )]
+    JobOutlivedKill { job: String, pids: String },
     #[error("job {job:?} failed: {reason}; {consequence}")]
     JobFailed {
         job: String,
@@ -97,6 +107,11 @@ pub enum Error {
     OutlivedKill { pids: String },
     #[error("app {app} is not running; start it with `zeppelin run`")]
     NotRunning { app: String },
+    #[error(
+        "the app's supervisor went away while job {job:?} ran (it was killed, or crashed); its output so far is in {}, and `zeppelin ps` shows whether the app still runs",
+        .log.display()
+    )]
+    SupervisorLost { job: String, log: PathBuf },
     #[error("cannot set up the supervisor")]
     Setup(#[source] std::io::Error),
     #[error("cannot talk to the supervisor at {}", .socket.display())]

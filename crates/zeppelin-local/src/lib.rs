@@ -40,6 +40,7 @@ mod reaper;
 mod replica;
 mod runtime;
 mod serve;
+mod signals;
 mod supervisor;
 mod sweep;
 pub mod volumes;

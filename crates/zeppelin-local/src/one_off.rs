@@ -34,3 +34,36 @@ pub fn sub_env(app: &App, sub: &Sub, secrets: &Path) -> Result<SubEnv, Error> {
         hidden: env.hidden,
     })
 }
+
+/// Where `zeppelin exec` makes each run's private folder for its secret files
+/// (`<pid>-<random>`): `.zeppelin/exec/`.
+pub fn exec_folders(paths: &crate::AppPaths) -> std::path::PathBuf {
+    paths.state.join("exec")
+}
+
+/// Deletes the secret folders of `zeppelin exec` runs whose process is gone (killed before
+/// it could clean up); run by the next `exec`, `stop` and `run`. A folder whose pid is
+/// alive (that run, or a process that reused its number) stays. Returns the folders
+/// deleted.
+pub fn sweep_exec_folders(paths: &crate::AppPaths) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(exec_folders(paths)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split_once('-'))
+                .and_then(|(pid, _)| pid.parse::<i32>().ok());
+            pid.is_some_and(|pid| {
+                pid > 0
+                    && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                        == Err(nix::errno::Errno::ESRCH)
+            })
+        })
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::remove_dir_all(path).is_ok())
+        .collect()
+}

@@ -31,12 +31,11 @@ pub(crate) struct ReplicaRuntime {
     pub(crate) force: CancellationToken,
     /// Bumped whenever a replica's state changes.
     pub(crate) changed: watch::Sender<()>,
-    /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`.
-    /// None for a job run alone (`run-job` with no supervisor): the next supervisor must not
-    /// take its processes for leftovers of a killed one.
-    groups: Option<GroupRecord>,
+    /// Process groups of running replicas, by instance; mirrored in `.zeppelin/groups`
+    /// (for a job run alone, in `.zeppelin/jobs/<job>.groups`).
+    groups: GroupRecord,
     /// What every marker starts with: the app's id, so a new supervisor finds what a killed
-    /// one left (for a job run alone, a prefix [`crate::sweep::Marked::App`] does not match).
+    /// one left (for a job run alone, a prefix of its own, see [`crate::job::leftovers`]).
     marker_prefix: String,
     /// Replicas (sub, index) whose last run left processes that outlived SIGKILL: the
     /// process group and marker to look for before a replacement may use their data.
@@ -47,35 +46,43 @@ impl ReplicaRuntime {
     /// The runtime for the replicas of the app at `paths`. Must be called inside a tokio
     /// runtime (the process-group record gets a task of its own).
     pub(crate) fn new(paths: AppPaths, reaper: Arc<Reaper>, launcher: Option<PathBuf>) -> Self {
-        let (changed, _) = watch::channel(());
-        let groups = GroupRecord::start(paths.groups());
-        Self {
-            marker_prefix: paths.id.clone(),
-            paths,
-            reaper,
-            launcher,
-            next: AtomicU64::new(0),
-            force: CancellationToken::new(),
-            changed,
-            groups: Some(groups),
-            left_behind: Mutex::new(BTreeMap::new()),
-        }
+        let groups = paths.groups();
+        let prefix = paths.id.clone();
+        Self::with(paths, reaper, launcher, groups, prefix)
     }
 
-    /// The runtime of a job run alone, by a command while no supervisor runs the app: its
-    /// processes are not recorded nor marked as the app's, so a supervisor started meanwhile
-    /// leaves them alone.
-    pub(crate) fn alone(paths: AppPaths, reaper: Arc<Reaper>, launcher: Option<PathBuf>) -> Self {
+    /// The runtime of job `job` run alone, by a command while no supervisor runs the app:
+    /// its processes are recorded and marked as that job's alone run, so a supervisor
+    /// started meanwhile leaves them alone and the job's next taker finds them
+    /// ([`crate::job::leftovers`]). Must be called inside a tokio runtime.
+    pub(crate) fn alone(
+        paths: AppPaths,
+        reaper: Arc<Reaper>,
+        launcher: Option<PathBuf>,
+        job: &str,
+    ) -> Self {
+        let groups = crate::job::leftovers::groups_file(&paths, job);
+        let prefix = crate::job::leftovers::marker_prefix(&paths, job);
+        Self::with(paths, reaper, launcher, groups, prefix)
+    }
+
+    fn with(
+        paths: AppPaths,
+        reaper: Arc<Reaper>,
+        launcher: Option<PathBuf>,
+        groups: PathBuf,
+        marker_prefix: String,
+    ) -> Self {
         let (changed, _) = watch::channel(());
         Self {
-            marker_prefix: format!("{}~alone{}", paths.id, std::process::id()),
+            marker_prefix,
             paths,
             reaper,
             launcher,
             next: AtomicU64::new(0),
             force: CancellationToken::new(),
             changed,
-            groups: None,
+            groups: GroupRecord::start(groups),
             left_behind: Mutex::new(BTreeMap::new()),
         }
     }
@@ -117,9 +124,7 @@ impl ReplicaRuntime {
 
     /// Records the process group that replica run `instance` leads.
     pub(crate) fn record_group(&self, instance: &str, group: i32) {
-        if let Some(groups) = &self.groups {
-            groups.record(instance, group);
-        }
+        self.groups.record(instance, group);
     }
 
     /// Notes that replica `index` of `sub` left processes of run `instance` (group `group`)
@@ -155,8 +160,6 @@ impl ReplicaRuntime {
 
     /// Forgets the process group of replica run `instance`, once it is gone.
     pub(crate) fn forget_group(&self, instance: &str) {
-        if let Some(groups) = &self.groups {
-            groups.forget(instance);
-        }
+        self.groups.forget(instance);
     }
 }

@@ -10,7 +10,6 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::App;
@@ -21,6 +20,7 @@ use crate::control::{self, Reply, Request, Server, StartFailure};
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::paths::AppPaths;
+use crate::signals::on_signals;
 use crate::supervisor::{Options, Supervisor};
 
 /// How a supervisor ended.
@@ -38,6 +38,10 @@ pub struct Outcome {
 pub fn serve(app: App, options: Options, detached: bool) -> Result<Outcome, Error> {
     let paths = AppPaths::new(app.dir());
     let instance = Instance::acquire(&paths, &app.name)?;
+    // What a killed `run-job` left of a job run alone goes too, before anything starts.
+    crate::job::sweep_idle(&paths, app.jobs.keys().map(String::as_str))?;
+    // And the secret files of a killed `zeppelin exec`.
+    crate::one_off::sweep_exec_folders(&paths);
     if detached {
         // Leave the terminal's session, so its hangup and Ctrl-C do not reach us.
         let _ = nix::unistd::setsid();
@@ -85,7 +89,8 @@ async fn supervise(
         }
         .run(listener),
     );
-    let signals = tokio::spawn(on_signals(Arc::clone(&supervisor), shutdown.clone()));
+    let force = Arc::clone(&supervisor);
+    let signals = tokio::spawn(on_signals(shutdown.clone(), move || force.force()));
 
     let started = tokio::select! {
         result = supervisor.start(rerun_jobs) => result.map(Some),
@@ -128,31 +133,6 @@ async fn supervise(
     server.abort();
     signals.abort();
     started.map(|_| Outcome { clean })
-}
-
-/// First Ctrl-C, SIGTERM or SIGHUP: stop gracefully. Any further one: stop now.
-async fn on_signals(supervisor: Arc<Supervisor>, shutdown: CancellationToken) {
-    let streams = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ]
-    .map(signal);
-    let [Ok(mut int), Ok(mut term), Ok(mut hup)] = streams else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        if shutdown.is_cancelled() {
-            supervisor.force();
-        } else {
-            shutdown.cancel();
-        }
-    }
 }
 
 /// Starts a background supervisor for the app (the `zeppelin` binary at `exe`, run with

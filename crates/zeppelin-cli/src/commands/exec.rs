@@ -130,12 +130,13 @@ async fn run(app: &App, target: &Target, command: &[OsString]) -> miette::Result
 }
 
 /// A new folder only this user can enter, for this run's secret files; none without
-/// secrets.
+/// secrets. Those a killed `exec` left go first.
 fn private_folder(app: &App, paths: &AppPaths) -> miette::Result<Option<tempfile::TempDir>> {
+    zeppelin_local::one_off::sweep_exec_folders(paths);
     if app.secrets.is_empty() {
         return Ok(None);
     }
-    let parent = paths.state.join("exec");
+    let parent = zeppelin_local::one_off::exec_folders(paths);
     let made = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -1,7 +1,8 @@
 //! `zeppelin stop` and `zeppelin restart`: through the running supervisor (`stop` also ends
-//! the app's running jobs, each with its whole process group). `stop` with no
-//! supervisor left still kills what a killed supervisor left behind. `stop --delete-data`
-//! is the one command that deletes the data of stateful subs ([`delete_data`]).
+//! the app's running jobs, each with its whole process group, and those `run-job` runs
+//! alone). `stop` with no supervisor left still kills what a killed supervisor, or a killed
+//! `run-job`, left behind. `stop --delete-data` is the one command that deletes the data of
+//! stateful subs ([`delete_data`]).
 
 use std::process::ExitCode;
 
@@ -23,6 +24,19 @@ pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Re
         return delete_data(&app, subs, yes);
     }
     let supervisor = SupervisorClient::of(&app);
+    let paths = supervisor.paths();
+    // The secret files of a killed `zeppelin exec` go with the app.
+    zeppelin_local::one_off::sweep_exec_folders(paths);
+    let jobs = || app.jobs.keys().map(String::as_str);
+    // So do the jobs `zeppelin run-job` runs alone, beside the app or without it.
+    let alone_runs = if subs.is_empty() {
+        zeppelin_local::job::stop_alone_runs(paths, jobs()).into_diagnostic()?
+    } else {
+        Vec::new()
+    };
+    for (job, pid) in &alone_runs {
+        eprintln!("zeppelin: stopped job {job} (run by `zeppelin run-job`, pid {pid})");
+    }
     let request = Request::Stop { subs: subs.clone() };
     let answer = supervisor.ask(&request, |reply| match reply {
         Reply::Stopped { clean } => Ok(clean),
@@ -48,8 +62,15 @@ pub(crate) fn stop(stop: &StopSettings, settings: &GlobalSettings) -> miette::Re
             Ok(ExitCode::SUCCESS)
         }
         Answer::NotRunning(err) => {
-            match zeppelin_local::reap_stale(supervisor.paths()).into_diagnostic()? {
-                Some(0) | None => Err(err).into_diagnostic(),
+            let alone = zeppelin_local::job::sweep_idle(paths, jobs()).into_diagnostic()?;
+            if alone > 0 {
+                eprintln!(
+                    "zeppelin: killed {alone} leftover process(es) of a `zeppelin run-job` that was killed"
+                );
+            }
+            match zeppelin_local::reap_stale(paths).into_diagnostic()? {
+                Some(0) | None if alone == 0 && alone_runs.is_empty() => Err(err).into_diagnostic(),
+                Some(0) | None => Ok(ExitCode::SUCCESS),
                 Some(killed) => {
                     eprintln!(
                         "zeppelin: {} was not running; killed {killed} leftover process(es) of a supervisor that was killed",

@@ -150,7 +150,7 @@ impl ClusterRuntime {
                         "zeppelin: stopped waiting; Job {} keeps running in namespace {}: `zeppelin logs --k8s {} -f` follows it, `kubectl delete job {} -n {}` stops it",
                         run.name, run.namespace, run.job, run.name, run.namespace
                     );
-                    Ok(ExitCode::from(INTERRUPTED))
+                    Ok(ExitCode::from(super::INTERRUPTED))
                 }
             }
         })?
@@ -231,10 +231,6 @@ impl ClusterRuntime {
         })?
     }
 }
-
-/// The exit status of a `run-job` whose waiting Ctrl-C stopped (128 + SIGINT, as a shell
-/// reports it).
-const INTERRUPTED: u8 = 130;
 
 /// Prints each line as `POD | TEXT` on stdout, the prefix in the colour `colour` gives,
 /// until the sender is gone or stdout's reader is.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use miette::IntoDiagnostic as _;
+use tokio::signal::unix::{SignalKind, signal};
 use zeppelin_core::{App, AppStatus};
 use zeppelin_local::Stream;
 use zeppelin_local::control::{JobNews, Reply, Request};
@@ -46,50 +47,75 @@ impl LocalRuntime {
     /// here, or (no supervisor runs the app) alone in this process with the environment a
     /// replica gets. Either way its output goes to `log/<job>.log` too, its run is recorded
     /// for `ps`, and its exit status becomes ours (124 when it timed out, 1 when it could
-    /// not start or was stopped).
+    /// not start). Ctrl-C exits 130 in both: alone, it stops the job (it is ours); in the
+    /// supervisor, the job keeps running in the app and we say how to follow it.
     pub(crate) fn run_job(&self, name: &str) -> miette::Result<ExitCode> {
-        let paths = self.supervisor.paths();
-        let in_supervisor =
-            zeppelin_local::control::run_job(paths, &self.app.name, name, |news| match news {
-                JobNews::Line { stream, text } => show(stream, text.as_bytes()),
-                JobNews::Retry { attempt, of, after } => {
-                    crate::job_notes::say_job_event(&JobEvent::Attempt {
-                        job: name,
-                        attempt,
-                        of,
-                        after: Some(after),
-                    });
-                }
-            });
-        let run = match in_supervisor {
-            Ok(run) => {
-                crate::job_notes::say_job_event(&JobEvent::Finished {
-                    job: name,
-                    run: &run,
-                });
-                run
+        let run = match self.run_job_in_supervisor(name)? {
+            Ran::Done(run) => run,
+            Ran::Interrupted => {
+                eprintln!(
+                    "zeppelin: stopped waiting; job {name} keeps running in the app: `zeppelin logs {name} -f` follows it, `zeppelin ps` shows how it ended"
+                );
+                return Ok(ExitCode::from(super::INTERRUPTED));
             }
-            Err(zeppelin_local::Error::NotRunning { .. }) => {
+            Ran::NoSupervisor => {
                 tracing::debug!(
                     job = name,
                     "no supervisor runs the app: running the job alone"
                 );
                 let echo: zeppelin_local::Echo = Arc::new(|line| show(line.stream, line.text));
-                zeppelin_local::job::run_alone(
+                let run = zeppelin_local::job::run_alone(
                     &self.app,
                     name,
                     Some(std::env::current_exe().into_diagnostic()?),
                     echo,
                     &(Arc::new(crate::job_notes::say_job_event) as zeppelin_local::job::OnJobEvent),
                 )
-                .into_diagnostic()?
+                .into_diagnostic()?;
+                if run.exit.is_none() && run.reason.as_deref() == Some(STOPPED) {
+                    return Ok(ExitCode::from(super::INTERRUPTED));
+                }
+                run
             }
-            Err(err) => return Err(err).into_diagnostic(),
         };
         Ok(match (run.exit, &run.reason) {
             (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX)),
             (None, Some(reason)) if reason.starts_with("timed out") => ExitCode::from(124),
             (None, _) => ExitCode::FAILURE,
+        })
+    }
+
+    /// Runs job `name` in the app's supervisor, until it ends or Ctrl-C stops the waiting
+    /// (the supervisor runs it on).
+    fn run_job_in_supervisor(&self, name: &str) -> miette::Result<Ran> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .into_diagnostic()?;
+        runtime.block_on(async {
+            // Caught before the request goes: once the supervisor has it, Ctrl-C only stops
+            // the waiting.
+            let mut interrupt = signal(SignalKind::interrupt()).into_diagnostic()?;
+            let (done, result) = tokio::sync::oneshot::channel();
+            let paths = self.supervisor.paths().clone();
+            let (app, job) = (self.app.name.clone(), name.to_owned());
+            // A thread of its own, left behind on Ctrl-C: the process exits without it.
+            std::thread::spawn(move || {
+                let _ = done.send(zeppelin_local::control::run_job(&paths, &app, &job, |news| {
+                    tell(&job, news);
+                }));
+            });
+            tokio::select! {
+                ran = result => match ran.into_diagnostic()? {
+                    Ok(run) => {
+                        crate::job_notes::say_job_event(&JobEvent::Finished { job: name, run: &run });
+                        Ok(Ran::Done(run))
+                    }
+                    Err(zeppelin_local::Error::NotRunning { .. }) => Ok(Ran::NoSupervisor),
+                    Err(err) => Err(err).into_diagnostic(),
+                },
+                _ = interrupt.recv() => Ok(Ran::Interrupted),
+            }
         })
     }
 
@@ -159,6 +185,38 @@ impl LocalRuntime {
             zeppelin_local::logs::follow(paths, &query, show).into_diagnostic()?;
         }
         Ok(())
+    }
+}
+
+/// The reason a stopped run ends with.
+const STOPPED: &str = "stopped";
+
+/// How a run in the supervisor went, for the one who asked.
+enum Ran {
+    Done(zeppelin_core::status::JobRun),
+    /// Ctrl-C: we stopped waiting.
+    Interrupted,
+    NoSupervisor,
+}
+
+/// What the supervisor tells of a run of `job`, said here as a run alone would say it.
+fn tell(job: &str, news: JobNews<'_>) {
+    match news {
+        JobNews::Started => crate::job_notes::say_job_event(&JobEvent::Attempt {
+            job,
+            attempt: 1,
+            of: 1,
+            after: None,
+        }),
+        JobNews::Line { stream, text } => show(stream, text.as_bytes()),
+        JobNews::Retry { attempt, of, after } => {
+            crate::job_notes::say_job_event(&JobEvent::Attempt {
+                job,
+                attempt,
+                of,
+                after: Some(after),
+            });
+        }
     }
 }
 

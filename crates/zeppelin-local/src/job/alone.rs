@@ -2,12 +2,12 @@
 //! with the environment a replica gets, its output going to `log/<job>.log` and to the
 //! caller, its run recorded for `ps` and for the next start (a `before` job that succeeded
 //! here does not run again for the same inputs). Ctrl-C, SIGTERM or SIGHUP stop it as
-//! `zeppelin stop` would.
+//! `zeppelin stop` would. Should this process be killed with SIGKILL, what the run left is
+//! killed by the job's next taker ([`crate::job::leftovers`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use zeppelin_core::App;
 use zeppelin_core::status::JobRun;
@@ -16,13 +16,14 @@ use crate::capture::{Echo, SubLog};
 use crate::environment::AppEnv;
 use crate::error::Error;
 use crate::job::process::{self, JobContext, OnJobEvent};
-use crate::job::record::{Record, RunLock};
+use crate::job::record::{Holder, Record, RunLock};
 use crate::paths::AppPaths;
 use crate::reaper::Reaper;
 use crate::runtime::ReplicaRuntime;
 
 /// Runs job `name` of `app` once, here and now; `echo` is shown every line of its output.
-/// Refused when the job is already running.
+/// Refused when the job is already running; a run that was stopped (a signal) ends with
+/// reason `stopped`.
 pub fn run_alone(
     app: &App,
     name: &str,
@@ -32,7 +33,7 @@ pub fn run_alone(
 ) -> Result<JobRun, Error> {
     let job = app.job(name)?.clone();
     let paths = AppPaths::new(app.dir());
-    let lock = RunLock::take(&paths, name)?;
+    let lock = RunLock::take(&paths, name, Holder::RunJob)?;
     let env = AppEnv::resolve(app, &paths)?;
     let (log, writer) =
         SubLog::open_joined(name, paths.log_file(name), app.logs.clone(), Some(echo))?;
@@ -43,9 +44,12 @@ pub fn run_alone(
         .map_err(Error::Setup)?;
     let run = runtime.block_on(async {
         let reaper = Reaper::start().map_err(Error::Setup)?;
-        let host = Arc::new(ReplicaRuntime::alone(paths.clone(), reaper, launcher));
+        let host = Arc::new(ReplicaRuntime::alone(paths.clone(), reaper, launcher, name));
         let stop = CancellationToken::new();
-        let signals = tokio::spawn(stop_on_signals(stop.clone(), Arc::clone(&host)));
+        let force = Arc::clone(&host);
+        let signals = tokio::spawn(crate::signals::on_signals(stop.clone(), move || {
+            force.force.cancel();
+        }));
         let run = process::run(&host, &ctx, jiff::Timestamp::now(), &stop, &**on_event).await;
         signals.abort();
         Ok::<_, Error>(run)
@@ -56,29 +60,4 @@ pub fn run_alone(
     Record::save_run(&paths, name, &run, &inputs)?;
     drop(lock);
     Ok(run)
-}
-
-/// First signal: stop the run gracefully; any further one: kill it at once.
-async fn stop_on_signals(stop: CancellationToken, host: Arc<ReplicaRuntime>) {
-    let streams = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ]
-    .map(signal);
-    let [Ok(mut int), Ok(mut term), Ok(mut hup)] = streams else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        if stop.is_cancelled() {
-            host.force.cancel();
-        } else {
-            stop.cancel();
-        }
-    }
 }

@@ -6,11 +6,13 @@
 //! running twice at once, is in [`record`]; whether a `before` job must run again is a
 //! hash of its inputs ([`inputs`]); scheduled times come from the scheduler's [`clock`].
 //! The supervisor runs jobs (`supervisor/jobs.rs`); [`run_alone`] runs one when no
-//! supervisor runs the app.
+//! supervisor runs the app, and what such a run left when it was killed is found again by
+//! [`leftovers`].
 
 mod alone;
 pub mod clock;
 pub(crate) mod inputs;
+pub(crate) mod leftovers;
 pub(crate) mod process;
 pub(crate) mod record;
 
@@ -22,4 +24,5 @@ pub fn last_run(paths: &crate::AppPaths, job: &str) -> Option<zeppelin_core::sta
     record::Record::load(paths, job).last_run
 }
 pub use clock::Clock;
+pub use leftovers::{stop_alone_runs, sweep_idle};
 pub use process::{JobEvent, OnJobEvent};

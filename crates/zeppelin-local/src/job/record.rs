@@ -1,7 +1,8 @@
 //! What is kept of each job under `.zeppelin/jobs/`: `<job>.json`, the last run and the
 //! inputs hash of the last success (read by `ps` and by the next `run` to decide whether a
 //! `before` job must run again), and `<job>.lock`, held for as long as a run goes, so a
-//! job never runs twice at once, whether in the supervisor or alone (`run-job`).
+//! job never runs twice at once, whether in the supervisor or alone (`run-job`): whoever
+//! takes it first kills what a dead alone run left ([`crate::job::leftovers`]).
 
 use std::fs::File;
 use std::io::Write as _;
@@ -26,7 +27,7 @@ pub(crate) struct Record {
     pub(crate) last_run: Option<JobRun>,
 }
 
-fn folder(paths: &AppPaths) -> PathBuf {
+pub(crate) fn folder(paths: &AppPaths) -> PathBuf {
     paths.state.join("jobs")
 }
 
@@ -70,6 +71,10 @@ impl Record {
     }
 }
 
+fn lock_file(paths: &AppPaths, job: &str) -> PathBuf {
+    folder(paths).join(format!("{job}.lock"))
+}
+
 fn create_folder(paths: &AppPaths) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -77,15 +82,109 @@ fn create_folder(paths: &AppPaths) -> std::io::Result<()> {
         .create(folder(paths))
 }
 
-/// The right to run a job, held for the run; released on drop (or death).
-pub(crate) struct RunLock {
-    _lock: Flock<File>,
+/// Who holds a job's lock, written into it for whoever is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// A `zeppelin run-job` that runs the job alone (no supervisor runs the app).
+    RunJob,
+    /// The app's supervisor.
+    Supervisor,
 }
 
+impl Holder {
+    fn word(self) -> &'static str {
+        match self {
+            Self::RunJob => "run-job",
+            Self::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// The right to run a job, held for the run; released on drop (or death).
+pub(crate) struct RunLock {
+    lock: Flock<File>,
+    /// Whether we wrote our name in it (then it is wiped on release, so a later reader never
+    /// takes a finished holder for a live one).
+    named: bool,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        if self.named {
+            let _ = self.lock.set_len(0);
+        }
+    }
+}
+
+/// How often [`RunLock::wait`] tries the lock again.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl RunLock {
-    /// Takes the job's lock; `JobRunning` (with the pid of the holder) when a run goes.
-    pub(crate) fn take(paths: &AppPaths, job: &str) -> Result<Self, Error> {
-        let path = folder(paths).join(format!("{job}.lock"));
+    /// Takes the job's lock as `holder`, then kills what a dead alone run of the job left
+    /// running (see [`crate::job::leftovers`]); `JobRunning` (naming the holder) when a run
+    /// goes. Blocking.
+    pub(crate) fn take(paths: &AppPaths, job: &str, holder: Holder) -> Result<Self, Error> {
+        let lock = Self::lock_only(paths, job, Some(holder))?;
+        crate::job::leftovers::sweep(paths, job)?;
+        Ok(lock)
+    }
+
+    /// [`Self::take`], waiting while another run holds the lock, at most `bound` and never
+    /// once `stop` is cancelled (then `JobRunning` again).
+    pub(crate) async fn wait(
+        paths: &AppPaths,
+        job: &str,
+        holder: Holder,
+        bound: std::time::Duration,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<Self, Error> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let (paths, name) = (paths.clone(), job.to_owned());
+            let taken = tokio::task::spawn_blocking(move || Self::take(&paths, &name, holder))
+                .await
+                .map_err(|_| Error::Setup(std::io::Error::other("taking a job's lock panicked")))?;
+            match taken {
+                Err(Error::JobRunning { .. })
+                    if tokio::time::Instant::now() < deadline && !stop.is_cancelled() =>
+                {
+                    tokio::select! {
+                        () = tokio::time::sleep(WAIT_STEP) => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The lock alone, without looking for leftovers nor saying who holds it: `None` while
+    /// a run holds it.
+    pub(crate) fn try_lock(paths: &AppPaths, job: &str) -> Result<Option<Self>, Error> {
+        match Self::lock_only(paths, job, None) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(Error::JobRunning { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The pid of the `zeppelin run-job` that holds `job`'s lock, as it wrote it (the
+    /// caller checks that the lock is held), while that process is a `run-job` still.
+    pub(crate) fn run_job_pid(paths: &AppPaths, job: &str) -> Option<i32> {
+        let text = std::fs::read_to_string(lock_file(paths, job)).ok()?;
+        let pid: i32 = match text.split_once(' ') {
+            Some((pid, by)) if by == Holder::RunJob.word() => pid.parse().ok()?,
+            _ => return None,
+        };
+        let command = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        command
+            .split(|&b| b == 0)
+            .any(|arg| arg == b"run-job")
+            .then_some(pid)
+    }
+
+    fn lock_only(paths: &AppPaths, job: &str, holder: Option<Holder>) -> Result<Self, Error> {
+        let path = lock_file(paths, job);
         let io = |source| Error::Write {
             path: path.clone(),
             source,
@@ -100,14 +199,28 @@ impl RunLock {
             .map_err(io)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut lock) => {
-                let _ = lock.set_len(0);
-                let _ = write!(lock, "{}", std::process::id());
-                Ok(Self { _lock: lock })
+                if let Some(holder) = holder {
+                    let _ = lock.set_len(0);
+                    let _ = write!(lock, "{} {}", std::process::id(), holder.word());
+                }
+                Ok(Self {
+                    lock,
+                    named: holder.is_some(),
+                })
             }
-            Err((_, Errno::EWOULDBLOCK)) => Err(Error::JobRunning {
-                job: job.to_owned(),
-                pid: std::fs::read_to_string(&path).unwrap_or_default(),
-            }),
+            Err((_, Errno::EWOULDBLOCK)) => {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let mut words = text.split_whitespace();
+                let pid = words.next().unwrap_or("?").to_owned();
+                let by = match words.next() {
+                    Some("run-job") => format!("a `zeppelin run-job` (pid {pid})"),
+                    _ => format!("the app's supervisor (pid {pid})"),
+                };
+                Err(Error::JobRunning {
+                    job: job.to_owned(),
+                    by,
+                })
+            }
             Err((_, errno)) => Err(io(errno.into())),
         }
     }
@@ -141,14 +254,17 @@ mod tests {
     fn a_job_runs_once_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::new(dir.path());
-        let held = RunLock::take(&paths, "migrate").unwrap();
-        let refused = RunLock::take(&paths, "migrate").err().expect("refused");
+        let held = RunLock::take(&paths, "migrate", Holder::RunJob).unwrap();
+        let refused = RunLock::take(&paths, "migrate", Holder::Supervisor)
+            .err()
+            .expect("refused");
+        let by = format!("a `zeppelin run-job` (pid {})", std::process::id());
         assert!(
-            matches!(&refused, Error::JobRunning { pid, .. } if *pid == std::process::id().to_string()),
+            matches!(&refused, Error::JobRunning { by: holder, .. } if *holder == by),
             "{refused}"
         );
-        assert!(RunLock::take(&paths, "other").is_ok());
+        assert!(RunLock::take(&paths, "other", Holder::Supervisor).is_ok());
         drop(held);
-        assert!(RunLock::take(&paths, "migrate").is_ok());
+        assert!(RunLock::take(&paths, "migrate", Holder::Supervisor).is_ok());
     }
 }

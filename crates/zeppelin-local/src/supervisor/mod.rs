@@ -117,6 +117,7 @@ impl Supervisor {
                 stop: tokio_util::sync::CancellationToken::new(),
                 on_event: options.on_job,
                 rescheduled: tokio::sync::Notify::new(),
+                runs: jobs::Runs::default(),
             }),
             ops: tokio::sync::Mutex::new(Traffic::default()),
             created,
@@ -150,7 +151,7 @@ impl Supervisor {
     /// order; `true` when all stopped cleanly. Jobs go first, without waiting for the
     /// operation gate: a start may be waiting for one of them.
     pub async fn stop_all(&self) -> bool {
-        self.jobs.stop_all(&self.subs).await;
+        self.jobs.stop_all().await;
         let _gate = self.ops.lock().await;
         reconcile::stop_all(&self.subs).await
     }

@@ -106,11 +106,6 @@ impl State {
         self.with(|run| run.jobs.get(job).is_some_and(|b| b.running))
     }
 
-    /// Whether a run of any job goes now.
-    pub(crate) fn any_job_running(&self) -> bool {
-        self.with(|run| run.jobs.values().any(|b| b.running))
-    }
-
     /// Runs `f` under the lock: the one place that takes it. A panic while it was held is a
     /// bug in an accessor, and every later use of the state panics with it.
     fn with<R>(&self, f: impl FnOnce(&mut AppRun) -> R) -> R {
