@@ -1,8 +1,13 @@
 //! What the CLI says on stderr about jobs as they run: a `before` job run or left alone as
 //! unchanged, attempts, and how a run ended; for `run`, `run -d`, `restart` and `run-job`.
+//! Also how `run-job` ends after Ctrl-C, the same in both runtimes.
 
 use zeppelin_local::JobsRan;
 use zeppelin_local::job::JobEvent;
+
+/// The exit status of a `run-job` that Ctrl-C ended or stopped waiting (128 + SIGINT, as a
+/// shell reports it), in both runtimes.
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// What became of the `before` jobs in a start, an apply or a restart, on stderr.
 pub(crate) fn say_jobs(jobs: &JobsRan) {

@@ -150,7 +150,7 @@ impl ClusterRuntime {
                         "zeppelin: stopped waiting; Job {} keeps running in namespace {}: `zeppelin logs --k8s {} -f` follows it, `kubectl delete job {} -n {}` stops it",
                         run.name, run.namespace, run.job, run.name, run.namespace
                     );
-                    Ok(ExitCode::from(super::INTERRUPTED))
+                    Ok(ExitCode::from(crate::job_notes::INTERRUPTED))
                 }
             }
         })?

@@ -56,7 +56,7 @@ impl LocalRuntime {
                 eprintln!(
                     "zeppelin: stopped waiting; job {name} keeps running in the app: `zeppelin logs {name} -f` follows it, `zeppelin ps` shows how it ended"
                 );
-                return Ok(ExitCode::from(super::INTERRUPTED));
+                return Ok(ExitCode::from(crate::job_notes::INTERRUPTED));
             }
             Ran::NoSupervisor => {
                 tracing::debug!(
@@ -73,7 +73,7 @@ impl LocalRuntime {
                 )
                 .into_diagnostic()?;
                 if run.exit.is_none() && run.reason.as_deref() == Some(STOPPED) {
-                    return Ok(ExitCode::from(super::INTERRUPTED));
+                    return Ok(ExitCode::from(crate::job_notes::INTERRUPTED));
                 }
                 run
             }

@@ -14,10 +14,6 @@ use crate::settings::{GlobalSettings, LogsSettings, RuntimeKind};
 use cluster::ClusterRuntime;
 use local::LocalRuntime;
 
-/// The exit status of a `run-job` that Ctrl-C ended or stopped waiting (128 + SIGINT), as
-/// a shell reports it, in both runtimes.
-const INTERRUPTED: u8 = 130;
-
 /// The app in one runtime, its file already read.
 pub(crate) enum Runtime {
     /// Supervised processes on this machine, reached through the control socket and `log/`.
