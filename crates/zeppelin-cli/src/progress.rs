@@ -70,7 +70,8 @@ impl RolloutProgress {
     }
 }
 
-/// `web  2/3 ready, 3/3 updated (waiting for 2 of 3 updated replicas available)`.
+/// `web: 2/3 ready, 3 updated, 2 available; waiting for 1 more updated replica to become
+/// available`.
 fn line(sub: &SubProgress) -> String {
     let state = if sub.done {
         "rolled out".to_owned()

@@ -437,8 +437,8 @@ fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, Stri
     }
     progress.waiting_for = if updated < desired {
         Some(format!(
-            "{updated} of {}",
-            counted(desired, "updated replica")
+            "{} to be updated",
+            counted(desired - updated, "more replica")
         ))
     } else if replicas > updated {
         Some(format!(
@@ -447,8 +447,8 @@ fn rollout_state(sub: &str, deployment: &Deployment) -> Result<SubProgress, Stri
         ))
     } else if available < updated {
         Some(format!(
-            "{available} of {} available",
-            counted(updated, "updated replica")
+            "{} to become available",
+            counted(updated - available, "more updated replica")
         ))
     } else {
         None
@@ -492,14 +492,20 @@ fn stateful_state(sub: &str, set: &StatefulSet) -> SubProgress {
         .unwrap_or(0);
     let to_update = if rolling { desired - partition } else { 0 };
     progress.waiting_for = if ready < desired {
-        Some(format!("{ready} of {} ready", replicas(desired)))
+        Some(format!(
+            "{} to be ready",
+            counted(desired - ready, "more replica")
+        ))
     } else if status.replicas > desired {
         Some(format!(
             "{} to terminate",
             replicas(status.replicas - desired)
         ))
     } else if updated < to_update {
-        Some(format!("{updated} of {} updated", replicas(to_update)))
+        Some(format!(
+            "{} to be updated",
+            counted(to_update - updated, "more replica")
+        ))
     } else if rolling && partition == 0 && status.current_revision != status.update_revision {
         Some("the rolling update to complete".to_owned())
     } else {
@@ -568,7 +574,7 @@ mod tests {
                               "availableReplicas": 3});
         assert_eq!(
             waiting_for(&deployment(2, &updating)).as_deref(),
-            Some("2 of 3 updated replicas")
+            Some("1 more replica to be updated")
         );
         let old_left = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
                               "availableReplicas": 3});
@@ -580,7 +586,7 @@ mod tests {
                                  "availableReplicas": 1});
         assert_eq!(
             waiting_for(&deployment(2, &unavailable)).as_deref(),
-            Some("1 of 3 updated replicas available")
+            Some("2 more updated replicas to become available")
         );
     }
 
@@ -609,7 +615,10 @@ mod tests {
         );
         let pending = json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 0,
             "currentRevision": "db-2", "updateRevision": "db-2"});
-        assert_eq!(waiting(pending).as_deref(), Some("0 of 2 replicas ready"));
+        assert_eq!(
+            waiting(pending).as_deref(),
+            Some("2 more replicas to be ready")
+        );
         // Not yet seen by the controller at all: no observedGeneration.
         let unobserved = json!({"replicas": 2, "readyReplicas": 2, "updatedReplicas": 2,
             "currentRevision": "db-2", "updateRevision": "db-2"});
@@ -619,7 +628,10 @@ mod tests {
         );
         let rolling = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 1, "currentRevision": "db-1", "updateRevision": "db-2"});
-        assert_eq!(waiting(rolling).as_deref(), Some("1 of 2 replicas updated"));
+        assert_eq!(
+            waiting(rolling).as_deref(),
+            Some("1 more replica to be updated")
+        );
         let catching_up = json!({"observedGeneration": 2, "replicas": 2, "readyReplicas": 2,
             "updatedReplicas": 2, "currentRevision": "db-1", "updateRevision": "db-2"});
         assert_eq!(
