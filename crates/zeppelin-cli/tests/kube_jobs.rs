@@ -88,10 +88,7 @@ timezone = "Europe/Berlin"
 
     /// `zeppelin ARGS`, which must succeed; returns stderr.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.zeppelin(args);
-        let stderr = stderr(&out);
-        assert_eq!(code(&out), 0, "zeppelin {args:?} failed:\n{stderr}");
-        stderr
+        cluster::ok(self.dir.path(), &self.kubeconfig, args)
     }
 
     /// The `before` Jobs of job `migrate` in the cluster, by name.

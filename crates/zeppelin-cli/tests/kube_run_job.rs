@@ -118,10 +118,7 @@ impl World {
 
     /// `zeppelin ARGS`, which must succeed; returns stderr.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.zeppelin(args);
-        let err = stderr(&out);
-        assert_eq!(code(&out), 0, "zeppelin {args:?} failed:\n{err}");
-        err
+        cluster::ok(self.dir.path(), &self.kubeconfig, args)
     }
 
     /// The Jobs of `job` in the app's namespace, by name.

@@ -80,10 +80,7 @@ impl World {
 
     /// `zeppelin ARGS`, which must succeed; returns stderr.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.zeppelin(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(code(&out), 0, "zeppelin {args:?} failed:\n{stderr}");
-        stderr
+        harness::cluster::ok(self.dir.path(), &self.kubeconfig, args)
     }
 
     /// One object in the app's namespace, as JSON, if it exists.

@@ -29,6 +29,18 @@ pub fn zeppelin(dir: &Path, kubeconfig: &Path, args: &[&str]) -> assert_cmd::Com
     command
 }
 
+/// [`zeppelin`], which must succeed; returns its stderr, where the cluster commands report.
+pub fn ok(dir: &Path, kubeconfig: &Path, args: &[&str]) -> String {
+    let out = zeppelin(dir, kubeconfig, args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "zeppelin {args:?} failed:\n{stderr}"
+    );
+    stderr
+}
+
 /// Writes `dir/kubeconfig` naming a cluster at a port that was free a moment ago, where
 /// nothing listens (returned too): for the error every cluster command gives when it
 /// cannot connect.
